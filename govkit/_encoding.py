@@ -1,0 +1,97 @@
+"""Private encoding helpers shared by the components.
+
+>>> from govkit._encoding import b64url_encode, b64url_decode, canonical_json
+>>> b64url_encode(b"\\xff\\xfe")
+'__4'
+>>> b64url_decode("__4")
+b'\\xff\\xfe'
+>>> canonical_json({"b": 1, "a": "é"})
+b'{"a":"\\xc3\\xa9","b":1}'
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from govkit.errors import EncodingError
+
+__all__ = [
+    "b64_decode",
+    "b64_encode",
+    "b64url_decode",
+    "b64url_encode",
+    "canonical_json",
+    "int_from_b64url",
+    "int_to_b64url",
+]
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_B64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
+def b64url_encode(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str | bytes, *, what: str = "base64url") -> bytes:
+    """Strictly decode unpadded base64url; refuse padding, whitespace and stray bits."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise EncodingError(f"{what} is not ASCII") from None
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise EncodingError(f"{what} is not valid unpadded base64url")
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise EncodingError(f"{what} is not valid base64url") from None
+    if b64url_encode(raw) != text:  # non-canonical trailing bits
+        raise EncodingError(f"{what} has non-canonical trailing bits")
+    return raw
+
+
+def b64_encode(data: bytes) -> str:
+    """Standard base64 with padding (RFC 4648 section 4)."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64_decode(text: str | bytes, *, what: str = "base64") -> bytes:
+    """Strictly decode padded standard base64; refuse whitespace and stray bits."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise EncodingError(f"{what} is not ASCII") from None
+    if not _B64.fullmatch(text):
+        raise EncodingError(f"{what} is not valid base64")
+    raw = base64.b64decode(text, validate=True)
+    if b64_encode(raw) != text:
+        raise EncodingError(f"{what} has non-canonical trailing bits")
+    return raw
+
+
+def int_to_b64url(value: int, length: int | None = None) -> str:
+    """Encode a non-negative integer big-endian, minimal or padded to ``length`` bytes."""
+    size = length if length is not None else max(1, (value.bit_length() + 7) // 8)
+    return b64url_encode(value.to_bytes(size, "big"))
+
+
+def int_from_b64url(text: str, *, what: str = "integer") -> int:
+    """Decode a base64url big-endian unsigned integer."""
+    raw = b64url_decode(text, what=what)
+    if not raw:
+        raise EncodingError(f"{what} is empty")
+    return int.from_bytes(raw, "big")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic UTF-8 JSON: sorted keys, no whitespace, no NaN or infinities."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")

@@ -1,0 +1,309 @@
+"""The one error tree of govkit.
+
+Every error govkit raises derives from :class:`GovkitError`, carries a stable
+machine-readable :attr:`~GovkitError.code` and a mapping of context attributes.
+Every failure of an artifact (a signature, a token, a proof, a checkpoint) to
+verify also derives from :class:`VerificationError`, so an application can catch
+"this thing is not genuine" in one place.
+
+>>> from govkit.errors import InvalidSignature, VerificationError
+>>> err = InvalidSignature("signature does not verify", kid="abc")
+>>> err.code, isinstance(err, VerificationError), err.context["kid"]
+('key.invalid_signature', True, 'abc')
+
+Messages never contain key material, tokens, secrets or personal data; context
+attributes hold identifiers only (key ids, indexes, sizes, codes).
+
+The tree::
+
+    GovkitError
+    ├── VerificationError                    (mixin: an artifact is not genuine)
+    ├── ConfigurationError                   config.invalid
+    ├── EncodingError                        encoding.malformed        (+ VerificationError)
+    ├── ClockError
+    │   └── NaiveDatetimeError               clock.naive_datetime
+    ├── KeysError
+    │   ├── UnsupportedAlgorithm             key.unsupported_algorithm
+    │   ├── WeakKey                          key.too_weak
+    │   ├── KeyMismatch                      key.alg_mismatch
+    │   ├── InvalidKey                       key.invalid
+    │   │   └── KeyPasswordError             key.password
+    │   ├── NoActiveKey                      key.no_active_key
+    │   ├── InvalidSignature                 key.invalid_signature     (+ VerificationError)
+    │   ├── UnknownKey                       key.unknown_kid           (+ VerificationError)
+    │   └── KeyNotValidAt                    key.not_valid_at          (+ VerificationError)
+    └── AuditError
+        ├── AuditStoreError                  audit.store
+        │   └── AuditStoreLocked             audit.store_locked
+        ├── AuditEventInvalid                audit.event_invalid
+        ├── SubjectErased                    audit.subject_erased
+        └── AuditVerificationError           (+ VerificationError)
+            ├── InvalidProof                 audit.invalid_proof
+            ├── LeafMismatch                 audit.leaf_mismatch
+            ├── RootMismatch                 audit.root_mismatch
+            ├── LogTruncated                 audit.truncated
+            ├── LogGap                       audit.gap
+            ├── InconsistentLog              audit.inconsistent
+            ├── CheckpointInvalid            audit.checkpoint_malformed
+            └── CheckpointSignatureInvalid   audit.checkpoint_signature
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuditError",
+    "AuditEventInvalid",
+    "AuditStoreError",
+    "AuditStoreLocked",
+    "AuditVerificationError",
+    "CheckpointInvalid",
+    "CheckpointSignatureInvalid",
+    "ClockError",
+    "ConfigurationError",
+    "EncodingError",
+    "GovkitError",
+    "InconsistentLog",
+    "InvalidKey",
+    "InvalidProof",
+    "InvalidSignature",
+    "KeyMismatch",
+    "KeyNotValidAt",
+    "KeyPasswordError",
+    "KeysError",
+    "LeafMismatch",
+    "LogGap",
+    "LogTruncated",
+    "NaiveDatetimeError",
+    "NoActiveKey",
+    "RootMismatch",
+    "SubjectErased",
+    "UnknownKey",
+    "UnsupportedAlgorithm",
+    "VerificationError",
+    "WeakKey",
+]
+
+
+class GovkitError(Exception):
+    """Base of every error govkit raises.
+
+    Args:
+        message: a human-readable sentence. It must never contain key material,
+            tokens, secrets or personal data.
+        **context: identifiers that help a caller act on the error (a key id,
+            an index, a size). Exposed read-only as :attr:`context`.
+    """
+
+    #: Stable, dotted, machine-readable code; part of the public API.
+    code: ClassVar[str] = "govkit.error"
+
+    def __init__(self, message: str | None = None, /, **context: Any) -> None:
+        self.message = message or type(self).__doc__ or self.code
+        self.context: Mapping[str, Any] = MappingProxyType(dict(context))
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"code", "message", "context"}`` for JSON output."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "context": {k: _jsonable(v) for k, v in self.context.items()},
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+class VerificationError(GovkitError):
+    """An artifact (signature, token, licence, proof, checkpoint) is not genuine."""
+
+    code = "verification.failed"
+
+
+class ConfigurationError(GovkitError):
+    """An object was configured with values that cannot work."""
+
+    code = "config.invalid"
+
+
+class EncodingError(VerificationError):
+    """Bytes or text are not in the expected encoding."""
+
+    code = "encoding.malformed"
+
+
+class ClockError(GovkitError):
+    """Base of time-handling errors."""
+
+    code = "clock.error"
+
+
+class NaiveDatetimeError(ClockError):
+    """A datetime without a timezone was given; govkit only accepts aware datetimes."""
+
+    code = "clock.naive_datetime"
+
+
+# --- keys -------------------------------------------------------------------
+
+
+class KeysError(GovkitError):
+    """Base of errors from :mod:`govkit.keys`."""
+
+    code = "key.error"
+
+
+class UnsupportedAlgorithm(KeysError):
+    """The algorithm is not on govkit's allow-list."""
+
+    code = "key.unsupported_algorithm"
+
+
+class WeakKey(KeysError):
+    """The key is too weak (for example RSA under 2048 bits)."""
+
+    code = "key.too_weak"
+
+
+class KeyMismatch(KeysError):
+    """The key's type or curve does not match the requested algorithm."""
+
+    code = "key.alg_mismatch"
+
+
+class InvalidKey(KeysError):
+    """Key data (PEM, JWK) is malformed or not a key govkit can use."""
+
+    code = "key.invalid"
+
+
+class KeyPasswordError(InvalidKey):
+    """The private key is encrypted and the password is missing or wrong."""
+
+    code = "key.password"
+
+
+class NoActiveKey(KeysError):
+    """A key ring has no active signing key."""
+
+    code = "key.no_active_key"
+
+
+class InvalidSignature(KeysError, VerificationError):
+    """A signature does not verify."""
+
+    code = "key.invalid_signature"
+
+
+class UnknownKey(KeysError, VerificationError):
+    """No key with that key id is known."""
+
+    code = "key.unknown_kid"
+
+
+class KeyNotValidAt(KeysError, VerificationError):
+    """The key exists but its validity window does not cover the verification time."""
+
+    code = "key.not_valid_at"
+
+
+# --- audit ------------------------------------------------------------------
+
+
+class AuditError(GovkitError):
+    """Base of errors from :mod:`govkit.audit`."""
+
+    code = "audit.error"
+
+
+class AuditStoreError(AuditError):
+    """The audit store failed or holds data govkit cannot read."""
+
+    code = "audit.store"
+
+
+class AuditStoreLocked(AuditStoreError):
+    """The audit store stayed locked by another writer longer than the timeout."""
+
+    code = "audit.store_locked"
+
+
+class AuditEventInvalid(AuditError):
+    """An audit event is malformed (missing field, naive time, bad value)."""
+
+    code = "audit.event_invalid"
+
+
+class SubjectErased(AuditError):
+    """The personal data asked for has been erased."""
+
+    code = "audit.subject_erased"
+
+
+class AuditVerificationError(AuditError, VerificationError):
+    """Base of audit-log verification failures."""
+
+    code = "audit.verification_failed"
+
+
+class InvalidProof(AuditVerificationError):
+    """A Merkle inclusion or consistency proof does not verify."""
+
+    code = "audit.invalid_proof"
+
+
+class LeafMismatch(AuditVerificationError):
+    """A stored entry no longer hashes to its recorded leaf hash."""
+
+    code = "audit.leaf_mismatch"
+
+
+class RootMismatch(AuditVerificationError):
+    """The tree recomputed from the entries does not have the checkpoint's root."""
+
+    code = "audit.root_mismatch"
+
+
+class LogTruncated(AuditVerificationError):
+    """The log holds fewer entries than a checkpoint already committed to."""
+
+    code = "audit.truncated"
+
+
+class LogGap(AuditVerificationError):
+    """Entry indexes are not dense (an entry was deleted or moved)."""
+
+    code = "audit.gap"
+
+
+class InconsistentLog(AuditVerificationError):
+    """Two checkpoints of the same log are not consistent: history was rewritten."""
+
+    code = "audit.inconsistent"
+
+
+class CheckpointInvalid(AuditVerificationError):
+    """A checkpoint or signed note is malformed."""
+
+    code = "audit.checkpoint_malformed"
+
+
+class CheckpointSignatureInvalid(AuditVerificationError):
+    """No trusted key produced a valid signature on the checkpoint."""
+
+    code = "audit.checkpoint_signature"

@@ -1,0 +1,495 @@
+"""Signing and verifying keys (implementation of :mod:`govkit.keys`)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
+
+from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm as _CryptoUnsupported
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from govkit._encoding import (
+    b64url_decode,
+    b64url_encode,
+    canonical_json,
+    int_from_b64url,
+    int_to_b64url,
+)
+from govkit.errors import (
+    EncodingError,
+    InvalidKey,
+    InvalidSignature,
+    KeyMismatch,
+    KeyPasswordError,
+    UnsupportedAlgorithm,
+    WeakKey,
+)
+
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "Signer",
+    "SigningKey",
+    "VerifyingKey",
+    "ecdsa_der_to_raw",
+    "jwk_thumbprint",
+]
+
+#: The algorithms govkit signs and verifies with, by their JOSE names.
+Algorithm: TypeAlias = Literal["EdDSA", "ES256", "PS256", "RS256"]
+ALGORITHMS: Final[tuple[str, ...]] = ("EdDSA", "ES256", "PS256", "RS256")
+
+MIN_RSA_BITS: Final = 2048
+_P256_ORDER: Final = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_ALG_LINE = re.compile(rb"^alg: *([A-Za-z0-9]+) *\r?$", re.MULTILINE)
+
+_PrivateKey: TypeAlias = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+_PublicKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Anything that signs bytes with a named algorithm and key id.
+
+    :class:`SigningKey` is one; an HSM or a cloud KMS client that keeps the
+    private key to itself is another. ``sign`` returns the signature in the form
+    JOSE and COSE use (raw ``r || s`` for ES256).
+    """
+
+    @property
+    def alg(self) -> str:
+        """The JOSE algorithm name."""
+        ...
+
+    @property
+    def kid(self) -> str:
+        """The key id (RFC 7638 thumbprint for govkit keys)."""
+        ...
+
+    def sign(self, data: bytes) -> bytes:
+        """Sign ``data`` and return the signature."""
+        ...
+
+
+def _check_alg(alg: str) -> Algorithm:
+    if alg not in ALGORITHMS:
+        raise UnsupportedAlgorithm(
+            f"algorithm {alg!r} is not supported; use one of {', '.join(ALGORITHMS)}",
+            alg=str(alg)[:32],
+        )
+    return alg  # type: ignore[return-value]
+
+
+def _alg_for_public(public: object, alg: str | None) -> Algorithm:
+    """Decide and check the algorithm for a public key object."""
+    if alg is not None:
+        _check_alg(alg)
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        inferred: Algorithm = "EdDSA"
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        if not isinstance(public.curve, ec.SECP256R1):
+            raise KeyMismatch(
+                f"elliptic-curve keys must be on P-256; got {public.curve.name}",
+                curve=public.curve.name,
+            )
+        inferred = "ES256"
+    elif isinstance(public, rsa.RSAPublicKey):
+        if public.key_size < MIN_RSA_BITS:
+            raise WeakKey(
+                f"RSA keys must have at least {MIN_RSA_BITS} bits; got {public.key_size}",
+                bits=public.key_size,
+            )
+        if alg is None:
+            raise KeyMismatch("an RSA key needs an explicit algorithm (PS256 or RS256)")
+        inferred = alg  # type: ignore[assignment]
+        if inferred not in ("PS256", "RS256"):
+            raise KeyMismatch(f"an RSA key cannot be used with {alg}", alg=alg)
+    else:
+        raise InvalidKey(f"unsupported key type {type(public).__name__}")
+    if alg is not None and alg != inferred:
+        raise KeyMismatch(f"the key is a {inferred} key, not {alg}", alg=alg, key_alg=inferred)
+    return inferred
+
+
+def _public_jwk_members(public: _PublicKey) -> dict[str, str]:
+    """The RFC 7638 required members of a public key's JWK."""
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return {"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(raw)}
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        nums = public.public_numbers()
+        return {
+            "crv": "P-256",
+            "kty": "EC",
+            "x": int_to_b64url(nums.x, 32),
+            "y": int_to_b64url(nums.y, 32),
+        }
+    nums_rsa = public.public_numbers()
+    return {"e": int_to_b64url(nums_rsa.e), "kty": "RSA", "n": int_to_b64url(nums_rsa.n)}
+
+
+def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 JWK thumbprint (SHA-256, base64url without padding).
+
+    >>> jwk_thumbprint({"crv": "Ed25519", "kty": "OKP",
+    ...                 "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
+    'kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k'
+    """
+    kty = jwk.get("kty")
+    members = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"), "RSA": ("e", "kty", "n")}
+    if kty not in members:
+        raise InvalidKey("JWK has an unsupported or missing 'kty'")
+    try:
+        required = {name: jwk[name] for name in members[kty]}
+    except KeyError as missing:
+        raise InvalidKey(f"JWK lacks the member {missing.args[0]!r}") from None
+    if not all(isinstance(v, str) for v in required.values()):
+        raise InvalidKey("JWK members must be strings")
+    return b64url_encode(hashlib.sha256(canonical_json(required)).digest())
+
+
+def _pem_alg_hint(data: bytes) -> str | None:
+    """Read the ``alg:`` explanatory line govkit writes before a PEM block (RFC 7468 s.2)."""
+    head = data.split(b"-----BEGIN", 1)[0]
+    match = _ALG_LINE.search(head)
+    return match.group(1).decode("ascii") if match else None
+
+
+def _to_bytes(data: bytes | str) -> bytes:
+    return data.encode("utf-8") if isinstance(data, str) else data
+
+
+def ecdsa_der_to_raw(signature: bytes) -> bytes:
+    """Convert a strict-DER ECDSA P-256 signature to the raw ``r || s`` form.
+
+    Raises :class:`~govkit.errors.InvalidSignature` for anything that is not a
+    canonical DER ``SEQUENCE { INTEGER r, INTEGER s }`` with both values in range.
+    """
+    try:
+        r, s = decode_dss_signature(signature)
+    except ValueError:
+        raise InvalidSignature("ECDSA signature is not strict DER") from None
+    if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
+        raise InvalidSignature("ECDSA signature values out of range")
+    if encode_dss_signature(r, s) != signature:
+        raise InvalidSignature("ECDSA signature is not canonical DER")
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+class VerifyingKey:
+    """A public key bound to one algorithm; verifies signatures.
+
+    Build one from a :class:`SigningKey` (``.verifying_key``), from PEM
+    (:meth:`from_pem`) or from a JWK (:meth:`from_jwk`).
+
+    >>> from govkit.keys import SigningKey
+    >>> key = SigningKey.generate("EdDSA")
+    >>> sig = key.sign(b"hello")
+    >>> key.verifying_key.verify(sig, b"hello")
+    >>> key.verifying_key.verify(sig, b"hellO")
+    Traceback (most recent call last):
+        ...
+    govkit.errors.InvalidSignature: signature does not verify
+    """
+
+    __slots__ = ("_alg", "_jwk_members", "_kid", "_public")
+
+    def __init__(self, public_key: _PublicKey, alg: str | None = None) -> None:
+        self._alg: Algorithm = _alg_for_public(public_key, alg)
+        self._public = public_key
+        self._jwk_members = _public_jwk_members(public_key)
+        self._kid = jwk_thumbprint(self._jwk_members)
+
+    @property
+    def alg(self) -> Algorithm:
+        """The JOSE algorithm this key verifies (``EdDSA``, ``ES256``, ``PS256``, ``RS256``)."""
+        return self._alg
+
+    @property
+    def kid(self) -> str:
+        """RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key."""
+        return self._kid
+
+    @property
+    def public_key(self) -> _PublicKey:
+        """The underlying :mod:`cryptography` public key object."""
+        return self._public
+
+    def verify(self, signature: bytes, data: bytes) -> None:
+        """Return ``None`` if ``signature`` is valid for ``data``.
+
+        ES256 signatures are raw ``r || s`` (64 bytes), as JOSE and COSE use them.
+
+        Raises:
+            InvalidSignature: the signature does not verify.
+        """
+        if not isinstance(signature, bytes) or not isinstance(data, bytes):
+            raise InvalidSignature("signature and data must be bytes", kid=self._kid)
+        try:
+            pub = self._public
+            if isinstance(pub, ed25519.Ed25519PublicKey):
+                pub.verify(signature, data)
+            elif isinstance(pub, ec.EllipticCurvePublicKey):
+                if len(signature) != 64:
+                    raise _CryptoInvalidSignature
+                r = int.from_bytes(signature[:32], "big")
+                s = int.from_bytes(signature[32:], "big")
+                if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
+                    raise _CryptoInvalidSignature
+                pub.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
+            elif self._alg == "PS256":
+                pub.verify(signature, data, _PSS, hashes.SHA256())
+            else:
+                pub.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        except _CryptoInvalidSignature:
+            raise InvalidSignature("signature does not verify", kid=self._kid) from None
+
+    def to_pem(self) -> bytes:
+        """SubjectPublicKeyInfo PEM, preceded by an ``alg:`` explanatory line."""
+        body = self._public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return f"alg: {self._alg}\n".encode() + body
+
+    @classmethod
+    def from_pem(cls, data: bytes | str, alg: str | None = None) -> VerifyingKey:
+        """Load a SubjectPublicKeyInfo PEM.
+
+        ``alg`` is needed for RSA keys unless the PEM carries govkit's ``alg:`` line.
+        """
+        raw = _to_bytes(data)
+        alg = alg or _pem_alg_hint(raw)
+        try:
+            public = serialization.load_pem_public_key(raw)
+        except (ValueError, TypeError, _CryptoUnsupported):
+            raise InvalidKey("not a PEM public key govkit can read") from None
+        if not isinstance(
+            public, (ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey, rsa.RSAPublicKey)
+        ):
+            raise InvalidKey(f"unsupported public key type {type(public).__name__}")
+        return cls(public, alg)
+
+    def to_jwk(self) -> dict[str, str]:
+        """The public JWK, with ``alg``, ``kid`` and ``use``."""
+        return {**self._jwk_members, "alg": self._alg, "kid": self._kid, "use": "sig"}
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any], alg: str | None = None) -> VerifyingKey:
+        """Load a public JWK.
+
+        Refuses JWKs that carry private members, whose ``alg`` disagrees with the key
+        type or with ``alg``, or whose ``use`` is not ``sig``. An RSA JWK needs an
+        ``alg`` (in the JWK or as the argument). The returned key's :attr:`kid` is
+        always the thumbprint; :class:`KeyRing` keeps a JWK's own ``kid`` as an alias.
+        """
+        if not isinstance(jwk, Mapping):
+            raise InvalidKey("a JWK must be a JSON object")
+        if any(m in jwk for m in ("d", "p", "q", "dp", "dq", "qi", "oth", "k")):
+            raise InvalidKey("the JWK holds private or symmetric key material; refusing it")
+        if jwk.get("use", "sig") != "sig":
+            raise InvalidKey("the JWK is not a signature key ('use' is not 'sig')")
+        jwk_alg = jwk.get("alg")
+        if jwk_alg is not None and not isinstance(jwk_alg, str):
+            raise InvalidKey("JWK 'alg' must be a string")
+        if alg is not None and jwk_alg is not None and alg != jwk_alg:
+            raise KeyMismatch(f"the JWK is for {jwk_alg}, not {alg}", alg=alg)
+        chosen = alg or jwk_alg
+        kty = jwk.get("kty")
+        try:
+            public: _PublicKey
+            if kty == "OKP":
+                if jwk.get("crv") != "Ed25519":
+                    raise UnsupportedAlgorithm("only the Ed25519 OKP curve is supported")
+                x = b64url_decode(_member(jwk, "x"), what="JWK x")
+                if len(x) != 32:
+                    raise InvalidKey("Ed25519 JWK 'x' must be 32 bytes")
+                public = ed25519.Ed25519PublicKey.from_public_bytes(x)
+            elif kty == "EC":
+                if jwk.get("crv") != "P-256":
+                    raise KeyMismatch("only the P-256 curve is supported for EC keys")
+                xb = b64url_decode(_member(jwk, "x"), what="JWK x")
+                yb = b64url_decode(_member(jwk, "y"), what="JWK y")
+                if len(xb) != 32 or len(yb) != 32:
+                    raise InvalidKey("P-256 JWK coordinates must be 32 bytes each")
+                public = ec.EllipticCurvePublicNumbers(
+                    int.from_bytes(xb, "big"), int.from_bytes(yb, "big"), ec.SECP256R1()
+                ).public_key()
+            elif kty == "RSA":
+                n = int_from_b64url(_member(jwk, "n"), what="JWK n")
+                e = int_from_b64url(_member(jwk, "e"), what="JWK e")
+                if n.bit_length() < MIN_RSA_BITS:
+                    raise WeakKey(
+                        f"RSA keys must have at least {MIN_RSA_BITS} bits",
+                        bits=n.bit_length(),
+                    )
+                public = rsa.RSAPublicNumbers(e, n).public_key()
+            else:
+                raise InvalidKey("JWK has an unsupported or missing 'kty'")
+        except EncodingError as exc:
+            raise InvalidKey(f"JWK member is malformed: {exc.message}") from None
+        except ValueError:
+            raise InvalidKey("JWK does not describe a valid public key") from None
+        if "kid" in jwk and not isinstance(jwk["kid"], str):
+            raise InvalidKey("JWK 'kid' must be a string")
+        return cls(public, chosen)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VerifyingKey):
+            return NotImplemented
+        return self._kid == other._kid and self._alg == other._alg
+
+    def __hash__(self) -> int:
+        return hash((self._kid, self._alg))
+
+    def __repr__(self) -> str:
+        return f"VerifyingKey(alg={self._alg!r}, kid={self._kid!r})"
+
+
+def _member(jwk: Mapping[str, Any], name: str) -> str:
+    value = jwk.get(name)
+    if not isinstance(value, str):
+        raise InvalidKey(f"JWK member {name!r} is missing or not a string")
+    return value
+
+
+_PSS: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+
+class SigningKey:
+    """A private key bound to one algorithm; signs bytes.
+
+    >>> key = SigningKey.generate("ES256")
+    >>> key.alg, len(key.sign(b"data"))
+    ('ES256', 64)
+    >>> "PRIVATE" in repr(key)
+    False
+
+    ``repr`` never shows key material. Satisfies the :class:`Signer` protocol.
+    """
+
+    __slots__ = ("_private", "_verifying")
+
+    def __init__(self, private_key: _PrivateKey, alg: str | None = None) -> None:
+        if not isinstance(
+            private_key,
+            (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey),
+        ):
+            raise InvalidKey(f"unsupported private key type {type(private_key).__name__}")
+        self._private = private_key
+        self._verifying = VerifyingKey(private_key.public_key(), alg)
+
+    @classmethod
+    def generate(cls, alg: str, *, rsa_bits: int = 2048) -> SigningKey:
+        """Generate a new key for ``alg`` (``EdDSA``, ``ES256``, ``PS256``, ``RS256``)."""
+        checked = _check_alg(alg)
+        private: _PrivateKey
+        if checked == "EdDSA":
+            private = ed25519.Ed25519PrivateKey.generate()
+        elif checked == "ES256":
+            private = ec.generate_private_key(ec.SECP256R1())
+        else:
+            if rsa_bits < MIN_RSA_BITS:
+                raise WeakKey(f"RSA keys must have at least {MIN_RSA_BITS} bits", bits=rsa_bits)
+            private = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+        return cls(private, checked)
+
+    @property
+    def alg(self) -> Algorithm:
+        """The JOSE algorithm this key signs with."""
+        return self._verifying.alg
+
+    @property
+    def kid(self) -> str:
+        """RFC 7638 thumbprint of the public key."""
+        return self._verifying.kid
+
+    @property
+    def verifying_key(self) -> VerifyingKey:
+        """The matching public key."""
+        return self._verifying
+
+    @property
+    def private_key(self) -> _PrivateKey:
+        """The underlying :mod:`cryptography` private key (handle with care)."""
+        return self._private
+
+    def sign(self, data: bytes) -> bytes:
+        """Sign ``data``; ES256 signatures come back as raw ``r || s`` (64 bytes)."""
+        if not isinstance(data, bytes):
+            raise TypeError("data must be bytes")
+        priv = self._private
+        if isinstance(priv, ed25519.Ed25519PrivateKey):
+            return priv.sign(data)
+        if isinstance(priv, ec.EllipticCurvePrivateKey):
+            r, s = decode_dss_signature(priv.sign(data, ec.ECDSA(hashes.SHA256())))
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        if self.alg == "PS256":
+            return priv.sign(data, _PSS, hashes.SHA256())
+        return priv.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+    def to_pem(self, password: bytes | str | None = None) -> bytes:
+        """PKCS#8 PEM, encrypted with the best available scheme when ``password`` is given.
+
+        An ``alg:`` explanatory line precedes the PEM block (permitted by RFC 7468
+        section 2) so that RSA keys remember whether they are PS256 or RS256.
+        """
+        if password is not None and not _to_bytes(password):
+            raise KeyPasswordError("the password must not be empty")
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(_to_bytes(password))
+            if password is not None
+            else serialization.NoEncryption()
+        )
+        body = self._private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+        return f"alg: {self.alg}\n".encode() + body
+
+    @classmethod
+    def from_pem(
+        cls, data: bytes | str, password: bytes | str | None = None, alg: str | None = None
+    ) -> SigningKey:
+        """Load a PEM private key (PKCS#8, or traditional EC/RSA).
+
+        Raises:
+            KeyPasswordError: the key is encrypted and ``password`` is missing or wrong.
+            InvalidKey: the data is not a private key govkit supports.
+            KeyMismatch, WeakKey: the key does not fit ``alg`` or is too weak.
+        """
+        raw = _to_bytes(data)
+        alg = alg or _pem_alg_hint(raw)
+        pw = _to_bytes(password) if password is not None else None
+        try:
+            private = serialization.load_pem_private_key(raw, pw)
+        except TypeError:
+            if pw is None:
+                raise KeyPasswordError(
+                    "the private key is encrypted; a password is needed"
+                ) from None
+            raise KeyPasswordError("a password was given but the key is not encrypted") from None
+        except ValueError:
+            if b"ENCRYPTED" in raw:
+                raise KeyPasswordError("the password is wrong or the key is damaged") from None
+            raise InvalidKey("not a PEM private key govkit can read") from None
+        except _CryptoUnsupported:
+            raise InvalidKey("the key's format or encryption is not supported") from None
+        if not isinstance(
+            private,
+            (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey),
+        ):
+            raise InvalidKey(f"unsupported private key type {type(private).__name__}")
+        return cls(private, alg)
+
+    def __repr__(self) -> str:
+        return f"SigningKey(alg={self.alg!r}, kid={self.kid!r})"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("SigningKey cannot be pickled; export it with to_pem(password)")

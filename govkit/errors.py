@@ -40,6 +40,8 @@ The tree::
         └── AuditVerificationError           (+ VerificationError)
             ├── InvalidProof                 audit.invalid_proof
             ├── LeafMismatch                 audit.leaf_mismatch
+            ├── IndexMismatch                audit.index_mismatch
+            ├── NodeMismatch                 audit.node_mismatch
             ├── RootMismatch                 audit.root_mismatch
             ├── LogTruncated                 audit.truncated
             ├── LogGap                       audit.gap
@@ -67,6 +69,7 @@ __all__ = [
     "EncodingError",
     "GovkitError",
     "InconsistentLog",
+    "IndexMismatch",
     "InvalidKey",
     "InvalidProof",
     "InvalidSignature",
@@ -79,6 +82,7 @@ __all__ = [
     "LogTruncated",
     "NaiveDatetimeError",
     "NoActiveKey",
+    "NodeMismatch",
     "RootMismatch",
     "SubjectErased",
     "UnknownKey",
@@ -271,6 +275,18 @@ class LeafMismatch(AuditVerificationError):
     """A stored entry no longer hashes to its recorded leaf hash."""
 
     code = "audit.leaf_mismatch"
+
+
+class IndexMismatch(AuditVerificationError):
+    """A stored query column disagrees with its hashed entry (a query could hide it)."""
+
+    code = "audit.index_mismatch"
+
+
+class NodeMismatch(AuditVerificationError):
+    """A stored interior Merkle node is missing or wrong, so proofs would be wrong."""
+
+    code = "audit.node_mismatch"
 
 
 class RootMismatch(AuditVerificationError):

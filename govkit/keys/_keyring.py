@@ -274,6 +274,8 @@ class KeyRing:
             raise InvalidKey("a JWKS must be an object with a 'keys' list")
         ring = cls(clock=clock)
         for jwk in jwks["keys"]:
+            if not isinstance(jwk, Mapping):
+                raise InvalidKey("every entry of a JWKS 'keys' list must be a JSON object")
             key = VerifyingKey.from_jwk(jwk, alg if not jwk.get("alg") else None)
             ring.add(key, kid=jwk.get("kid"))
         return ring

@@ -164,7 +164,12 @@ def _pem_alg_hint(data: bytes) -> str | None:
 
 
 def _to_bytes(data: bytes | str) -> bytes:
-    return data.encode("utf-8") if isinstance(data, str) else data
+    if not isinstance(data, str):
+        return data
+    try:
+        return data.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, e.g. from a JSON "\ud800" escape
+        raise InvalidKey("key text or password is not valid Unicode") from None
 
 
 def ecdsa_der_to_raw(signature: bytes) -> bytes:
@@ -470,7 +475,7 @@ class SigningKey:
         try:
             private = serialization.load_pem_private_key(raw, pw)
         except TypeError:
-            if pw is None:
+            if not pw:  # cryptography treats b"" as no password
                 raise KeyPasswordError(
                     "the private key is encrypted; a password is needed"
                 ) from None

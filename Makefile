@@ -1,0 +1,50 @@
+# Two set-up commands for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_OUT ?= demo-out
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: demo test lint typecheck unit docs system-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e '.[dev,docs,postgres]'
+	touch $@
+
+## make demo: create .venv, install govkit, run `govkit demo` on embedded defaults
+demo: $(VENV)/.installed-demo
+	$(BIN)/govkit demo --out $(DEMO_OUT)
+
+## make test: install test needs, then ruff, mypy --strict, pytest, Sphinx (-W, doctest)
+test: $(VENV)/.installed-test system-deps lint typecheck unit docs
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy --strict govkit
+
+unit: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+docs: $(VENV)/.installed-test
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	$(BIN)/sphinx-build -W --keep-going -q -b doctest docs docs/_build/doctest
+
+## make bench: every benchmark, govkit beside its reference
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks all
+
+clean:
+	rm -rf $(VENV) docs/_build $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis

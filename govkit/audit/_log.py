@@ -1,0 +1,786 @@
+"""The audit log: append, checkpoint, prove, query, export, erase (implementation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from govkit._encoding import b64_decode, b64_encode
+from govkit.audit._events import (
+    AuditEvent,
+    Pseudonymizer,
+    decode_entry,
+    encode_entry,
+    is_pseudonym,
+    pseudonyms_for,
+    time_micros,
+)
+from govkit.audit._note import (
+    Checkpoint,
+    NoteSigner,
+    NoteVerifier,
+    sign_checkpoint,
+    verify_checkpoint,
+)
+from govkit.audit._store import AuditStore, EntryRow, Query, StoredEntry, now_us, open_store
+from govkit.audit._tree import (
+    CompactRange,
+    consistency_ranges,
+    fold,
+    hash_ranges,
+    inclusion_ranges,
+    leaf_hash,
+    nodes_for,
+    perfect_nodes,
+)
+from govkit.audit.merkle import EMPTY_ROOT, verify_consistency, verify_inclusion
+from govkit.clock import Clock, SystemClock, require_aware
+from govkit.errors import (
+    AuditError,
+    AuditStoreError,
+    AuditVerificationError,
+    ConfigurationError,
+    GovkitError,
+    InconsistentLog,
+    IndexMismatch,
+    LeafMismatch,
+    LogGap,
+    LogTruncated,
+    NodeMismatch,
+    RootMismatch,
+    SubjectErased,
+)
+
+__all__ = [
+    "AuditLog",
+    "CheckResult",
+    "InclusionProof",
+    "LogEntry",
+    "LogReport",
+    "LogVerification",
+    "inspect_log",
+    "verify_checkpoint_consistency",
+    "verify_export",
+    "verify_log",
+]
+
+_VERIFY_CHUNK = 8192  # a power of two: stored nodes of level <= 13 end inside a chunk
+_CHUNK_LEVELS = _VERIFY_CHUNK.bit_length() - 1
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One entry of the log: its index, event, leaf hash and the exact hashed bytes."""
+
+    index: int
+    event: AuditEvent
+    leaf_hash: bytes
+    entry: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """An RFC 6962 inclusion proof of leaf ``index`` in the tree of ``size`` leaves."""
+
+    index: int
+    size: int
+    leaf_hash: bytes
+    hashes: tuple[bytes, ...]
+
+    def verify(self, root: bytes) -> None:
+        """Raise :class:`~govkit.errors.InvalidProof` unless the proof leads to ``root``."""
+        verify_inclusion(self.leaf_hash, self.index, self.size, self.hashes, root)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: hashes in standard base64, as C2SP checkpoints write them."""
+        return {
+            "index": self.index,
+            "size": self.size,
+            "leaf_hash": b64_encode(self.leaf_hash),
+            "hashes": [b64_encode(h) for h in self.hashes],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LogVerification:
+    """What :func:`verify_log` established: size, root and the checkpoints it checked."""
+
+    size: int
+    root_hash: bytes
+    checkpoints_checked: int
+    external_checkpoint_size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check of a report: name, outcome, stable error code and a detail line."""
+
+    name: str
+    ok: bool
+    code: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LogReport:
+    """The frozen result of :func:`inspect_log`: every check, and the verdict."""
+
+    store: str
+    size: int
+    checks: tuple[CheckResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return all(c.ok for c in self.checks)
+
+    @property
+    def code(self) -> str | None:
+        """The code of the first failed check, if any."""
+        return next((c.code for c in self.checks if not c.ok), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form of the report."""
+        return {
+            "store": self.store,
+            "ok": self.ok,
+            "code": self.code,
+            "size": self.size,
+            "checks": [
+                {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail}
+                for c in self.checks
+            ],
+        }
+
+
+class AuditLog:
+    """A tamper-evident transparency log of :class:`AuditEvent` records.
+
+    Args:
+        store: an :class:`AuditStore`, a file path (SQLite) or a ``postgresql://`` URL.
+        origin: the log's C2SP origin, e.g. ``"audit.gd.gov.cn/yss"``; recorded in the
+            store on first use and required to match afterwards.
+        signer: the Ed25519 :class:`NoteSigner` for checkpoints (needed by
+            :meth:`checkpoint`).
+        pseudonym_key: the per-log HMAC secret for personal fields (at least 16
+            bytes; keep it outside the database). Needed to append events that
+            carry personal data, and to query or erase by a clear value.
+        keep_personal: keep clear personal values in the erasable side table.
+        clock: time source for erasure bookkeeping.
+
+    >>> import tempfile, os
+    >>> from datetime import datetime, timezone
+    >>> from govkit.audit import AuditEvent, AuditLog, NoteSigner, verify_log
+    >>> folder = tempfile.mkdtemp()
+    >>> signer = NoteSigner.generate("example.gov/audit")
+    >>> log = AuditLog(os.path.join(folder, "audit.db"), origin="example.gov/audit",
+    ...                signer=signer, pseudonym_key=b"k" * 32)
+    >>> log.append(AuditEvent(
+    ...     occurred_at=datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc),
+    ...     actor_id="citizen-7", actor_type="person", action="licence.issue",
+    ...     resource_type="driving_licence", resource_id="GD-1"))
+    0
+    >>> note = log.checkpoint()
+    >>> verify_log(log, verifiers=[signer.verifier]).size
+    1
+    >>> log.close()
+    """
+
+    def __init__(
+        self,
+        store: AuditStore | str | Path,
+        *,
+        origin: str,
+        signer: NoteSigner | None = None,
+        pseudonym_key: bytes | None = None,
+        keep_personal: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        self._store: AuditStore = store if isinstance(store, AuditStore) else open_store(store)
+        Checkpoint(origin, 0, EMPTY_ROOT)  # validates the origin
+        self._store.set_origin(origin)
+        self._origin = origin
+        if signer is not None and not isinstance(signer, NoteSigner):
+            raise ConfigurationError("signer must be a NoteSigner")
+        self._signer = signer
+        self._pseudonyms = Pseudonymizer(pseudonym_key) if pseudonym_key is not None else None
+        self._keep_personal = keep_personal
+        self._clock = clock or SystemClock()
+
+    # -- properties ------------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        """The log's origin."""
+        return self._origin
+
+    @property
+    def store(self) -> AuditStore:
+        """The backing store."""
+        return self._store
+
+    @property
+    def verifier(self) -> NoteVerifier:
+        """The verifier for this log's checkpoints (needs a signer)."""
+        return self._require_signer().verifier
+
+    def size(self) -> int:
+        """The number of entries."""
+        return self._store.size()
+
+    # -- writing -----------------------------------------------------------------
+
+    def _row(self, event: AuditEvent, personal: dict[str, str]) -> EntryRow:
+        if not isinstance(event, AuditEvent):
+            raise ConfigurationError("append takes AuditEvent objects")
+        masked: dict[str, str] = {}
+        if self._pseudonyms is not None:
+            masked = pseudonyms_for(event, self._pseudonyms)
+            if self._keep_personal:
+                personal.update({p: getattr(event, name) for name, p in masked.items()})
+        else:
+            for name in event.personal:
+                value = getattr(event, name)
+                if value is not None and not is_pseudonym(value):
+                    raise ConfigurationError(
+                        "the event has personal fields and the log has no pseudonym_key",
+                        field=name,
+                    )
+        data = encode_entry(event, masked)
+        return EntryRow(
+            leaf_hash=leaf_hash(data),
+            entry=data,
+            time_us=time_micros(event.occurred_at),
+            actor_id=masked.get("actor_id", event.actor_id),
+            actor_type=event.actor_type,
+            action=event.action,
+            resource_type=event.resource_type,
+            resource_id=masked.get("resource_id", event.resource_id),
+            correlation_id=event.correlation_id,
+            outcome=str(event.outcome),
+        )
+
+    def append(self, event: AuditEvent) -> int:
+        """Append one event durably; return its index."""
+        return self.append_many([event])[0]
+
+    def append_many(self, events: Iterable[AuditEvent]) -> list[int]:
+        """Append events in one transaction (all or none); return their indexes."""
+        personal: dict[str, str] = {}
+        rows = [self._row(e, personal) for e in events]
+        if not rows:
+            return []
+        first = self._store.append(rows, personal)
+        return list(range(first, first + len(rows)))
+
+    # -- reading -----------------------------------------------------------------
+
+    def root_hash(self, size: int | None = None) -> bytes:
+        """The tree's root hash at ``size`` (default: now)."""
+        size = self._check_size(size)
+        if size == 0:
+            return EMPTY_ROOT
+        nodes = perfect_nodes(0, size)
+        known = self._store.nodes(nodes)
+        return fold([known[n] for n in nodes])
+
+    def checkpoint(self) -> str:
+        """Sign and keep a C2SP checkpoint of the current tree; return the signed note.
+
+        A log never signs two checkpoints for the same size: if one exists, it is
+        returned.
+        """
+        signer = self._require_signer()
+        size = self._store.size()
+        existing = dict(self._store.checkpoints()).get(size)
+        if existing is not None:
+            return existing
+        note = sign_checkpoint(Checkpoint(self._origin, size, self.root_hash(size)), signer)
+        return self._store.save_checkpoint(size, note, now_us())
+
+    def latest_checkpoint(self) -> str | None:
+        """The newest stored checkpoint note, if any."""
+        stored = self._store.checkpoints()
+        return stored[-1][1] if stored else None
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
+        """Proof that entry ``index`` is in the tree of ``size`` leaves (default: now)."""
+        size = self._check_size(size)
+        if not isinstance(index, int) or not 0 <= index < size:
+            raise ConfigurationError("index must be within the tree", index=index, size=size)
+        ranges = inclusion_ranges(index, size)
+        known = self._store.nodes(nodes_for([*ranges, (index, index + 1)]))
+        return InclusionProof(index, size, known[(0, index)], tuple(hash_ranges(ranges, known)))
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        """RFC 6962 consistency proof from ``old_size`` to ``new_size`` (default: now).
+
+        ``0 < old_size <= new_size``; equal sizes give an empty proof. A size-0
+        tree is consistent with every tree and needs no proof.
+        """
+        new_size = self._check_size(new_size)
+        if not isinstance(old_size, int) or not 0 < old_size <= new_size:
+            raise ConfigurationError(
+                "old_size must satisfy 0 < old_size <= new_size", old=old_size, new=new_size
+            )
+        if old_size == new_size:
+            return []
+        ranges = consistency_ranges(old_size, new_size)
+        return hash_ranges(ranges, self._store.nodes(nodes_for(ranges)))
+
+    def entry(self, index: int) -> LogEntry:
+        """The entry at ``index``."""
+        found = self._store.entries(index, index + 1) if isinstance(index, int) else []
+        if not found:
+            raise ConfigurationError("no entry at that index", index=index)
+        return _log_entry(found[0])
+
+    def query(
+        self,
+        *,
+        actor_id: str | None = None,
+        actor_type: str | None = None,
+        action: str | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+        correlation_id: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_index: int | None = None,
+        limit: int = 1000,
+    ) -> list[LogEntry]:
+        """Entries matching every given filter, in index order.
+
+        ``actor_id`` and ``resource_id`` match both a clear value and its pseudonym.
+        ``since`` is inclusive, ``until`` exclusive; ``after_index`` pages.
+        """
+        query = Query(
+            actor_ids=self._alternatives(actor_id),
+            actor_type=actor_type,
+            action=action,
+            resource_type=resource_type,
+            resource_ids=self._alternatives(resource_id),
+            correlation_id=correlation_id,
+            outcome=outcome,
+            since_us=time_micros(require_aware(since, "since")) if since else None,
+            until_us=time_micros(require_aware(until, "until")) if until else None,
+            after_index=after_index,
+            limit=limit,
+        )
+        return [_log_entry(s) for s in self._store.query(query)]
+
+    def export(self, *, size: int | None = None, **filters: Any) -> dict[str, Any]:
+        """An offline-verifiable evidence package of matching entries.
+
+        Holds a signed checkpoint (made now if needed) and, for each entry, its exact
+        bytes and an inclusion proof against that checkpoint. Check it with
+        :func:`verify_export`. ``filters`` are those of :meth:`query`.
+        """
+        note = self.checkpoint() if size is None else dict(self._store.checkpoints()).get(size)
+        if note is None:
+            raise ConfigurationError("no stored checkpoint has that size", size=size)
+        checkpoint = Checkpoint.parse(note.split("\n\n", 1)[0] + "\n")
+        entries = []
+        for item in self.query(**filters):
+            if item.index >= checkpoint.size:
+                continue
+            proof = self.inclusion_proof(item.index, checkpoint.size)
+            entries.append(
+                {
+                    "index": item.index,
+                    "entry": item.entry.decode("utf-8"),
+                    "proof": [b64_encode(h) for h in proof.hashes],
+                }
+            )
+        return {
+            "type": "govkit.audit.evidence/v1",
+            "origin": self._origin,
+            "checkpoint": note,
+            "entries": entries,
+        }
+
+    # -- personal data ---------------------------------------------------------
+
+    def pseudonym(self, value: str) -> str:
+        """The pseudonym this log gives ``value``."""
+        return self._require_pseudonyms()(value)
+
+    def reveal(self, pseudonym: str) -> str:
+        """The clear value behind a pseudonym.
+
+        Raises:
+            SubjectErased: the value was erased.
+            AuditError: no clear value is kept for it.
+        """
+        value = self._store.personal_value(pseudonym)
+        if value is not None:
+            return value
+        if self._store.is_erased(pseudonym):
+            raise SubjectErased("the personal data behind this pseudonym was erased")
+        raise AuditError("no clear value is kept for this pseudonym")
+
+    def erase(self, subject: str, *, actor_id: str = "govkit", reason: str | None = None) -> int:
+        """Erase the clear value of ``subject`` from the side table; proofs stay valid.
+
+        The erasure itself is logged (with the pseudonym only). Returns the number
+        of clear values removed (0 or 1).
+        """
+        pseudonym = self.pseudonym(subject)
+        removed = self._store.erase(pseudonym, now_us())
+        self.append(
+            AuditEvent(
+                occurred_at=self._clock.now(),
+                actor_id=actor_id,
+                actor_type="system",
+                action="audit.erase",
+                resource_type="personal_data",
+                resource_id=pseudonym,
+                reason=reason,
+                personal=frozenset(),
+                details={"removed": removed},
+            )
+        )
+        return removed
+
+    def close(self) -> None:
+        """Close the store."""
+        self._store.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"AuditLog(origin={self._origin!r}, store={self._store.url!r})"
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _alternatives(self, value: str | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if self._pseudonyms is None or is_pseudonym(value):
+            return (value,)
+        return (value, self._pseudonyms(value))
+
+    def _check_size(self, size: int | None) -> int:
+        current = self._store.size()
+        if size is None:
+            return current
+        if not isinstance(size, int) or not 0 <= size <= current:
+            raise ConfigurationError("size must be within the log", size=size, current=current)
+        return size
+
+    def _require_signer(self) -> NoteSigner:
+        if self._signer is None:
+            raise ConfigurationError("this AuditLog has no checkpoint signer")
+        return self._signer
+
+    def _require_pseudonyms(self) -> Pseudonymizer:
+        if self._pseudonyms is None:
+            raise ConfigurationError("this AuditLog has no pseudonym_key")
+        return self._pseudonyms
+
+
+def _log_entry(stored: StoredEntry) -> LogEntry:
+    return LogEntry(
+        stored.index, decode_entry(stored.row.entry), stored.row.leaf_hash, stored.row.entry
+    )
+
+
+# --- verification ---------------------------------------------------------------
+
+
+def _check_columns(stored: StoredEntry) -> None:
+    event = decode_entry(stored.row.entry)
+    row = stored.row
+    expected = (
+        time_micros(event.occurred_at),
+        event.actor_id,
+        event.actor_type,
+        event.action,
+        event.resource_type,
+        event.resource_id,
+        event.correlation_id,
+        str(event.outcome),
+    )
+    actual = (
+        row.time_us,
+        row.actor_id,
+        row.actor_type,
+        row.action,
+        row.resource_type,
+        row.resource_id,
+        row.correlation_id,
+        row.outcome,
+    )
+    if expected != actual:
+        raise IndexMismatch("a query column disagrees with its entry", index=stored.index)
+
+
+class _Walk:
+    """One streaming pass over a store: leaves, interior nodes and roots at sizes."""
+
+    def __init__(self, store: AuditStore, sizes: Iterable[int], deep: bool) -> None:
+        self.store = store
+        self.wanted = set(sizes)
+        self.deep = deep
+        self.roots: dict[int, bytes] = {}
+        self.node_error: NodeMismatch | None = None
+        self.size = 0
+
+    def run(self, progress: Callable[[int, int], None] | None) -> None:
+        total = self.store.size()
+        tree = CompactRange()
+        late: list[tuple[int, int, bytes]] = []
+        if 0 in self.wanted:
+            self.roots[0] = EMPTY_ROOT
+        start = 0
+        while start < total:
+            end = min(start + _VERIFY_CHUNK, total)
+            chunk = self.store.entries(start, end)
+            created: list[tuple[int, int, bytes]] = []
+            for position, stored in enumerate(chunk, start):
+                if stored.index != position:
+                    raise LogGap("entry indexes are not dense", index=position)
+                digest = leaf_hash(stored.row.entry)
+                if digest != stored.row.leaf_hash:
+                    raise LeafMismatch("an entry does not hash to its leaf", index=position)
+                if self.deep:
+                    _check_columns(stored)
+                tree.append(digest, created)
+                if tree.size in self.wanted:
+                    self.roots[tree.size] = tree.root()
+            if len(chunk) != end - start:
+                raise LogGap("entry indexes are not dense", index=start + len(chunk))
+            self._compare_chunk(start, end, created, late)
+            start = end
+            if progress is not None:
+                progress(end, total)
+        self._compare_late(late)
+        self.size = tree.size
+        self.roots[tree.size] = tree.root()
+
+    def _compare_chunk(
+        self,
+        start: int,
+        end: int,
+        created: list[tuple[int, int, bytes]],
+        late: list[tuple[int, int, bytes]],
+    ) -> None:
+        expected: dict[int, dict[int, bytes]] = {}
+        for level, index, digest in created:
+            if level <= _CHUNK_LEVELS:
+                expected.setdefault(level, {})[index] = digest
+            else:
+                late.append((level, index, digest))
+        for level, nodes in expected.items():
+            stored = dict(self.store.node_range(level, start >> level, end >> level))
+            if stored != nodes:
+                self._node_failure(level, nodes, stored)
+
+    def _compare_late(self, late: list[tuple[int, int, bytes]]) -> None:
+        if not late:
+            return
+        try:
+            stored = self.store.nodes([(lvl, idx) for lvl, idx, _ in late])
+        except AuditStoreError:
+            self.node_error = self.node_error or NodeMismatch("a stored Merkle node is missing")
+            return
+        for level, index, digest in late:
+            if stored[(level, index)] != digest:
+                self.node_error = self.node_error or NodeMismatch(
+                    "a stored Merkle node is wrong", level=level, index=index
+                )
+                return
+
+    def _node_failure(self, level: int, want: dict[int, bytes], got: dict[int, bytes]) -> None:
+        if self.node_error is None:
+            bad = min(i for i in want if want[i] != got.get(i))
+            self.node_error = NodeMismatch(
+                "a stored Merkle node is missing or wrong", level=level, index=bad
+            )
+
+
+def _parse_unverified(note: str) -> Checkpoint:
+    return Checkpoint.parse(note.split("\n\n", 1)[0] + "\n" if "\n\n" in note else note)
+
+
+def _log_of(target: AuditLog | AuditStore | str | Path) -> AuditStore:
+    if isinstance(target, AuditLog):
+        return target.store
+    if isinstance(target, AuditStore):
+        return target
+    return open_store(target)
+
+
+def verify_log(
+    target: AuditLog | AuditStore | str | Path,
+    *,
+    verifiers: Sequence[NoteVerifier],
+    checkpoint: str | None = None,
+    deep: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> LogVerification:
+    """Re-derive every leaf hash and the root; check every stored checkpoint.
+
+    Args:
+        target: an :class:`AuditLog`, a store, or a store URL/path.
+        verifiers: the log's checkpoint key(s); every stored checkpoint must be
+            signed by one of them for the recorded origin.
+        checkpoint: a signed checkpoint saved earlier (outside the store). The log
+            must still contain its tree: same root at its size.
+        deep: also check that every entry is canonical and that the query columns
+            agree with it (slower: decodes every entry).
+        progress: called with ``(done, total)`` after each chunk.
+
+    Raises:
+        LogGap, LeafMismatch, IndexMismatch, NodeMismatch: the stored entries or
+            nodes were changed.
+        RootMismatch: the entries do not give a stored checkpoint's root.
+        LogTruncated: a checkpoint covers more entries than the log holds.
+        InconsistentLog: the log is not an extension of the given ``checkpoint``.
+        CheckpointInvalid, CheckpointSignatureInvalid: a checkpoint is malformed or
+            not signed by a trusted key.
+    """
+    store = _log_of(target)
+    return _verify(
+        store, verifiers=verifiers, external=checkpoint, deep=deep, progress=progress, record=None
+    )
+
+
+def _verify(
+    store: AuditStore,
+    *,
+    verifiers: Sequence[NoteVerifier],
+    external: str | None,
+    deep: bool,
+    progress: Callable[[int, int], None] | None,
+    record: Callable[[CheckResult], None] | None,
+) -> LogVerification:
+    def passed(name: str, detail: str) -> None:
+        if record is not None:
+            record(CheckResult(name, True, None, detail))
+
+    origin = store.origin()
+    stored = store.checkpoints()
+    parsed = [(_parse_unverified(note), note) for _, note in stored]
+    outside = _parse_unverified(external) if external is not None else None
+    sizes = [cp.size for cp, _ in parsed] + ([outside.size] if outside else [])
+    walk = _Walk(store, sizes, deep)
+    walk.run(progress)
+    passed("entries", f"{walk.size} entries, dense, each hashing to its leaf")
+    if walk.node_error is not None:
+        raise walk.node_error
+    passed("nodes", "stored interior nodes match the recomputed tree")
+    for cp, note in parsed:
+        verify_checkpoint(note, verifiers, origin=origin)
+        if cp.size > walk.size:
+            raise LogTruncated(
+                "a stored checkpoint covers entries the log no longer holds",
+                checkpoint_size=cp.size,
+                size=walk.size,
+            )
+        if walk.roots[cp.size] != cp.root_hash:
+            raise RootMismatch("entries do not give a checkpoint's root", size=cp.size)
+    passed("checkpoints", f"{len(parsed)} stored checkpoints signed and matching")
+    if outside is not None and external is not None:
+        verify_checkpoint(external, verifiers, origin=origin)
+        if outside.size > walk.size:
+            raise LogTruncated(
+                "the log holds fewer entries than the saved checkpoint",
+                checkpoint_size=outside.size,
+                size=walk.size,
+            )
+        if walk.roots[outside.size] != outside.root_hash:
+            raise InconsistentLog(
+                "the log is not an extension of the saved checkpoint (a fork)",
+                checkpoint_size=outside.size,
+            )
+        passed("consistency", f"extends the saved checkpoint of size {outside.size}")
+    return LogVerification(
+        walk.size, walk.roots[walk.size], len(parsed), outside.size if outside else None
+    )
+
+
+def inspect_log(
+    target: AuditLog | AuditStore | str | Path,
+    *,
+    verifiers: Sequence[NoteVerifier],
+    checkpoint: str | None = None,
+    deep: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> LogReport:
+    """Run :func:`verify_log`'s checks and return a report instead of raising."""
+    store = _log_of(target)
+    results: list[CheckResult] = []
+    size = 0
+    try:
+        size = _verify(
+            store,
+            verifiers=verifiers,
+            external=checkpoint,
+            deep=deep,
+            progress=progress,
+            record=results.append,
+        ).size
+    except GovkitError as exc:
+        failed = ("entries", "nodes", "checkpoints", "consistency")[len(results)]
+        results.append(CheckResult(failed, False, exc.code, exc.message))
+    return LogReport(store.url, size, tuple(results))
+
+
+def verify_export(package: dict[str, Any], *, verifiers: Sequence[NoteVerifier]) -> list[LogEntry]:
+    """Verify an evidence package from :meth:`AuditLog.export`; return its entries.
+
+    Raises:
+        AuditVerificationError: the package is malformed, its checkpoint is not
+            signed by a trusted key, or an entry's proof does not verify.
+    """
+    try:
+        if package.get("type") != "govkit.audit.evidence/v1":
+            raise AuditVerificationError("not a govkit evidence package")
+        checkpoint = verify_checkpoint(package["checkpoint"], verifiers, origin=package["origin"])
+        result = []
+        for item in package["entries"]:
+            data = item["entry"].encode("utf-8")
+            digest = leaf_hash(data)
+            hashes = [b64_decode(h, what="proof hash") for h in item["proof"]]
+            verify_inclusion(digest, item["index"], checkpoint.size, hashes, checkpoint.root_hash)
+            result.append(LogEntry(item["index"], decode_entry(data), digest, data))
+    except (KeyError, TypeError, AttributeError):
+        raise AuditVerificationError("the evidence package is malformed") from None
+    return result
+
+
+def verify_checkpoint_consistency(
+    old_note: str, new_note: str, proof: Sequence[bytes], *, verifiers: Sequence[NoteVerifier]
+) -> Checkpoint:
+    """Check that ``new_note``'s tree extends ``old_note``'s; return the new checkpoint.
+
+    What a witness or a monitoring client does with two checkpoints of one log and
+    the log's :meth:`AuditLog.consistency_proof`. A size-0 old checkpoint is
+    consistent with every later one.
+
+    Raises:
+        InconsistentLog: the two trees are not consistent (someone forked the log).
+        CheckpointInvalid, CheckpointSignatureInvalid: a note does not verify.
+    """
+    old = verify_checkpoint(old_note, verifiers)
+    new = verify_checkpoint(new_note, verifiers, origin=old.origin)
+    if old.size == 0:
+        if old.root_hash != EMPTY_ROOT or proof:
+            raise InconsistentLog("a size-0 checkpoint must have the empty root and no proof")
+        return new
+    try:
+        verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof)
+    except AuditVerificationError as exc:
+        raise InconsistentLog(
+            "the checkpoints are not consistent", old=old.size, new=new.size, reason=exc.code
+        ) from None
+    return new

@@ -1,0 +1,664 @@
+"""Audit stores: one small protocol, SQLite (embedded default) and PostgreSQL.
+
+Both keep the same schema: entries with their leaf hash and query columns,
+interior Merkle nodes (so proofs never rehash the tree), an erasable side table
+of personal values, and every signed checkpoint. Indexes are dense: each append
+runs in one transaction that takes the log's single writer lock (``BEGIN
+IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on PostgreSQL), reads
+the tree size, integrates the new leaves and commits, so concurrent writers on
+many hosts never fork the log or leave a gap, and a crash leaves all or none of
+a batch.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import zlib
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit, urlunsplit
+
+from govkit.audit._tree import Node, integrate, perfect_nodes
+from govkit.errors import AuditStoreError, AuditStoreLocked, ConfigurationError
+
+__all__ = [
+    "AuditStore",
+    "EntryRow",
+    "PostgresStore",
+    "Query",
+    "SQLiteStore",
+    "StoredEntry",
+    "open_store",
+]
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """An entry ready to append: its leaf bytes, leaf hash and query columns."""
+
+    leaf_hash: bytes
+    entry: bytes
+    time_us: int
+    actor_id: str
+    actor_type: str
+    action: str
+    resource_type: str
+    resource_id: str | None
+    correlation_id: str | None
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry as stored, with its index."""
+
+    index: int
+    row: EntryRow
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Filters for :meth:`AuditStore.query`; ``None`` means "any".
+
+    ``actor_ids`` and ``resource_ids`` are alternatives (a clear value and its
+    pseudonym); times are microseconds since the epoch, ``since`` inclusive and
+    ``until`` exclusive.
+    """
+
+    actor_ids: tuple[str, ...] | None = None
+    actor_type: str | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_ids: tuple[str, ...] | None = None
+    correlation_id: str | None = None
+    outcome: str | None = None
+    since_us: int | None = None
+    until_us: int | None = None
+    after_index: int | None = None
+    limit: int = 1000
+
+
+@runtime_checkable
+class AuditStore(Protocol):
+    """Where an :class:`~govkit.audit.AuditLog` keeps its entries, nodes and checkpoints."""
+
+    @property
+    def url(self) -> str:
+        """Where the store is, without any password."""
+        ...
+
+    def origin(self) -> str | None:
+        """The log origin recorded in the store, if any."""
+        ...
+
+    def set_origin(self, origin: str) -> None:
+        """Record the log origin (once; a different origin later is refused)."""
+        ...
+
+    def size(self) -> int:
+        """The number of entries (the tree size)."""
+        ...
+
+    def append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
+        """Append ``rows`` atomically under the writer lock; return the first index."""
+        ...
+
+    def nodes(self, coords: Collection[Node]) -> dict[Node, bytes]:
+        """Hashes of the given perfect nodes; level 0 comes from the entries."""
+        ...
+
+    def node_range(self, level: int, start: int, end: int) -> list[tuple[int, bytes]]:
+        """Stored interior nodes of ``level`` with ``start <= index < end``."""
+        ...
+
+    def entries(self, start: int, end: int) -> list[StoredEntry]:
+        """Entries with ``start <= index < end`` in index order (gaps show as missing)."""
+        ...
+
+    def query(self, query: Query) -> list[StoredEntry]:
+        """Entries matching ``query`` in index order."""
+        ...
+
+    def personal_value(self, pseudonym: str) -> str | None:
+        """The clear value behind a pseudonym, if kept and not erased."""
+        ...
+
+    def is_erased(self, pseudonym: str) -> bool:
+        """Whether the value behind ``pseudonym`` was erased."""
+        ...
+
+    def erase(self, pseudonym: str, erased_us: int) -> int:
+        """Delete the clear value behind ``pseudonym``; return how many rows went."""
+        ...
+
+    def save_checkpoint(self, size: int, note: str, created_us: int) -> str:
+        """Keep a signed checkpoint; return the one stored for that size."""
+        ...
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        """Every stored checkpoint as ``(size, note)``, by size."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+_ENTRY_COLUMNS = (
+    "leaf_hash, entry, time_us, actor_id, actor_type, action, resource_type, "
+    "resource_id, correlation_id, outcome"
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_entries (
+    idx BIGINT PRIMARY KEY,
+    leaf_hash {blob} NOT NULL,
+    entry {blob} NOT NULL,
+    time_us BIGINT NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id TEXT,
+    correlation_id TEXT,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_entries_actor ON audit_entries (actor_id);
+CREATE INDEX IF NOT EXISTS audit_entries_resource ON audit_entries (resource_type, resource_id);
+CREATE INDEX IF NOT EXISTS audit_entries_action ON audit_entries (action);
+CREATE INDEX IF NOT EXISTS audit_entries_time ON audit_entries (time_us);
+CREATE INDEX IF NOT EXISTS audit_entries_correlation ON audit_entries (correlation_id);
+CREATE TABLE IF NOT EXISTS audit_nodes (
+    level INTEGER NOT NULL,
+    idx BIGINT NOT NULL,
+    hash {blob} NOT NULL,
+    PRIMARY KEY (level, idx)
+){without_rowid};
+CREATE TABLE IF NOT EXISTS audit_personal (pseudonym TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_erasures (pseudonym TEXT PRIMARY KEY, erased_us BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (
+    size BIGINT PRIMARY KEY,
+    note TEXT NOT NULL,
+    created_us BIGINT NOT NULL
+);
+"""
+
+
+class _SqlStore:
+    """The SQL shared by both backends; subclasses supply connection and locking."""
+
+    _blob = "BLOB"
+    _without_rowid = " WITHOUT ROWID"
+    _insert_ignore = "INSERT OR IGNORE INTO"
+    _conflict_tail = ""
+
+    def _sql(self, statement: str) -> str:
+        return statement
+
+    # -- hooks ---------------------------------------------------------------
+
+    def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _write(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        raise NotImplementedError
+
+    def _locked_append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
+        raise NotImplementedError
+
+    # -- shared --------------------------------------------------------------
+
+    def _schema_statements(self) -> list[str]:
+        text = _SCHEMA.format(blob=self._blob, without_rowid=self._without_rowid)
+        return [s.strip() for s in text.split(";") if s.strip()]
+
+    def origin(self) -> str | None:
+        rows = self._read("SELECT value FROM audit_meta WHERE key = ?", ("origin",))
+        return str(rows[0][0]) if rows else None
+
+    def set_origin(self, origin: str) -> None:
+        current = self.origin()
+        if current is not None:
+            if current != origin:
+                raise ConfigurationError(
+                    "the store belongs to another log origin", stored=current, given=origin
+                )
+            return
+        self._write(
+            [
+                (
+                    f"{self._insert_ignore} audit_meta (key, value) VALUES (?, ?)"
+                    + self._conflict_tail,
+                    [("origin", origin), ("schema_version", SCHEMA_VERSION)],
+                )
+            ]
+        )
+        if self.origin() != origin:
+            raise ConfigurationError("the store belongs to another log origin")
+
+    def size(self) -> int:
+        rows = self._read("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")
+        return int(rows[0][0])
+
+    def append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
+        if not rows:
+            return self.size()
+        return self._locked_append(rows, personal)
+
+    def _append_statements(
+        self,
+        first: int,
+        border: Mapping[Node, bytes],
+        rows: Sequence[EntryRow],
+        personal: Mapping[str, str],
+    ) -> list[tuple[str, Sequence[Sequence[Any]]]]:
+        """The inserts that append ``rows`` at index ``first`` (inside the lock)."""
+        created = integrate(first, border, [r.leaf_hash for r in rows])
+        statements: list[tuple[str, Sequence[Sequence[Any]]]] = [
+            (
+                f"INSERT INTO audit_entries (idx, {_ENTRY_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        first + i,
+                        r.leaf_hash,
+                        r.entry,
+                        r.time_us,
+                        r.actor_id,
+                        r.actor_type,
+                        r.action,
+                        r.resource_type,
+                        r.resource_id,
+                        r.correlation_id,
+                        r.outcome,
+                    )
+                    for i, r in enumerate(rows)
+                ],
+            )
+        ]
+        if created:
+            statements.append(
+                ("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", created)
+            )
+        if personal:
+            statements.append(
+                (
+                    f"{self._insert_ignore} audit_personal (pseudonym, value) VALUES (?, ?)"
+                    + self._conflict_tail,
+                    list(personal.items()),
+                )
+            )
+        return statements
+
+    def _border(self, size: int, read: Any) -> dict[Node, bytes]:
+        return self._nodes_with(perfect_nodes(0, size), read)
+
+    def nodes(self, coords: Collection[Node]) -> dict[Node, bytes]:
+        return self._nodes_with(coords, self._read)
+
+    def _nodes_with(self, coords: Collection[Node], read: Any) -> dict[Node, bytes]:
+        found: dict[Node, bytes] = {}
+        leaves = sorted(i for lvl, i in coords if lvl == 0)
+        interior = sorted((lvl, i) for lvl, i in coords if lvl > 0)
+        for chunk in _chunks(leaves, 500):
+            marks = ", ".join("?" * len(chunk))
+            for idx, digest in read(
+                f"SELECT idx, leaf_hash FROM audit_entries WHERE idx IN ({marks})", chunk
+            ):
+                found[(0, int(idx))] = bytes(digest)
+        for chunk in _chunks(interior, 250):
+            marks = ", ".join("(?, ?)" for _ in chunk)
+            params = [v for pair in chunk for v in pair]
+            for level, idx, digest in read(
+                f"SELECT level, idx, hash FROM audit_nodes WHERE (level, idx) IN (VALUES {marks})",
+                params,
+            ):
+                found[(int(level), int(idx))] = bytes(digest)
+        missing = [c for c in coords if c not in found]
+        if missing:
+            raise AuditStoreError(
+                "the store lacks Merkle nodes it should have (damaged or tampered)",
+                missing=len(missing),
+            )
+        return found
+
+    def node_range(self, level: int, start: int, end: int) -> list[tuple[int, bytes]]:
+        if level == 0:
+            rows = self._read(
+                "SELECT idx, leaf_hash FROM audit_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+                (start, end),
+            )
+        else:
+            rows = self._read(
+                "SELECT idx, hash FROM audit_nodes WHERE level = ? AND idx >= ? AND idx < ? "
+                "ORDER BY idx",
+                (level, start, end),
+            )
+        return [(int(i), bytes(h)) for i, h in rows]
+
+    def entries(self, start: int, end: int) -> list[StoredEntry]:
+        rows = self._read(
+            f"SELECT idx, {_ENTRY_COLUMNS} FROM audit_entries "
+            "WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (start, end),
+        )
+        return [_stored(r) for r in rows]
+
+    def query(self, query: Query) -> list[StoredEntry]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, alternatives in (
+            ("actor_id", query.actor_ids),
+            ("resource_id", query.resource_ids),
+        ):
+            if alternatives is not None:
+                where.append(f"{column} IN ({', '.join('?' * len(alternatives))})")
+                params.extend(alternatives)
+        for column, value in (
+            ("actor_type", query.actor_type),
+            ("action", query.action),
+            ("resource_type", query.resource_type),
+            ("correlation_id", query.correlation_id),
+            ("outcome", query.outcome),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.since_us is not None:
+            where.append("time_us >= ?")
+            params.append(query.since_us)
+        if query.until_us is not None:
+            where.append("time_us < ?")
+            params.append(query.until_us)
+        if query.after_index is not None:
+            where.append("idx > ?")
+            params.append(query.after_index)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        params.append(max(0, query.limit))
+        rows = self._read(
+            f"SELECT idx, {_ENTRY_COLUMNS} FROM audit_entries {clause} ORDER BY idx LIMIT ?",
+            params,
+        )
+        return [_stored(r) for r in rows]
+
+    def personal_value(self, pseudonym: str) -> str | None:
+        rows = self._read("SELECT value FROM audit_personal WHERE pseudonym = ?", (pseudonym,))
+        return str(rows[0][0]) if rows else None
+
+    def is_erased(self, pseudonym: str) -> bool:
+        return bool(self._read("SELECT 1 FROM audit_erasures WHERE pseudonym = ?", (pseudonym,)))
+
+    def erase(self, pseudonym: str, erased_us: int) -> int:
+        existed = self.personal_value(pseudonym) is not None
+        self._write(
+            [
+                ("DELETE FROM audit_personal WHERE pseudonym = ?", [(pseudonym,)]),
+                (
+                    f"{self._insert_ignore} audit_erasures (pseudonym, erased_us) VALUES (?, ?)"
+                    + self._conflict_tail,
+                    [(pseudonym, erased_us)],
+                ),
+            ]
+        )
+        return int(existed)
+
+    def save_checkpoint(self, size: int, note: str, created_us: int) -> str:
+        self._write(
+            [
+                (
+                    f"{self._insert_ignore} audit_checkpoints (size, note, created_us) "
+                    "VALUES (?, ?, ?)" + self._conflict_tail,
+                    [(size, note, created_us)],
+                )
+            ]
+        )
+        rows = self._read("SELECT note FROM audit_checkpoints WHERE size = ?", (size,))
+        return str(rows[0][0])
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        rows = self._read("SELECT size, note FROM audit_checkpoints ORDER BY size")
+        return [(int(s), str(n)) for s, n in rows]
+
+
+def _stored(row: Sequence[Any]) -> StoredEntry:
+    return StoredEntry(
+        int(row[0]),
+        EntryRow(
+            bytes(row[1]),
+            bytes(row[2]),
+            int(row[3]),
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+        ),
+    )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class SQLiteStore(_SqlStore):
+    """The embedded store: one SQLite file in WAL mode.
+
+    Appends are durable (``synchronous=FULL``) and serialised by ``BEGIN
+    IMMEDIATE``; many processes may append to the same file.
+
+    Args:
+        path: the database file (created if missing).
+        busy_timeout: seconds a writer waits for the lock before
+            :class:`~govkit.errors.AuditStoreLocked`.
+        durable: ``False`` trades the fsync per commit for speed (``synchronous=NORMAL``).
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 60.0, durable: bool = True):
+        self._path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            self._transaction(lambda c: [c.execute(s) for s in self._schema_statements()])
+        except sqlite3.Error as exc:
+            raise AuditStoreError(f"cannot open the SQLite audit store: {exc}") from None
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self._path}"
+
+    def _transaction(self, work: Any) -> Any:
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise AuditStoreLocked("the audit store stayed locked") from None
+                raise AuditStoreError(f"SQLite error: {exc}") from None
+            try:
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return result
+
+    def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(statement, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise AuditStoreError(f"SQLite error: {exc}") from None
+
+    def _write(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            for statement, rows in statements:
+                conn.executemany(statement, rows)
+
+        try:
+            self._transaction(work)
+        except sqlite3.Error as exc:
+            raise AuditStoreError(f"SQLite error: {exc}") from None
+
+    def _locked_append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
+        def read_in(conn: sqlite3.Connection) -> Any:
+            return lambda s, p: conn.execute(s, tuple(p)).fetchall()
+
+        def work(conn: sqlite3.Connection) -> int:
+            first = int(
+                conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries").fetchone()[0]
+            )
+            border = self._border(first, read_in(conn))
+            for statement, values in self._append_statements(first, border, rows, personal):
+                conn.executemany(statement, values)
+            return first
+
+        try:
+            return int(self._transaction(work))
+        except sqlite3.IntegrityError as exc:
+            raise AuditStoreError(f"append conflicts with stored data: {exc}") from None
+        except sqlite3.Error as exc:
+            raise AuditStoreError(f"SQLite error: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self._path)!r})"
+
+
+class PostgresStore(_SqlStore):
+    """A shared store on PostgreSQL (psycopg 3; install ``govkit[postgres]``).
+
+    Appends from any number of processes and hosts are serialised by
+    ``pg_advisory_xact_lock`` taken before the tree size is read, inside the
+    transaction that inserts the batch.
+
+    Args:
+        url: a ``postgresql://`` connection URL.
+        lock_id: the advisory lock key; defaults to a stable hash of the schema name.
+    """
+
+    _blob = "BYTEA"
+    _without_rowid = ""
+    _insert_ignore = "INSERT INTO"
+    _conflict_tail = " ON CONFLICT DO NOTHING"
+
+    def __init__(self, url: str, *, lock_id: int | None = None, connect_timeout: int = 10):
+        try:
+            import psycopg  # noqa: PLC0415 - optional dependency
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise ConfigurationError(
+                "PostgreSQL stores need psycopg: pip install 'govkit[postgres]'"
+            ) from None
+        self._psycopg = psycopg
+        self._url = url
+        self._lock = threading.RLock()
+        self._lock_id = lock_id if lock_id is not None else zlib.crc32(b"govkit.audit") - 2**31
+        try:
+            self._conn = psycopg.connect(url, connect_timeout=connect_timeout, autocommit=False)
+            with self._conn.transaction():
+                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_id,))
+                for statement in self._schema_statements():
+                    self._conn.execute(statement)
+        except psycopg.Error as exc:
+            raise AuditStoreError(
+                f"cannot open the PostgreSQL audit store: {type(exc).__name__}"
+            ) from None
+
+    @property
+    def url(self) -> str:
+        parts = urlsplit(self._url)
+        netloc = parts.hostname or ""
+        if parts.username:
+            netloc = f"{parts.username}@{netloc}"
+        if parts.port:
+            netloc = f"{netloc}:{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    cur = self._conn.execute(self._sql(statement), tuple(params))
+                    return list(cur.fetchall())
+            except self._psycopg.Error as exc:
+                raise AuditStoreError(f"PostgreSQL error: {type(exc).__name__}") from None
+
+    def _write(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        with self._lock:
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    for statement, rows in statements:
+                        cur.executemany(self._sql(statement), rows)
+            except self._psycopg.Error as exc:
+                raise AuditStoreError(f"PostgreSQL error: {type(exc).__name__}") from None
+
+    def _locked_append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
+        with self._lock:
+            try:
+                with self._conn.transaction(), self._conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_id,))
+                    cur.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")
+                    row = cur.fetchone()
+                    first = int(row[0]) if row else 0
+
+                    def read(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+                        cur.execute(self._sql(statement), tuple(params))
+                        return list(cur.fetchall())
+
+                    border = self._border(first, read)
+                    for statement, values in self._append_statements(first, border, rows, personal):
+                        cur.executemany(self._sql(statement), values)
+                    return first
+            except self._psycopg.Error as exc:
+                raise AuditStoreError(f"PostgreSQL error: {type(exc).__name__}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r})"
+
+
+def open_store(url: str | Path, **options: Any) -> AuditStore:
+    """Open the store a URL names.
+
+    * ``postgresql://...`` or ``postgres://...``: :class:`PostgresStore`;
+    * ``sqlite:///path`` or a plain file path: :class:`SQLiteStore`.
+    """
+    text = str(url)
+    if text.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(text, **options)
+    if text.startswith("sqlite:///"):
+        return SQLiteStore(text[len("sqlite:///") :], **options)
+    if "://" in text:
+        raise ConfigurationError("unsupported audit store URL scheme", scheme=text.split(":", 1)[0])
+    return SQLiteStore(text, **options)
+
+
+def now_us() -> int:
+    """Wall-clock microseconds (for bookkeeping columns, never hashed)."""
+    return time.time_ns() // 1000

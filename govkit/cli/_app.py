@@ -1,0 +1,195 @@
+"""Argument parsing, dispatch, output and exit codes for the ``govkit`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, TextIO
+
+import govkit
+from govkit.errors import ConfigurationError, GovkitError, VerificationError
+
+EXIT_OK: Final = 0
+EXIT_INVALID: Final = 1
+EXIT_USAGE: Final = 2
+EXIT_ENV: Final = 3
+
+
+class CliUsageError(Exception):
+    """Bad combination of arguments (exit 2)."""
+
+
+class CliEnvironmentError(Exception):
+    """Something outside the input is wrong: a missing file, variable or service (exit 3)."""
+
+    def __init__(self, message: str, code: str = "cli.environment") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CliInvalid(Exception):
+    """A command reached a verdict of "invalid" and already reported it (exit 1)."""
+
+
+@dataclass
+class Output:
+    """Where a command writes: data to stdout, status to stderr."""
+
+    json: bool = False
+    quiet: bool = False
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+
+    def data(self, payload: Any, text: str | None = None) -> None:
+        """Print ``payload`` as JSON with ``--json``, else ``text`` (or the payload)."""
+        if self.json:
+            self.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
+            self.stdout.write("\n")
+        else:
+            self.stdout.write((text if text is not None else _plain(payload)) + "\n")
+        self.stdout.flush()
+
+    def status(self, message: str) -> None:
+        """A status line on stderr (suppressed with ``--quiet``)."""
+        if not self.quiet:
+            self.stderr.write(message + "\n")
+            self.stderr.flush()
+
+    def progress(self, label: str, done: int, total: int) -> None:
+        """A progress line on stderr for long work (only on a terminal, unless verbose)."""
+        if self.quiet or not self.stderr.isatty():
+            return
+        pct = 100 * done // total if total else 100
+        self.stderr.write(f"\r{label}: {done}/{total} ({pct}%)")
+        if done >= total:
+            self.stderr.write("\n")
+        self.stderr.flush()
+
+
+def _plain(payload: Any) -> str:
+    if isinstance(payload, dict):
+        width = max((len(str(k)) for k in payload), default=0)
+        lines = []
+        for key, value in payload.items():
+            shown = value if isinstance(value, str) else json.dumps(value, default=str)
+            lines.append(f"{key:<{width}}  {shown}")
+        return "\n".join(lines)
+    return str(payload)
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
+    """Format rows as a plain-text table."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
+    lines += [fmt.format(*row) for row in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def env_password(var: str | None) -> str | None:
+    """Read a password from the environment variable named ``var`` (exit 3 if unset)."""
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if value is None or value == "":
+        raise CliEnvironmentError(f"environment variable {var} is not set", "cli.missing_env")
+    return value
+
+
+Handler = Callable[[argparse.Namespace, Output], int]
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common.add_argument("-q", "--quiet", action="store_true", help="no status lines on stderr")
+    common.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (used by the docs and the tests too)."""
+    from govkit.cli import _audit, _demo, _keys  # noqa: PLC0415 - keeps startup cheap
+
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="govkit",
+        description="govkit: identity tokens, e-licences, signatures, payment callbacks "
+        "and a tamper-evident audit log for government apps.",
+        epilog="Exit codes: 0 ok/valid, 1 invalid, 2 usage, 3 environment or I/O error.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (_keys, _audit, _demo):
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``govkit`` command and return its exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    if args.version:
+        if getattr(args, "json", False):
+            print(json.dumps({"version": govkit.__version__}))
+        else:
+            print(f"govkit {govkit.__version__}")
+        return EXIT_OK
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write("govkit: error: a command is required\n")
+        return EXIT_USAGE
+    out = Output(json=args.json, quiet=args.quiet)
+    try:
+        return handler(args, out)
+    except CliInvalid:
+        return EXIT_INVALID
+    except CliUsageError as exc:
+        return _fail(out, args=args, code="cli.usage", message=str(exc), exit_code=EXIT_USAGE)
+    except CliEnvironmentError as exc:
+        return _fail(out, args=args, code=exc.code, message=str(exc), exit_code=EXIT_ENV)
+    except ConfigurationError as exc:
+        return _fail(
+            out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_USAGE, error=exc
+        )
+    except GovkitError as exc:
+        return _fail(
+            out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_INVALID, error=exc
+        )
+    except OSError as exc:
+        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        return _fail(out, args=args, code="cli.io", message=what, exit_code=EXIT_ENV)
+    except KeyboardInterrupt:
+        return _fail(
+            out, args=args, code="cli.interrupted", message="interrupted", exit_code=EXIT_ENV
+        )
+
+
+def _fail(
+    out: Output,
+    *,
+    args: argparse.Namespace,
+    code: str,
+    message: str,
+    exit_code: int,
+    error: GovkitError | None = None,
+) -> int:
+    label = "INVALID" if isinstance(error, VerificationError) else "ERROR"
+    sys.stderr.write(f"{label}: {message} [{code}]\n")
+    if args.verbose:
+        traceback.print_exc(file=sys.stderr)
+    if out.json:
+        payload = error.to_dict() if error is not None else {"code": code, "message": message}
+        out.data({"ok": False, "error": payload})
+    return exit_code

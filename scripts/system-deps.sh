@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the system packages the test suite needs, when they are missing.
+# As root (CI, the project's machines) this uses apt-get; otherwise it prints the
+# command to run and fails, so a missing dependency is never silently skipped.
+set -euo pipefail
+
+missing=()
+# PostgreSQL server binaries for the throwaway test cluster (tests/pg.py).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+    missing+=(postgresql)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "system-deps: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+    echo "system-deps: missing ${missing[*]}; run: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+fi

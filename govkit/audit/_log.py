@@ -731,7 +731,9 @@ def inspect_log(
         ).size
     except GovkitError as exc:
         failed = ("entries", "nodes", "checkpoints", "consistency")[len(results)]
-        results.append(CheckResult(failed, False, exc.code, exc.message))
+        where = ", ".join(f"{k}={v}" for k, v in exc.context.items())
+        detail = f"{exc.message} ({where})" if where else exc.message
+        results.append(CheckResult(failed, False, exc.code, detail))
     return LogReport(store.url, size, tuple(results))
 
 

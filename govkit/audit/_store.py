@@ -312,7 +312,7 @@ class _SqlStore:
             for idx, digest in read(
                 f"SELECT idx, leaf_hash FROM audit_entries WHERE idx IN ({marks})", chunk
             ):
-                found[(0, int(idx))] = bytes(digest)
+                found[(0, int(idx))] = _blob(digest)
         for chunk in _chunks(interior, 250):
             marks = ", ".join("(?, ?)" for _ in chunk)
             params = [v for pair in chunk for v in pair]
@@ -320,7 +320,7 @@ class _SqlStore:
                 f"SELECT level, idx, hash FROM audit_nodes WHERE (level, idx) IN (VALUES {marks})",
                 params,
             ):
-                found[(int(level), int(idx))] = bytes(digest)
+                found[(int(level), int(idx))] = _blob(digest)
         missing = [c for c in coords if c not in found]
         if missing:
             raise AuditStoreError(
@@ -341,7 +341,7 @@ class _SqlStore:
                 "ORDER BY idx",
                 (level, start, end),
             )
-        return [(int(i), bytes(h)) for i, h in rows]
+        return [(int(i), _blob(h)) for i, h in rows]
 
     def entries(self, start: int, end: int) -> list[StoredEntry]:
         rows = self._read(
@@ -427,22 +427,34 @@ class _SqlStore:
         return [(int(s), str(n)) for s, n in rows]
 
 
+def _blob(value: Any) -> bytes:
+    """Bytes from a BLOB/BYTEA column; a tampered column of another type still hashes."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return repr(value).encode("utf-8")
+
+
 def _stored(row: Sequence[Any]) -> StoredEntry:
-    return StoredEntry(
-        int(row[0]),
-        EntryRow(
-            bytes(row[1]),
-            bytes(row[2]),
-            int(row[3]),
-            row[4],
-            row[5],
-            row[6],
-            row[7],
-            row[8],
-            row[9],
-            row[10],
-        ),
-    )
+    try:
+        return StoredEntry(
+            int(row[0]),
+            EntryRow(
+                _blob(row[1]),
+                _blob(row[2]),
+                int(row[3]),
+                str(row[4]),
+                str(row[5]),
+                str(row[6]),
+                str(row[7]),
+                None if row[8] is None else str(row[8]),
+                None if row[9] is None else str(row[9]),
+                str(row[10]),
+            ),
+        )
+    except (TypeError, ValueError):
+        raise AuditStoreError("a stored entry row is damaged", index=row[0]) from None
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

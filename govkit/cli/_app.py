@@ -167,6 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(
             out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_INVALID, error=exc
         )
+    except BrokenPipeError:
+        # The reader went away (``govkit ... | head``): stop quietly, like other tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ENV
     except OSError as exc:
         what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
         return _fail(out, args=args, code="cli.io", message=what, exit_code=EXIT_ENV)

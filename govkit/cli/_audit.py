@@ -1,11 +1,342 @@
-"""``govkit audit``: verify, checkpoint, prove, show and erase (lands with the audit log)."""
+"""``govkit audit``: verify, checkpoint, prove, show, export and erase.
+
+Key files follow the log-folder layout ``govkit demo`` writes: for a SQLite store
+``DIR/audit.db`` the defaults are ``DIR/audit/note-key`` (the checkpoint signing
+key, a ``PRIVATE+KEY+...`` string), ``DIR/audit/note-key.vkey`` (its verifier key)
+and ``DIR/audit/pseudonym.key`` (the pseudonym secret). Options and the
+``GOVKIT_AUDIT_*`` environment variables override them.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+
+from govkit._encoding import b64_encode
+from govkit.audit import (
+    AuditLog,
+    AuditStore,
+    LogReport,
+    NoteSigner,
+    NoteVerifier,
+    inspect_log,
+    open_store,
+)
+from govkit.cli._app import CliEnvironmentError, CliInvalid, CliUsageError, Output, table
+from govkit.cli._files import read_file, write_file
+from govkit.clock import require_aware
+
+_ENV_VKEY = "GOVKIT_AUDIT_VKEY"
+_ENV_KEY = "GOVKIT_AUDIT_KEY_FILE"
+_ENV_PSEUDONYM = "GOVKIT_AUDIT_PSEUDONYM_KEY_FILE"
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the ``audit`` command group."""
-    del sub, common
+    audit = sub.add_parser("audit", parents=[common], help="the tamper-evident audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="SUBCOMMAND", required=True)
+    store_help = "SQLite file path or postgresql:// URL"
+
+    verify = audit_sub.add_parser(
+        "verify", parents=[common], help="re-derive every hash and check every checkpoint"
+    )
+    verify.add_argument("store", help=store_help)
+    verify.add_argument("--checkpoint", type=Path, help="a checkpoint saved earlier (a file)")
+    verify.add_argument(
+        "--vkey",
+        action="append",
+        help="trusted verifier key (string or file; repeatable; default: the log folder's)",
+    )
+    verify.add_argument("--deep", action="store_true", help="also check query columns")
+    verify.set_defaults(handler=cmd_verify)
+
+    checkpoint = audit_sub.add_parser(
+        "checkpoint", parents=[common], help="sign and print a checkpoint of the current tree"
+    )
+    checkpoint.add_argument("store", help=store_help)
+    checkpoint.add_argument("--key", type=Path, help="note signing key file (PRIVATE+KEY+...)")
+    checkpoint.add_argument("--out", type=Path, help="also write the checkpoint to this file")
+    checkpoint.set_defaults(handler=cmd_checkpoint)
+
+    prove = audit_sub.add_parser(
+        "prove", parents=[common], help="print an inclusion or consistency proof"
+    )
+    prove.add_argument("store", help=store_help)
+    prove.add_argument("index", nargs="?", type=int, help="entry index (inclusion proof)")
+    prove.add_argument("--size", type=int, help="tree size to prove against (default: now)")
+    prove.add_argument("--from-size", type=int, help="old size (consistency proof)")
+    prove.set_defaults(handler=cmd_prove)
+
+    show = audit_sub.add_parser("show", parents=[common], help="list entries matching filters")
+    show.add_argument("store", help=store_help)
+    _add_filters(show)
+    show.set_defaults(handler=cmd_show)
+
+    export = audit_sub.add_parser(
+        "export", parents=[common], help="an offline-verifiable evidence package (JSON)"
+    )
+    export.add_argument("store", help=store_help)
+    export.add_argument("--key", type=Path, help="note signing key file (PRIVATE+KEY+...)")
+    export.add_argument("--out", type=Path, help="write the package to this file")
+    _add_filters(export)
+    export.set_defaults(handler=cmd_export)
+
+    erase = audit_sub.add_parser(
+        "erase", parents=[common], help="erase a person's clear data (proofs stay valid)"
+    )
+    erase.add_argument("store", help=store_help)
+    erase.add_argument("--subject", required=True, help="the clear value to erase")
+    erase.add_argument("--reason", help="why (recorded in the erasure event)")
+    erase.add_argument("--pseudonym-key-file", type=Path, help="the log's pseudonym secret")
+    erase.set_defaults(handler=cmd_erase)
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--actor", help="actor id (clear value or pseudonym)")
+    parser.add_argument("--actor-type")
+    parser.add_argument("--action")
+    parser.add_argument("--resource-type")
+    parser.add_argument("--resource-id", help="resource id (clear value or pseudonym)")
+    parser.add_argument("--correlation-id")
+    parser.add_argument("--outcome", choices=("success", "failure", "denied", "error"))
+    parser.add_argument("--since", type=_aware, help="ISO 8601 time with offset, inclusive")
+    parser.add_argument("--until", type=_aware, help="ISO 8601 time with offset, exclusive")
+    parser.add_argument("--after-index", type=int, help="page after this index")
+    parser.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+    parser.add_argument("--pseudonym-key-file", type=Path, help="to match clear values")
+
+
+def _aware(text: str) -> datetime:
+    try:
+        return require_aware(datetime.fromisoformat(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected ISO 8601 with a UTC offset") from None
+    except Exception:
+        raise argparse.ArgumentTypeError("the time needs a UTC offset, e.g. +08:00") from None
+
+
+# -- opening things ----------------------------------------------------------------
+
+
+def log_folder(store: str) -> Path | None:
+    """The folder holding the log's key files, for a SQLite store path."""
+    if "://" in store and not store.startswith("sqlite:///"):
+        return None
+    path = Path(store.removeprefix("sqlite:///"))
+    return path.parent / "audit"
+
+
+def _open_existing(store: str) -> AuditStore:
+    if "://" not in store or store.startswith("sqlite:///"):
+        path = Path(store.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise CliEnvironmentError(f"{path}: no such audit store", "cli.no_such_file")
+    opened = open_store(store)
+    if opened.origin() is None:
+        opened.close()
+        raise CliEnvironmentError(f"{store} is not a govkit audit log", "cli.not_a_log")
+    return opened
+
+
+def _open_log(
+    store: str, *, key: Path | None = None, pseudonym_key: Path | None = None
+) -> AuditLog:
+    opened = _open_existing(store)
+    origin = opened.origin()
+    assert origin is not None  # noqa: S101 - checked by _open_existing
+    signer = NoteSigner.from_private_key_string(_read_text(key).strip()) if key else None
+    secret = read_file(pseudonym_key) if pseudonym_key else None
+    return AuditLog(opened, origin=origin, signer=signer, pseudonym_key=secret)
+
+
+def _read_text(path: Path) -> str:
+    return read_file(path, limit=1 << 20).decode("utf-8")
+
+
+def _default(path: Path | None, env: str, store: str, name: str) -> Path | None:
+    if path is not None:
+        return path
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    folder = log_folder(store)
+    candidate = folder / name if folder else None
+    return candidate if candidate is not None and candidate.is_file() else None
+
+
+def _verifiers(values: list[str] | None, store: str) -> list[NoteVerifier]:
+    texts: list[str] = []
+    for value in values or []:
+        texts.append(_read_text(Path(value)).strip() if Path(value).is_file() else value)
+    if not texts and os.environ.get(_ENV_VKEY):
+        texts.append(os.environ[_ENV_VKEY])
+    if not texts:
+        default = _default(None, "", store, "note-key.vkey")
+        if default is None:
+            raise CliEnvironmentError(
+                "no trusted verifier key: pass --vkey or set GOVKIT_AUDIT_VKEY", "cli.no_vkey"
+            )
+        texts.append(_read_text(default).strip())
+    return [NoteVerifier.from_vkey(t) for t in texts]
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+def run_verify(
+    store: str,
+    *,
+    vkeys: list[str] | None = None,
+    checkpoint: Path | None = None,
+    deep: bool = False,
+    out: Output | None = None,
+) -> LogReport:
+    """The work of ``govkit audit verify``; returns the report (also used by the demo)."""
+    verifiers = _verifiers(vkeys, store)
+    saved = _read_text(checkpoint) if checkpoint is not None else None
+    opened = _open_existing(store)
+    try:
+        progress = (lambda d, t: out.progress("verifying", d, t)) if out else None
+        return inspect_log(
+            opened, verifiers=verifiers, checkpoint=saved, deep=deep, progress=progress
+        )
+    finally:
+        opened.close()
+
+
+def render_report(report: LogReport) -> str:
+    """Plain-text rendering of a log report."""
+    rows = [(c.name, "ok" if c.ok else "FAIL", c.code or "", c.detail) for c in report.checks]
+    verdict = "VALID" if report.ok else f"INVALID [{report.code}]"
+    return f"{report.store}: {verdict}\n" + table(rows, ("check", "result", "code", "detail"))
+
+
+def cmd_verify(args: argparse.Namespace, out: Output) -> int:
+    """``govkit audit verify``."""
+    report = run_verify(
+        args.store, vkeys=args.vkey, checkpoint=args.checkpoint, deep=args.deep, out=out
+    )
+    out.data(report.to_dict(), text=render_report(report))
+    if not report.ok:
+        out.status(f"INVALID: audit log failed verification [{report.code}]")
+        raise CliInvalid
+    out.status(f"OK: {report.size} entries verified")
+    return 0
+
+
+def cmd_checkpoint(args: argparse.Namespace, out: Output) -> int:
+    """``govkit audit checkpoint``."""
+    key = _default(args.key, _ENV_KEY, args.store, "note-key")
+    if key is None:
+        raise CliEnvironmentError(
+            "no note signing key: pass --key or set GOVKIT_AUDIT_KEY_FILE", "cli.no_key"
+        )
+    with _open_log(args.store, key=key) as log:
+        note = log.checkpoint()
+        size = log.size()
+    if args.out is not None:
+        write_file(args.out, note.encode("utf-8"), force=True)
+        out.status(f"wrote {args.out}")
+    out.data({"size": size, "checkpoint": note}, text=note.rstrip("\n"))
+    return 0
+
+
+def cmd_prove(args: argparse.Namespace, out: Output) -> int:
+    """``govkit audit prove``."""
+    if (args.index is None) == (args.from_size is None):
+        raise CliUsageError("give either INDEX (inclusion) or --from-size (consistency)")
+    with _open_log(args.store) as log:
+        size = args.size if args.size is not None else log.size()
+        root = log.root_hash(size)
+        if args.index is not None:
+            proof = log.inclusion_proof(args.index, size)
+            payload: dict[str, Any] = {"kind": "inclusion", **proof.to_dict()}
+        else:
+            hashes = log.consistency_proof(args.from_size, size)
+            payload = {
+                "kind": "consistency",
+                "old_size": args.from_size,
+                "size": size,
+                "old_root": b64_encode(log.root_hash(args.from_size)),
+                "hashes": [b64_encode(h) for h in hashes],
+            }
+    payload["root"] = b64_encode(root)
+    out.data(payload)
+    return 0
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "actor_id": args.actor,
+        "actor_type": args.actor_type,
+        "action": args.action,
+        "resource_type": args.resource_type,
+        "resource_id": args.resource_id,
+        "correlation_id": args.correlation_id,
+        "outcome": args.outcome,
+        "since": args.since,
+        "until": args.until,
+        "after_index": args.after_index,
+        "limit": args.limit,
+    }
+
+
+def cmd_show(args: argparse.Namespace, out: Output) -> int:
+    """``govkit audit show``."""
+    secret = _default(args.pseudonym_key_file, _ENV_PSEUDONYM, args.store, "pseudonym.key")
+    with _open_log(args.store, pseudonym_key=secret) as log:
+        entries = log.query(**_filters(args))
+    items = [{"index": e.index, **e.event.to_dict()} for e in entries]
+    rows = [
+        (
+            str(e.index),
+            e.event.to_dict()["time"],
+            _short(e.event.actor_id),
+            e.event.action,
+            f"{e.event.resource_type}:{_short(e.event.resource_id or '-')}",
+            str(e.event.outcome),
+        )
+        for e in entries
+    ]
+    out.data(
+        {"entries": items, "count": len(items)},
+        text=table(rows, ("index", "time", "actor", "action", "resource", "outcome")),
+    )
+    return 0
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 32 else value[:29] + "..."
+
+
+def cmd_export(args: argparse.Namespace, out: Output) -> int:
+    """``govkit audit export``."""
+    key = _default(args.key, _ENV_KEY, args.store, "note-key")
+    secret = _default(args.pseudonym_key_file, _ENV_PSEUDONYM, args.store, "pseudonym.key")
+    with _open_log(args.store, key=key, pseudonym_key=secret) as log:
+        package = log.export(**_filters(args))
+    text = json.dumps(package, indent=2, ensure_ascii=False)
+    if args.out is not None:
+        write_file(args.out, text.encode("utf-8") + b"\n", force=True)
+        out.status(f"wrote {args.out} ({len(package['entries'])} entries)")
+    out.data(package, text=text)
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace, out: Output) -> int:
+    """``govkit audit erase``."""
+    secret = _default(args.pseudonym_key_file, _ENV_PSEUDONYM, args.store, "pseudonym.key")
+    if secret is None:
+        raise CliEnvironmentError(
+            "no pseudonym key: pass --pseudonym-key-file or set GOVKIT_AUDIT_PSEUDONYM_KEY_FILE",
+            "cli.no_pseudonym_key",
+        )
+    with _open_log(args.store, pseudonym_key=secret) as log:
+        pseudonym = log.pseudonym(args.subject)
+        removed = log.erase(args.subject, actor_id="govkit-cli", reason=args.reason)
+    out.status(f"erased {removed} clear value(s); proofs are unaffected")
+    out.data({"pseudonym": pseudonym, "removed": removed})
+    return 0

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from govkit.cli._app import Output, table
+from govkit.audit import AuditEvent, AuditLog, NoteSigner
+from govkit.cli._app import CliInvalid, Output, table
 from govkit.cli._files import write_file
 from govkit.keys import ALGORITHMS, SigningKey
+
+#: The demo log's C2SP origin.
+DEMO_ORIGIN = "demo.govkit.invalid/audit"
 
 
 @dataclass
@@ -19,8 +25,25 @@ class DemoContext:
 
     out_dir: Path
     out: Output
+    audit: AuditLog
     results: dict[str, Any] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
+
+    def record(self, action: str, resource_type: str, resource_id: str, **extra: Any) -> None:
+        """Write what the demo just did to the demo's audit log."""
+        self.audit.append(
+            AuditEvent(
+                occurred_at=datetime.now(UTC),
+                actor_id="govkit-demo",
+                actor_type="service",
+                action=action,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                service="govkit-demo",
+                personal=frozenset(),
+                **extra,
+            )
+        )
 
 
 DemoStep = Callable[[DemoContext], None]
@@ -46,23 +69,101 @@ def step_keys(ctx: DemoContext) -> None:
         write_file(path.with_name(path.name + ".pub"), key.verifying_key.to_pem(), force=True)
         rows.append((alg, key.kid, str(path)))
         keys.append({"alg": alg, "kid": key.kid, "path": str(path)})
+        ctx.record("key.generate", "signing_key", key.kid, details={"alg": alg})
     ctx.results["keys"] = keys
     ctx.tables.append("Keys\n" + table(rows, ("alg", "kid", "private key")))
 
 
+def step_citizen_activity(ctx: DemoContext) -> None:
+    """Log what a citizen and a clerk did; personal fields become pseudonyms."""
+    when = datetime.now(UTC)
+    events = [
+        AuditEvent(
+            occurred_at=when,
+            actor_id="440104199003071234",  # a citizen, identified by ID number
+            actor_type="person",
+            assurance="high",
+            action="licence.view",
+            resource_type="driving_licence",
+            resource_id="GD-DL-2026-000042",
+            service="yss-app",
+            client_address="203.0.113.7",
+            correlation_id="demo-session-1",
+            personal=frozenset({"actor_id", "client_address"}),
+        ),
+        AuditEvent(
+            occurred_at=when,
+            actor_id="clerk-0731",
+            actor_type="officer",
+            assurance="substantial",
+            action="licence.renew",
+            resource_type="driving_licence",
+            resource_id="GD-DL-2026-000042",
+            service="traffic-bureau",
+            outcome="success",
+            correlation_id="demo-session-1",
+        ),
+    ]
+    first = ctx.audit.append_many(events)
+    ctx.results["citizen_activity"] = {"indexes": first}
+
+
+def step_audit(ctx: DemoContext) -> None:
+    """Sign a checkpoint, write the log's files and verify the log like ``audit verify``."""
+    from govkit.cli._audit import render_report, run_verify  # noqa: PLC0415
+
+    folder = ctx.out_dir / "audit"
+    note = ctx.audit.checkpoint()
+    write_file(folder / "checkpoint", note.encode("utf-8"), force=True)
+    store = str(ctx.out_dir / "audit.db")
+    report = run_verify(store, checkpoint=folder / "checkpoint", out=ctx.out)
+    ctx.results["audit"] = {
+        "store": store,
+        "size": report.size,
+        "checkpoint": str(folder / "checkpoint"),
+        "vkey": ctx.audit.verifier.vkey,
+        "verify": report.to_dict(),
+    }
+    ctx.tables.append("Audit log (govkit audit verify)\n" + render_report(report))
+    if not report.ok:
+        raise CliInvalid
+
+
 def demo_steps() -> list[tuple[str, DemoStep]]:
     """The demo's steps in order; each later component adds its own."""
-    return [("keys", step_keys)]
+    return [("keys", step_keys), ("citizen activity", step_citizen_activity), ("audit", step_audit)]
+
+
+def open_demo_log(out_dir: Path) -> AuditLog:
+    """Open (or create) the demo's audit log and its key files under ``out_dir``."""
+    folder = out_dir / "audit"
+    key_file, pseudonym_file = folder / "note-key", folder / "pseudonym.key"
+    if key_file.is_file():
+        signer = NoteSigner.from_private_key_string(key_file.read_text("utf-8").strip())
+    else:
+        signer = NoteSigner.generate(DEMO_ORIGIN)
+        write_file(key_file, signer.to_private_key_string().encode() + b"\n", private=True)
+    write_file(folder / "note-key.vkey", signer.vkey.encode() + b"\n", force=True)
+    if not pseudonym_file.is_file():
+        write_file(pseudonym_file, secrets.token_bytes(32), private=True)
+    return AuditLog(
+        out_dir / "audit.db",
+        origin=DEMO_ORIGIN,
+        signer=signer,
+        pseudonym_key=pseudonym_file.read_bytes(),
+    )
 
 
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     """``govkit demo``."""
-    ctx = DemoContext(out_dir=args.out, out=out)
-    ctx.out_dir.mkdir(parents=True, exist_ok=True)
-    steps = demo_steps()
-    for number, (name, step) in enumerate(steps, 1):
-        out.status(f"[{number}/{len(steps)}] {name}")
-        step(ctx)
+    out_dir: Path = args.out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open_demo_log(out_dir) as audit:
+        ctx = DemoContext(out_dir=out_dir, out=out, audit=audit)
+        steps = demo_steps()
+        for number, (name, step) in enumerate(steps, 1):
+            out.status(f"[{number}/{len(steps)}] {name}")
+            step(ctx)
     out.data(
         {"ok": True, "out": str(ctx.out_dir), **ctx.results},
         text="\n\n".join(ctx.tables),

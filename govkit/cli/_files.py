@@ -23,8 +23,10 @@ def write_file(path: Path, data: bytes, *, private: bool = False, force: bool = 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            if private:
-                os.chmod(tmp, 0o600)
+            if not private:  # mkstemp makes 0600 files; public ones follow the umask
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o666 & ~umask)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

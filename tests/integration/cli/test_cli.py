@@ -1,0 +1,373 @@
+"""The ``govkit`` command end to end: exit codes, stdout data, stderr status, --json."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import govkit
+from govkit.audit import AuditLog
+from govkit.audit.merkle import verify_consistency, verify_inclusion
+from govkit.cli import EXIT_ENV, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+from govkit.keys import SigningKey, VerifyingKey
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
+    code, out, _ = run(capsys, *argv, "--json")
+    return code, json.loads(out)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out), "--quiet"]) == EXIT_OK
+    return out
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert code == EXIT_OK
+    assert out.strip() == f"govkit {govkit.__version__}"
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys)
+    assert code == EXIT_USAGE
+    assert out == ""
+    assert "command is required" in err
+
+
+def test_unknown_algorithm_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "keys", "generate", "--alg", "HS256", "--out", str(tmp_path / "k"))
+    assert code == EXIT_USAGE
+    assert "invalid choice" in err
+    assert not (tmp_path / "k").exists()
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256", "PS256", "RS256"])
+def test_keys_generate_writes_a_private_and_a_public_pem(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, alg: str
+) -> None:
+    path = tmp_path / "signing.pem"
+    code, out, err = run(capsys, "keys", "generate", "--alg", alg, "--out", str(path))
+    assert code == EXIT_OK
+    key = SigningKey.from_pem(path.read_bytes())
+    public = VerifyingKey.from_pem((tmp_path / "signing.pem.pub").read_bytes())
+    assert out.strip() == key.kid == public.kid
+    assert key.alg == public.alg == alg
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "wrote" in err
+
+
+def test_keys_generate_json_has_kid_alg_and_jwk(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, data = run_json(
+        capsys, "keys", "generate", "--alg", "ES256", "--out", str(tmp_path / "k")
+    )
+    assert code == EXIT_OK
+    assert data["alg"] == "ES256"
+    assert VerifyingKey.from_jwk(data["jwk"]).kid == data["kid"]
+    assert "d" not in data["jwk"]
+
+
+def test_keys_generate_refuses_to_overwrite_without_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "k.pem"
+    assert run(capsys, "keys", "generate", "--alg", "EdDSA", "--out", str(path))[0] == EXIT_OK
+    before = path.read_bytes()
+    code, _, err = run(capsys, "keys", "generate", "--alg", "EdDSA", "--out", str(path))
+    assert code == EXIT_ENV
+    assert "cli.file_exists" in err
+    assert path.read_bytes() == before
+    code, _, _ = run(capsys, "keys", "generate", "--alg", "EdDSA", "--out", str(path), "--force")
+    assert code == EXIT_OK
+    assert path.read_bytes() != before
+
+
+def test_encrypted_key_needs_its_password(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "k.pem"
+    monkeypatch.setenv("GOVKIT_TEST_PW", "correct horse battery staple")
+    args = ("keys", "generate", "--alg", "ES256", "--out", str(path))
+    assert run(capsys, *args, "--password-env", "GOVKIT_TEST_PW")[0] == EXIT_OK
+    assert b"ENCRYPTED" in path.read_bytes()
+    code, data = run_json(capsys, "keys", "show", str(path))
+    assert code == EXIT_INVALID
+    assert data["error"]["code"] == "key.password"
+    code, data = run_json(capsys, "keys", "show", str(path), "--password-env", "GOVKIT_TEST_PW")
+    assert code == EXIT_OK
+    assert data["kind"] == "private"
+
+
+def test_missing_password_variable_is_an_environment_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOVKIT_NOT_SET", raising=False)
+    code, _, err = run(
+        capsys,
+        "keys",
+        "generate",
+        "--alg",
+        "EdDSA",
+        "--out",
+        str(tmp_path / "k"),
+        "--password-env",
+        "GOVKIT_NOT_SET",
+    )
+    assert code == EXIT_ENV
+    assert "GOVKIT_NOT_SET" in err
+    assert not (tmp_path / "k").exists()
+
+
+def test_keys_show_reads_public_pem_and_jwk(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    key = SigningKey.generate("EdDSA")
+    (tmp_path / "k.pub").write_bytes(key.verifying_key.to_pem())
+    (tmp_path / "k.jwk").write_text(json.dumps(key.verifying_key.to_jwk()))
+    for name in ("k.pub", "k.jwk"):
+        code, data = run_json(capsys, "keys", "show", str(tmp_path / name))
+        assert code == EXIT_OK
+        assert (data["kid"], data["kind"]) == (key.kid, "public")
+
+
+def test_keys_show_malformed_file_is_invalid_with_a_code(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
+    code, data = run_json(capsys, "keys", "show", str(bad))
+    assert code == EXIT_INVALID
+    assert data == {"ok": False, "error": data["error"]}
+    assert data["error"]["code"] == "key.invalid"
+
+
+def test_keys_show_missing_file_is_an_environment_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "keys", "show", str(tmp_path / "nope.pem"))
+    assert code == EXIT_ENV
+    assert out == ""
+    assert "no such file" in err
+
+
+def test_keys_jwks_publishes_every_key_once(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    kids = []
+    for alg in ("EdDSA", "ES256"):
+        key = SigningKey.generate(alg)
+        (tmp_path / f"{alg}.pub").write_bytes(key.verifying_key.to_pem())
+        kids.append(key.kid)
+    paths = [str(tmp_path / "EdDSA.pub"), str(tmp_path / "ES256.pub"), str(tmp_path / "EdDSA.pub")]
+    code, out, _ = run(capsys, "keys", "jwks", *paths)
+    assert code == EXIT_OK
+    jwks = json.loads(out)
+    assert [k["kid"] for k in jwks["keys"]] == kids
+
+
+def test_the_real_entry_point_runs_as_a_subprocess(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "govkit.cli",
+            "keys",
+            "generate",
+            "--alg",
+            "EdDSA",
+            "--out",
+            str(tmp_path / "k.pem"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == EXIT_OK, result.stderr
+    assert json.loads(result.stdout)["alg"] == "EdDSA"
+    assert "wrote" in result.stderr
+
+
+# --- demo and audit ------------------------------------------------------------------
+
+VKEY = re.compile(r"^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$")
+
+
+def test_demo_writes_the_audit_log_its_checkpoint_and_vkey(demo_dir: Path) -> None:
+    assert (demo_dir / "audit.db").is_file()
+    note = (demo_dir / "audit" / "checkpoint").read_text()
+    vkey = (demo_dir / "audit" / "note-key.vkey").read_text().strip()
+    assert VKEY.match(vkey)
+    lines = note.split("\n")
+    assert lines[0] == "demo.govkit.invalid/audit"
+    assert int(lines[1]) >= 6
+    assert lines[4].startswith("— demo.govkit.invalid/audit ")
+    raw = base64.b64decode(vkey.split("+")[2])
+    assert raw[0] == 1
+    assert len(raw) == 33
+
+
+def test_demo_json_reports_the_verification(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, data = run_json(capsys, "demo", "--out", str(tmp_path / "d"))
+    assert code == EXIT_OK
+    assert data["audit"]["verify"]["ok"] is True
+    assert {k["alg"] for k in data["keys"]} == {"EdDSA", "ES256", "PS256", "RS256"}
+
+
+def test_audit_verify_accepts_the_demo_log(
+    capsys: pytest.CaptureFixture[str], demo_dir: Path
+) -> None:
+    code, data = run_json(
+        capsys,
+        "audit",
+        "verify",
+        str(demo_dir / "audit.db"),
+        "--checkpoint",
+        str(demo_dir / "audit" / "checkpoint"),
+    )
+    assert code == EXIT_OK
+    assert data["ok"] is True
+    assert [c["name"] for c in data["checks"]] == ["entries", "nodes", "checkpoints", "consistency"]
+
+
+def test_audit_prove_gives_proofs_that_verify(
+    capsys: pytest.CaptureFixture[str], demo_dir: Path
+) -> None:
+    store = str(demo_dir / "audit.db")
+    code, proof = run_json(capsys, "audit", "prove", store, "2")
+    assert code == EXIT_OK
+    b64 = base64.b64decode
+    verify_inclusion(
+        b64(proof["leaf_hash"]),
+        proof["index"],
+        proof["size"],
+        [b64(h) for h in proof["hashes"]],
+        b64(proof["root"]),
+    )
+    code, cons = run_json(capsys, "audit", "prove", store, "--from-size", "3")
+    assert code == EXIT_OK
+    verify_consistency(
+        3, cons["size"], b64(cons["old_root"]), b64(cons["root"]), [b64(h) for h in cons["hashes"]]
+    )
+    code, _, err = run(capsys, "audit", "prove", store)
+    assert code == EXIT_USAGE
+    assert "either INDEX" in err
+
+
+def test_audit_show_finds_a_citizen_by_clear_id_but_stores_a_pseudonym(
+    capsys: pytest.CaptureFixture[str], demo_dir: Path
+) -> None:
+    store = str(demo_dir / "audit.db")
+    code, data = run_json(capsys, "audit", "show", store, "--actor", "440104199003071234")
+    assert code == EXIT_OK
+    assert data["count"] >= 1
+    assert all(e["actor"]["id"].startswith("hmac-sha256:") for e in data["entries"])
+    with sqlite3.connect(store) as conn:
+        blobs = b"".join(bytes(r[0]) for r in conn.execute("SELECT entry FROM audit_entries"))
+    assert b"440104199003071234" not in blobs
+    assert b"203.0.113.7" not in blobs
+
+
+def test_audit_checkpoint_and_erase_keep_the_log_valid(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "d"
+    assert main(["demo", "--out", str(out), "--quiet"]) == EXIT_OK
+    capsys.readouterr()
+    store = str(out / "audit.db")
+    saved = tmp_path / "cp"
+    code, data = run_json(capsys, "audit", "checkpoint", store, "--out", str(saved))
+    assert code == EXIT_OK
+    assert saved.read_text() == data["checkpoint"]
+    code, erased = run_json(capsys, "audit", "erase", store, "--subject", "440104199003071234")
+    assert code == EXIT_OK
+    assert erased["removed"] == 1
+    code, report = run_json(capsys, "audit", "verify", store, "--checkpoint", str(saved))
+    assert code == EXIT_OK, report
+    code, exported = run_json(capsys, "audit", "export", store, "--action", "audit.erase")
+    assert code == EXIT_OK
+    assert len(exported["entries"]) == 1
+
+
+def test_audit_verify_reports_a_changed_byte_with_its_code(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "d"
+    assert main(["demo", "--out", str(out), "--quiet"]) == EXIT_OK
+    capsys.readouterr()
+    store = out / "audit.db"
+    with sqlite3.connect(store) as conn:
+        (entry,) = conn.execute("SELECT entry FROM audit_entries WHERE idx = 1").fetchone()
+        tampered = bytearray(entry)
+        tampered[-3] ^= 0x01
+        conn.execute("UPDATE audit_entries SET entry = ? WHERE idx = 1", (bytes(tampered),))
+    code, report = run_json(capsys, "audit", "verify", str(store))
+    assert code == EXIT_INVALID
+    assert report["code"] == "audit.leaf_mismatch"
+    code, _, err = run(capsys, "audit", "verify", str(store))
+    assert code == EXIT_INVALID
+    assert "INVALID" in err
+    assert "audit.leaf_mismatch" in err
+
+
+def test_audit_verify_against_another_logs_checkpoint_is_a_fork(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main(["demo", "--out", str(first), "--quiet"]) == EXIT_OK
+    # Same signing key, different history: copy the key files, then run the demo again.
+    (second / "audit").mkdir(parents=True)
+    for name in ("note-key", "pseudonym.key"):
+        (second / "audit" / name).write_bytes((first / "audit" / name).read_bytes())
+    assert main(["demo", "--out", str(second), "--quiet"]) == EXIT_OK
+    capsys.readouterr()
+    code, report = run_json(
+        capsys,
+        "audit",
+        "verify",
+        str(second / "audit.db"),
+        "--checkpoint",
+        str(first / "audit" / "checkpoint"),
+    )
+    assert code == EXIT_INVALID
+    assert report["code"] == "audit.inconsistent"
+
+
+def test_audit_verify_needs_an_existing_store_and_a_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOVKIT_AUDIT_VKEY", raising=False)
+    code, _, err = run(capsys, "audit", "verify", str(tmp_path / "missing.db"), "--vkey", "x+1+2")
+    assert code in (EXIT_ENV, EXIT_INVALID)
+    assert not (tmp_path / "missing.db").exists()
+    other = tmp_path / "lonely.db"
+    AuditLog(other, origin="example.gov/x").close()
+    code, _, err = run(capsys, "audit", "verify", str(other))
+    assert code == EXIT_ENV
+    assert "cli.no_vkey" in err
+    assert os.path.exists(other)

@@ -225,7 +225,7 @@ def test_demo_writes_the_audit_log_its_checkpoint_and_vkey(demo_dir: Path) -> No
     assert lines[0] == "demo.govkit.invalid/audit"
     assert int(lines[1]) >= 6
     assert lines[4].startswith("— demo.govkit.invalid/audit ")
-    raw = base64.b64decode(vkey.split("+")[2])
+    raw = base64.b64decode(vkey.split("+", 2)[2])
     assert raw[0] == 1
     assert len(raw) == 33
 

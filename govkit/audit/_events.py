@@ -51,9 +51,15 @@ class Outcome(StrEnum):
     ERROR = "error"
 
 
+def _format_utc(value: datetime) -> str:
+    # strftime's %Y does not zero-pad years before 1000 on glibc ("5-01-01..."),
+    # which strptime then refuses: spell out the four-digit year.
+    return f"{value.year:04d}" + value.strftime(_TIME_FORMAT[2:])
+
+
 def format_time(value: datetime) -> str:
     """Aware datetime -> ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always six digits, UTC)."""
-    return require_aware(value, "occurred_at").strftime(_TIME_FORMAT)
+    return _format_utc(require_aware(value, "occurred_at"))
 
 
 def parse_time(text: str) -> datetime:
@@ -62,7 +68,7 @@ def parse_time(text: str) -> datetime:
         value = datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         raise AuditEventInvalid("time is not in the canonical format") from None
-    if value.strftime(_TIME_FORMAT) != text:
+    if _format_utc(value) != text:
         raise AuditEventInvalid("time is not in the canonical format")
     return value
 
@@ -84,6 +90,10 @@ def _text(name: str, value: object, *, required: bool = True) -> str | None:
         raise AuditEventInvalid(
             f"{name} must be at most {_MAX_TEXT} printable characters", field=name
         )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the entry could never be encoded
+        raise AuditEventInvalid(f"{name} must be valid Unicode", field=name) from None
     return value
 
 
@@ -280,7 +290,7 @@ def decode_entry(data: bytes) -> AuditEvent:
         )
     except LeafMismatch:
         raise
-    except (GovkitError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (GovkitError, ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
         raise LeafMismatch("entry bytes are not a valid audit event") from None
     if encode_entry(event) != data:
         raise LeafMismatch("entry bytes are not in canonical form")

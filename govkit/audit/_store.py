@@ -314,11 +314,12 @@ class _SqlStore:
             ):
                 found[(0, int(idx))] = _blob(digest)
         for chunk in _chunks(interior, 250):
-            marks = ", ".join("(?, ?)" for _ in chunk)
+            # One primary-key probe per node. SQLite (3.40) plans the row-value form
+            # "(level, idx) IN (VALUES ...)" with more than one row as a full scan.
+            marks = " OR ".join("(level = ? AND idx = ?)" for _ in chunk)
             params = [v for pair in chunk for v in pair]
             for level, idx, digest in read(
-                f"SELECT level, idx, hash FROM audit_nodes WHERE (level, idx) IN (VALUES {marks})",
-                params,
+                f"SELECT level, idx, hash FROM audit_nodes WHERE {marks}", params
             ):
                 found[(int(level), int(idx))] = _blob(digest)
         missing = [c for c in coords if c not in found]

@@ -107,10 +107,19 @@ Handler = Callable[[argparse.Namespace, Output], int]
 
 
 def _common() -> argparse.ArgumentParser:
+    # SUPPRESS: an option given anywhere (before or after the subcommand) is kept;
+    # the top-level parser supplies the defaults.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    common.add_argument("-q", "--quiet", action="store_true", help="no status lines on stderr")
-    common.add_argument("-v", "--verbose", action="store_true", help="show tracebacks")
+    quiet = argparse.SUPPRESS
+    common.add_argument(
+        "--json", action="store_true", default=quiet, help="print machine-readable JSON"
+    )
+    common.add_argument(
+        "-q", "--quiet", action="store_true", default=quiet, help="no status lines on stderr"
+    )
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=quiet, help="show tracebacks"
+    )
     return common
 
 
@@ -124,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="govkit: identity tokens, e-licences, signatures, payment callbacks "
         "and a tamper-evident audit log for government apps.",
         epilog="Exit codes: 0 ok/valid, 1 invalid, 2 usage, 3 environment or I/O error.",
+        parents=[common],
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -139,8 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    for flag in ("json", "quiet", "verbose"):  # common flags default to SUPPRESS
+        if not hasattr(args, flag):
+            setattr(args, flag, False)
     if args.version:
-        if getattr(args, "json", False):
+        if args.json:
             print(json.dumps({"version": govkit.__version__}))
         else:
             print(f"govkit {govkit.__version__}")
@@ -195,6 +208,10 @@ def _fail(
     if args.verbose:
         traceback.print_exc(file=sys.stderr)
     if out.json:
-        payload = error.to_dict() if error is not None else {"code": code, "message": message}
+        payload = (
+            error.to_dict()
+            if error is not None
+            else {"code": code, "message": message, "context": {}}
+        )
         out.data({"ok": False, "error": payload})
     return exit_code

@@ -44,11 +44,14 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     verify = audit_sub.add_parser(
         "verify", parents=[common], help="re-derive every hash and check every checkpoint"
     )
-    verify.add_argument("store", help=store_help)
-    verify.add_argument("--checkpoint", type=Path, help="a checkpoint saved earlier (a file)")
+    verify.add_argument("store", metavar="STORE", help=store_help)
+    verify.add_argument(
+        "--checkpoint", type=Path, metavar="FILE", help="a checkpoint saved earlier (a file)"
+    )
     verify.add_argument(
         "--vkey",
         action="append",
+        metavar="VKEY",
         help="trusted verifier key (string or file; repeatable; default: the log folder's)",
     )
     verify.add_argument("--deep", action="store_true", help="also check query columns")
@@ -57,57 +60,79 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     checkpoint = audit_sub.add_parser(
         "checkpoint", parents=[common], help="sign and print a checkpoint of the current tree"
     )
-    checkpoint.add_argument("store", help=store_help)
-    checkpoint.add_argument("--key", type=Path, help="note signing key file (PRIVATE+KEY+...)")
-    checkpoint.add_argument("--out", type=Path, help="also write the checkpoint to this file")
+    checkpoint.add_argument("store", metavar="STORE", help=store_help)
+    checkpoint.add_argument(
+        "--key", type=Path, metavar="FILE", help="note signing key file (PRIVATE+KEY+...)"
+    )
+    checkpoint.add_argument(
+        "--out", type=Path, metavar="FILE", help="also write the checkpoint to this file"
+    )
     checkpoint.set_defaults(handler=cmd_checkpoint)
 
     prove = audit_sub.add_parser(
         "prove", parents=[common], help="print an inclusion or consistency proof"
     )
-    prove.add_argument("store", help=store_help)
-    prove.add_argument("index", nargs="?", type=int, help="entry index (inclusion proof)")
-    prove.add_argument("--size", type=int, help="tree size to prove against (default: now)")
-    prove.add_argument("--from-size", type=int, help="old size (consistency proof)")
+    prove.add_argument("store", metavar="STORE", help=store_help)
+    prove.add_argument(
+        "index", nargs="?", type=int, metavar="INDEX", help="entry index (inclusion proof)"
+    )
+    prove.add_argument(
+        "--size", type=int, metavar="N", help="tree size to prove against (default: now)"
+    )
+    prove.add_argument("--from-size", type=int, metavar="N", help="old size (consistency proof)")
     prove.set_defaults(handler=cmd_prove)
 
     show = audit_sub.add_parser("show", parents=[common], help="list entries matching filters")
-    show.add_argument("store", help=store_help)
+    show.add_argument("store", metavar="STORE", help=store_help)
     _add_filters(show)
     show.set_defaults(handler=cmd_show)
 
     export = audit_sub.add_parser(
         "export", parents=[common], help="an offline-verifiable evidence package (JSON)"
     )
-    export.add_argument("store", help=store_help)
-    export.add_argument("--key", type=Path, help="note signing key file (PRIVATE+KEY+...)")
-    export.add_argument("--out", type=Path, help="write the package to this file")
+    export.add_argument("store", metavar="STORE", help=store_help)
+    export.add_argument(
+        "--key", type=Path, metavar="FILE", help="note signing key file (PRIVATE+KEY+...)"
+    )
+    export.add_argument("--out", type=Path, metavar="FILE", help="write the package to this file")
     _add_filters(export)
     export.set_defaults(handler=cmd_export)
 
     erase = audit_sub.add_parser(
         "erase", parents=[common], help="erase a person's clear data (proofs stay valid)"
     )
-    erase.add_argument("store", help=store_help)
-    erase.add_argument("--subject", required=True, help="the clear value to erase")
-    erase.add_argument("--reason", help="why (recorded in the erasure event)")
-    erase.add_argument("--pseudonym-key-file", type=Path, help="the log's pseudonym secret")
+    erase.add_argument("store", metavar="STORE", help=store_help)
+    erase.add_argument("--subject", required=True, metavar="ID", help="the clear value to erase")
+    erase.add_argument("--reason", metavar="TEXT", help="why (recorded in the erasure event)")
+    erase.add_argument(
+        "--pseudonym-key-file", type=Path, metavar="FILE", help="the log's pseudonym secret"
+    )
     erase.set_defaults(handler=cmd_erase)
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--actor", help="actor id (clear value or pseudonym)")
-    parser.add_argument("--actor-type")
-    parser.add_argument("--action")
-    parser.add_argument("--resource-type")
-    parser.add_argument("--resource-id", help="resource id (clear value or pseudonym)")
-    parser.add_argument("--correlation-id")
+    parser.add_argument("--actor", metavar="ID", help="actor id (clear value or pseudonym)")
+    parser.add_argument("--actor-type", metavar="TYPE")
+    parser.add_argument("--action", metavar="ACTION")
+    parser.add_argument("--resource-type", metavar="TYPE")
+    parser.add_argument(
+        "--resource-id", metavar="ID", help="resource id (clear value or pseudonym)"
+    )
+    parser.add_argument("--correlation-id", metavar="ID")
     parser.add_argument("--outcome", choices=("success", "failure", "denied", "error"))
-    parser.add_argument("--since", type=_aware, help="ISO 8601 time with offset, inclusive")
-    parser.add_argument("--until", type=_aware, help="ISO 8601 time with offset, exclusive")
-    parser.add_argument("--after-index", type=int, help="page after this index")
-    parser.add_argument("--limit", type=int, default=100, help="at most this many (100)")
-    parser.add_argument("--pseudonym-key-file", type=Path, help="to match clear values")
+    parser.add_argument(
+        "--since", type=_aware, metavar="TIME", help="ISO 8601 time with offset, inclusive"
+    )
+    parser.add_argument(
+        "--until", type=_aware, metavar="TIME", help="ISO 8601 time with offset, exclusive"
+    )
+    parser.add_argument("--after-index", type=int, metavar="N", help="page after this index")
+    parser.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="at most this many (100)"
+    )
+    parser.add_argument(
+        "--pseudonym-key-file", type=Path, metavar="FILE", help="to match clear values"
+    )
 
 
 def _aware(text: str) -> datetime:

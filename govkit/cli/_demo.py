@@ -54,7 +54,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     demo = sub.add_parser(
         "demo", parents=[common], help="run a guided tour of govkit into a folder"
     )
-    demo.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder")
+    demo.add_argument(
+        "--out", type=Path, default=Path("demo-out"), metavar="DIR", help="output folder"
+    )
     demo.set_defaults(handler=cmd_demo)
 
 

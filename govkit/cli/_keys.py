@@ -22,7 +22,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "generate", parents=[common], help="generate a key pair (PATH and PATH.pub)"
     )
     gen.add_argument("--alg", required=True, choices=ALGORITHMS, help="JOSE algorithm")
-    gen.add_argument("--out", required=True, type=Path, help="private key PEM path")
+    gen.add_argument("--out", required=True, type=Path, metavar="PATH", help="private key PEM path")
     gen.add_argument(
         "--password-env", metavar="VAR", help="encrypt the private key with the password in VAR"
     )
@@ -30,13 +30,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     gen.set_defaults(handler=cmd_generate)
 
     show = keys_sub.add_parser("show", parents=[common], help="show a key's kid, alg and JWK")
-    show.add_argument("path", type=Path, help="private PEM, public PEM or JWK file")
+    show.add_argument("path", type=Path, metavar="PATH", help="private PEM, public PEM or JWK file")
     show.add_argument("--password-env", metavar="VAR", help="password of an encrypted key")
     show.add_argument("--alg", choices=ALGORITHMS, help="algorithm, for RSA keys without one")
     show.set_defaults(handler=cmd_show)
 
     jwks = keys_sub.add_parser("jwks", parents=[common], help="print a JWKS of public keys")
-    jwks.add_argument("paths", nargs="+", type=Path, help="PEM or JWK files")
+    jwks.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="PEM or JWK files")
     jwks.add_argument("--password-env", metavar="VAR", help="password of encrypted keys")
     jwks.add_argument("--alg", choices=ALGORITHMS, help="algorithm, for RSA keys without one")
     jwks.set_defaults(handler=cmd_jwks)

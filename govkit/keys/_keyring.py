@@ -132,7 +132,7 @@ class KeyRing:
                 record = KeyRecord(vk, not_before, not_after, tuple({*old.aliases, *aliases}))
             for alias in aliases:
                 owner = self._aliases.get(alias)
-                if owner is not None and owner != vk.kid:
+                if alias in self._records or (owner is not None and owner != vk.kid):
                     raise ConfigurationError("two keys in the ring claim the same kid", kid=alias)
             records = dict(self._records)
             records[vk.kid] = record

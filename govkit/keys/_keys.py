@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
@@ -53,6 +53,8 @@ _ALG_LINE = re.compile(rb"^alg: *([A-Za-z0-9]+) *\r?$", re.MULTILINE)
 
 _PrivateKey: TypeAlias = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 _PublicKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+#: ``verifier(signature, data)`` raises cryptography's InvalidSignature when it fails.
+_Verifier: TypeAlias = Callable[[bytes, bytes], None]
 
 
 @runtime_checkable
@@ -115,7 +117,7 @@ def _alg_for_public(public: object, alg: str | None) -> Algorithm:
     else:
         raise InvalidKey(f"unsupported key type {type(public).__name__}")
     if alg is not None and alg != inferred:
-        raise KeyMismatch(f"the key is a {inferred} key, not {alg}", alg=alg, key_alg=inferred)
+        raise KeyMismatch(f"the key is for {inferred}, not {alg}", alg=alg, key_alg=inferred)
     return inferred
 
 
@@ -189,6 +191,38 @@ def ecdsa_der_to_raw(signature: bytes) -> bytes:
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
+def _verifier_for(public: _PublicKey, alg: Algorithm) -> _Verifier:
+    """The cryptography call that checks a signature for this key and algorithm.
+
+    Chosen once, when the key is built, so that :meth:`VerifyingKey.verify` does no
+    type dispatch and builds no padding or hash objects per call.
+    """
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return public.verify
+    sha256 = hashes.SHA256()
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        ec_verify = public.verify
+        ecdsa = ec.ECDSA(sha256)
+
+        def verify_es256(signature: bytes, data: bytes) -> None:
+            if len(signature) != 64:
+                raise _CryptoInvalidSignature
+            r = int.from_bytes(signature[:32], "big")
+            s = int.from_bytes(signature[32:], "big")
+            if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
+                raise _CryptoInvalidSignature
+            ec_verify(encode_dss_signature(r, s), data, ecdsa)
+
+        return verify_es256
+    rsa_verify = public.verify
+    rsa_padding: padding.AsymmetricPadding = _PSS if alg == "PS256" else padding.PKCS1v15()
+
+    def verify_rsa(signature: bytes, data: bytes) -> None:
+        rsa_verify(signature, data, rsa_padding, sha256)
+
+    return verify_rsa
+
+
 class VerifyingKey:
     """A public key bound to one algorithm; verifies signatures.
 
@@ -205,13 +239,14 @@ class VerifyingKey:
     govkit.errors.InvalidSignature: signature does not verify
     """
 
-    __slots__ = ("_alg", "_jwk_members", "_kid", "_public")
+    __slots__ = ("_alg", "_jwk_members", "_kid", "_public", "_verifier")
 
     def __init__(self, public_key: _PublicKey, alg: str | None = None) -> None:
         self._alg: Algorithm = _alg_for_public(public_key, alg)
         self._public = public_key
         self._jwk_members = _public_jwk_members(public_key)
         self._kid = jwk_thumbprint(self._jwk_members)
+        self._verifier = _verifier_for(public_key, self._alg)
 
     @property
     def alg(self) -> Algorithm:
@@ -239,21 +274,7 @@ class VerifyingKey:
         if not isinstance(signature, bytes) or not isinstance(data, bytes):
             raise InvalidSignature("signature and data must be bytes", kid=self._kid)
         try:
-            pub = self._public
-            if isinstance(pub, ed25519.Ed25519PublicKey):
-                pub.verify(signature, data)
-            elif isinstance(pub, ec.EllipticCurvePublicKey):
-                if len(signature) != 64:
-                    raise _CryptoInvalidSignature
-                r = int.from_bytes(signature[:32], "big")
-                s = int.from_bytes(signature[32:], "big")
-                if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
-                    raise _CryptoInvalidSignature
-                pub.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
-            elif self._alg == "PS256":
-                pub.verify(signature, data, _PSS, hashes.SHA256())
-            else:
-                pub.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+            self._verifier(signature, data)
         except _CryptoInvalidSignature:
             raise InvalidSignature("signature does not verify", kid=self._kid) from None
 

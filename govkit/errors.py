@@ -32,22 +32,46 @@ The tree::
     │   ├── InvalidSignature                 key.invalid_signature     (+ VerificationError)
     │   ├── UnknownKey                       key.unknown_kid           (+ VerificationError)
     │   └── KeyNotValidAt                    key.not_valid_at          (+ VerificationError)
-    └── AuditError
-        ├── AuditStoreError                  audit.store
-        │   └── AuditStoreLocked             audit.store_locked
-        ├── AuditEventInvalid                audit.event_invalid
-        ├── SubjectErased                    audit.subject_erased
-        └── AuditVerificationError           (+ VerificationError)
-            ├── InvalidProof                 audit.invalid_proof
-            ├── LeafMismatch                 audit.leaf_mismatch
-            ├── IndexMismatch                audit.index_mismatch
-            ├── NodeMismatch                 audit.node_mismatch
-            ├── RootMismatch                 audit.root_mismatch
-            ├── LogTruncated                 audit.truncated
-            ├── LogGap                       audit.gap
-            ├── InconsistentLog              audit.inconsistent
-            ├── CheckpointInvalid            audit.checkpoint_malformed
-            └── CheckpointSignatureInvalid   audit.checkpoint_signature
+    ├── AuditError
+    │   ├── AuditStoreError                  audit.store
+    │   │   └── AuditStoreLocked             audit.store_locked
+    │   ├── AuditEventInvalid                audit.event_invalid
+    │   ├── SubjectErased                    audit.subject_erased
+    │   └── AuditVerificationError           (+ VerificationError)
+    │       ├── InvalidProof                 audit.invalid_proof
+    │       ├── LeafMismatch                 audit.leaf_mismatch
+    │       ├── IndexMismatch                audit.index_mismatch
+    │       ├── NodeMismatch                 audit.node_mismatch
+    │       ├── RootMismatch                 audit.root_mismatch
+    │       ├── LogTruncated                 audit.truncated
+    │       ├── LogGap                       audit.gap
+    │       ├── InconsistentLog              audit.inconsistent
+    │       ├── CheckpointInvalid            audit.checkpoint_malformed
+    │       └── CheckpointSignatureInvalid   audit.checkpoint_signature
+    └── IdentityError
+        ├── InvalidIdentifier                identifier.invalid
+        ├── ClaimNotAllowed                  token.claim_not_allowed
+        ├── JwksError                        jwks.unavailable
+        ├── IdentityStoreError               identity.store
+        └── TokenError                       token.invalid             (+ VerificationError)
+            ├── MalformedToken               token.malformed
+            ├── TokenTooLarge                token.too_large
+            ├── WrongTokenType               token.wrong_type
+            ├── TokenAlgorithmRejected       token.algorithm
+            ├── ForbiddenHeader              token.forbidden_header
+            ├── UnsupportedCritical          token.unsupported_crit
+            ├── TokenKeyUnknown              token.unknown_key
+            ├── TokenSignatureInvalid        token.invalid_signature
+            ├── MissingClaim                 token.missing_claim
+            ├── TokenExpired                 token.expired
+            ├── TokenNotYetValid             token.not_yet_valid
+            ├── WrongIssuer                  token.wrong_issuer
+            ├── WrongAudience                token.wrong_audience
+            ├── InsufficientAssurance        token.insufficient_assurance
+            ├── TokenRevoked                 token.revoked
+            ├── TokenReplayed                token.replayed
+            ├── DPoPInvalid                  dpop.invalid
+            └── DPoPBindingMismatch          dpop.binding_mismatch
 """
 
 from __future__ import annotations
@@ -64,15 +88,24 @@ __all__ = [
     "AuditVerificationError",
     "CheckpointInvalid",
     "CheckpointSignatureInvalid",
+    "ClaimNotAllowed",
     "ClockError",
     "ConfigurationError",
+    "DPoPBindingMismatch",
+    "DPoPInvalid",
     "EncodingError",
+    "ForbiddenHeader",
     "GovkitError",
+    "IdentityError",
+    "IdentityStoreError",
     "InconsistentLog",
     "IndexMismatch",
+    "InsufficientAssurance",
+    "InvalidIdentifier",
     "InvalidKey",
     "InvalidProof",
     "InvalidSignature",
+    "JwksError",
     "KeyMismatch",
     "KeyNotValidAt",
     "KeyPasswordError",
@@ -80,15 +113,30 @@ __all__ = [
     "LeafMismatch",
     "LogGap",
     "LogTruncated",
+    "MalformedToken",
+    "MissingClaim",
     "NaiveDatetimeError",
     "NoActiveKey",
     "NodeMismatch",
     "RootMismatch",
     "SubjectErased",
+    "TokenAlgorithmRejected",
+    "TokenError",
+    "TokenExpired",
+    "TokenKeyUnknown",
+    "TokenNotYetValid",
+    "TokenReplayed",
+    "TokenRevoked",
+    "TokenSignatureInvalid",
+    "TokenTooLarge",
     "UnknownKey",
     "UnsupportedAlgorithm",
+    "UnsupportedCritical",
     "VerificationError",
     "WeakKey",
+    "WrongAudience",
+    "WrongIssuer",
+    "WrongTokenType",
 ]
 
 
@@ -323,3 +371,157 @@ class CheckpointSignatureInvalid(AuditVerificationError):
     """No trusted key produced a valid signature on the checkpoint."""
 
     code = "audit.checkpoint_signature"
+
+
+# --- identity ---------------------------------------------------------------
+
+
+class IdentityError(GovkitError):
+    """Base of errors from :mod:`govkit.identity`."""
+
+    code = "identity.error"
+
+
+class InvalidIdentifier(IdentityError):
+    """A resident ID number or unified social credit code is not valid."""
+
+    code = "identifier.invalid"
+
+
+class ClaimNotAllowed(IdentityError):
+    """The issuer refuses a claim (for example a raw resident ID number)."""
+
+    code = "token.claim_not_allowed"
+
+
+class JwksError(IdentityError):
+    """A JWKS could not be fetched or parsed, and no earlier good copy is usable."""
+
+    code = "jwks.unavailable"
+
+
+class IdentityStoreError(IdentityError):
+    """A replay or revocation store failed."""
+
+    code = "identity.store"
+
+
+class TokenError(IdentityError, VerificationError):
+    """Base of identity-token verification failures."""
+
+    code = "token.invalid"
+
+
+class MalformedToken(TokenError):
+    """The token is not a well-formed compact JWS with JSON header and claims."""
+
+    code = "token.malformed"
+
+
+class TokenTooLarge(TokenError):
+    """The token exceeds the verifier's size limit."""
+
+    code = "token.too_large"
+
+
+class WrongTokenType(TokenError):
+    """The header ``typ`` is not the one the profile requires."""
+
+    code = "token.wrong_type"
+
+
+class TokenAlgorithmRejected(TokenError):
+    """The header ``alg`` is not the algorithm bound to the key (or is ``none``/HMAC)."""
+
+    code = "token.algorithm"
+
+
+class ForbiddenHeader(TokenError):
+    """The header names a key source (``jku``, ``x5u``, ``jwk``, ``x5c``) govkit never uses."""
+
+    code = "token.forbidden_header"
+
+
+class UnsupportedCritical(TokenError):
+    """The header lists a ``crit`` extension the verifier does not understand."""
+
+    code = "token.unsupported_crit"
+
+
+class TokenKeyUnknown(TokenError):
+    """No trusted key has the token's ``kid``."""
+
+    code = "token.unknown_key"
+
+
+class TokenSignatureInvalid(TokenError):
+    """The token's signature does not verify."""
+
+    code = "token.invalid_signature"
+
+
+class MissingClaim(TokenError):
+    """A required claim is missing or has the wrong type."""
+
+    code = "token.missing_claim"
+
+
+class TokenExpired(TokenError):
+    """The token's ``exp`` has passed."""
+
+    code = "token.expired"
+
+
+class TokenNotYetValid(TokenError):
+    """The token's ``nbf`` (or ``iat``) lies in the future."""
+
+    code = "token.not_yet_valid"
+
+
+class WrongIssuer(TokenError):
+    """The token's ``iss`` is not exactly the expected issuer."""
+
+    code = "token.wrong_issuer"
+
+
+class WrongAudience(TokenError):
+    """The token's ``aud`` is not (only) the expected audience."""
+
+    code = "token.wrong_audience"
+
+
+class InsufficientAssurance(TokenError):
+    """The token's assurance level is below what the service requires.
+
+    ``required`` (also in ``context``) names the level to ask for in a step-up.
+    """
+
+    code = "token.insufficient_assurance"
+
+    def __init__(self, message: str | None = None, /, *, required: str, **context: Any) -> None:
+        self.required = required
+        super().__init__(message, required=required, **context)
+
+
+class TokenRevoked(TokenError):
+    """The token (its ``jti``, or its subject since a time) was revoked."""
+
+    code = "token.revoked"
+
+
+class TokenReplayed(TokenError):
+    """A one-time token or DPoP proof was presented again."""
+
+    code = "token.replayed"
+
+
+class DPoPInvalid(TokenError):
+    """A DPoP proof is malformed, stale, for another request, or badly signed."""
+
+    code = "dpop.invalid"
+
+
+class DPoPBindingMismatch(TokenError):
+    """The DPoP key does not match the access token's ``cnf.jkt`` (or the token is unbound)."""
+
+    code = "dpop.binding_mismatch"

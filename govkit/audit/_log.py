@@ -43,6 +43,7 @@ from govkit.errors import (
     AuditStoreError,
     AuditVerificationError,
     ConfigurationError,
+    EncodingError,
     GovkitError,
     InconsistentLog,
     IndexMismatch,
@@ -755,7 +756,7 @@ def verify_export(package: dict[str, Any], *, verifiers: Sequence[NoteVerifier])
             hashes = [b64_decode(h, what="proof hash") for h in item["proof"]]
             verify_inclusion(digest, item["index"], checkpoint.size, hashes, checkpoint.root_hash)
             result.append(LogEntry(item["index"], decode_entry(data), digest, data))
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, UnicodeEncodeError, EncodingError):
         raise AuditVerificationError("the evidence package is malformed") from None
     return result
 

@@ -493,6 +493,7 @@ class SQLiteStore(_SqlStore):
 
     @property
     def url(self) -> str:
+        """``sqlite:///`` and the file path."""
         return f"sqlite:///{self._path}"
 
     def _transaction(self, work: Any) -> Any:
@@ -551,6 +552,7 @@ class SQLiteStore(_SqlStore):
             raise AuditStoreError(f"SQLite error: {exc}") from None
 
     def close(self) -> None:
+        """Close the connection."""
         with self._lock:
             self._conn.close()
 
@@ -599,6 +601,7 @@ class PostgresStore(_SqlStore):
 
     @property
     def url(self) -> str:
+        """The connection URL without its password."""
         parts = urlsplit(self._url)
         netloc = parts.hostname or ""
         if parts.username:
@@ -649,6 +652,7 @@ class PostgresStore(_SqlStore):
                 raise AuditStoreError(f"PostgreSQL error: {type(exc).__name__}") from None
 
     def close(self) -> None:
+        """Close the connection."""
         with self._lock:
             self._conn.close()
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 Node = tuple[int, int]  # (level, index)
 
+#: Size of every hash in the tree (SHA-256), in bytes.
 HASH_SIZE = 32
 _LEAF = b"\x00"
 _INTERIOR = b"\x01"

@@ -14,9 +14,13 @@ from typing import Any, Final, TextIO
 import govkit
 from govkit.errors import ConfigurationError, GovkitError, VerificationError
 
+#: Exit code: the command did what was asked; the artifact is genuine.
 EXIT_OK: Final = 0
+#: Exit code: the input was read but is not valid (not genuine, malformed).
 EXIT_INVALID: Final = 1
+#: Exit code: wrong arguments.
 EXIT_USAGE: Final = 2
+#: Exit code: something outside the input is wrong (files, variables, services).
 EXIT_ENV: Final = 3
 
 

@@ -10,13 +10,13 @@ and ``DIR/audit/pseudonym.key`` (the pseudonym secret). Options and the
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from govkit._encoding import b64_encode
 from govkit.audit import (
     AuditLog,
     AuditStore,
@@ -33,6 +33,11 @@ from govkit.clock import require_aware
 _ENV_VKEY = "GOVKIT_AUDIT_VKEY"
 _ENV_KEY = "GOVKIT_AUDIT_KEY_FILE"
 _ENV_PSEUDONYM = "GOVKIT_AUDIT_PSEUDONYM_KEY_FILE"
+
+
+def b64_encode(data: bytes) -> str:
+    """Standard base64, as C2SP checkpoints write hashes."""
+    return base64.b64encode(data).decode("ascii")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -45,9 +45,11 @@ __all__ = [
 
 #: The algorithms govkit signs and verifies with, by their JOSE names.
 Algorithm: TypeAlias = Literal["EdDSA", "ES256", "PS256", "RS256"]
+#: The same names as a tuple, in the order govkit lists them.
 ALGORITHMS: Final[tuple[str, ...]] = ("EdDSA", "ES256", "PS256", "RS256")
 
 MIN_RSA_BITS: Final = 2048
+MAX_RSA_BITS: Final = 16384
 _P256_ORDER: Final = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _ALG_LINE = re.compile(rb"^alg: *([A-Za-z0-9]+) *\r?$", re.MULTILINE)
 
@@ -109,6 +111,8 @@ def _alg_for_public(public: object, alg: str | None) -> Algorithm:
                 f"RSA keys must have at least {MIN_RSA_BITS} bits; got {public.key_size}",
                 bits=public.key_size,
             )
+        if public.key_size > MAX_RSA_BITS:
+            raise InvalidKey(f"RSA keys over {MAX_RSA_BITS} bits are refused", bits=public.key_size)
         if alg is None:
             raise KeyMismatch("an RSA key needs an explicit algorithm (PS256 or RS256)")
         inferred = alg  # type: ignore[assignment]
@@ -355,6 +359,10 @@ class VerifyingKey:
                     raise WeakKey(
                         f"RSA keys must have at least {MIN_RSA_BITS} bits",
                         bits=n.bit_length(),
+                    )
+                if n.bit_length() > MAX_RSA_BITS:
+                    raise InvalidKey(
+                        f"RSA keys over {MAX_RSA_BITS} bits are refused", bits=n.bit_length()
                     )
                 public = rsa.RSAPublicNumbers(e, n).public_key()
             else:

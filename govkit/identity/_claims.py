@@ -1,0 +1,97 @@
+"""The verified claims of an identity token (implementation of :mod:`govkit.identity`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
+
+from govkit.clock import require_aware
+from govkit.errors import ConfigurationError
+from govkit.identity._assurance import AssuranceLevel
+
+__all__ = ["IdentityClaims", "Profile"]
+
+#: The two token profiles: ``access`` (RFC 9068 ``at+jwt``) and ``id`` (``JWT``).
+Profile: TypeAlias = Literal["access", "id"]
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityClaims:
+    """What a verified identity token says, typed.
+
+    Only :class:`~govkit.identity.TokenVerifier` makes these from tokens; every
+    field has been checked. Times are aware UTC datetimes.
+
+    Attributes:
+        issuer: ``iss``, exactly the verifier's configured issuer.
+        subject: ``sub``, a stable pseudonym of the person (see
+            :func:`~govkit.identity.pairwise_subject`).
+        audience: ``aud``, the verifier's own audience.
+        assurance: ``acr`` as an :class:`AssuranceLevel`.
+        amr: ``amr``, the authentication methods used (``("face",)``), maybe empty.
+        scope: ``scope`` split on spaces, maybe empty.
+        issued_at: ``iat``.
+        not_before: ``nbf``, or ``iat`` when the token has no ``nbf``.
+        expires_at: ``exp``.
+        token_id: ``jti``, unique per token (revocation and replay key).
+        profile: ``"access"`` or ``"id"``, from the header ``typ``.
+        kid: the key id of the key that verified the signature.
+        confirmation_jkt: ``cnf.jkt``, the RFC 7638 thumbprint of the DPoP key the
+            token is bound to, or ``None`` for a bearer token.
+        extra: every other claim, read-only.
+    """
+
+    issuer: str
+    subject: str
+    audience: str
+    assurance: AssuranceLevel
+    amr: tuple[str, ...]
+    scope: tuple[str, ...]
+    issued_at: datetime
+    not_before: datetime
+    expires_at: datetime
+    token_id: str
+    profile: Profile
+    kid: str
+    confirmation_jkt: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("issuer", "subject", "audience", "token_id", "kid"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigurationError(f"IdentityClaims.{name} must be a non-empty string")
+        if not isinstance(self.assurance, AssuranceLevel):
+            raise ConfigurationError("IdentityClaims.assurance must be an AssuranceLevel")
+        if self.profile not in ("access", "id"):
+            raise ConfigurationError("IdentityClaims.profile must be 'access' or 'id'")
+        for name in ("issued_at", "not_before", "expires_at"):
+            object.__setattr__(self, name, require_aware(getattr(self, name), name))
+        object.__setattr__(self, "amr", tuple(self.amr))
+        object.__setattr__(self, "scope", tuple(self.scope))
+        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
+
+    def has_scope(self, *scopes: str) -> bool:
+        """Whether the token grants every one of ``scopes``."""
+        return all(s in self.scope for s in scopes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: claim values by field name, times in ISO 8601."""
+        return {
+            "issuer": self.issuer,
+            "subject": self.subject,
+            "audience": self.audience,
+            "assurance": self.assurance.label,
+            "amr": list(self.amr),
+            "scope": list(self.scope),
+            "issued_at": self.issued_at.isoformat(),
+            "not_before": self.not_before.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "token_id": self.token_id,
+            "profile": self.profile,
+            "kid": self.kid,
+            "confirmation_jkt": self.confirmation_jkt,
+            "extra": dict(self.extra),
+        }

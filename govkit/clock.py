@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
-from govkit.errors import NaiveDatetimeError
+from govkit.errors import ClockError, NaiveDatetimeError
 
 __all__ = ["Clock", "SystemClock", "require_aware", "resolve_time"]
 
@@ -56,7 +56,10 @@ def require_aware(value: datetime, name: str = "at") -> datetime:
         raise NaiveDatetimeError(
             f"{name!r} must be timezone-aware (UTC); got a naive datetime", argument=name
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ClockError(f"{name!r} is out of the representable range in UTC") from None
 
 
 def resolve_time(clock: Clock, at: datetime | None) -> datetime:

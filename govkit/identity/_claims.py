@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
@@ -61,16 +61,23 @@ class IdentityClaims:
 
     def __post_init__(self) -> None:
         for name in ("issuer", "subject", "audience", "token_id", "kid"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
                 raise ConfigurationError(f"IdentityClaims.{name} must be a non-empty string")
         if not isinstance(self.assurance, AssuranceLevel):
             raise ConfigurationError("IdentityClaims.assurance must be an AssuranceLevel")
         if self.profile not in ("access", "id"):
             raise ConfigurationError("IdentityClaims.profile must be 'access' or 'id'")
         for name in ("issued_at", "not_before", "expires_at"):
-            object.__setattr__(self, name, require_aware(getattr(self, name), name))
-        object.__setattr__(self, "amr", tuple(self.amr))
-        object.__setattr__(self, "scope", tuple(self.scope))
+            value = getattr(self, name)
+            if not isinstance(value, datetime) or value.tzinfo is not UTC:
+                object.__setattr__(self, name, require_aware(value, name))
+        if type(self.amr) is not tuple:
+            object.__setattr__(self, "amr", tuple(self.amr))
+        if type(self.scope) is not tuple:
+            object.__setattr__(self, "scope", tuple(self.scope))
+        if not all(isinstance(v, str) for v in (*self.amr, *self.scope)):
+            raise ConfigurationError("IdentityClaims.amr and scope must hold strings")
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
     def has_scope(self, *scopes: str) -> bool:

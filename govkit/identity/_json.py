@@ -71,6 +71,14 @@ def _check_tree(value: dict[str, Any], max_depth: int, strings: bool) -> None:
                 raise _Refused("holds a lone surrogate escape") from None
 
 
+#: Stateless, like a compiled pattern: the hooks that make Python's parser strict.
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_object,
+    parse_constant=_refuse_constant,
+    parse_float=_finite_float,
+)
+
+
 def loads_strict(data: bytes, *, max_depth: int = 16, what: str = "JSON") -> dict[str, Any]:
     """Parse ``data`` as one UTF-8 JSON object, refusing everything ambiguous.
 
@@ -87,15 +95,13 @@ def loads_strict(data: bytes, *, max_depth: int = 16, what: str = "JSON") -> dic
     except (UnicodeDecodeError, AttributeError):
         raise MalformedToken(f"{what} is not valid UTF-8") from None
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_unique_object,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-        )
+        value = _DECODER.decode(text)
         if not isinstance(value, dict):
             raise _Refused("is not a JSON object")
-        _check_tree(value, max_depth, strings="\\u" in text)
+        strings = "\\u" in text
+        # Depth can only exceed max_depth if there are more brackets than that.
+        if strings or text.count("{") + text.count("[") > max_depth:
+            _check_tree(value, max_depth, strings=strings)
     except _Refused as exc:
         raise MalformedToken(f"{what} {exc}") from None
     except RecursionError:  # nesting deep enough to exhaust the C parser's stack guard

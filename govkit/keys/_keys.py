@@ -322,10 +322,7 @@ class VerifyingKey:
         """
         if not isinstance(jwk, Mapping):
             raise InvalidKey("a JWK must be a JSON object")
-        if any(m in jwk for m in ("d", "p", "q", "dp", "dq", "qi", "oth", "k")):
-            raise InvalidKey("the JWK holds private or symmetric key material; refusing it")
-        if jwk.get("use", "sig") != "sig":
-            raise InvalidKey("the JWK is not a signature key ('use' is not 'sig')")
+        _check_jwk_usage(jwk)
         jwk_alg = jwk.get("alg")
         if jwk_alg is not None and not isinstance(jwk_alg, str):
             raise InvalidKey("JWK 'alg' must be a string")
@@ -385,6 +382,17 @@ class VerifyingKey:
 
     def __repr__(self) -> str:
         return f"VerifyingKey(alg={self._alg!r}, kid={self._kid!r})"
+
+
+def _check_jwk_usage(jwk: Mapping[str, Any]) -> None:
+    """Refuse JWKs with private members, or whose ``use``/``key_ops`` exclude verifying."""
+    if any(m in jwk for m in ("d", "p", "q", "dp", "dq", "qi", "oth", "k")):
+        raise InvalidKey("the JWK holds private or symmetric key material; refusing it")
+    if jwk.get("use", "sig") != "sig":
+        raise InvalidKey("the JWK is not a signature key ('use' is not 'sig')")
+    key_ops = jwk.get("key_ops")
+    if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
+        raise InvalidKey("the JWK's 'key_ops' does not allow 'verify'")
 
 
 def _member(jwk: Mapping[str, Any], name: str) -> str:

@@ -1,0 +1,82 @@
+"""Integration fixtures: a real PostgreSQL server for the session, a fresh database per test.
+
+* ``postgres_url`` (session): a throwaway cluster started by ``tests/pg.py``. Without
+  the server binaries the test is skipped with the install command, and under
+  ``CI=true`` it fails instead (a real part is never silently missing in CI).
+* ``pg_store_url`` (function): a new, empty database on that server, dropped after
+  the test, so tests never see each other's tables.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+
+def _load_pg_helper() -> ModuleType:
+    # tests/ is not a package and pytest imports with --import-mode=importlib, so the
+    # helper is loaded by path (benchmarks/_pg.py loads the same file the same way).
+    name = "govkit_tests_pg"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent.parent / "pg.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+pg = _load_pg_helper()
+_database_numbers = itertools.count()
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _unavailable(reason: str) -> None:
+    if _in_ci():
+        pytest.fail(f"PostgreSQL is required under CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of a throwaway PostgreSQL cluster (database ``postgres``, user ``govkit``)."""
+    try:
+        import psycopg  # noqa: F401, PLC0415 - only needed when a test asks for PostgreSQL
+    except ImportError:
+        _unavailable("psycopg is not installed: pip install -e '.[dev,postgres]'")
+    cluster = pg.throwaway_cluster(pg.FAST_SETTINGS)
+    try:
+        url = cluster.__enter__()
+    except pg.PostgresUnavailable as exc:
+        _unavailable(str(exc))
+    try:
+        yield url
+    finally:
+        cluster.__exit__(None, None, None)
+
+
+@pytest.fixture
+def pg_store_url(postgres_url: str) -> Iterator[str]:
+    """URL of a new, empty database on the session's cluster, dropped after the test."""
+    import psycopg  # noqa: PLC0415
+
+    name = f"govkit_test_{os.getpid()}_{next(_database_numbers)}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -129,7 +129,13 @@ def _common() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (used by the docs and the tests too)."""
-    from govkit.cli import _audit, _demo, _keys  # noqa: PLC0415 - keeps startup cheap
+    from govkit.cli import (  # noqa: PLC0415 - keeps startup cheap
+        _audit,
+        _demo,
+        _identity,
+        _keys,
+        _verify,
+    )
 
     common = _common()
     parser = argparse.ArgumentParser(
@@ -141,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (_keys, _audit, _demo):
+    for module in (_keys, _identity, _verify, _audit, _demo):
         module.register(sub, common)
     return parser
 

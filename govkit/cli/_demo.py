@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from govkit.audit import AuditEvent, AuditLog, NoteSigner
 from govkit.cli._app import CliInvalid, Output, table
 from govkit.cli._files import write_file
-from govkit.keys import ALGORITHMS, SigningKey
+from govkit.identity import AssuranceLevel, TokenIssuer, TokenVerifier, pairwise_subject
+from govkit.keys import ALGORITHMS, KeyRing, SigningKey
 
 #: The demo log's C2SP origin.
 DEMO_ORIGIN = "demo.govkit.invalid/audit"
@@ -26,6 +28,7 @@ class DemoContext:
     out_dir: Path
     out: Output
     audit: AuditLog
+    keys: dict[str, SigningKey] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
 
@@ -69,6 +72,7 @@ def step_keys(ctx: DemoContext) -> None:
         path = ctx.out_dir / "keys" / f"{alg.lower()}.pem"
         write_file(path, key.to_pem(), private=True, force=True)
         write_file(path.with_name(path.name + ".pub"), key.verifying_key.to_pem(), force=True)
+        ctx.keys[alg] = key
         rows.append((alg, key.kid, str(path)))
         keys.append({"alg": alg, "kid": key.kid, "path": str(path)})
         ctx.record("key.generate", "signing_key", key.kid, details={"alg": alg})
@@ -110,6 +114,56 @@ def step_citizen_activity(ctx: DemoContext) -> None:
     ctx.results["citizen_activity"] = {"indexes": first}
 
 
+DEMO_ISSUER = "https://login.demo.govkit.invalid"
+DEMO_SERVICE = "https://tax.demo.govkit.invalid"
+
+
+def step_identity(ctx: DemoContext) -> None:
+    """Issue a token at each assurance level; verify each for a service that needs SUBSTANTIAL."""
+    folder = ctx.out_dir / "identity"
+    ring = KeyRing(ctx.keys["ES256"])
+    write_file(folder / "jwks.json", json.dumps(ring.to_jwks(), indent=2).encode(), force=True)
+    subject_key = folder / "subject.key"
+    if not subject_key.is_file():
+        write_file(subject_key, secrets.token_bytes(32), private=True)
+    subject = pairwise_subject(subject_key.read_bytes(), "440104199003071234", DEMO_SERVICE)
+    issuer = TokenIssuer(ring, issuer=DEMO_ISSUER, audit=ctx.audit)
+    verifier = TokenVerifier(
+        ring, issuer=DEMO_ISSUER, audience=DEMO_SERVICE, min_assurance=AssuranceLevel.SUBSTANTIAL
+    )
+    methods = {
+        AssuranceLevel.LOW: ["pwd"],
+        AssuranceLevel.SUBSTANTIAL: ["pwd", "sms"],
+        AssuranceLevel.HIGH: ["face", "mfa"],
+    }
+    rows, results = [], []
+    for level, amr in methods.items():
+        name = level.name.lower()
+        token = issuer.issue(subject, DEMO_SERVICE, level, timedelta(minutes=10), amr=amr)
+        write_file(folder / f"token-{name}.jwt", token.encode() + b"\n", force=True)
+        report = verifier.inspect(token)
+        outcome = "success" if report.ok else "denied"
+        ctx.record(
+            "token.verify",
+            "identity_token",
+            report.claims.token_id if report.claims else name,
+            outcome=outcome,
+            details={"assurance": name, "code": report.code},
+        )
+        rows.append((name, ",".join(amr), "accepted" if report.ok else str(report.code)))
+        results.append({"assurance": name, "ok": report.ok, "code": report.code})
+    ctx.results["identity"] = {
+        "issuer": DEMO_ISSUER,
+        "audience": DEMO_SERVICE,
+        "jwks": str(folder / "jwks.json"),
+        "tokens": results,
+    }
+    ctx.tables.append(
+        "Identity tokens (service requires substantial)\n"
+        + table(rows, ("assurance", "amr", "verification"))
+    )
+
+
 def step_audit(ctx: DemoContext) -> None:
     """Sign a checkpoint, write the log's files and verify the log like ``audit verify``."""
     from govkit.cli._audit import render_report, run_verify  # noqa: PLC0415
@@ -133,7 +187,12 @@ def step_audit(ctx: DemoContext) -> None:
 
 def demo_steps() -> list[tuple[str, DemoStep]]:
     """The demo's steps in order; each later component adds its own."""
-    return [("keys", step_keys), ("citizen activity", step_citizen_activity), ("audit", step_audit)]
+    return [
+        ("keys", step_keys),
+        ("citizen activity", step_citizen_activity),
+        ("identity", step_identity),
+        ("audit", step_audit),
+    ]
 
 
 def open_demo_log(out_dir: Path) -> AuditLog:

@@ -371,3 +371,190 @@ def test_audit_verify_needs_an_existing_store_and_a_key(
     assert code == EXIT_ENV
     assert "cli.no_vkey" in err
     assert os.path.exists(other)
+
+
+# --- identity tokens -------------------------------------------------------------------
+
+ISS, AUD = "https://login.gd.gov.example", "https://tax.gd.gov.example"
+
+
+@pytest.fixture
+def signing_key(tmp_path: Path) -> tuple[Path, Path]:
+    key = SigningKey.generate("ES256")
+    path = tmp_path / "issuer.pem"
+    path.write_bytes(key.to_pem())
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [key.verifying_key.to_jwk()]}))
+    return path, jwks
+
+
+def issue(capsys: pytest.CaptureFixture[str], key: Path, *extra: str) -> str:
+    code, out, err = run(
+        capsys,
+        "token",
+        "issue",
+        "--key",
+        str(key),
+        "--issuer",
+        ISS,
+        "--subject",
+        "p-1",
+        "--audience",
+        AUD,
+        *extra,
+    )
+    assert code == EXIT_OK, err
+    return out.strip()
+
+
+def test_token_issue_then_verify_token_is_valid(
+    capsys: pytest.CaptureFixture[str], signing_key: tuple[Path, Path]
+) -> None:
+    key, jwks = signing_key
+    token = issue(capsys, key, "--assurance", "high", "--amr", "face", "--scope", "tax.read")
+    code, report = run_json(
+        capsys,
+        "verify",
+        "token",
+        token,
+        "--jwks",
+        str(jwks),
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--min-assurance",
+        "substantial",
+    )
+    assert code == EXIT_OK
+    assert report["ok"] is True
+    assert report["claims"]["subject"] == "p-1"
+
+
+def test_verify_token_reports_insufficient_assurance_for_step_up(
+    capsys: pytest.CaptureFixture[str], signing_key: tuple[Path, Path]
+) -> None:
+    key, jwks = signing_key
+    token = issue(capsys, key, "--assurance", "low")
+    code, report = run_json(
+        capsys,
+        "verify",
+        "token",
+        token,
+        "--jwks",
+        str(jwks),
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--min-assurance",
+        "high",
+    )
+    assert code == EXIT_INVALID
+    assert report["code"] == "token.insufficient_assurance"
+
+
+def test_verify_token_from_a_file_with_the_wrong_audience_is_invalid(
+    capsys: pytest.CaptureFixture[str], signing_key: tuple[Path, Path], tmp_path: Path
+) -> None:
+    key, jwks = signing_key
+    token_file = tmp_path / "t.jwt"
+    token_file.write_text(issue(capsys, key, "--assurance", "high") + "\n")
+    code, out, err = run(
+        capsys,
+        "verify",
+        "token",
+        f"@{token_file}",
+        "--jwks",
+        str(jwks),
+        "--issuer",
+        ISS,
+        "--audience",
+        "https://other.example",
+    )
+    assert code == EXIT_INVALID
+    assert "token.wrong_audience" in out
+    assert "INVALID" in err
+
+
+def test_verify_token_with_another_key_is_an_unknown_key(
+    capsys: pytest.CaptureFixture[str], signing_key: tuple[Path, Path], tmp_path: Path
+) -> None:
+    key, _ = signing_key
+    other = tmp_path / "other.pub"
+    other.write_bytes(SigningKey.generate("ES256").verifying_key.to_pem())
+    token = issue(capsys, key, "--assurance", "high")
+    code, report = run_json(
+        capsys,
+        "verify",
+        "token",
+        token,
+        "--jwks",
+        str(other),
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+    )
+    assert code == EXIT_INVALID
+    assert report["code"] == "token.unknown_key"
+
+
+def test_token_issue_refuses_a_resident_id_number_claim(
+    capsys: pytest.CaptureFixture[str], signing_key: tuple[Path, Path]
+) -> None:
+    key, _ = signing_key
+    code, out, err = run(
+        capsys,
+        "token",
+        "issue",
+        "--key",
+        str(key),
+        "--issuer",
+        ISS,
+        "--subject",
+        "p-1",
+        "--audience",
+        AUD,
+        "--assurance",
+        "high",
+        "--claim",
+        "idno=11010519491231002X",
+    )
+    assert code == EXIT_INVALID
+    assert out == ""
+    assert "token.claim_not_allowed" in err
+    assert "11010519491231002X" not in err
+
+
+def test_demo_issues_and_verifies_a_token_per_assurance_level(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, data = run_json(capsys, "demo", "--out", str(tmp_path / "d"))
+    assert code == EXIT_OK
+    outcomes = {t["assurance"]: t["code"] for t in data["identity"]["tokens"]}
+    assert outcomes == {
+        "low": "token.insufficient_assurance",
+        "substantial": None,
+        "high": None,
+    }
+    code, shown = run_json(
+        capsys, "audit", "show", str(tmp_path / "d" / "audit.db"), "--action", "token.issue"
+    )
+    assert code == EXIT_OK
+    assert shown["count"] == 3
+    token = (tmp_path / "d" / "identity" / "token-high.jwt").read_text().strip()
+    code, report = run_json(
+        capsys,
+        "verify",
+        "token",
+        token,
+        "--jwks",
+        data["identity"]["jwks"],
+        "--issuer",
+        data["identity"]["issuer"],
+        "--audience",
+        data["identity"]["audience"],
+    )
+    assert code == EXIT_OK
+    assert report["ok"] is True

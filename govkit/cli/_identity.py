@@ -1,0 +1,187 @@
+"""``govkit token issue`` and ``govkit verify token``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from govkit.cli._app import CliInvalid, CliUsageError, Output, env_password, table
+from govkit.cli._files import read_file
+from govkit.clock import require_aware
+from govkit.errors import InvalidKey
+from govkit.identity import (
+    AssuranceLevel,
+    JwksSource,
+    KeySource,
+    TokenIssuer,
+    TokenReport,
+    TokenVerifier,
+)
+from govkit.keys import ALGORITHMS, KeyRing, SigningKey, VerifyingKey
+
+_DURATION = re.compile(r"(\d+)([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_LEVELS = {level.name.lower(): level for level in AssuranceLevel}
+
+
+def _duration(text: str) -> timedelta:
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError("expected a duration such as 600, 10m or 1h")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _aware(text: str) -> datetime:
+    try:
+        return require_aware(datetime.fromisoformat(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected ISO 8601 with a UTC offset") from None
+    except Exception:
+        raise argparse.ArgumentTypeError("the time needs a UTC offset, e.g. +08:00") from None
+
+
+def _claim(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError("expected NAME=VALUE (VALUE may be JSON)")
+    try:
+        return name, json.loads(value)
+    except ValueError:
+        return name, value
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the ``token`` command group."""
+    token = sub.add_parser("token", parents=[common], help="issue identity tokens")
+    token_sub = token.add_subparsers(dest="token_command", metavar="SUBCOMMAND", required=True)
+    issue = token_sub.add_parser("issue", parents=[common], help="issue a signed identity token")
+    issue.add_argument("--key", required=True, type=Path, metavar="PATH", help="private key PEM")
+    issue.add_argument("--password-env", metavar="VAR", help="password of an encrypted key")
+    issue.add_argument("--issuer", required=True, metavar="ISS", help="the iss claim")
+    issue.add_argument("--subject", required=True, metavar="SUB", help="a pseudonymous subject")
+    issue.add_argument("--audience", required=True, metavar="AUD", help="the aud claim")
+    issue.add_argument("--assurance", required=True, choices=tuple(_LEVELS), help="acr level")
+    issue.add_argument(
+        "--ttl",
+        type=_duration,
+        default=timedelta(minutes=10),
+        metavar="DURATION",
+        help="lifetime: seconds or 10m, 1h (default 10m)",
+    )
+    issue.add_argument("--amr", action="append", metavar="METHOD", help="RFC 8176 method")
+    issue.add_argument("--scope", metavar="SCOPE", help="space-separated scopes")
+    issue.add_argument("--profile", choices=("access", "id"), default="access")
+    issue.add_argument(
+        "--claim",
+        action="append",
+        type=_claim,
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra claim (VALUE parsed as JSON when it is JSON)",
+    )
+    issue.set_defaults(handler=cmd_issue)
+
+
+def register_verify(verify_sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``verify token`` under the ``verify`` group."""
+    token = verify_sub.add_parser(
+        "token", parents=[common], help="verify an identity token against published keys"
+    )
+    token.add_argument("token", metavar="TOKEN", help="the token, @FILE, or - for stdin")
+    token.add_argument(
+        "--jwks", required=True, metavar="FILE|URL", help="JWKS (or PEM/JWK) file, or JWKS URL"
+    )
+    token.add_argument("--issuer", required=True, metavar="ISS")
+    token.add_argument("--audience", required=True, metavar="AUD")
+    token.add_argument("--profile", choices=("access", "id"), default="access")
+    token.add_argument("--min-assurance", choices=tuple(_LEVELS), metavar="LEVEL")
+    token.add_argument("--alg", choices=ALGORITHMS, help="algorithm, for RSA keys without one")
+    token.add_argument("--at", type=_aware, metavar="TIME", help="verify as of this time")
+    token.set_defaults(handler=cmd_verify_token)
+
+
+def cmd_issue(args: argparse.Namespace, out: Output) -> int:
+    """``govkit token issue``."""
+    key = SigningKey.from_pem(read_file(args.key), env_password(args.password_env))
+    issuer = TokenIssuer(key, issuer=args.issuer)
+    extra = dict(args.claim)
+    if len(extra) != len(args.claim):
+        raise CliUsageError("a --claim name is given twice")
+    token = issuer.issue(
+        args.subject,
+        args.audience,
+        _LEVELS[args.assurance],
+        args.ttl,
+        amr=args.amr,
+        scope=args.scope,
+        profile=args.profile,
+        **extra,
+    )
+    out.status(f"issued an {args.profile} token signed by {key.kid} ({key.alg})")
+    out.data({"token": token, "kid": key.kid, "alg": key.alg}, text=token)
+    return 0
+
+
+def _read_token(value: str) -> str:
+    if value == "-":
+        return sys.stdin.read(1 << 20).strip()
+    if value.startswith("@"):
+        return read_file(Path(value[1:]), limit=1 << 20).decode("utf-8", "replace").strip()
+    return value.strip()
+
+
+def load_keys(source: str, alg: str | None = None) -> KeySource:
+    """A key source from a JWKS URL, or a JWKS / JWK / PEM file."""
+    if source.startswith(("https://", "http://")):
+        return JwksSource(source, alg=alg)
+    data = read_file(Path(source), limit=1 << 20)
+    if data.lstrip().startswith(b"{"):
+        try:
+            document = json.loads(data)
+        except ValueError:
+            raise InvalidKey("the key file is not valid JSON") from None
+        if isinstance(document, dict) and "keys" in document:
+            return KeyRing.from_jwks(document, alg=alg)
+        ring = KeyRing()
+        ring.add(VerifyingKey.from_jwk(document, alg), kid=document.get("kid"))
+        return ring
+    ring = KeyRing()
+    ring.add(VerifyingKey.from_pem(data, alg))
+    return ring
+
+
+def render_token_report(report: TokenReport) -> str:
+    """Plain-text rendering of a token report."""
+    rows = [(c.name, "ok" if c.ok else "FAIL", c.code or "", c.detail) for c in report.checks]
+    verdict = "VALID" if report.ok else f"INVALID [{report.code}]"
+    lines = [f"token: {verdict}", table(rows, ("check", "result", "code", "detail"))]
+    if report.claims is not None:
+        c = report.claims
+        lines.append(
+            f"subject {c.subject}, assurance {c.assurance.name.lower()}, "
+            f"expires {c.expires_at.isoformat()}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_verify_token(args: argparse.Namespace, out: Output) -> int:
+    """``govkit verify token``."""
+    verifier = TokenVerifier(
+        load_keys(args.jwks, args.alg),
+        issuer=args.issuer,
+        audience=args.audience,
+        profile=args.profile,
+        min_assurance=_LEVELS[args.min_assurance] if args.min_assurance else None,
+    )
+    report = verifier.inspect(_read_token(args.token), at=args.at)
+    out.data(report.to_dict(), text=render_token_report(report))
+    if not report.ok:
+        out.status(f"INVALID: the token failed verification [{report.code}]")
+        raise CliInvalid
+    out.status("OK: the token is genuine and meets every check")
+    return 0

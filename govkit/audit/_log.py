@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256 as _sha256
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +27,22 @@ from govkit.audit._note import (
     sign_checkpoint,
     verify_checkpoint,
 )
-from govkit.audit._store import AuditStore, EntryRow, Query, StoredEntry, now_us, open_store
+from govkit.audit._store import (
+    AuditStore,
+    EntryRow,
+    Query,
+    StoredEntry,
+    _SqlStore,
+    now_us,
+    open_store,
+)
 from govkit.audit._tree import (
-    CompactRange,
     consistency_ranges,
     fold,
     hash_ranges,
     inclusion_ranges,
     leaf_hash,
+    node_hash,
     nodes_for,
     perfect_nodes,
 )
@@ -379,24 +389,32 @@ class AuditLog:
 
         Holds a signed checkpoint (made now if needed) and, for each entry, its exact
         bytes and an inclusion proof against that checkpoint. Check it with
-        :func:`verify_export`. ``filters`` are those of :meth:`query`.
+        :func:`verify_export`. ``filters`` are those of :meth:`query`; without a
+        ``limit`` every matching entry is exported (read in pages).
         """
         note = self.checkpoint() if size is None else dict(self._store.checkpoints()).get(size)
         if note is None:
             raise ConfigurationError("no stored checkpoint has that size", size=size)
         checkpoint = Checkpoint.parse(note.split("\n\n", 1)[0] + "\n")
-        entries = []
-        for item in self.query(**filters):
-            if item.index >= checkpoint.size:
-                continue
-            proof = self.inclusion_proof(item.index, checkpoint.size)
-            entries.append(
-                {
-                    "index": item.index,
-                    "entry": item.entry.decode("utf-8"),
-                    "proof": [b64_encode(h) for h in proof.hashes],
-                }
-            )
+        entries: list[dict[str, Any]] = []
+        wanted = filters.pop("limit", None)
+        after = filters.pop("after_index", None)
+        while wanted is None or len(entries) < wanted:
+            page = self.query(after_index=after, limit=1000, **filters)
+            for item in page:
+                if item.index >= checkpoint.size or (wanted is not None and len(entries) >= wanted):
+                    break
+                proof = self.inclusion_proof(item.index, checkpoint.size)
+                entries.append(
+                    {
+                        "index": item.index,
+                        "entry": item.entry.decode("utf-8"),
+                        "proof": [b64_encode(h) for h in proof.hashes],
+                    }
+                )
+            if len(page) < 1000 or page[-1].index >= checkpoint.size - 1:
+                break
+            after = page[-1].index
         return {
             "type": "govkit.audit.evidence/v1",
             "origin": self._origin,
@@ -525,7 +543,14 @@ def _check_columns(stored: StoredEntry) -> None:
 
 
 class _Walk:
-    """One streaming pass over a store: leaves, interior nodes and roots at sizes."""
+    """One streaming pass over a store: leaves, interior nodes and roots at sizes.
+
+    Entries are read in chunks of :data:`_VERIFY_CHUNK` leaves, aligned on multiples
+    of that power of two, so each full chunk is one perfect subtree: its leaf and
+    interior hashes are computed level by level, compared with the stored nodes of
+    the chunk, and its root joins a stack of the perfect subtrees (levels above the
+    chunk) before it, which are compared with the stored nodes at the end.
+    """
 
     def __init__(self, store: AuditStore, sizes: Iterable[int], deep: bool) -> None:
         self.store = store
@@ -537,53 +562,100 @@ class _Walk:
 
     def run(self, progress: Callable[[int, int], None] | None) -> None:
         total = self.store.size()
-        tree = CompactRange()
+        stack: list[tuple[int, bytes]] = []  # perfect subtrees of leaves [0, start)
         late: list[tuple[int, int, bytes]] = []
         if 0 in self.wanted:
             self.roots[0] = EMPTY_ROOT
         start = 0
         while start < total:
             end = min(start + _VERIFY_CHUNK, total)
-            chunk = self.store.entries(start, end)
-            created: list[tuple[int, int, bytes]] = []
-            for position, stored in enumerate(chunk, start):
-                if stored.index != position:
-                    raise LogGap("entry indexes are not dense", index=position)
-                digest = leaf_hash(stored.row.entry)
-                if digest != stored.row.leaf_hash:
-                    raise LeafMismatch("an entry does not hash to its leaf", index=position)
-                if self.deep:
-                    _check_columns(stored)
-                tree.append(digest, created)
-                if tree.size in self.wanted:
-                    self.roots[tree.size] = tree.root()
-            if len(chunk) != end - start:
-                raise LogGap("entry indexes are not dense", index=start + len(chunk))
-            self._compare_chunk(start, end, created, late)
+            levels = [self._leaves(start, end)]
+            while len(levels[-1]) > 1:
+                below = levels[-1]
+                levels.append(  # node_hash, inlined: this loop is most of the work
+                    [
+                        _sha256(b"\x01" + below[i] + below[i + 1]).digest()
+                        for i in range(0, len(below) - 1, 2)
+                    ]
+                )
+            self._compare_chunk(start, levels)
+            base = [digest for _, digest in stack]
+            for size in sorted(s for s in self.wanted if start < s <= end):
+                inside = [
+                    levels[lvl][idx - (start >> lvl)] for lvl, idx in perfect_nodes(start, size)
+                ]
+                self.roots[size] = fold(base + inside)
+            if end - start == _VERIFY_CHUNK:
+                self._push(stack, levels[-1][0], end, late)
+            else:  # the last, partial chunk
+                inside = [
+                    levels[lvl][idx - (start >> lvl)] for lvl, idx in perfect_nodes(start, end)
+                ]
+                self.roots[end] = fold(base + inside)
             start = end
             if progress is not None:
                 progress(end, total)
         self._compare_late(late)
-        self.size = tree.size
-        self.roots[tree.size] = tree.root()
+        self.size = total
+        if total % _VERIFY_CHUNK == 0:
+            self.roots[total] = fold([digest for _, digest in stack]) if stack else EMPTY_ROOT
 
-    def _compare_chunk(
+    def _leaves(self, start: int, end: int) -> list[bytes]:
+        """Check entries ``[start, end)``: dense, each hashing to its leaf; return the leaves."""
+        if self.deep or not isinstance(self.store, _SqlStore):
+            return self._checked_leaves(start, end, self.store.entries(start, end))
+        rows = self.store.leaf_rows(start, end)
+        try:
+            leaves = [_sha256(b"\x00" + entry).digest() for _, _, entry in rows]
+        except TypeError:  # a damaged column: report it in order
+            return self._checked_leaves(start, end, self.store.entries(start, end))
+        if (
+            len(rows) != end - start
+            or rows[0][0] != start
+            or rows[-1][0] != end - 1
+            or leaves != [digest for _, digest, _ in rows]
+        ):
+            return self._checked_leaves(start, end, self.store.entries(start, end))
+        return leaves  # indexes are unique and sorted: first and last prove them dense
+
+    def _checked_leaves(self, start: int, end: int, chunk: list[StoredEntry]) -> list[bytes]:
+        leaves = []
+        for position, stored in enumerate(chunk, start):
+            if stored.index != position:
+                raise LogGap("entry indexes are not dense", index=position)
+            digest = leaf_hash(stored.row.entry)
+            if digest != stored.row.leaf_hash:
+                raise LeafMismatch("an entry does not hash to its leaf", index=position)
+            if self.deep:
+                _check_columns(stored)
+            leaves.append(digest)
+        if len(chunk) != end - start:
+            raise LogGap("entry indexes are not dense", index=start + len(chunk))
+        return leaves
+
+    def _compare_chunk(self, start: int, levels: list[list[bytes]]) -> None:
+        for level in range(1, len(levels)):
+            nodes = levels[level]
+            first = start >> level
+            expected = list(zip(range(first, first + len(nodes)), nodes, strict=True))
+            stored = self.store.node_range(level, first, first + len(nodes))
+            if stored != expected:
+                self._node_failure(level, dict(expected), dict(stored))
+
+    def _push(
         self,
-        start: int,
+        stack: list[tuple[int, bytes]],
+        root: bytes,
         end: int,
-        created: list[tuple[int, int, bytes]],
         late: list[tuple[int, int, bytes]],
     ) -> None:
-        expected: dict[int, dict[int, bytes]] = {}
-        for level, index, digest in created:
-            if level <= _CHUNK_LEVELS:
-                expected.setdefault(level, {})[index] = digest
-            else:
-                late.append((level, index, digest))
-        for level, nodes in expected.items():
-            stored = dict(self.store.node_range(level, start >> level, end >> level))
-            if stored != nodes:
-                self._node_failure(level, nodes, stored)
+        """Add a full chunk's root to the stack, merging the perfect subtrees it completes."""
+        level, current = _CHUNK_LEVELS, root
+        while stack and stack[-1][0] == level:
+            current = node_hash(stack.pop()[1], current)
+            level += 1
+            late.append((level, (end >> level) - 1, current))
+        stack.append((level, current))
 
     def _compare_late(self, late: list[tuple[int, int, bytes]]) -> None:
         if not late:
@@ -612,12 +684,19 @@ def _parse_unverified(note: str) -> Checkpoint:
     return Checkpoint.parse(note.split("\n\n", 1)[0] + "\n" if "\n\n" in note else note)
 
 
-def _log_of(target: AuditLog | AuditStore | str | Path) -> AuditStore:
+@contextlib.contextmanager
+def _opened(target: AuditLog | AuditStore | str | Path) -> Iterator[AuditStore]:
+    """The store behind ``target``; a store opened here from a path is closed after."""
     if isinstance(target, AuditLog):
-        return target.store
-    if isinstance(target, AuditStore):
-        return target
-    return open_store(target)
+        yield target.store
+    elif isinstance(target, AuditStore):
+        yield target
+    else:
+        store = open_store(target)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 def verify_log(
@@ -649,10 +728,15 @@ def verify_log(
         CheckpointInvalid, CheckpointSignatureInvalid: a checkpoint is malformed or
             not signed by a trusted key.
     """
-    store = _log_of(target)
-    return _verify(
-        store, verifiers=verifiers, external=checkpoint, deep=deep, progress=progress, record=None
-    )
+    with _opened(target) as store:
+        return _verify(
+            store,
+            verifiers=verifiers,
+            external=checkpoint,
+            deep=deep,
+            progress=progress,
+            record=None,
+        )
 
 
 def _verify(
@@ -718,28 +802,33 @@ def inspect_log(
     progress: Callable[[int, int], None] | None = None,
 ) -> LogReport:
     """Run :func:`verify_log`'s checks and return a report instead of raising."""
-    store = _log_of(target)
     results: list[CheckResult] = []
     size = 0
-    try:
-        size = _verify(
-            store,
-            verifiers=verifiers,
-            external=checkpoint,
-            deep=deep,
-            progress=progress,
-            record=results.append,
-        ).size
-    except GovkitError as exc:
-        failed = ("entries", "nodes", "checkpoints", "consistency")[len(results)]
-        where = ", ".join(f"{k}={v}" for k, v in exc.context.items())
-        detail = f"{exc.message} ({where})" if where else exc.message
-        results.append(CheckResult(failed, False, exc.code, detail))
-    return LogReport(store.url, size, tuple(results))
+    with _opened(target) as store:
+        try:
+            size = _verify(
+                store,
+                verifiers=verifiers,
+                external=checkpoint,
+                deep=deep,
+                progress=progress,
+                record=results.append,
+            ).size
+        except GovkitError as exc:
+            failed = ("entries", "nodes", "checkpoints", "consistency")[len(results)]
+            where = ", ".join(f"{k}={v}" for k, v in exc.context.items())
+            detail = f"{exc.message} ({where})" if where else exc.message
+            results.append(CheckResult(failed, False, exc.code, detail))
+        return LogReport(store.url, size, tuple(results))
 
 
-def verify_export(package: dict[str, Any], *, verifiers: Sequence[NoteVerifier]) -> list[LogEntry]:
+def verify_export(
+    package: dict[str, Any], *, verifiers: Sequence[NoteVerifier], origin: str | None = None
+) -> list[LogEntry]:
     """Verify an evidence package from :meth:`AuditLog.export`; return its entries.
+
+    ``origin``, when given, is the log the evidence must come from; without it the
+    package's own ``origin`` is used (the verifier keys still pin who signed it).
 
     Raises:
         AuditVerificationError: the package is malformed, its checkpoint is not
@@ -748,6 +837,8 @@ def verify_export(package: dict[str, Any], *, verifiers: Sequence[NoteVerifier])
     try:
         if package.get("type") != "govkit.audit.evidence/v1":
             raise AuditVerificationError("not a govkit evidence package")
+        if origin is not None and package["origin"] != origin:
+            raise AuditVerificationError("the evidence comes from another log")
         checkpoint = verify_checkpoint(package["checkpoint"], verifiers, origin=package["origin"])
         result = []
         for item in package["entries"]:

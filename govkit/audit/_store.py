@@ -287,12 +287,13 @@ class _SqlStore:
             statements.append(
                 ("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", created)
             )
-        if personal:
+        if personal:  # an erased person's clear value is never stored again
             statements.append(
                 (
-                    f"{self._insert_ignore} audit_personal (pseudonym, value) VALUES (?, ?)"
+                    f"{self._insert_ignore} audit_personal (pseudonym, value) SELECT ?, ? "
+                    "WHERE NOT EXISTS (SELECT 1 FROM audit_erasures WHERE pseudonym = ?)"
                     + self._conflict_tail,
-                    list(personal.items()),
+                    [(p, v, p) for p, v in personal.items()],
                 )
             )
         return statements
@@ -342,6 +343,8 @@ class _SqlStore:
                 "ORDER BY idx",
                 (level, start, end),
             )
+        if all(type(i) is int and type(h) is bytes for i, h in rows):
+            return rows  # already the right types (the common case: verify_log reads every node)
         return [(int(i), _blob(h)) for i, h in rows]
 
     def entries(self, start: int, end: int) -> list[StoredEntry]:
@@ -351,6 +354,19 @@ class _SqlStore:
             (start, end),
         )
         return [_stored(r) for r in rows]
+
+    def leaf_rows(self, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
+        """``(index, leaf_hash, entry)`` for ``start <= index < end`` in index order.
+
+        What a full verification reads: :meth:`entries` without the query columns
+        (not part of :class:`AuditStore`; :func:`~govkit.audit.verify_log` uses it
+        on the built-in stores). A damaged row keeps the types the database returned.
+        """
+        return self._read(
+            "SELECT idx, leaf_hash, entry FROM audit_entries WHERE idx >= ? AND idx < ? "
+            "ORDER BY idx",
+            (start, end),
+        )
 
     def query(self, query: Query) -> list[StoredEntry]:
         where: list[str] = []
@@ -589,7 +605,8 @@ class PostgresStore(_SqlStore):
         self._lock = threading.RLock()
         self._lock_id = lock_id if lock_id is not None else zlib.crc32(b"govkit.audit") - 2**31
         try:
-            self._conn = psycopg.connect(url, connect_timeout=connect_timeout, autocommit=False)
+            # Autocommit: a read is one round trip; writes open explicit transactions.
+            self._conn = psycopg.connect(url, connect_timeout=connect_timeout, autocommit=True)
             with self._conn.transaction():
                 self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_id,))
                 for statement in self._schema_statements():
@@ -616,9 +633,8 @@ class PostgresStore(_SqlStore):
     def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
-                with self._conn.transaction():
-                    cur = self._conn.execute(self._sql(statement), tuple(params))
-                    return list(cur.fetchall())
+                cur = self._conn.execute(self._sql(statement), tuple(params))
+                return list(cur.fetchall())
             except self._psycopg.Error as exc:
                 raise AuditStoreError(f"PostgreSQL error: {type(exc).__name__}") from None
 
@@ -645,8 +661,18 @@ class PostgresStore(_SqlStore):
                         return list(cur.fetchall())
 
                     border = self._border(first, read)
-                    for statement, values in self._append_statements(first, border, rows, personal):
+                    for statement, values in self._append_statements(first, border, rows, {}):
                         cur.executemany(self._sql(statement), values)
+                    if personal:
+                        # One statement for the side table: row by row, its inserts cost
+                        # more than the entries themselves.
+                        cur.execute(
+                            "INSERT INTO audit_personal (pseudonym, value) SELECT t.p, t.v FROM "
+                            "unnest(%s::text[], %s::text[]) AS t(p, v) WHERE NOT EXISTS "
+                            "(SELECT 1 FROM audit_erasures e WHERE e.pseudonym = t.p) "
+                            "ON CONFLICT DO NOTHING",
+                            (list(personal), list(personal.values())),
+                        )
                     return first
             except self._psycopg.Error as exc:
                 raise AuditStoreError(f"PostgreSQL error: {type(exc).__name__}") from None

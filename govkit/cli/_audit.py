@@ -100,7 +100,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--key", type=Path, metavar="FILE", help="note signing key file (PRIVATE+KEY+...)"
     )
     export.add_argument("--out", type=Path, metavar="FILE", help="write the package to this file")
-    _add_filters(export)
+    _add_filters(export, limit=None)
     export.set_defaults(handler=cmd_export)
 
     erase = audit_sub.add_parser(
@@ -115,7 +115,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     erase.set_defaults(handler=cmd_erase)
 
 
-def _add_filters(parser: argparse.ArgumentParser) -> None:
+def _add_filters(parser: argparse.ArgumentParser, *, limit: int | None = 100) -> None:
     parser.add_argument("--actor", metavar="ID", help="actor id (clear value or pseudonym)")
     parser.add_argument("--actor-type", metavar="TYPE")
     parser.add_argument("--action", metavar="ACTION")
@@ -133,7 +133,11 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--after-index", type=int, metavar="N", help="page after this index")
     parser.add_argument(
-        "--limit", type=int, default=100, metavar="N", help="at most this many (100)"
+        "--limit",
+        type=int,
+        default=limit,
+        metavar="N",
+        help=f"at most this many ({limit if limit is not None else 'all'})",
     )
     parser.add_argument(
         "--pseudonym-key-file", type=Path, metavar="FILE", help="to match clear values"

@@ -682,3 +682,32 @@ def test_log_verification_with_an_unrelated_key_fails(filled: AuditLog) -> None:
     stranger = NoteSigner.generate(ORIGIN).verifier
     with pytest.raises(CheckpointSignatureInvalid):
         verify_log(filled, verifiers=[stranger])
+
+
+def test_erasure_sticks_when_the_person_appears_again(log: AuditLog, db: Path) -> None:
+    log.append(personal_event(0))
+    assert log.erase(CLEAR_ACTOR) == 1
+    log.append(personal_event(1))  # the same person acts again after erasure
+    with pytest.raises(SubjectErased):
+        log.reveal(log.pseudonym(CLEAR_ACTOR))
+    stored = {row[0] for row in raw_rows(db, "SELECT value FROM audit_personal")}
+    assert CLEAR_ACTOR not in stored
+    assert CLEAR_ADDRESS in stored  # other, unerased values are still kept
+
+
+def test_export_is_not_capped_at_one_page(log: AuditLog, vkey_verifier: NoteVerifier) -> None:
+    log.append_many(event(i) for i in range(2345))
+    package = log.export()
+    entries = verify_export(package, verifiers=[vkey_verifier], origin=ORIGIN)
+    assert [e.index for e in entries] == list(range(2345))
+    assert len(log.export(limit=1500)["entries"]) == 1500
+    assert [e["index"] for e in log.export(after_index=2300)["entries"]] == list(range(2301, 2345))
+
+
+def test_evidence_from_another_log_is_refused_when_the_origin_is_pinned(
+    log: AuditLog, vkey_verifier: NoteVerifier
+) -> None:
+    log.append(event(0))
+    package = log.export()
+    with pytest.raises(AuditVerificationError):
+        verify_export(package, verifiers=[vkey_verifier], origin="example.gov/another-log")

@@ -1,0 +1,324 @@
+"""Audit log: appends, proofs and verification, each beside a plain reference in the same run.
+
+* **Appends** (SQLite and PostgreSQL): ``AuditLog.append_many`` in batches of 1,000
+  and ``AuditLog.append`` one durable transaction at a time, beside plain ``INSERT``s
+  of the very same rows (the bytes and columns govkit stored, read back once) into a
+  plain table with the same columns and indexes: no index assignment under a lock,
+  no Merkle nodes, no event encoding, no hashing. The ``store.append`` lines feed the
+  store pre-built rows, so they show the database cost of the tree alone.
+* **Inclusion proof** on a 1,000,000-entry SQLite log (100,000 with ``--quick``) built
+  with ``append_many``: ``AuditLog.inclusion_proof`` beside the floor for the same
+  proof, the primary-key lookups of the very nodes it needs on a second connection
+  (no size read, no folding of border nodes).
+* **Full verification**: ``verify_log`` of that log beside hashing alone: SHA-256 of
+  every entry's bytes (already in memory) plus the n - 1 interior hashes.
+
+PostgreSQL runs in a throwaway cluster with default, durable settings (fsync on).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import random
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from benchmarks._harness import Comparison, compare
+from benchmarks._pg import PostgresUnavailable, throwaway_cluster
+from govkit.audit import AuditEvent, AuditLog, EntryRow, NoteSigner, verify_log
+from govkit.audit._tree import inclusion_ranges, nodes_for
+
+#: Printed under the table.
+NOTES = (
+    "Appends: reference = plain INSERTs of the same rows (same columns and indexes) in\n"
+    "the same transaction shape; ops are entries/s. Targets: append_many >= 0.25 x plain;\n"
+    "single durable appends >= 1,000/s on SQLite (absolute, shown in the note).\n"
+    "Proof: reference = the primary-key lookups of the nodes that proof needs, nothing\n"
+    "else; target < 1 ms per proof (absolute). Verification: reference = SHA-256 of every\n"
+    "leaf and interior node over entry bytes already in memory; target verify_log <= 2 x\n"
+    "that time, i.e. ratio >= 0.50."
+)
+
+ORIGIN = "bench.example.gov/audit"
+PSEUDONYM_KEY = b"benchmark-pseudonym-key-32-bytes"
+BATCH = 1000
+T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+SINGLE_TARGET = 1000.0  # single durable appends per second on SQLite
+PROOF_TARGET_MS = 1.0
+
+_PLAIN_SCHEMA = """
+CREATE TABLE plain_entries (
+    idx BIGINT PRIMARY KEY,
+    leaf_hash {blob} NOT NULL,
+    entry {blob} NOT NULL,
+    time_us BIGINT NOT NULL,
+    actor_id TEXT NOT NULL,
+    actor_type TEXT NOT NULL,
+    action TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id TEXT,
+    correlation_id TEXT,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX plain_entries_actor ON plain_entries (actor_id);
+CREATE INDEX plain_entries_resource ON plain_entries (resource_type, resource_id);
+CREATE INDEX plain_entries_action ON plain_entries (action);
+CREATE INDEX plain_entries_time ON plain_entries (time_us);
+CREATE INDEX plain_entries_correlation ON plain_entries (correlation_id)
+"""
+_PLAIN_INSERT = (
+    "INSERT INTO plain_entries (idx, leaf_hash, entry, time_us, actor_id, actor_type, action, "
+    "resource_type, resource_id, correlation_id, outcome) VALUES ({marks})"
+)
+
+
+def make_events(start: int, count: int) -> list[AuditEvent]:
+    """Realistic events: personal actor and client address, a resource, a correlation id."""
+    return [
+        AuditEvent(
+            occurred_at=T0 + timedelta(microseconds=i),
+            actor_id=f"citizen-{i % 997}",
+            actor_type="person",
+            assurance="substantial",
+            action="licence.issue",
+            resource_type="driving_licence",
+            resource_id=f"GD-2026-{i:07d}",
+            service="traffic-police",
+            client_address=f"10.0.{i // 256 % 256}.{i % 256}",
+            correlation_id=f"req-{i:08x}",
+            details={"office": "guangzhou-3", "fee": 120},
+        )
+        for i in range(start, start + count)
+    ]
+
+
+class PlainTable:
+    """The reference: a plain table with the audit columns and indexes, nothing else."""
+
+    def __init__(self, kind: str, target: str) -> None:
+        self.kind = kind
+        self.next_idx = 0
+        if kind == "sqlite":
+            self.sqlite = sqlite3.connect(target, isolation_level=None)
+            self.sqlite.execute("PRAGMA journal_mode=WAL")
+            self.sqlite.execute("PRAGMA synchronous=FULL")  # as durable as SQLiteStore
+            for statement in _PLAIN_SCHEMA.format(blob="BLOB").split(";"):
+                self.sqlite.execute(statement)
+            self.insert = _PLAIN_INSERT.format(marks=", ".join("?" * 11))
+        else:
+            import psycopg  # noqa: PLC0415 - only when PostgreSQL runs
+
+            self.pg = psycopg.connect(target, autocommit=False)
+            with self.pg.transaction():
+                for statement in _PLAIN_SCHEMA.format(blob="BYTEA").split(";"):
+                    self.pg.execute(statement)
+            self.insert = _PLAIN_INSERT.format(marks=", ".join(["%s"] * 11))
+
+    def append(self, rows: Sequence[EntryRow]) -> None:
+        """Insert ``rows`` at the next indexes in one transaction."""
+        first = self.next_idx
+        values = [
+            (
+                first + i,
+                r.leaf_hash,
+                r.entry,
+                r.time_us,
+                r.actor_id,
+                r.actor_type,
+                r.action,
+                r.resource_type,
+                r.resource_id,
+                r.correlation_id,
+                r.outcome,
+            )
+            for i, r in enumerate(rows)
+        ]
+        if self.kind == "sqlite":
+            self.sqlite.execute("BEGIN IMMEDIATE")
+            self.sqlite.executemany(self.insert, values)
+            self.sqlite.execute("COMMIT")
+        else:
+            with self.pg.transaction(), self.pg.cursor() as cur:
+                cur.executemany(self.insert, values)
+        self.next_idx += len(rows)
+
+    def close(self) -> None:
+        if self.kind == "sqlite":
+            self.sqlite.close()
+        else:
+            self.pg.close()
+
+
+def _per_entry(comparison: Comparison, entries: int) -> Comparison:
+    """Scale calls/s to entries/s (each call handled ``entries`` entries)."""
+    return dataclasses.replace(
+        comparison,
+        govkit_ops=comparison.govkit_ops * entries,
+        reference_ops=comparison.reference_ops * entries,
+    )
+
+
+def _append_comparisons(
+    backend: str, log_target: str, plain_target: str, quick: bool
+) -> list[Comparison]:
+    """Batched and single appends on one backend, each beside the plain table."""
+    rounds = 3 if quick else 11
+    results = []
+    with ExitStack() as stack:
+        log = stack.enter_context(AuditLog(log_target, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY))
+        plain = PlainTable(backend, plain_target)
+        stack.callback(plain.close)
+        batch = make_events(0, BATCH)
+        first = log.append_many(batch)[0]
+        rows = [s.row for s in log.store.entries(first, first + BATCH)]
+        plain.append(rows)
+
+        comparison = compare(
+            f"{backend}: append_many x{BATCH} (entries/s)",
+            lambda: log.append_many(batch),
+            lambda: plain.append(rows),
+            number=2 if quick else 5,
+            rounds=rounds,
+            target=0.25,
+            note="events encoded, pseudonymised and hashed by govkit",
+        )
+        results.append(_per_entry(comparison, BATCH))
+
+        comparison = compare(
+            f"{backend}: store.append x{BATCH} (entries/s)",
+            lambda: log.store.append(rows, {}),
+            lambda: plain.append(rows),
+            number=2 if quick else 5,
+            rounds=rounds,
+            note="pre-built rows: the database cost of the tree alone",
+        )
+        results.append(_per_entry(comparison, BATCH))
+
+        singles = itertools.cycle(batch)
+        single_rows = itertools.cycle(rows)
+        comparison = compare(
+            f"{backend}: append, one durable transaction each (entries/s)",
+            lambda: log.append(next(singles)),
+            lambda: plain.append([next(single_rows)]),
+            number=20 if quick else 200,
+            rounds=rounds,
+        )
+        if backend == "sqlite":
+            verdict = "ok" if comparison.govkit_ops >= SINGLE_TARGET else "BELOW"
+            note = f"absolute target >= {SINGLE_TARGET:,.0f}/s: {verdict}"
+            comparison = dataclasses.replace(comparison, note=note)
+        results.append(comparison)
+    return results
+
+
+def _build_log(path: Path, entries: int, signer: NoteSigner) -> AuditLog:
+    """A SQLite log of ``entries`` events, appended with append_many in big batches."""
+    log = AuditLog(path, origin=ORIGIN, signer=signer, pseudonym_key=PSEUDONYM_KEY)
+    chunk = 50_000
+    for start in range(0, entries, chunk):
+        log.append_many(make_events(start, min(chunk, entries - start)))
+    return log
+
+
+def _reference_root(entries: Sequence[bytes]) -> bytes:
+    """MTH of the entries with hashlib alone: n leaf hashes and n - 1 interior hashes."""
+    sha256 = hashlib.sha256
+    level = [sha256(b"\x00" + e).digest() for e in entries]
+    while len(level) > 1:
+        paired = [
+            sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+def _proof_and_verify_comparisons(folder: Path, quick: bool) -> list[Comparison]:
+    entries = 100_000 if quick else 1_000_000
+    signer = NoteSigner.generate(ORIGIN)
+    log = _build_log(folder / "big.db", entries, signer)
+    results = []
+    try:
+        size = log.size()
+        rng = random.Random(1)
+        indexes = [rng.randrange(size) for _ in range(4096)]
+        needed = {i: sorted(nodes_for([*inclusion_ranges(i, size), (i, i + 1)])) for i in indexes}
+        raw = sqlite3.connect(folder / "big.db")
+        proof_at: Iterator[int] = itertools.cycle(indexes)
+        lookup_at: Iterator[int] = itertools.cycle(indexes)
+
+        def lookups() -> list[Any]:
+            found = []
+            for level, idx in needed[next(lookup_at)]:
+                if level == 0:
+                    query, params = "SELECT leaf_hash FROM audit_entries WHERE idx = ?", (idx,)
+                else:
+                    query = "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?"
+                    params = (level, idx)
+                found.append(raw.execute(query, params).fetchone()[0])
+            return found
+
+        comparison = compare(
+            f"sqlite: inclusion_proof, {entries:,} entries (proofs/s)",
+            lambda: log.inclusion_proof(next(proof_at)),
+            lookups,
+            number=200 if quick else 1000,
+            rounds=5 if quick else 11,
+        )
+        per_proof_ms = 1000 / comparison.govkit_ops
+        verdict = "ok" if per_proof_ms < PROOF_TARGET_MS else "BELOW"
+        note = f"{per_proof_ms:.3f} ms per proof; absolute target < {PROOF_TARGET_MS} ms: {verdict}"
+        results.append(dataclasses.replace(comparison, note=note))
+        raw.close()
+
+        log.checkpoint()
+        data = [s.row.entry for s in _all_entries(log)]
+        assert _reference_root(data) == log.root_hash()
+        comparison = compare(
+            f"sqlite: verify_log, {entries:,} entries (entries/s)",
+            lambda: verify_log(log, verifiers=[signer.verifier]),
+            lambda: _reference_root(data),
+            number=1,
+            rounds=3 if quick else 5,
+            target=0.5,
+        )
+        comparison = _per_entry(comparison, entries)
+        seconds = entries / comparison.govkit_ops
+        hashing = entries / comparison.reference_ops
+        note = f"median {seconds:.1f} s per full verification, {hashing:.1f} s hashing alone"
+        results.append(dataclasses.replace(comparison, note=note))
+    finally:
+        log.close()
+    return results
+
+
+def _all_entries(log: AuditLog) -> Iterator[Any]:
+    size = log.size()
+    for start in range(0, size, 100_000):
+        yield from log.store.entries(start, min(size, start + 100_000))
+
+
+def run(quick: bool) -> list[Comparison]:
+    """Append throughput (SQLite, PostgreSQL), proof time and verification time."""
+    results: list[Comparison] = []
+    with tempfile.TemporaryDirectory(prefix="govkit-bench-audit-") as tmp:
+        folder = Path(tmp)
+        results += _append_comparisons(
+            "sqlite", str(folder / "audit.db"), str(folder / "plain.db"), quick
+        )
+        try:
+            with throwaway_cluster() as url:
+                results += _append_comparisons("postgresql", url, url, quick)
+        except PostgresUnavailable as exc:
+            print(f"PostgreSQL comparisons left out: {exc}", file=sys.stderr)
+        results += _proof_and_verify_comparisons(folder, quick)
+    return results

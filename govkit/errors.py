@@ -48,30 +48,48 @@ The tree::
     │       ├── InconsistentLog              audit.inconsistent
     │       ├── CheckpointInvalid            audit.checkpoint_malformed
     │       └── CheckpointSignatureInvalid   audit.checkpoint_signature
-    └── IdentityError
-        ├── InvalidIdentifier                identifier.invalid
-        ├── ClaimNotAllowed                  token.claim_not_allowed
-        ├── JwksError                        jwks.unavailable
-        ├── IdentityStoreError               identity.store
-        └── TokenError                       token.invalid             (+ VerificationError)
-            ├── MalformedToken               token.malformed
-            ├── TokenTooLarge                token.too_large
-            ├── WrongTokenType               token.wrong_type
-            ├── TokenAlgorithmRejected       token.algorithm
-            ├── ForbiddenHeader              token.forbidden_header
-            ├── UnsupportedCritical          token.unsupported_crit
-            ├── TokenKeyUnknown              token.unknown_key
-            ├── TokenSignatureInvalid        token.invalid_signature
-            ├── MissingClaim                 token.missing_claim
-            ├── TokenExpired                 token.expired
-            ├── TokenNotYetValid             token.not_yet_valid
-            ├── WrongIssuer                  token.wrong_issuer
-            ├── WrongAudience                token.wrong_audience
-            ├── InsufficientAssurance        token.insufficient_assurance
-            ├── TokenRevoked                 token.revoked
-            ├── TokenReplayed                token.replayed
-            ├── DPoPInvalid                  dpop.invalid
-            └── DPoPBindingMismatch          dpop.binding_mismatch
+    ├── IdentityError
+    │   ├── InvalidIdentifier                identifier.invalid
+    │   ├── ClaimNotAllowed                  token.claim_not_allowed
+    │   ├── JwksError                        jwks.unavailable
+    │   ├── IdentityStoreError               identity.store
+    │   └── TokenError                       token.invalid             (+ VerificationError)
+    │       ├── MalformedToken               token.malformed
+    │       ├── TokenTooLarge                token.too_large
+    │       ├── WrongTokenType               token.wrong_type
+    │       ├── TokenAlgorithmRejected       token.algorithm
+    │       ├── ForbiddenHeader              token.forbidden_header
+    │       ├── UnsupportedCritical          token.unsupported_crit
+    │       ├── TokenKeyUnknown              token.unknown_key
+    │       ├── TokenSignatureInvalid        token.invalid_signature
+    │       ├── MissingClaim                 token.missing_claim
+    │       ├── TokenExpired                 token.expired
+    │       ├── TokenNotYetValid             token.not_yet_valid
+    │       ├── WrongIssuer                  token.wrong_issuer
+    │       ├── WrongAudience                token.wrong_audience
+    │       ├── InsufficientAssurance        token.insufficient_assurance
+    │       ├── TokenRevoked                 token.revoked
+    │       ├── TokenReplayed                token.replayed
+    │       ├── DPoPInvalid                  dpop.invalid
+    │       └── DPoPBindingMismatch          dpop.binding_mismatch
+    └── CertificateError
+        ├── LicenceDataInvalid               certificate.data_invalid
+        ├── TrustListError                   trust.unavailable
+        └── CertificateVerificationError     certificate.invalid       (+ VerificationError)
+            ├── CertificateFormatError       certificate.format
+            ├── CertificateTooLarge          certificate.too_large
+            ├── CertificateAlgorithmRejected certificate.algorithm
+            ├── CertificateKeyUnknown        certificate.unknown_key
+            ├── CertificateSignatureInvalid  certificate.invalid_signature
+            ├── IssuerNotAllowed             certificate.issuer_not_allowed
+            ├── CertificateExpired           certificate.expired
+            ├── CertificateNotYetValid       certificate.not_yet_valid
+            ├── CertificateRevoked           certificate.revoked
+            ├── CertificateSuspended         certificate.suspended
+            ├── QrNotFound                   qr.not_found
+            ├── TrustListInvalid             trust.invalid
+            ├── TrustListStale               trust.stale
+            └── StatusListInvalid            status.invalid
 """
 
 from __future__ import annotations
@@ -86,6 +104,17 @@ __all__ = [
     "AuditStoreError",
     "AuditStoreLocked",
     "AuditVerificationError",
+    "CertificateAlgorithmRejected",
+    "CertificateError",
+    "CertificateExpired",
+    "CertificateFormatError",
+    "CertificateKeyUnknown",
+    "CertificateNotYetValid",
+    "CertificateRevoked",
+    "CertificateSignatureInvalid",
+    "CertificateSuspended",
+    "CertificateTooLarge",
+    "CertificateVerificationError",
     "CheckpointInvalid",
     "CheckpointSignatureInvalid",
     "ClaimNotAllowed",
@@ -105,12 +134,14 @@ __all__ = [
     "InvalidKey",
     "InvalidProof",
     "InvalidSignature",
+    "IssuerNotAllowed",
     "JwksError",
     "KeyMismatch",
     "KeyNotValidAt",
     "KeyPasswordError",
     "KeysError",
     "LeafMismatch",
+    "LicenceDataInvalid",
     "LogGap",
     "LogTruncated",
     "MalformedToken",
@@ -118,7 +149,9 @@ __all__ = [
     "NaiveDatetimeError",
     "NoActiveKey",
     "NodeMismatch",
+    "QrNotFound",
     "RootMismatch",
+    "StatusListInvalid",
     "SubjectErased",
     "TokenAlgorithmRejected",
     "TokenError",
@@ -129,6 +162,9 @@ __all__ = [
     "TokenRevoked",
     "TokenSignatureInvalid",
     "TokenTooLarge",
+    "TrustListError",
+    "TrustListInvalid",
+    "TrustListStale",
     "UnknownKey",
     "UnsupportedAlgorithm",
     "UnsupportedCritical",
@@ -525,3 +561,114 @@ class DPoPBindingMismatch(TokenError):
     """The DPoP key does not match the access token's ``cnf.jkt`` (or the token is unbound)."""
 
     code = "dpop.binding_mismatch"
+
+
+# --- certificates ------------------------------------------------------------
+
+
+class CertificateError(GovkitError):
+    """Base of errors from :mod:`govkit.certificates`."""
+
+    code = "certificate.error"
+
+
+class LicenceDataInvalid(CertificateError):
+    """Licence data does not fit its type's schema (issuance refuses it)."""
+
+    code = "certificate.data_invalid"
+
+
+class TrustListError(CertificateError):
+    """A trust or status list could not be loaded (file or URL) and no good copy is usable."""
+
+    code = "trust.unavailable"
+
+
+class CertificateVerificationError(CertificateError, VerificationError):
+    """Base of licence verification failures."""
+
+    code = "certificate.invalid"
+
+
+class CertificateFormatError(CertificateVerificationError):
+    """The payload is not a well-formed licence (prefix, base45, zlib, CBOR or COSE layer)."""
+
+    code = "certificate.format"
+
+
+class CertificateTooLarge(CertificateVerificationError):
+    """The payload exceeds a size limit (before or after decompression)."""
+
+    code = "certificate.too_large"
+
+
+class CertificateAlgorithmRejected(CertificateVerificationError):
+    """The COSE algorithm is not allowed or does not match the key."""
+
+    code = "certificate.algorithm"
+
+
+class CertificateKeyUnknown(CertificateVerificationError):
+    """No trusted key has the licence's key id."""
+
+    code = "certificate.unknown_key"
+
+
+class CertificateSignatureInvalid(CertificateVerificationError):
+    """The licence's signature does not verify with any candidate key."""
+
+    code = "certificate.invalid_signature"
+
+
+class IssuerNotAllowed(CertificateVerificationError):
+    """The signing key is not allowed to issue this licence type (or was withdrawn)."""
+
+    code = "certificate.issuer_not_allowed"
+
+
+class CertificateExpired(CertificateVerificationError):
+    """The licence's validity period has ended."""
+
+    code = "certificate.expired"
+
+
+class CertificateNotYetValid(CertificateVerificationError):
+    """The licence's validity period has not begun."""
+
+    code = "certificate.not_yet_valid"
+
+
+class CertificateRevoked(CertificateVerificationError):
+    """The status list marks the licence revoked."""
+
+    code = "certificate.revoked"
+
+
+class CertificateSuspended(CertificateVerificationError):
+    """The status list marks the licence suspended."""
+
+    code = "certificate.suspended"
+
+
+class QrNotFound(CertificateVerificationError):
+    """No QR code could be read from the picture."""
+
+    code = "qr.not_found"
+
+
+class TrustListInvalid(CertificateVerificationError):
+    """A trust list is malformed or not signed by a trusted anchor."""
+
+    code = "trust.invalid"
+
+
+class TrustListStale(CertificateVerificationError):
+    """The trust list (or status list) is past its expiry."""
+
+    code = "trust.stale"
+
+
+class StatusListInvalid(CertificateVerificationError):
+    """A status list is malformed or not signed by a trusted key."""
+
+    code = "status.invalid"

@@ -63,6 +63,7 @@ KNOWN_NOT_VERIFICATION = {
     "KeyMismatch",  # a key configured with the wrong algorithm
     "AuditEventInvalid",  # an event the caller is about to append is malformed
     "InvalidIdentifier",  # an ID number fails its check digit: input validation, no artifact
+    "LicenceDataInvalid",  # licence data an issuer is about to sign does not fit its schema
 }
 
 #: A name that reads as "this is not genuine" must be a VerificationError (or be listed above).

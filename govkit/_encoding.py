@@ -30,6 +30,13 @@ __all__ = [
 ]
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_VALUE = {char: value for value, char in enumerate(_B64URL_ALPHABET)}
+_B64URL_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# Padding that completes a final group of 0, 2 or 3 characters, and the mask of the
+# unused low bits its last character carries (RFC 4648 section 3.5).
+_B64URL_PAD = ("", "", "==", "=")
+_B64URL_UNUSED_BITS = (0, 0, 0b1111, 0b11)
 _B64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
@@ -45,15 +52,18 @@ def b64url_decode(text: str | bytes, *, what: str = "base64url") -> bytes:
             text = text.decode("ascii")
         except UnicodeDecodeError:
             raise EncodingError(f"{what} is not ASCII") from None
-    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+    tail = len(text) % 4
+    if tail == 1 or not _B64URL.fullmatch(text):
         raise EncodingError(f"{what} is not valid unpadded base64url")
+    if tail and _B64URL_VALUE[text[-1]] & _B64URL_UNUSED_BITS[tail]:
+        raise EncodingError(f"{what} has non-canonical trailing bits")
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_base64(
+            (text + _B64URL_PAD[tail]).encode("ascii").translate(_B64URL_TO_STANDARD),
+            strict_mode=True,
+        )
     except (binascii.Error, ValueError):
         raise EncodingError(f"{what} is not valid base64url") from None
-    if b64url_encode(raw) != text:  # non-canonical trailing bits
-        raise EncodingError(f"{what} has non-canonical trailing bits")
-    return raw
 
 
 def b64_encode(data: bytes) -> str:

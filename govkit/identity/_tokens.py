@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Final, Protocol, runtime_checkable
 
 import jwt
@@ -969,7 +970,7 @@ class TokenVerifier:
 
         exp, nbf, iat = times
         issued_at = _utc(iat)
-        return IdentityClaims(
+        return IdentityClaims._verified(  # every field was checked above
             issuer=self._issuer,
             subject=sub,
             audience=self._audience,
@@ -983,7 +984,7 @@ class TokenVerifier:
             profile=self._profile,
             kid=key.kid,
             confirmation_jkt=jkt,
-            extra={k: v for k, v in claims.items() if k not in RESERVED_CLAIMS},
+            extra=MappingProxyType({k: v for k, v in claims.items() if k not in RESERVED_CLAIMS}),
         )
 
     def _check_revocation(self, claims: IdentityClaims, trace: _Trace) -> None:

@@ -7,6 +7,9 @@
 b'\\xff\\xfe'
 >>> canonical_json({"b": 1, "a": "é"})
 b'{"a":"\\xc3\\xa9","b":1}'
+>>> from govkit._encoding import b45decode, b45encode
+>>> b45encode(b"AB"), b45decode("BB8")
+('BB8', b'AB')
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 from govkit.errors import EncodingError
 
 __all__ = [
+    "b45decode",
+    "b45encode",
     "b64_decode",
     "b64_encode",
     "b64url_decode",
@@ -105,3 +110,61 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+# --- base45 (RFC 9285) ----------------------------------------------------------------
+
+#: RFC 9285 table 1: exactly the QR code alphanumeric-mode character set.
+_B45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_VALUE = {char: value for value, char in enumerate(_B45_ALPHABET)}
+
+
+def b45encode(data: bytes) -> str:
+    """Base45 (RFC 9285): each byte pair becomes 3 characters, a final odd byte 2.
+
+    The pair ``[a, b]`` is ``n = 256*a + b``, written as ``c d e`` with
+    ``n = c + 45*d + 45*45*e``; a single byte ``n`` is written as ``c d``.
+    """
+    out: list[str] = []
+    alphabet = _B45_ALPHABET
+    for i in range(0, len(data) - 1, 2):
+        n = (data[i] << 8) | data[i + 1]
+        n, c = divmod(n, 45)
+        e, d = divmod(n, 45)
+        out += (alphabet[c], alphabet[d], alphabet[e])
+    if len(data) % 2:
+        e, c = divmod(data[-1], 45)
+        out += (alphabet[c], alphabet[e])
+    return "".join(out)
+
+
+def b45decode(text: str, *, what: str = "base45") -> bytes:
+    """Strictly decode base45 (RFC 9285).
+
+    Refuses (with :class:`~govkit.errors.EncodingError`) any character outside the
+    45-character alphabet (lower case included), a dangling single character, a
+    triple whose value exceeds 0xFFFF and a final pair whose value exceeds 0xFF, so
+    every accepted text is the one :func:`b45encode` produces for its result.
+    """
+    if not isinstance(text, str):
+        raise EncodingError(f"{what} must be text")
+    if len(text) % 3 == 1:
+        raise EncodingError(f"{what} has a dangling character", length=len(text))
+    value = _B45_VALUE
+    try:
+        digits = [value[char] for char in text]
+    except KeyError:
+        raise EncodingError(f"{what} has a character outside the base45 alphabet") from None
+    out = bytearray()
+    full = len(digits) - len(digits) % 3
+    for i in range(0, full, 3):
+        n = digits[i] + 45 * digits[i + 1] + 2025 * digits[i + 2]
+        if n > 0xFFFF:
+            raise EncodingError(f"{what} has a triple above 0xFFFF", offset=i)
+        out += n.to_bytes(2, "big")
+    if full != len(digits):
+        n = digits[full] + 45 * digits[full + 1]
+        if n > 0xFF:
+            raise EncodingError(f"{what} has a final pair above 0xFF", offset=full)
+        out.append(n)
+    return bytes(out)

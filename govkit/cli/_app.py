@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (used by the docs and the tests too)."""
     from govkit.cli import (  # noqa: PLC0415 - keeps startup cheap
         _audit,
+        _certificates,
         _demo,
         _identity,
         _keys,
@@ -147,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (_keys, _identity, _verify, _audit, _demo):
+    for module in (_keys, _identity, _certificates, _verify, _audit, _demo):
         module.register(sub, common)
     return parser
 

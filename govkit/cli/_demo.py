@@ -12,6 +12,22 @@ from pathlib import Path
 from typing import Any
 
 from govkit.audit import AuditEvent, AuditLog, NoteSigner
+from govkit.certificates import (
+    Agency,
+    CertificateIssuer,
+    CertificateVerifier,
+    Holder,
+    LicenceRegistry,
+    LicenceType,
+    StatusList,
+    TrustedIssuer,
+    TrustedKey,
+    TrustList,
+    load_status_list,
+    load_trust_list,
+    sign_status_list,
+    sign_trust_list,
+)
 from govkit.cli._app import CliInvalid, Output, table
 from govkit.cli._files import write_file
 from govkit.identity import AssuranceLevel, TokenIssuer, TokenVerifier, pairwise_subject
@@ -164,6 +180,122 @@ def step_identity(ctx: DemoContext) -> None:
     )
 
 
+DEMO_AGENCY_USCC = "114400000069445123"
+_SAMPLE_TEXT = {
+    "name": "张三",
+    "nationality": "CHN",
+    "plate_number": "粤A12345",
+    "vin": "LSVAU2180N2123456",
+}
+
+
+def _sample_fields(kind: LicenceType) -> dict[str, object]:
+    """Plausible sample values for a licence type's fields (the demo's citizen)."""
+    values: dict[str, object] = {}
+    for spec in kind.fields:
+        if spec.kind == "date":
+            values[spec.name] = "2020-06-01"
+        elif spec.kind == "enum":
+            values[spec.name] = spec.choices[0]
+        elif spec.kind == "int":
+            values[spec.name] = 1200
+        elif spec.kind == "bool":
+            values[spec.name] = True
+        else:
+            values[spec.name] = _SAMPLE_TEXT.get(spec.name, f"示例{spec.zh}")[: spec.max_length]
+    return values
+
+
+def step_certificates(ctx: DemoContext) -> None:
+    """Trust list, status list and one licence of each of the ten types, each verified."""
+    keys, folder = ctx.out_dir / "keys", ctx.out_dir / "certificates"
+    anchor, issuer_key = SigningKey.generate("ES256"), SigningKey.generate("ES256")
+    write_file(keys / "trust-anchor.pem", anchor.to_pem(), private=True, force=True)
+    write_file(keys / "trust-anchor.pub", anchor.verifying_key.to_pem(), force=True)
+    write_file(keys / "issuer.pem", issuer_key.to_pem(), private=True, force=True)
+    write_file(keys / "issuer.pem.pub", issuer_key.verifying_key.to_pem(), force=True)
+    registry = LicenceRegistry.default()
+    agency = Agency("广东省政务服务数据管理局（演示）", DEMO_AGENCY_USCC)
+    now = datetime.now(UTC).replace(microsecond=0)
+    trust = TrustList(
+        (TrustedIssuer(agency, (TrustedKey.for_key(issuer_key.verifying_key, registry.names()),)),),
+        1,
+        now,
+        now + timedelta(days=30),
+    )
+    write_file(ctx.out_dir / "trust.json", sign_trust_list(trust, anchor), force=True)
+    status = StatusList(4096, list_id="demo-status")
+    issuer = CertificateIssuer(issuer_key, agency=agency, status=status, audit=ctx.audit)
+    issued = []
+    for name in registry.names():
+        kind = registry.get(name)
+        start = now.date() - timedelta(days=30)
+        span = min(kind.max_validity or timedelta(days=3650), timedelta(days=3650))
+        licence = issuer.issue(
+            name,
+            holder=Holder("p-" + secrets.token_hex(8), "pseudonym"),
+            fields=_sample_fields(kind),
+            valid_from=start,
+            valid_until=start + span - timedelta(days=1),
+        )
+        write_file(folder / f"{name}.txt", licence.qr_payload.encode() + b"\n", force=True)
+        write_file(folder / f"{name}.png", licence.qr_png(), force=True)
+        issued.append((kind, licence))
+    revoked = issuer.issue(
+        "driving-licence",
+        holder=Holder("p-" + secrets.token_hex(8), "pseudonym"),
+        fields=_sample_fields(registry.get("driving-licence")),
+        valid_from=now.date() - timedelta(days=30),
+        valid_until=now.date() + timedelta(days=365),
+    )
+    issuer.revoke(revoked)
+    write_file(folder / "revoked-driving-licence.txt", revoked.qr_payload.encode(), force=True)
+    signed_status = sign_status_list(
+        status, issuer_key, issued_at=now, expires_at=now + timedelta(days=1), sequence=1
+    )
+    write_file(ctx.out_dir / "status.json", signed_status, force=True)
+    verifier = CertificateVerifier(
+        load_trust_list((ctx.out_dir / "trust.json").read_bytes(), [anchor.verifying_key]),
+        status=load_status_list(signed_status, [issuer_key.verifying_key]),
+        audit=ctx.audit,
+    )
+    rows, results = [], []
+    for kind, licence in issued:
+        report = verifier.inspect((folder / f"{kind.name}.png").read_bytes())
+        rows.append(
+            (
+                kind.name,
+                kind.zh,
+                str(licence.qr_version()),
+                "valid" if report.ok else str(report.code),
+            )
+        )
+        results.append(
+            {
+                "type": kind.name,
+                "id": licence.id,
+                "qr_version": licence.qr_version(),
+                "valid": report.ok,
+                "code": report.code,
+            }
+        )
+    report = verifier.inspect(revoked.qr_payload)
+    rows.append(("(revoked example)", "机动车驾驶证", str(revoked.qr_version()), str(report.code)))
+    ctx.results["certificates"] = {
+        "trust": str(ctx.out_dir / "trust.json"),
+        "status": str(ctx.out_dir / "status.json"),
+        "anchor": str(keys / "trust-anchor.pub"),
+        "licences": results,
+        "revoked_example": {"id": revoked.id, "code": report.code},
+    }
+    ctx.tables.append(
+        "Electronic licences (QR pictures verified offline)\n"
+        + table(rows, ("type", "名称", "QR version (M)", "verification"))
+    )
+    if not all(r["valid"] for r in results) or report.code != "certificate.revoked":
+        raise CliInvalid
+
+
 def step_audit(ctx: DemoContext) -> None:
     """Sign a checkpoint, write the log's files and verify the log like ``audit verify``."""
     from govkit.cli._audit import render_report, run_verify  # noqa: PLC0415
@@ -191,6 +323,7 @@ def demo_steps() -> list[tuple[str, DemoStep]]:
         ("keys", step_keys),
         ("citizen activity", step_citizen_activity),
         ("identity", step_identity),
+        ("certificates", step_certificates),
         ("audit", step_audit),
     ]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,19 +23,25 @@ from govkit.identity import (
 )
 from govkit.keys import ALGORITHMS, KeyRing, SigningKey, VerifyingKey
 
+__all__ = ["ALGORITHMS", "LEVEL_NAMES", "aware_time", "duration", "load_keys", "register"]
+
 _DURATION = re.compile(r"(\d+)([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _LEVELS = {level.name.lower(): level for level in AssuranceLevel}
+#: The assurance level names the command accepts.
+LEVEL_NAMES = tuple(_LEVELS)
 
 
-def _duration(text: str) -> timedelta:
+def duration(text: str) -> timedelta:
+    """argparse type: seconds, or a number with s, m, h or d."""
     match = _DURATION.fullmatch(text.strip())
     if not match:
         raise argparse.ArgumentTypeError("expected a duration such as 600, 10m or 1h")
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
-def _aware(text: str) -> datetime:
+def aware_time(text: str) -> datetime:
+    """argparse type: an ISO 8601 time with a UTC offset."""
     try:
         return require_aware(datetime.fromisoformat(text))
     except ValueError:
@@ -68,7 +73,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     issue.add_argument("--assurance", required=True, choices=tuple(_LEVELS), help="acr level")
     issue.add_argument(
         "--ttl",
-        type=_duration,
+        type=duration,
         default=timedelta(minutes=10),
         metavar="DURATION",
         help="lifetime: seconds or 10m, 1h (default 10m)",
@@ -85,24 +90,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="an extra claim (VALUE parsed as JSON when it is JSON)",
     )
     issue.set_defaults(handler=cmd_issue)
-
-
-def register_verify(verify_sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``verify token`` under the ``verify`` group."""
-    token = verify_sub.add_parser(
-        "token", parents=[common], help="verify an identity token against published keys"
-    )
-    token.add_argument("token", metavar="TOKEN", help="the token, @FILE, or - for stdin")
-    token.add_argument(
-        "--jwks", required=True, metavar="FILE|URL", help="JWKS (or PEM/JWK) file, or JWKS URL"
-    )
-    token.add_argument("--issuer", required=True, metavar="ISS")
-    token.add_argument("--audience", required=True, metavar="AUD")
-    token.add_argument("--profile", choices=("access", "id"), default="access")
-    token.add_argument("--min-assurance", choices=tuple(_LEVELS), metavar="LEVEL")
-    token.add_argument("--alg", choices=ALGORITHMS, help="algorithm, for RSA keys without one")
-    token.add_argument("--at", type=_aware, metavar="TIME", help="verify as of this time")
-    token.set_defaults(handler=cmd_verify_token)
 
 
 def cmd_issue(args: argparse.Namespace, out: Output) -> int:
@@ -125,14 +112,6 @@ def cmd_issue(args: argparse.Namespace, out: Output) -> int:
     out.status(f"issued an {args.profile} token signed by {key.kid} ({key.alg})")
     out.data({"token": token, "kid": key.kid, "alg": key.alg}, text=token)
     return 0
-
-
-def _read_token(value: str) -> str:
-    if value == "-":
-        return sys.stdin.read(1 << 20).strip()
-    if value.startswith("@"):
-        return read_file(Path(value[1:]), limit=1 << 20).decode("utf-8", "replace").strip()
-    return value.strip()
 
 
 def load_keys(source: str, alg: str | None = None) -> KeySource:
@@ -169,8 +148,11 @@ def render_token_report(report: TokenReport) -> str:
     return "\n".join(lines)
 
 
-def cmd_verify_token(args: argparse.Namespace, out: Output) -> int:
-    """``govkit verify token``."""
+def verify_token_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
+    """The token branch of ``govkit verify``."""
+    missing = [f"--{n}" for n in ("jwks", "issuer", "audience") if not getattr(args, n)]
+    if missing:
+        raise CliUsageError(f"verifying a token needs {', '.join(missing)}")
     verifier = TokenVerifier(
         load_keys(args.jwks, args.alg),
         issuer=args.issuer,
@@ -178,8 +160,12 @@ def cmd_verify_token(args: argparse.Namespace, out: Output) -> int:
         profile=args.profile,
         min_assurance=_LEVELS[args.min_assurance] if args.min_assurance else None,
     )
-    report = verifier.inspect(_read_token(args.token), at=args.at)
-    out.data(report.to_dict(), text=render_token_report(report))
+    token = data.decode("utf-8", "replace").strip()
+    report = verifier.inspect(token, at=args.at)
+    out.data(
+        {"valid": report.ok, "kind": "token", **report.to_dict()},
+        text=render_token_report(report),
+    )
     if not report.ok:
         out.status(f"INVALID: the token failed verification [{report.code}]")
         raise CliInvalid

@@ -1,17 +1,94 @@
-"""``govkit verify``: say whether an artifact is genuine (tokens; licences and QR codes later)."""
+"""``govkit verify``: say whether a token, a licence payload or a QR picture is genuine.
+
+``govkit verify INPUT`` looks at the input and picks the kind: a compact JWS is an
+identity token, a ``GK1:`` text is a licence payload, a PNG or JPEG is a picture of a
+licence QR. ``govkit verify token INPUT`` and ``govkit verify licence INPUT`` name the
+kind explicitly.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from pathlib import Path
 from typing import Any
 
-from govkit.cli import _identity
+from govkit.cli import _certificates, _identity
+from govkit.cli._app import CliUsageError, Output
+from govkit.cli._files import read_file
+
+_KINDS = ("token", "licence")
+_JWS = re.compile(rb"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add the ``verify`` command group."""
+    """Add the ``verify`` command."""
     verify = sub.add_parser(
-        "verify", parents=[common], help="say whether a token (and later a licence) is genuine"
+        "verify",
+        parents=[common],
+        help="say whether a token, licence payload or QR picture is genuine",
+        description="INPUT: a token, a GK1: payload, a .txt file holding one, a PNG or "
+        "JPEG picture of a licence QR, @FILE, or - for stdin. KIND (token or licence) is "
+        "detected when not given.",
     )
-    kinds = verify.add_subparsers(dest="verify_command", metavar="KIND", required=True)
-    _identity.register_verify(kinds, common)
+    verify.add_argument("words", nargs="+", metavar="[KIND] INPUT", help="what to verify")
+    verify.add_argument("--at", type=_identity.aware_time, metavar="TIME", help="as of this time")
+    tokens = verify.add_argument_group("identity tokens")
+    tokens.add_argument("--jwks", metavar="FILE|URL", help="JWKS (or PEM/JWK) file, or URL")
+    tokens.add_argument("--issuer", metavar="ISS", help="the exact iss required")
+    tokens.add_argument("--audience", metavar="AUD", help="this service's audience")
+    tokens.add_argument("--profile", choices=("access", "id"), default="access")
+    tokens.add_argument("--min-assurance", choices=_identity.LEVEL_NAMES, metavar="LEVEL")
+    tokens.add_argument("--alg", choices=_identity.ALGORITHMS, help="for RSA keys without one")
+    licences = verify.add_argument_group("licences")
+    licences.add_argument("--trust", metavar="FILE|URL", help="the signed trust list")
+    licences.add_argument("--anchor", metavar="KEYFILE", help="trust-anchor public key (PEM)")
+    licences.add_argument("--status", metavar="FILE|URL", help="the signed status list")
+    licences.add_argument(
+        "--allow-stale", action="store_true", help="accept a trust list past its expiry"
+    )
+    verify.set_defaults(handler=cmd_verify)
+
+
+def read_input(value: str) -> bytes:
+    """The bytes of INPUT: ``-`` is stdin, ``@FILE`` or an existing path is read."""
+    if value == "-":
+        return sys.stdin.buffer.read(16 << 20)
+    if value.startswith("@"):
+        return read_file(Path(value[1:]))
+    path = Path(value)
+    try:
+        is_file = len(value) < 1024 and path.is_file()
+    except OSError:  # a token or payload too long to be a file name
+        is_file = False
+    return read_file(path) if is_file else value.encode("utf-8")
+
+
+def detect_kind(data: bytes) -> str:
+    """``token`` or ``licence`` from the look of the input."""
+    if data.startswith(_IMAGE_MAGIC):
+        return "licence"
+    text = data.strip()
+    if text[:4].upper() in (b"GK1:", b"HC1:"):
+        return "licence"
+    if _JWS.match(text):
+        return "token"
+    raise CliUsageError("cannot tell what INPUT is; name the kind: verify token|licence INPUT")
+
+
+def cmd_verify(args: argparse.Namespace, out: Output) -> int:
+    """``govkit verify``."""
+    words: list[str] = args.words
+    if len(words) == 2 and words[0] in _KINDS:
+        kind, source = words
+    elif len(words) == 1:
+        kind, source = "", words[0]
+    else:
+        raise CliUsageError("expected [KIND] INPUT, with KIND one of token, licence")
+    data = read_input(source)
+    kind = kind or detect_kind(data)
+    if kind == "token":
+        return _identity.verify_token_input(data, args, out)
+    return _certificates.verify_licence_input(data, args, out)

@@ -558,3 +558,186 @@ def test_demo_issues_and_verifies_a_token_per_assurance_level(
     )
     assert code == EXIT_OK
     assert report["ok"] is True
+
+
+# --- licences --------------------------------------------------------------------------
+
+AGENCY_USCC = "114400000069445123"
+
+
+@pytest.fixture
+def licence_setup(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> dict[str, Path]:
+    anchor, issuer = tmp_path / "anchor.pem", tmp_path / "issuer.pem"
+    for path in (anchor, issuer):
+        assert main(["keys", "generate", "--alg", "ES256", "--out", str(path), "-q"]) == EXIT_OK
+    trust = tmp_path / "trust.json"
+    assert main(["trust", "create", "--anchor", str(anchor), "--out", str(trust), "-q"]) == 0
+    code = main(
+        [
+            "trust",
+            "add-issuer",
+            str(trust),
+            "--anchor",
+            str(anchor),
+            "--name",
+            "演示发证机关",
+            "--uscc",
+            AGENCY_USCC,
+            "--key",
+            f"{issuer}.pub",
+            "--types",
+            "driving-licence",
+            "-q",
+        ]
+    )
+    assert code == EXIT_OK
+    capsys.readouterr()
+    return {"anchor": anchor, "issuer": issuer, "trust": trust, "dir": tmp_path}
+
+
+def issue_licence(
+    capsys: pytest.CaptureFixture[str], setup: dict[str, Path], *extra: str
+) -> dict[str, Any]:
+    code, data = run_json(
+        capsys,
+        "issue",
+        "--key",
+        str(setup["issuer"]),
+        "--agency",
+        "演示发证机关",
+        "--uscc",
+        AGENCY_USCC,
+        "--type",
+        "driving-licence",
+        "--holder",
+        "p-0123456789abcdef",
+        "--field",
+        "name=张三",
+        "--field",
+        "licence_class=C1",
+        "--field",
+        "first_issue_date=2015-06-01",
+        "--field",
+        "file_number=440100123456",
+        "--valid-from",
+        "2021-06-01",
+        "--valid-until",
+        "2031-05-31",
+        "--status-state",
+        str(setup["dir"] / "state.json"),
+        "--out",
+        str(setup["dir"] / "dl"),
+        *extra,
+    )
+    assert code == EXIT_OK, data
+    return data  # type: ignore[no-any-return]
+
+
+def verify_args(setup: dict[str, Path], target: str, *extra: str) -> list[str]:
+    return [
+        "verify",
+        target,
+        "--trust",
+        str(setup["trust"]),
+        "--anchor",
+        f"{setup['anchor']}.pub",
+        *extra,
+    ]
+
+
+def test_issue_then_verify_the_png_and_the_text(
+    capsys: pytest.CaptureFixture[str], licence_setup: dict[str, Path]
+) -> None:
+    issued = issue_licence(capsys, licence_setup)
+    for target in (licence_setup["dir"] / "dl.png", licence_setup["dir"] / "dl.txt"):
+        code, report = run_json(capsys, *verify_args(licence_setup, str(target)))
+        assert code == EXIT_OK, report
+        assert report["valid"] is True
+        assert report["certificate"]["id"] == issued["id"]
+        assert [c["name"] for c in report["checks"]][:3] == ["input", "format", "trust"]
+    code, out, _ = run(capsys, *verify_args(licence_setup, str(licence_setup["dir"] / "dl.png")))
+    assert code == EXIT_OK
+    assert "机动车驾驶证" in out
+    assert "张*" in out  # personal data masked
+    assert "张三" not in out
+
+
+def test_revoked_licence_is_invalid_with_the_status_list(
+    capsys: pytest.CaptureFixture[str], licence_setup: dict[str, Path]
+) -> None:
+    issued = issue_licence(capsys, licence_setup)
+    status = licence_setup["dir"] / "status.json"
+    code, _ = run_json(
+        capsys,
+        "revoke",
+        issued["id"],
+        "--key",
+        str(licence_setup["issuer"]),
+        "--status-state",
+        str(licence_setup["dir"] / "state.json"),
+        "--out",
+        str(status),
+    )
+    assert code == EXIT_OK
+    code, report = run_json(
+        capsys,
+        *verify_args(licence_setup, str(licence_setup["dir"] / "dl.txt"), "--status", str(status)),
+    )
+    assert code == EXIT_INVALID
+    assert report["code"] == "certificate.revoked"
+
+
+def test_licence_verified_against_another_anchor_is_invalid(
+    capsys: pytest.CaptureFixture[str], licence_setup: dict[str, Path], tmp_path: Path
+) -> None:
+    issue_licence(capsys, licence_setup)
+    other = tmp_path / "other.pem"
+    assert main(["keys", "generate", "--alg", "ES256", "--out", str(other), "-q"]) == EXIT_OK
+    capsys.readouterr()
+    code, out, err = run(
+        capsys,
+        "verify",
+        str(licence_setup["dir"] / "dl.txt"),
+        "--trust",
+        str(licence_setup["trust"]),
+        "--anchor",
+        f"{other}.pub",
+        "--json",
+    )
+    assert code in (EXIT_INVALID, EXIT_ENV)
+    assert "trust." in out + err
+
+
+def test_verify_licence_after_trust_expiry_reports_stale(
+    capsys: pytest.CaptureFixture[str], licence_setup: dict[str, Path]
+) -> None:
+    issue_licence(capsys, licence_setup)
+    target = str(licence_setup["dir"] / "dl.txt")
+    later = "2030-01-01T00:00:00+08:00"
+    code, report = run_json(capsys, *verify_args(licence_setup, target, "--at", later))
+    assert code == EXIT_INVALID
+    assert "trust.stale" in {c["code"] for c in report["checks"]}
+    code, report = run_json(
+        capsys, *verify_args(licence_setup, target, "--at", later, "--allow-stale")
+    )
+    assert code == EXIT_OK, report
+
+
+def test_demo_writes_and_verifies_ten_licences(
+    capsys: pytest.CaptureFixture[str], demo_dir: Path
+) -> None:
+    names = sorted(p.stem for p in (demo_dir / "certificates").glob("*.png"))
+    assert len(names) == 10
+    assert (demo_dir / "keys" / "trust-anchor.pub").is_file()
+    assert (demo_dir / "keys" / "issuer.pem.pub").is_file()
+    code, report = run_json(
+        capsys,
+        "verify",
+        str(demo_dir / "certificates" / "driving-licence.png"),
+        "--trust",
+        str(demo_dir / "trust.json"),
+        "--anchor",
+        str(demo_dir / "keys" / "trust-anchor.pub"),
+    )
+    assert code == EXIT_OK, report
+    assert report["kind"] == "image"

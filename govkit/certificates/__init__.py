@@ -1,0 +1,109 @@
+"""Electronic licences verified offline from a QR code.
+
+>>> from datetime import date, datetime, timezone
+>>> from govkit.certificates import (
+...     Agency, CertificateIssuer, CertificateVerifier, Holder, TrustedIssuer, TrustedKey,
+...     TrustList)
+>>> from govkit.keys import SigningKey
+>>> from govkit.testing import FixedClock
+>>> clock = FixedClock(datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc))
+>>> agency = Agency("广东省公安厅交通管理局", "114400000069445123")
+>>> key = SigningKey.generate("ES256")
+>>> issuer = CertificateIssuer(key, agency=agency, clock=clock)
+>>> licence = issuer.issue(
+...     "driving-licence", holder=Holder("p-3f9a1c07d2", "pseudonym"),
+...     fields={"name": "张三", "licence_class": "C1", "first_issue_date": "2015-06-01",
+...             "file_number": "440100123456"},
+...     valid_from=date(2021, 6, 1), valid_until=date(2031, 6, 1))
+>>> licence.qr_payload.startswith("GK1:")
+True
+>>> trust = TrustList(
+...     (TrustedIssuer(agency, (TrustedKey.for_key(key.verifying_key, {"driving-licence"}),)),),
+...     1, clock.now(), datetime(2026, 12, 28, tzinfo=timezone.utc))
+>>> verified = CertificateVerifier(trust, clock=clock).verify(licence.qr_payload)
+>>> verified.licence.fields["licence_class"], verified.issuer.agency.uscc
+('C1', '114400000069445123')
+
+The pieces:
+
+* :mod:`govkit.certificates.codec`: the compact wire format, CWT claims in COSE_Sign1,
+  optionally zlib-compressed, base45, prefix ``GK1:`` (and HCERT's ``HC1:`` for reading);
+* the licence model: :class:`LicenceRegistry` of :class:`LicenceType` (the ten standard
+  types), :class:`Licence`, :class:`Agency`, :class:`Holder`, GB/T 36904 identifiers
+  (:func:`licence_id`);
+* :class:`CertificateIssuer` and :class:`CertificateVerifier` (verify raises, inspect
+  reports);
+* the trust list (:class:`TrustList`, signed by a trust anchor) and the status list
+  (:class:`StatusList`, revoked and suspended, privacy-preserving);
+* :mod:`govkit.certificates.qr`: QR pictures in and out with zxing-cpp.
+"""
+
+from govkit.certificates._identifier import LicenceId, licence_id, parse_licence_id
+from govkit.certificates._issuer import (
+    LICENCE_CLAIM,
+    CertificateIssuer,
+    IssuedCertificate,
+    IssueRequest,
+)
+from govkit.certificates._model import (
+    Agency,
+    FieldSpec,
+    Holder,
+    Licence,
+    LicenceRegistry,
+    LicenceType,
+)
+from govkit.certificates._status import (
+    SignedStatusList,
+    Status,
+    StatusList,
+    StatusListSource,
+    load_status_list,
+    sign_status_list,
+)
+from govkit.certificates._trust import (
+    TrustedIssuer,
+    TrustedKey,
+    TrustList,
+    TrustListSource,
+    load_trust_list,
+    sign_trust_list,
+)
+from govkit.certificates._verifier import (
+    CertificateCheck,
+    CertificateReport,
+    CertificateVerifier,
+    VerifiedCertificate,
+)
+
+__all__ = [
+    "LICENCE_CLAIM",
+    "Agency",
+    "CertificateCheck",
+    "CertificateIssuer",
+    "CertificateReport",
+    "CertificateVerifier",
+    "FieldSpec",
+    "Holder",
+    "IssueRequest",
+    "IssuedCertificate",
+    "Licence",
+    "LicenceId",
+    "LicenceRegistry",
+    "LicenceType",
+    "SignedStatusList",
+    "Status",
+    "StatusList",
+    "StatusListSource",
+    "TrustList",
+    "TrustListSource",
+    "TrustedIssuer",
+    "TrustedKey",
+    "VerifiedCertificate",
+    "licence_id",
+    "load_status_list",
+    "load_trust_list",
+    "parse_licence_id",
+    "sign_status_list",
+    "sign_trust_list",
+]

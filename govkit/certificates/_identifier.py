@@ -1,0 +1,207 @@
+"""Electronic licence identifiers (电子证照标识, GB/T 36904-2018).
+
+>>> from govkit.certificates._identifier import licence_id, parse_licence_id
+>>> text = licence_id("11100000000013338W011", "11430000006122244L", "20230000403")
+>>> text
+'1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U'
+>>> parse_licence_id(text).serial
+'20230000403'
+
+Layout::
+
+    1.2.156.3005.2.<type code>.<issuer code>.<serial>.<version>.<check>
+
+* ``1.2.156.3005.2`` is the OID arc of electronic licences (the root code).
+* ``<type code>`` (证照类型代码): the 18-character unified social credit code of the
+  authority that defines the licence type, followed by 3 digits (21 characters).
+* ``<issuer code>`` (颁发机构代码): the issuing agency's 18-character unified social
+  credit code.
+* ``<serial>`` (流水号): 1-64 digits or upper-case letters, chosen by the issuer.
+* ``<version>`` (版本号): 3 digits, ``000``-``999``.
+* ``<check>`` (校验位): ISO/IEC 7064 MOD 37,36 (hybrid system) over the type code,
+  issuer code, serial and version concatenated without dots (the root code is not
+  included), with the alphabet ``0-9A-Z``. The example above is a real identifier
+  quoted in a public provincial interface document; its check character agrees.
+
+Both unified social credit codes are checked with the GB 32100-2015 check character
+(a private copy of the check: :mod:`govkit.certificates` must not import
+:mod:`govkit.identity`). Nothing is normalised: lower case, whitespace and other
+separators are refused, so an identifier has exactly one spelling.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from govkit.errors import LicenceDataInvalid
+
+__all__ = ["ROOT_OID", "LicenceId", "licence_id", "mod37_36_check", "parse_licence_id"]
+
+#: The OID arc every electronic licence identifier starts with.
+ROOT_OID: Final = "1.2.156.3005.2"
+
+_MOD37_36_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_MOD37_36_VALUE: Final = {c: i for i, c in enumerate(_MOD37_36_ALPHABET)}
+#: GB 32100-2015: 31 characters (no I, O, S, V, Z), weights 3^(i-1) mod 31.
+_USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE: Final = {c: i for i, c in enumerate(_USCC_ALPHABET)}
+_USCC_WEIGHTS: Final = tuple(pow(3, i, 31) for i in range(17))
+_SERIAL = re.compile(r"[0-9A-Z]{1,64}")
+_VERSION = re.compile(r"[0-9]{3}")
+_TYPE_SUFFIX = re.compile(r"[0-9]{3}")
+#: Longest possible identifier: root, 21 + 18 + 64 + 3 + 1 characters and 5 dots.
+MAX_LENGTH: Final = len(ROOT_OID) + 21 + 18 + 64 + 3 + 1 + 5
+
+
+def mod37_36_check(text: str) -> str:
+    """The ISO/IEC 7064 MOD 37,36 check character of ``text`` (characters ``0-9A-Z``).
+
+    The hybrid system with M = 36: start with ``p = 36``; for each character
+    ``s = (p + value) mod 36`` (0 becomes 36) and ``p = 2s mod 37``; the check
+    character has the value ``(37 - p) mod 36``.
+
+    >>> mod37_36_check("A12425GABC1234002")
+    'M'
+
+    Raises:
+        LicenceDataInvalid: ``text`` holds a character outside ``0-9A-Z``.
+    """
+    p = 36
+    for char in text:
+        value = _MOD37_36_VALUE.get(char)
+        if value is None:
+            raise LicenceDataInvalid(
+                "MOD 37,36 input must be digits and upper-case letters", reason="format"
+            )
+        s = (p + value) % 36 or 36
+        p = (2 * s) % 37
+    return _MOD37_36_ALPHABET[(37 - p) % 36]
+
+
+def is_uscc(code: object) -> bool:
+    """Whether ``code`` is an 18-character unified social credit code with a valid check.
+
+    A minimal private copy of the GB 32100-2015 check (alphabet and check
+    character); :func:`govkit.identity.cn.parse_uscc` checks more (registration
+    authority, entity type, the embedded GB 11714 code).
+    """
+    if not isinstance(code, str) or len(code) != 18 or not code[2:8].isdigit():
+        return False
+    if not all(c in _USCC_VALUE for c in code):
+        return False
+    total = sum(_USCC_VALUE[c] * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[-total % 31] == code[17]
+
+
+def is_type_code(code: object) -> bool:
+    """Whether ``code`` is a licence type code: a valid USCC followed by 3 digits."""
+    return (
+        isinstance(code, str)
+        and len(code) == 21
+        and is_uscc(code[:18])
+        and bool(_TYPE_SUFFIX.fullmatch(code[18:]))
+    )
+
+
+def _invalid(message: str, reason: str) -> LicenceDataInvalid:
+    return LicenceDataInvalid(message, field="id", reason=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceId:
+    """A checked GB/T 36904 licence identifier and its parts.
+
+    Constructing one checks every part and that ``check`` is the MOD 37,36 check
+    character of the others; :func:`parse_licence_id` builds one from text and
+    ``str(licence_id)`` gives the text back.
+
+    Attributes:
+        type_code: 21 characters, the defining authority's USCC and 3 digits.
+        issuer_code: the issuing agency's 18-character USCC.
+        serial: 1-64 digits or upper-case letters.
+        version: 0-999 (written with 3 digits).
+        check: the MOD 37,36 check character.
+    """
+
+    type_code: str
+    issuer_code: str
+    serial: str
+    version: int
+    check: str
+
+    def __post_init__(self) -> None:
+        if not is_type_code(self.type_code):
+            raise _invalid("the type code is not a USCC followed by 3 digits", "type_code")
+        if not is_uscc(self.issuer_code):
+            raise _invalid("the issuer code is not a valid USCC", "issuer_code")
+        if not isinstance(self.serial, str) or not _SERIAL.fullmatch(self.serial):
+            raise _invalid("the serial must be 1-64 digits or upper-case letters", "serial")
+        if isinstance(self.version, bool) or not isinstance(self.version, int):
+            raise _invalid("the version must be an int", "version")
+        if not 0 <= self.version <= 999:
+            raise _invalid("the version must be from 0 to 999", "version")
+        if self.check != mod37_36_check(self._body()):
+            raise _invalid("the check character does not match", "check")
+
+    def _body(self) -> str:
+        return f"{self.type_code}{self.issuer_code}{self.serial}{self.version:03d}"
+
+    def __str__(self) -> str:
+        return (
+            f"{ROOT_OID}.{self.type_code}.{self.issuer_code}.{self.serial}."
+            f"{self.version:03d}.{self.check}"
+        )
+
+
+def licence_id(type_code: str, issuer_code: str, serial: str, version: int = 1) -> str:
+    """Build a GB/T 36904 licence identifier, computing its check character.
+
+    Args:
+        type_code: the licence type code (a USCC and 3 digits, 21 characters).
+        issuer_code: the issuing agency's USCC.
+        serial: 1-64 digits or upper-case letters, unique for the issuer and type.
+        version: 0-999; written with 3 digits.
+
+    Raises:
+        LicenceDataInvalid: a part is malformed (``context["reason"]`` names it:
+            ``type_code``, ``issuer_code``, ``serial``, ``version``).
+    """
+    if not is_type_code(type_code):
+        raise _invalid("the type code is not a USCC followed by 3 digits", "type_code")
+    if not is_uscc(issuer_code):
+        raise _invalid("the issuer code is not a valid USCC", "issuer_code")
+    if not isinstance(serial, str) or not _SERIAL.fullmatch(serial):
+        raise _invalid("the serial must be 1-64 digits or upper-case letters", "serial")
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= 999:
+        raise _invalid("the version must be an int from 0 to 999", "version")
+    check = mod37_36_check(f"{type_code}{issuer_code}{serial}{version:03d}")
+    return str(LicenceId(type_code, issuer_code, serial, version, check))
+
+
+def parse_licence_id(s: object) -> LicenceId:
+    """Parse and check a GB/T 36904 licence identifier.
+
+    Raises:
+        LicenceDataInvalid: ``s`` is not a valid identifier. ``context["reason"]`` is
+            one of ``type``, ``length``, ``layout``, ``root``, ``type_code``,
+            ``issuer_code``, ``serial``, ``version``, ``check``; the identifier
+            itself is never quoted.
+    """
+    if not isinstance(s, str):
+        raise _invalid("a licence identifier must be a str", "type")
+    if not 0 < len(s) <= MAX_LENGTH:
+        raise _invalid(f"a licence identifier has at most {MAX_LENGTH} characters", "length")
+    root_dot = ROOT_OID + "."
+    if not s.startswith(root_dot):
+        raise _invalid(f"a licence identifier starts with {ROOT_OID}", "root")
+    parts = s[len(root_dot) :].split(".")
+    if len(parts) != 5:
+        raise _invalid("a licence identifier has five parts after the root code", "layout")
+    type_code, issuer_code, serial, version, check = parts
+    if not _VERSION.fullmatch(version):
+        raise _invalid("the version must be 3 digits", "version")
+    if len(check) != 1 or check not in _MOD37_36_VALUE:
+        raise _invalid("the check character must be one digit or upper-case letter", "check")
+    return LicenceId(type_code, issuer_code, serial, int(version), check)

@@ -1,0 +1,754 @@
+"""The compact QR codec: CWT claims signed as COSE_Sign1, zlib, base45 and a context prefix.
+
+>>> from govkit.certificates.codec import EXP, ISS, cose_kid, decode, encode, verify_signature
+>>> from govkit.keys import SigningKey
+>>> key = SigningKey.generate("ES256")
+>>> text = encode({ISS: "CN", EXP: 1893456000}, key, kid=cose_kid(key.verifying_key))
+>>> text.startswith("GK1:")
+True
+>>> message = decode(text)
+>>> message.alg, message.claims[ISS], message.compressed
+('ES256', 'CN', True)
+>>> verify_signature(message, [key.verifying_key]) == key.verifying_key
+True
+
+Wire format
+-----------
+The layers are those of the EU Digital COVID Certificate (HCERT, ``HC1:``), so govkit also
+reads HCERT payloads::
+
+    text = prefix + base45(zlib(COSE_Sign1(payload = CBOR(CWT claims))))
+
+* **prefix**: ``GK1:`` for govkit licences, ``HC1:`` for HCERT. :func:`decode` accepts only
+  the prefixes it is given.
+* **base45**: RFC 9285, decoded strictly (:func:`govkit._encoding.b45decode`).
+* **zlib**: RFC 1950 (level 9 when encoding). *The rule*: for ``HC1:`` compression is
+  required (the HCERT specification says so and DCC test case Z2 expects an uncompressed
+  ``HC1:`` payload to be refused); for every other prefix it is optional and is detected
+  by a valid RFC 1950 header (``0x78 0xDA`` from :func:`encode`). Detection is
+  unambiguous: a COSE message starts with ``0xD2`` (tag 18), ``0xD8 0x3D`` (tag 61) or
+  ``0x84`` (an array), none of which is a zlib header. ``require_compression=`` overrides
+  the rule. Decompression is bounded: more than ``max_cose`` bytes of output is a zip bomb
+  and raises :class:`~govkit.errors.CertificateTooLarge`.
+* **COSE_Sign1** (RFC 9052): ``18([protected: bstr, unprotected: map, payload: bstr,
+  signature: bstr])``. An outer CWT tag 61 around tag 18 and an untagged 4-element array
+  are also read (the DCC test data has all three). The protected header is a bstr holding
+  a map (an empty bstr is an empty map); :func:`encode` writes ``{1: alg, 4: kid}`` and
+  ``3: content type`` when given, and an empty unprotected map. The signature covers
+  ``Sig_structure = ["Signature1", protected, h'', payload]``; ES256 signatures are raw
+  ``r || s`` (64 bytes), PS256 is RSASSA-PSS with SHA-256 and a 32-byte salt.
+* **CWT claims** (RFC 8392): the payload is a CBOR map whose keys are integers or text;
+  the registered claims are :data:`ISS`, :data:`SUB`, :data:`AUD`, :data:`EXP`,
+  :data:`NBF`, :data:`IAT`, :data:`CTI`, and HCERT puts its document under :data:`HCERT`.
+
+Key ids
+-------
+A COSE ``kid`` is 8 bytes. :func:`cose_kid` derives govkit's from the key's
+SubjectPublicKeyInfo DER; HCERT derives it from the signing *certificate's* DER, so for
+HCERT the caller supplies ``kid=``. Eight bytes can collide, so a verifier must try every
+trusted key with that kid: :func:`verify_signature` takes all of them.
+
+Hardening of :func:`decode`
+---------------------------
+Every failure raises :class:`~govkit.errors.CertificateFormatError` or
+:class:`~govkit.errors.CertificateTooLarge` (``limit`` = ``text`` or ``cose`` in its
+context), never another exception. A format error's ``reason`` names the layer:
+
+* ``prefix``: no accepted prefix;
+* ``base45``: not strict base45;
+* ``zlib``: not one complete zlib stream (bad data, truncated, bad checksum, trailing bytes);
+* ``cbor``: the COSE message is not one well-formed CBOR item within the limits;
+* ``cose``: not a COSE_Sign1 (tag, element count or types, a malformed protected header,
+  a kid that is not a byte string);
+* ``cwt``: the payload is not a well-formed CBOR map with integer or text keys.
+
+The text length is checked before anything else. Before cbor2 sees
+any bytes, an iterative scan checks that they are exactly one well-formed CBOR item, no
+deeper than ``max_depth``, whose declared lengths and counts fit in the bytes present, and
+whose tags are only 0, 1 (dates), 2, 3 (bignums), 18 (COSE_Sign1) and 61 (CWT), so cbor2
+never builds shared references, sets, regular expressions or other semantic objects.
+After decoding, a map with a repeated key (which cbor2 would silently collapse) is
+refused; note that CBOR ``1``, ``1.0`` and ``true`` are one key to Python and so count as
+a repeat. ``kid`` comes from the protected header when it is there, else from the
+unprotected one; ``alg`` is read from the protected header only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Final
+
+import cbor2
+from cryptography.hazmat.primitives import serialization
+
+from govkit._encoding import b45decode, b45encode
+from govkit.errors import (
+    CertificateAlgorithmRejected,
+    CertificateExpired,
+    CertificateFormatError,
+    CertificateKeyUnknown,
+    CertificateNotYetValid,
+    CertificateSignatureInvalid,
+    CertificateTooLarge,
+    ConfigurationError,
+    EncodingError,
+    InvalidSignature,
+    LicenceDataInvalid,
+    NaiveDatetimeError,
+)
+from govkit.keys import Signer, VerifyingKey
+
+__all__ = [
+    "AUD",
+    "COSE_ALGORITHMS",
+    "COSE_ALGORITHM_NAMES",
+    "CTI",
+    "EXP",
+    "HCERT",
+    "IAT",
+    "ISS",
+    "NBF",
+    "SUB",
+    "CoseMessage",
+    "check_times",
+    "cose_kid",
+    "decode",
+    "decode_cose",
+    "decompress",
+    "encode",
+    "verify_signature",
+]
+
+#: JOSE algorithm name -> COSE algorithm id (IANA COSE registry) for the algorithms the
+#: codec signs and verifies with.
+COSE_ALGORITHMS: Final[Mapping[str, int]] = MappingProxyType(
+    {"ES256": -7, "EdDSA": -8, "PS256": -37}
+)
+#: COSE algorithm id -> JOSE algorithm name; the reverse of :data:`COSE_ALGORITHMS`.
+COSE_ALGORITHM_NAMES: Final[Mapping[int, str]] = MappingProxyType(
+    {cose_id: name for name, cose_id in COSE_ALGORITHMS.items()}
+)
+
+#: CWT claim key: issuer (RFC 8392).
+ISS: Final = 1
+#: CWT claim key: subject.
+SUB: Final = 2
+#: CWT claim key: audience.
+AUD: Final = 3
+#: CWT claim key: expiration time (NumericDate).
+EXP: Final = 4
+#: CWT claim key: not before (NumericDate).
+NBF: Final = 5
+#: CWT claim key: issued at (NumericDate).
+IAT: Final = 6
+#: CWT claim key: CWT id.
+CTI: Final = 7
+#: CWT claim key under which HCERT carries its document (``{1: eu_dcc_v1}``).
+HCERT: Final = -260
+
+# COSE header labels (RFC 9052 section 3.1).
+_ALG: Final = 1
+_CONTENT_TYPE: Final = 3
+_KID: Final = 4
+_COSE_SIGN1_TAG: Final = 18
+_CWT_TAG: Final = 61
+#: Tags cbor2 may see: dates (0, 1), bignums (2, 3), COSE_Sign1 (18), CWT (61).
+_ALLOWED_TAGS: Final = frozenset({0, 1, 2, 3, _COSE_SIGN1_TAG, _CWT_TAG})
+#: Prefixes whose payload must be compressed.
+_COMPRESSION_REQUIRED: Final = frozenset({"HC1:"})
+_MAX_DEPTH_LIMIT: Final = 128
+_DEFAULT_DEPTH: Final = 16
+
+
+@dataclass(frozen=True)
+class CoseMessage:
+    """A decoded (not yet verified) COSE_Sign1 message and its CWT claims.
+
+    Nothing here is trustworthy until :func:`verify_signature` has returned a key.
+    """
+
+    #: The context prefix the text started with (``""`` from :func:`decode_cose`).
+    prefix: str
+    #: Whether the COSE bytes were zlib-compressed.
+    compressed: bool
+    #: The protected header map (read-only).
+    protected: Mapping[Any, Any]
+    #: The unprotected header map (read-only).
+    unprotected: Mapping[Any, Any]
+    #: The payload bytes (the CBOR-encoded claims), exactly as signed.
+    payload: bytes
+    #: The signature bytes.
+    signature: bytes
+    #: The JOSE name of the protected-header algorithm, ``None`` if absent or unknown.
+    alg: str | None
+    #: The protected-header algorithm id, ``None`` if absent or not an integer.
+    alg_id: int | None
+    #: The key id: the protected header's, else the unprotected header's, else ``None``.
+    kid: bytes | None
+    #: The CWT claims decoded from the payload (read-only at the top level).
+    claims: Mapping[int | str, Any]
+    #: The bytes the signature covers: ``["Signature1", protected, h'', payload]``.
+    to_be_signed: bytes
+
+    def __repr__(self) -> str:
+        kid = self.kid.hex() if self.kid is not None else None
+        return (
+            f"CoseMessage(prefix={self.prefix!r}, alg={self.alg!r}, kid={kid!r}, "
+            f"claims={len(self.claims)} keys)"
+        )
+
+
+# --- encoding -----------------------------------------------------------------------
+
+
+def cose_kid(key: VerifyingKey) -> bytes:
+    """govkit's 8-byte COSE key id: SHA-256 over the key's SubjectPublicKeyInfo DER, truncated.
+
+    (HCERT hashes the signing certificate's DER instead; pass that kid to :func:`encode`.)
+    """
+    if not isinstance(key, VerifyingKey):
+        raise ConfigurationError("cose_kid needs a VerifyingKey")
+    spki = key.public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(spki).digest()[:8]
+
+
+def _sig_structure(protected: bytes, payload: bytes) -> bytes:
+    return cbor2.dumps(["Signature1", protected, b"", payload])
+
+
+def encode(
+    claims: Mapping[int | str, Any],
+    signer: Signer,
+    *,
+    kid: bytes,
+    prefix: str = "GK1:",
+    compress: bool = True,
+    content_type: str | int | None = None,
+) -> str:
+    """Sign ``claims`` as a COSE_Sign1 CWT and return the QR text (see the module docstring).
+
+    The claims are encoded as deterministic CBOR (RFC 8949 section 4.2, cbor2
+    ``canonical=True``). The signer's algorithm becomes the protected ``alg``.
+
+    Raises:
+        CertificateAlgorithmRejected: the signer's algorithm has no COSE id here (RS256).
+        LicenceDataInvalid: the claims are not a map with int/text keys, hold a value
+            CBOR cannot carry, or hold a value :func:`decode` would refuse.
+        ConfigurationError: ``kid``, ``prefix`` or ``content_type`` has the wrong type,
+            or the signer returned an ES256 signature that is not raw ``r || s``.
+    """
+    alg = getattr(signer, "alg", None)
+    alg_id = COSE_ALGORITHMS.get(alg) if isinstance(alg, str) else None
+    if alg_id is None:
+        raise CertificateAlgorithmRejected(
+            "the signer's algorithm has no COSE algorithm govkit accepts (ES256, EdDSA, PS256)",
+            alg=str(alg)[:16],
+        )
+    if not isinstance(kid, bytes):
+        raise ConfigurationError("kid must be bytes")
+    if not isinstance(prefix, str):
+        raise ConfigurationError("prefix must be text")
+    if content_type is not None and (
+        isinstance(content_type, bool) or not isinstance(content_type, (str, int))
+    ):
+        raise ConfigurationError("content_type must be text or an integer")
+    if not isinstance(claims, Mapping):
+        raise LicenceDataInvalid("claims must be a map")
+    if not all(isinstance(k, (int, str)) and not isinstance(k, bool) for k in claims):
+        raise LicenceDataInvalid("claim keys must be integers or text")
+    try:
+        payload = cbor2.dumps(dict(claims), canonical=True)
+    except Exception:  # cbor2 raises several types for values it cannot encode
+        raise LicenceDataInvalid("the claims hold a value CBOR cannot encode") from None
+    try:
+        _parse_cbor(payload, max_depth=_DEFAULT_DEPTH, reason="cwt")
+    except CertificateFormatError as exc:
+        raise LicenceDataInvalid(f"the claims would not decode: {exc.message}") from None
+    header: dict[int, Any] = {_ALG: alg_id, _KID: kid}
+    if content_type is not None:
+        header[_CONTENT_TYPE] = content_type
+    protected = cbor2.dumps(header, canonical=True)
+    signature = signer.sign(_sig_structure(protected, payload))
+    if not isinstance(signature, bytes):
+        raise ConfigurationError("the signer returned a signature that is not bytes")
+    if alg == "ES256" and len(signature) != 64:
+        raise ConfigurationError("an ES256 signer must return raw r || s (64 bytes)")
+    cose = cbor2.dumps(cbor2.CBORTag(_COSE_SIGN1_TAG, [protected, {}, payload, signature]))
+    if compress:
+        cose = zlib.compress(cose, 9)
+    return prefix + b45encode(cose)
+
+
+# --- decoding -----------------------------------------------------------------------
+
+
+def _format_error(message: str, reason: str, **context: Any) -> CertificateFormatError:
+    return CertificateFormatError(message, reason=reason, **context)
+
+
+def _check_limit(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a positive integer")
+
+
+def decode(
+    text: str | bytes,
+    *,
+    prefixes: Sequence[str] = ("GK1:", "HC1:"),
+    max_text: int = 16384,
+    max_cose: int = 65536,
+    max_depth: int = 16,
+    require_compression: bool | None = None,
+) -> CoseMessage:
+    """Decode QR text into a :class:`CoseMessage`; the signature is *not* checked here.
+
+    Args:
+        text: the scanned text (bytes are read as Latin-1, so any non-ASCII byte fails
+            as a character outside base45).
+        prefixes: the context prefixes accepted.
+        max_text: the longest text accepted, checked before anything else.
+        max_cose: the largest COSE message accepted, after decompression.
+        max_depth: the deepest CBOR nesting accepted (at most 128).
+        require_compression: ``None`` applies the rule of the module docstring (required
+            for ``HC1:``, optional otherwise); ``True`` or ``False`` overrides it.
+
+    Raises:
+        CertificateTooLarge: the text or the (decompressed) COSE message is too large.
+        CertificateFormatError: any layer is malformed; ``context["reason"]`` names it.
+    """
+    _check_limit("max_text", max_text)
+    _check_limit("max_cose", max_cose)
+    _check_depth(max_depth)
+    if isinstance(text, bytes):
+        if len(text) > max_text:
+            raise CertificateTooLarge("the licence text is too long", limit="text", size=len(text))
+        text = text.decode("latin-1")
+    if not isinstance(text, str):
+        raise _format_error("the licence must be text", "prefix")
+    if len(text) > max_text:
+        raise CertificateTooLarge("the licence text is too long", limit="text", size=len(text))
+    prefix = next((p for p in prefixes if p and text.startswith(p)), None)
+    if prefix is None:
+        raise _format_error("the licence text does not start with an accepted prefix", "prefix")
+    try:
+        data = b45decode(text[len(prefix) :])
+    except EncodingError as exc:
+        raise _format_error(f"the licence text is not base45: {exc.message}", "base45") from None
+    required = (
+        prefix in _COMPRESSION_REQUIRED if require_compression is None else require_compression
+    )
+    compressed = required or _looks_like_zlib(data)
+    if compressed:
+        data = decompress(data, max_size=max_cose)
+    return _parse_cose(
+        data, prefix=prefix, compressed=compressed, max_cose=max_cose, max_depth=max_depth
+    )
+
+
+def decode_cose(data: bytes, *, max_cose: int = 65536, max_depth: int = 16) -> CoseMessage:
+    """Decode an uncompressed COSE_Sign1 message (no prefix, no base45, no zlib).
+
+    The same checks as the COSE and CWT layers of :func:`decode`; ``prefix`` is ``""``.
+    """
+    _check_limit("max_cose", max_cose)
+    _check_depth(max_depth)
+    if not isinstance(data, bytes):
+        raise _format_error("a COSE message must be bytes", "cbor")
+    return _parse_cose(data, prefix="", compressed=False, max_cose=max_cose, max_depth=max_depth)
+
+
+def decompress(data: bytes, *, max_size: int = 65536) -> bytes:
+    """Inflate one complete zlib stream (RFC 1950) into at most ``max_size`` bytes.
+
+    Raises:
+        CertificateTooLarge: the stream inflates to more than ``max_size`` bytes.
+        CertificateFormatError: (reason ``zlib``) not a zlib stream, truncated, a bad
+            checksum, or bytes after the end of the stream.
+    """
+    _check_limit("max_size", max_size)
+    if not isinstance(data, bytes):
+        raise _format_error("compressed data must be bytes", "zlib")
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, max_size + 1)
+    except zlib.error:
+        raise _format_error("the payload is not a valid zlib stream", "zlib") from None
+    if len(out) > max_size:
+        raise CertificateTooLarge(
+            "the payload inflates beyond the size limit", limit="cose", max=max_size
+        )
+    if not inflater.eof:
+        raise _format_error("the zlib stream is truncated", "zlib")
+    if inflater.unused_data:
+        raise _format_error("bytes follow the end of the zlib stream", "zlib")
+    return out
+
+
+def _looks_like_zlib(data: bytes) -> bool:
+    """An RFC 1950 header: deflate, a window of at most 32 KiB, a valid check value."""
+    if len(data) < 2:
+        return False
+    cmf, flg = data[0], data[1]
+    return cmf & 0x0F == 8 and cmf >> 4 <= 7 and (cmf << 8 | flg) % 31 == 0
+
+
+def _check_depth(max_depth: int) -> None:
+    _check_limit("max_depth", max_depth)
+    if max_depth > _MAX_DEPTH_LIMIT:
+        raise ConfigurationError(f"max_depth must be at most {_MAX_DEPTH_LIMIT}")
+
+
+def _parse_cose(
+    data: bytes, *, prefix: str, compressed: bool, max_cose: int, max_depth: int
+) -> CoseMessage:
+    if len(data) > max_cose:
+        raise CertificateTooLarge("the COSE message is too large", limit="cose", size=len(data))
+    leading = _leading_tag(data)
+    if leading is not None and leading not in (_COSE_SIGN1_TAG, _CWT_TAG):
+        raise _format_error("not a COSE_Sign1 message", "cose", tag=leading)
+    item = _parse_cbor(data, max_depth=max_depth, reason="cbor")
+    if isinstance(item, cbor2.CBORTag) and item.tag == _CWT_TAG:
+        item = item.value
+        if not (isinstance(item, cbor2.CBORTag) and item.tag == _COSE_SIGN1_TAG):
+            raise _format_error("a CWT tag must wrap a tagged COSE_Sign1", "cose")
+    if isinstance(item, cbor2.CBORTag):
+        if item.tag != _COSE_SIGN1_TAG:
+            raise _format_error("not a COSE_Sign1 message", "cose", tag=item.tag)
+        item = item.value
+    if not isinstance(item, (list, tuple)) or len(item) != 4:
+        raise _format_error("COSE_Sign1 must be an array of 4 elements", "cose")
+    protected_bytes, unprotected, payload, signature = item
+    if not isinstance(protected_bytes, bytes):
+        raise _format_error("the protected header must be a byte string", "cose")
+    if not isinstance(unprotected, Mapping):
+        raise _format_error("the unprotected header must be a map", "cose")
+    if not isinstance(payload, bytes):
+        raise _format_error(
+            "the payload must be a byte string (detached payloads are refused)", "cose"
+        )
+    if not isinstance(signature, bytes):
+        raise _format_error("the signature must be a byte string", "cose")
+    protected: Any = {}
+    if protected_bytes:
+        protected = _parse_cbor(protected_bytes, max_depth=max_depth, reason="cose")
+        if not isinstance(protected, Mapping):
+            raise _format_error("the protected header must hold a map", "cose")
+    kid = protected.get(_KID, unprotected.get(_KID))
+    if kid is not None and not isinstance(kid, bytes):
+        raise _format_error("the key id must be a byte string", "cose")
+    alg_value = protected.get(_ALG)
+    if alg_value is not None and (
+        isinstance(alg_value, bool) or not isinstance(alg_value, (int, str))
+    ):
+        raise _format_error("the algorithm must be an integer or text", "cose")
+    alg_id = alg_value if isinstance(alg_value, int) else None
+    claims = _parse_cbor(payload, max_depth=max_depth, reason="cwt")
+    if not isinstance(claims, Mapping):
+        raise _format_error("the payload is not a CWT claims map", "cwt")
+    if not all(isinstance(k, (int, str)) and not isinstance(k, bool) for k in claims):
+        raise _format_error("CWT claim keys must be integers or text", "cwt")
+    return CoseMessage(
+        prefix=prefix,
+        compressed=compressed,
+        protected=MappingProxyType(dict(protected)),
+        unprotected=MappingProxyType(dict(unprotected)),
+        payload=payload,
+        signature=signature,
+        alg=COSE_ALGORITHM_NAMES.get(alg_id) if alg_id is not None else None,
+        alg_id=alg_id,
+        kid=kid,
+        claims=MappingProxyType(dict(claims)),
+        to_be_signed=_sig_structure(protected_bytes, payload),
+    )
+
+
+# --- hardened CBOR ------------------------------------------------------------------
+
+
+def _parse_cbor(data: bytes, *, max_depth: int, reason: str) -> Any:
+    """Scan, then decode with cbor2, then check for repeated map keys."""
+    pairs = _scan_cbor(data, max_depth=max_depth, reason=reason)
+    try:
+        item = cbor2.loads(data)
+    except Exception:  # every cbor2 failure (and only those) lands here
+        raise _format_error("the CBOR data is malformed", reason) from None
+    value, found = _plain(item)
+    if found != pairs:
+        raise _format_error("a CBOR map repeats a key", reason)
+    return value
+
+
+def _plain(item: Any) -> tuple[Any, int]:
+    """Copy decoded CBOR into plain dicts and lists; count map entries (keys included).
+
+    Recursion is bounded: :func:`_scan_cbor` has already limited the nesting depth.
+    """
+    if isinstance(item, cbor2.CBORTag):
+        inner, count = _plain(item.value)
+        return cbor2.CBORTag(item.tag, inner), count
+    if isinstance(item, Mapping):
+        out: dict[Any, Any] = {}
+        count = len(item)
+        for key, value in item.items():
+            count += _count_entries(key)
+            out[key], inner = _plain(value)
+            count += inner
+        return out, count
+    if isinstance(item, (list, tuple)):
+        values: list[Any] = []
+        count = 0
+        for element in item:
+            plain, inner = _plain(element)
+            values.append(plain)
+            count += inner
+        return values, count
+    return item, 0
+
+
+def _count_entries(key: Any) -> int:
+    """Map entries inside a map key (cbor2 turns such keys into hashable frozen types)."""
+    if isinstance(key, cbor2.CBORTag):
+        return _count_entries(key.value)
+    if isinstance(key, Mapping):
+        return len(key) + sum(_count_entries(k) + _count_entries(v) for k, v in key.items())
+    if isinstance(key, (list, tuple)):
+        return sum(_count_entries(k) for k in key)
+    return 0
+
+
+def _read_head(data: bytes, pos: int, reason: str) -> tuple[int, int, int | None, int]:
+    """Read one CBOR head at ``pos``: (major type, additional info, argument, next position).
+
+    The argument is ``None`` for an indefinite length (additional info 31).
+    """
+    end = len(data)
+    if pos >= end:
+        raise _format_error("the CBOR data ends early", reason)
+    initial = data[pos]
+    major, info = initial >> 5, initial & 0x1F
+    pos += 1
+    if info < 24:
+        return major, info, info, pos
+    if info <= 27:
+        size = 1 << (info - 24)
+        if pos + size > end:
+            raise _format_error("the CBOR data ends early", reason)
+        return major, info, int.from_bytes(data[pos : pos + size], "big"), pos + size
+    if info == 31 and major in (2, 3, 4, 5, 7):
+        return major, info, None, pos
+    raise _format_error("the CBOR data uses a reserved encoding", reason)
+
+
+def _leading_tag(data: bytes) -> int | None:
+    """The tag number of the first item if it is a tag (for a precise COSE error)."""
+    if not data or data[0] >> 5 != 6:
+        return None
+    try:
+        return _read_head(data, 0, "cbor")[2]
+    except CertificateFormatError:
+        return None
+
+
+def _scan_cbor(data: bytes, *, max_depth: int, reason: str) -> int:
+    """Check that ``data`` is exactly one well-formed CBOR item within govkit's limits.
+
+    Iterative (no recursion), linear in ``len(data)``. Refuses truncation, trailing
+    bytes, reserved encodings, lengths or counts larger than the bytes left, nesting
+    deeper than ``max_depth``, unlisted tags and malformed indefinite-length items.
+    Returns the number of map entries, for the repeated-key check.
+    """
+    pos = 0
+    pairs = 0
+    # Each open item: [items still expected (-1 = indefinite), major type, items seen].
+    stack: list[list[int]] = []
+    while True:
+        major, info, arg, pos = _read_head(data, pos, reason)
+        if major == 7 and info == 31:  # "break" closes an indefinite-length item
+            pairs += _close_indefinite(stack, reason)
+        else:
+            chunked = stack[-1][1] if stack and stack[-1][0] == -1 else None
+            if chunked in (2, 3) and (major != chunked or arg is None):
+                # an indefinite-length string holds definite strings of its own type only
+                raise _format_error("an indefinite-length string has a bad chunk", reason)
+            pos, opened = _open_item(data, pos, major, arg, stack, reason=reason)
+            if major == 5 and arg is not None:
+                pairs += arg
+            if len(stack) > max_depth:
+                raise _format_error(
+                    "the CBOR data is nested too deeply", reason, max_depth=max_depth
+                )
+            if opened:
+                continue
+        if _item_done(stack):
+            break
+    if pos != len(data):
+        raise _format_error("bytes follow the CBOR item", reason)
+    return pairs
+
+
+def _open_item(
+    data: bytes, pos: int, major: int, arg: int | None, stack: list[list[int]], *, reason: str
+) -> tuple[int, bool]:
+    """Skip a string's bytes or open a container; return (position, whether it opened)."""
+    left = len(data) - pos
+    if arg is None:  # indefinite length: only major types 2 to 5 get here
+        stack.append([-1, major, 0])
+        return pos, True
+    if major in (2, 3):
+        if arg > left:
+            raise _format_error("a CBOR string is longer than the data", reason)
+        return pos + arg, False
+    if major in (4, 5):
+        items = arg * 2 if major == 5 else arg
+        if items > left:  # every item takes at least one byte
+            raise _format_error("a CBOR container is longer than the data", reason)
+        if items:
+            stack.append([items, major, 0])
+        return pos, bool(items)
+    if major == 6:
+        if arg not in _ALLOWED_TAGS:
+            raise _format_error("a CBOR tag govkit does not accept", reason, tag=arg)
+        stack.append([1, 6, 0])
+        return pos, True
+    return pos, False
+
+
+def _close_indefinite(stack: list[list[int]], reason: str) -> int:
+    """Close the innermost indefinite-length item; return its map entries (0 if not a map)."""
+    if not stack or stack[-1][0] != -1:
+        raise _format_error("a CBOR break outside an indefinite-length item", reason)
+    _, major, seen = stack.pop()
+    if major == 5 and seen % 2:
+        raise _format_error("an indefinite-length map has an odd item count", reason)
+    return seen // 2 if major == 5 else 0
+
+
+def _item_done(stack: list[list[int]]) -> bool:
+    """Count one finished item in the open containers; True when the top-level item is done."""
+    while stack:
+        top = stack[-1]
+        if top[0] == -1:
+            top[2] += 1
+            return False
+        top[0] -= 1
+        if top[0]:
+            return False
+        stack.pop()
+    return True
+
+
+# --- verification ---------------------------------------------------------------------
+
+
+def verify_signature(
+    message: CoseMessage,
+    candidates: Sequence[VerifyingKey],
+    *,
+    unsafe_unprotected_alg: bool = False,
+) -> VerifyingKey:
+    """Return the first candidate key whose signature check passes.
+
+    The protected header's ``alg`` must name an algorithm of :data:`COSE_ALGORITHMS` and
+    only candidates bound to that algorithm are tried (a key of another algorithm is
+    skipped). Pass every trusted key that has the message's kid: 8-byte kids collide.
+
+    Args:
+        unsafe_unprotected_alg: also take ``alg`` from the *unprotected* header when the
+            protected header has none. RFC 9052 requires ``alg`` to be protected; some
+            HCERT verifiers accept it unprotected (DCC test case CO20). Since every
+            govkit key is bound to one algorithm, this does not allow algorithm
+            substitution, but it is off by default.
+
+    Raises:
+        CertificateKeyUnknown: ``candidates`` is empty.
+        CertificateAlgorithmRejected: no usable ``alg``, or no candidate is bound to it.
+        CertificateSignatureInvalid: no candidate verifies the signature.
+    """
+    if not candidates:
+        raise CertificateKeyUnknown(
+            "no trusted key has the licence's key id",
+            kid=message.kid.hex() if message.kid is not None else None,
+        )
+    alg_id: Any = message.alg_id
+    if unsafe_unprotected_alg and _ALG not in message.protected:
+        alg_id = message.unprotected.get(_ALG)
+    alg = (
+        COSE_ALGORITHM_NAMES.get(alg_id)
+        if isinstance(alg_id, int) and not isinstance(alg_id, bool)
+        else None
+    )
+    if alg is None:
+        raise CertificateAlgorithmRejected(
+            "the licence names no algorithm govkit accepts in its protected header",
+            alg=str(alg_id)[:16] if alg_id is not None else None,
+        )
+    usable = [key for key in candidates if isinstance(key, VerifyingKey) and key.alg == alg]
+    if not usable:
+        raise CertificateAlgorithmRejected(
+            "no trusted key with this key id is bound to the licence's algorithm", alg=alg
+        )
+    if alg == "ES256" and len(message.signature) != 64:
+        raise CertificateSignatureInvalid("an ES256 signature must be 64 bytes (raw r || s)")
+    for key in usable:
+        try:
+            key.verify(message.signature, message.to_be_signed)
+        except InvalidSignature:
+            continue
+        return key
+    raise CertificateSignatureInvalid(
+        "the licence's signature does not verify", candidates=len(usable)
+    )
+
+
+def _numeric_date(claims: Mapping[Any, Any], label: int, name: str) -> float | int | None:
+    value = claims.get(label)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _format_error(f"the {name} claim must be a number", "cwt", claim=name)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _format_error(f"the {name} claim must be finite", "cwt", claim=name)
+    return value
+
+
+def check_times(
+    claims: Mapping[Any, Any],
+    *,
+    at: datetime,
+    leeway: timedelta = timedelta(0),
+    require_exp: bool = True,
+) -> None:
+    """Check the CWT time claims at the moment ``at`` (an aware datetime).
+
+    Valid when ``iat - leeway <= at``, ``nbf - leeway <= at`` and ``at <= exp + leeway``
+    (each bound only when the claim is present; ``exp`` must be present unless
+    ``require_exp=False``). NumericDates may be integers or finite floats.
+
+    Raises:
+        NaiveDatetimeError: ``at`` has no timezone.
+        CertificateFormatError: (reason ``cwt``) a time claim is not a finite number, or
+            ``exp`` is missing while required.
+        CertificateNotYetValid: ``at`` lies before ``iat`` or ``nbf``.
+        CertificateExpired: ``at`` lies after ``exp``.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise NaiveDatetimeError("the verification time must be timezone-aware")
+    moment = at.timestamp()
+    slack = leeway.total_seconds()
+    expires = _numeric_date(claims, EXP, "exp")
+    if expires is None and require_exp:
+        raise _format_error("the licence has no exp claim", "cwt", claim="exp")
+    for label, name in ((IAT, "iat"), (NBF, "nbf")):
+        start = _numeric_date(claims, label, name)
+        if start is not None and moment < start - slack:
+            raise CertificateNotYetValid(f"the licence is not valid before its {name}", claim=name)
+    if expires is not None and moment > expires + slack:
+        raise CertificateExpired("the licence has expired", claim="exp")

@@ -1,0 +1,345 @@
+"""``govkit trust``, ``govkit issue``, ``govkit revoke`` and the licence branch of ``verify``.
+
+Issuer-side status state is one JSON file (``--status-state``): the unsigned status
+list, the status index of every licence issued with it, and the last sequence
+signed. ``govkit revoke`` updates it and writes the signed status list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from govkit.certificates import (
+    Agency,
+    CertificateIssuer,
+    CertificateReport,
+    CertificateVerifier,
+    Holder,
+    LicenceRegistry,
+    Status,
+    StatusList,
+    StatusListSource,
+    TrustedIssuer,
+    TrustedKey,
+    TrustList,
+    TrustListSource,
+    load_trust_list,
+    sign_status_list,
+    sign_trust_list,
+)
+from govkit.cli._app import (
+    CliEnvironmentError,
+    CliInvalid,
+    CliUsageError,
+    Output,
+    env_password,
+    table,
+)
+from govkit.cli._files import read_file, write_file
+from govkit.cli._identity import aware_time, duration
+from govkit.keys import SigningKey, VerifyingKey
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a date YYYY-MM-DD") from None
+
+
+def _field(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError("expected NAME=VALUE")
+    return name, value
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add ``trust``, ``issue`` and ``revoke``."""
+    trust = sub.add_parser("trust", parents=[common], help="create and sign trust lists")
+    trust_sub = trust.add_subparsers(dest="trust_command", metavar="SUBCOMMAND", required=True)
+    create = trust_sub.add_parser("create", parents=[common], help="a new, empty, signed list")
+    create.add_argument("--anchor", required=True, type=Path, metavar="KEYFILE")
+    create.add_argument("--out", required=True, type=Path, metavar="FILE")
+    create.add_argument(
+        "--valid-for", type=duration, default=timedelta(days=30), metavar="DURATION"
+    )
+    create.add_argument("--password-env", metavar="VAR", help="password of the anchor key")
+    create.add_argument("--force", action="store_true", help="replace an existing file")
+    create.set_defaults(handler=cmd_trust_create)
+    add = trust_sub.add_parser(
+        "add-issuer", parents=[common], help="add an issuer key and re-sign the list"
+    )
+    add.add_argument("trust_file", type=Path, metavar="FILE")
+    add.add_argument("--anchor", required=True, type=Path, metavar="KEYFILE")
+    add.add_argument("--name", required=True, metavar="AGENCY")
+    add.add_argument("--uscc", required=True, metavar="CODE")
+    add.add_argument("--key", required=True, type=Path, metavar="PUBKEY", help="issuer key")
+    add.add_argument("--types", required=True, metavar="T1,T2", help="licence types it signs")
+    add.add_argument("--valid-for", type=duration, default=timedelta(days=30), metavar="DURATION")
+    add.add_argument("--password-env", metavar="VAR", help="password of the anchor key")
+    add.set_defaults(handler=cmd_trust_add)
+    show = trust_sub.add_parser("show", parents=[common], help="verify and print a trust list")
+    show.add_argument("trust_file", type=Path, metavar="FILE")
+    show.add_argument("--anchor", required=True, type=Path, metavar="KEYFILE")
+    show.set_defaults(handler=cmd_trust_show)
+
+    issue = sub.add_parser("issue", parents=[common], help="issue a signed licence and its QR")
+    issue.add_argument("--key", required=True, type=Path, metavar="KEYFILE", help="issuer key")
+    issue.add_argument("--password-env", metavar="VAR")
+    issue.add_argument("--agency", required=True, metavar="NAME")
+    issue.add_argument("--uscc", required=True, metavar="CODE")
+    issue.add_argument("--type", required=True, metavar="TYPE", dest="licence_type")
+    issue.add_argument("--holder", required=True, metavar="REF", help="a pseudonym or masked id")
+    issue.add_argument(
+        "--holder-kind", choices=("pseudonym", "masked", "raw-id"), default="pseudonym"
+    )
+    issue.add_argument("--allow-raw-id", action="store_true", help="the type needs a raw id")
+    issue.add_argument("--field", action="append", type=_field, default=[], metavar="NAME=VALUE")
+    issue.add_argument("--valid-from", type=_date, metavar="DATE", help="default today")
+    issue.add_argument("--valid-until", required=True, type=_date, metavar="DATE")
+    issue.add_argument("--status-state", type=Path, metavar="FILE", help="issuer status state")
+    issue.add_argument("--out", required=True, type=Path, metavar="PREFIX", help="PREFIX.txt/.png")
+    issue.set_defaults(handler=cmd_issue)
+
+    revoke = sub.add_parser("revoke", parents=[common], help="revoke or suspend a licence")
+    revoke.add_argument("licence_id", metavar="ID", help="the licence identifier")
+    revoke.add_argument("--key", required=True, type=Path, metavar="KEYFILE", help="issuer key")
+    revoke.add_argument("--password-env", metavar="VAR")
+    revoke.add_argument("--status-state", required=True, type=Path, metavar="FILE")
+    revoke.add_argument("--out", required=True, type=Path, metavar="FILE", help="signed list")
+    revoke.add_argument("--suspend", action="store_true", help="suspend instead of revoke")
+    revoke.add_argument("--reinstate", action="store_true", help="mark valid again")
+    revoke.add_argument("--valid-for", type=duration, default=timedelta(days=1), metavar="DURATION")
+    revoke.set_defaults(handler=cmd_revoke)
+
+
+# -- helpers ----------------------------------------------------------------------
+
+
+def _signing_key(path: Path, password_env: str | None) -> SigningKey:
+    return SigningKey.from_pem(read_file(path), env_password(password_env))
+
+
+def _public_key(path: Path) -> VerifyingKey:
+    data = read_file(path)
+    if b"PRIVATE KEY-----" in data:
+        return SigningKey.from_pem(data).verifying_key
+    if data.lstrip().startswith(b"{"):
+        return VerifyingKey.from_jwk(json.loads(data))
+    return VerifyingKey.from_pem(data)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def load_state(path: Path) -> dict[str, Any]:
+    """The issuer's status state file (created empty when missing)."""
+    if not path.exists():
+        status = StatusList(131072, list_id=path.stem or "status")
+        return {"status": status.to_json(), "licences": {}, "sequence": 0}
+    try:
+        state = json.loads(read_file(path))
+        StatusList.from_json(state["status"])
+        if not isinstance(state["licences"], dict) or not isinstance(state["sequence"], int):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise CliEnvironmentError(f"{path} is not a govkit status state", "cli.bad_state") from None
+    return dict(state)
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Write the status state atomically."""
+    write_file(path, json.dumps(state, indent=1).encode("utf-8") + b"\n", private=True, force=True)
+
+
+def sign_state(state: dict[str, Any], key: SigningKey, valid_for: timedelta) -> bytes:
+    """Sign the state's status list with the next sequence number."""
+    state["sequence"] = int(state["sequence"]) + 1
+    now = _now()
+    return sign_status_list(
+        StatusList.from_json(state["status"]),
+        key,
+        issued_at=now,
+        expires_at=now + valid_for,
+        sequence=state["sequence"],
+    )
+
+
+# -- trust --------------------------------------------------------------------------
+
+
+def cmd_trust_create(args: argparse.Namespace, out: Output) -> int:
+    """``govkit trust create``."""
+    anchor = _signing_key(args.anchor, args.password_env)
+    now = _now()
+    trust = TrustList((), 1, now, now + args.valid_for)
+    write_file(args.out, sign_trust_list(trust, anchor), force=args.force)
+    out.status(f"wrote {args.out}")
+    out.data({"sequence": trust.sequence, "expires_at": trust.expires_at.isoformat()})
+    return 0
+
+
+def cmd_trust_add(args: argparse.Namespace, out: Output) -> int:
+    """``govkit trust add-issuer``."""
+    anchor = _signing_key(args.anchor, args.password_env)
+    current = load_trust_list(read_file(args.trust_file), [anchor.verifying_key], allow_stale=True)
+    types = [t.strip() for t in args.types.split(",") if t.strip()]
+    registry = LicenceRegistry.default()
+    unknown = [t for t in types if t not in registry]
+    if unknown or not types:
+        raise CliUsageError(f"unknown licence types: {', '.join(unknown) or '(none)'}")
+    key = TrustedKey.for_key(_public_key(args.key), types)
+    existing = [i for i in current.issuers if i.agency.uscc == args.uscc]
+    if existing:
+        updated = current.with_key(args.uscc, key)
+    else:
+        updated = current.with_issuer(TrustedIssuer(Agency(args.name, args.uscc), (key,)))
+    now = _now()
+    updated = TrustList(updated.issuers, updated.sequence, now, now + args.valid_for)
+    write_file(args.trust_file, sign_trust_list(updated, anchor), force=True)
+    out.status(f"added {args.name} (kid {key.kid.hex()}) to {args.trust_file}")
+    out.data({"sequence": updated.sequence, "kid": key.kid.hex(), "types": types})
+    return 0
+
+
+def cmd_trust_show(args: argparse.Namespace, out: Output) -> int:
+    """``govkit trust show``."""
+    trust = load_trust_list(
+        read_file(args.trust_file), [_public_key(args.anchor)], allow_stale=True
+    )
+    rows = [
+        (
+            i.agency.name,
+            i.agency.uscc,
+            k.kid.hex(),
+            ",".join(sorted(k.licence_types)),
+            "withdrawn" if k.withdrawn else "active",
+        )
+        for i in trust.issuers
+        for k in i.keys
+    ]
+    stale = trust.is_stale(datetime.now(UTC))
+    text = (
+        f"trust list #{trust.sequence}, expires {trust.expires_at.isoformat()}"
+        + (" (STALE)" if stale else "")
+        + "\n"
+        + table(rows, ("agency", "uscc", "kid", "types", "state"))
+    )
+    out.data({**trust.to_json(), "stale": stale}, text=text)
+    return 0
+
+
+# -- issue and revoke ---------------------------------------------------------------------
+
+
+def cmd_issue(args: argparse.Namespace, out: Output) -> int:
+    """``govkit issue``."""
+    key = _signing_key(args.key, args.password_env)
+    state = load_state(args.status_state) if args.status_state else None
+    status = StatusList.from_json(state["status"]) if state else None
+    issuer = CertificateIssuer(key, agency=Agency(args.agency, args.uscc), status=status)
+    fields = dict(args.field)
+    if len(fields) != len(args.field):
+        raise CliUsageError("a --field name is given twice")
+    issued = issuer.issue(
+        args.licence_type,
+        holder=Holder(args.holder, args.holder_kind),
+        fields=fields,
+        valid_from=args.valid_from or datetime.now(UTC).date(),
+        valid_until=args.valid_until,
+        allow_raw_id=args.allow_raw_id,
+    )
+    prefix: Path = args.out
+    write_file(prefix.with_suffix(".txt"), issued.qr_payload.encode("ascii") + b"\n", force=True)
+    write_file(prefix.with_suffix(".png"), issued.qr_png(), force=True)
+    if state is not None and status is not None and args.status_state is not None:
+        state["status"] = status.to_json()
+        state["licences"][issued.id] = issued.licence.status_index
+        save_state(args.status_state, state)
+    out.status(f"wrote {prefix.with_suffix('.txt')} and {prefix.with_suffix('.png')}")
+    out.data(
+        {**issued.to_json(), "qr_version": issued.qr_version()},
+        text=f"{issued.id}\n{issued.qr_payload}",
+    )
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace, out: Output) -> int:
+    """``govkit revoke``."""
+    if args.suspend and args.reinstate:
+        raise CliUsageError("give --suspend or --reinstate, not both")
+    key = _signing_key(args.key, args.password_env)
+    state = load_state(args.status_state)
+    index = state["licences"].get(args.licence_id)
+    if not isinstance(index, int):
+        raise CliUsageError("that licence was not issued with this status state")
+    status = StatusList.from_json(state["status"])
+    new = Status.SUSPENDED if args.suspend else Status.VALID if args.reinstate else Status.REVOKED
+    status.set(index, new)
+    state["status"] = status.to_json()
+    signed = sign_state(state, key, args.valid_for)
+    save_state(args.status_state, state)
+    write_file(args.out, signed, force=True)
+    out.status(f"{args.licence_id} is now {new.name.lower()}; wrote {args.out}")
+    out.data({"id": args.licence_id, "status": new.name.lower(), "sequence": state["sequence"]})
+    return 0
+
+
+# -- verify ---------------------------------------------------------------------------------
+
+
+def render_report(report: CertificateReport) -> str:
+    """Plain-text rendering: the verdict, each check, and the licence with masked data."""
+    verdict = "VALID" if report.ok else f"INVALID [{report.code}]"
+    rows = [(c.name, "ok" if c.ok else "FAIL", c.code or "", c.detail) for c in report.checks]
+    lines = [
+        f"licence ({report.kind}): {verdict}",
+        table(rows, ("check", "result", "code", "detail")),
+    ]
+    cert = report.certificate
+    if cert is not None:
+        kind = LicenceRegistry.default().get(cert.licence.type)
+        lines.append(f"{kind.zh} {kind.en}  {cert.licence.id}")
+        lines.append(f"颁发机构 Issuer: {cert.issuer.agency.name} ({cert.issuer.agency.uscc})")
+        lines.append(f"持证人 Holder: {cert.licence.holder.masked()}")
+        for spec in kind.fields:
+            if spec.name in cert.masked_fields:
+                lines.append(f"{spec.zh} {spec.en}: {cert.masked_fields[spec.name]}")
+        start, end = cert.not_before.date().isoformat(), cert.expires_at.date().isoformat()
+        lines.append(f"有效期 Valid: {start} – {end}")
+    return "\n".join(lines)
+
+
+def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
+    """The licence branch of ``govkit verify``."""
+    if not args.trust or not args.anchor:
+        raise CliUsageError("verifying a licence needs --trust and --anchor")
+    anchor = _public_key(Path(args.anchor))
+    # With --allow-stale the operator has decided: accept any age, still report it.
+    max_stale = timedelta(days=36500) if args.allow_stale else timedelta(days=7)
+    trust = TrustListSource(args.trust, [anchor], max_stale=max_stale)
+    status = None
+    if args.status:
+        keys = [k.key for i in trust.get(allow_stale=True).issuers for k in i.keys]
+        if not keys:
+            raise CliUsageError("the trust list has no issuer keys to check the status list")
+        status = StatusListSource(args.status, keys, max_stale=max_stale)
+    verifier = CertificateVerifier(trust, status=status, allow_stale_trust=args.allow_stale)
+    report = verifier.inspect(
+        data.strip() if not data.startswith((b"\x89PNG", b"\xff\xd8")) else data, at=args.at
+    )
+    out.data(report.to_dict(), text=render_report(report))
+    if not report.ok:
+        out.status(f"INVALID: the licence failed verification [{report.code}]")
+        raise CliInvalid
+    out.status("OK: the licence is genuine, current and not revoked")
+    return 0
+
+
+__all__ = ["aware_time", "register", "verify_licence_input"]

@@ -33,7 +33,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "JPEG picture of a licence QR, @FILE, or - for stdin. KIND (token or licence) is "
         "detected when not given.",
     )
-    verify.add_argument("words", nargs="+", metavar="[KIND] INPUT", help="what to verify")
+    verify.add_argument("first", metavar="KIND|INPUT", help="token, licence, or the input")
+    verify.add_argument("second", nargs="?", metavar="INPUT", help="the input, after a KIND")
     verify.add_argument("--at", type=_identity.aware_time, metavar="TIME", help="as of this time")
     tokens = verify.add_argument_group("identity tokens")
     tokens.add_argument("--jwks", metavar="FILE|URL", help="JWKS (or PEM/JWK) file, or URL")
@@ -80,13 +81,12 @@ def detect_kind(data: bytes) -> str:
 
 def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     """``govkit verify``."""
-    words: list[str] = args.words
-    if len(words) == 2 and words[0] in _KINDS:
-        kind, source = words
-    elif len(words) == 1:
-        kind, source = "", words[0]
+    if args.second is not None:
+        if args.first not in _KINDS:
+            raise CliUsageError("expected [KIND] INPUT, with KIND one of token, licence")
+        kind, source = args.first, args.second
     else:
-        raise CliUsageError("expected [KIND] INPUT, with KIND one of token, licence")
+        kind, source = "", args.first
     data = read_input(source)
     kind = kind or detect_kind(data)
     if kind == "token":

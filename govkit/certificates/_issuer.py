@@ -189,7 +189,9 @@ class CertificateIssuer:
         claims: dict[int | str, Any] = {
             codec.IAT: int(now.timestamp()),
             codec.NBF: int(start.timestamp()),
-            codec.EXP: int(end.timestamp()),
+            # The validity window is half-open; exp is inclusive (as HCERT reads it), so it
+            # names the last valid second.
+            codec.EXP: int(end.timestamp()) - 1,
             LICENCE_CLAIM: licence.to_claims(self._registry),
         }
         payload = codec.encode(claims, self._signer, kid=self._kid, compress=self._compress)
@@ -206,9 +208,9 @@ class CertificateIssuer:
     ) -> list[IssuedCertificate]:
         """Issue a batch (bulk re-issue), calling ``progress(done, total)`` as it goes.
 
-        Stops at the first invalid request; licences issued before it are returned in
-        the raised error's context count only (nothing is half-written: each licence
-        is independent).
+        Stops at the first invalid request and raises its error; the licences issued
+        before it stay issued (each licence is independent, nothing is half-written),
+        and ``progress`` has been told how many.
         """
         items = list(requests)
         issued: list[IssuedCertificate] = []

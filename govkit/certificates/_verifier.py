@@ -154,7 +154,11 @@ class CertificateVerifier:
             CertificateVerificationError: a subclass naming the first failed check.
         """
         when = resolve_time(self._clock, at)
-        result = self._run(data, when, _Trace(None), stale_ok=self._allow_stale)
+        try:
+            result = self._run(data, when, _Trace(None), stale_ok=self._allow_stale)
+        except GovkitError as exc:
+            self._log("unknown", "failure", exc.code)
+            raise
         self._log(result.licence.id, "success", None)
         return result
 
@@ -195,6 +199,26 @@ class CertificateVerifier:
                     "trust_freshness", True, None, f"trust list #{trust.sequence} is current"
                 )
             )
+        if self._status is not None:
+            try:
+                status_list = (
+                    self._status
+                    if isinstance(self._status, SignedStatusList)
+                    else self._status.get(at=when, allow_stale=True)
+                )
+            except GovkitError as exc:
+                checks.append(CertificateCheck("status_freshness", False, exc.code, exc.message))
+                return self._report(kind, checks, None)
+            if status_list.is_stale(when):
+                checks.append(
+                    CertificateCheck(
+                        "status_freshness",
+                        self._allow_stale,
+                        TrustListStale.code,
+                        "the status list is past its expiry"
+                        + (" (accepted: allow_stale_trust)" if self._allow_stale else ""),
+                    )
+                )
         return self._report(kind, checks, certificate)
 
     def _report(

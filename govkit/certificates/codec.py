@@ -737,7 +737,7 @@ def check_times(
         CertificateFormatError: (reason ``cwt``) a time claim is not a finite number, or
             ``exp`` is missing while required.
         CertificateNotYetValid: ``at`` lies before ``iat`` or ``nbf``.
-        CertificateExpired: ``at`` lies after ``exp``.
+        CertificateExpired: ``at`` lies after ``exp`` (plus leeway).
     """
     if at.tzinfo is None or at.utcoffset() is None:
         raise NaiveDatetimeError("the verification time must be timezone-aware")
@@ -750,5 +750,6 @@ def check_times(
         start = _numeric_date(claims, label, name)
         if start is not None and moment < start - slack:
             raise CertificateNotYetValid(f"the licence is not valid before its {name}", claim=name)
+    # Inclusive, as HCERT verifiers and the DCC test suite treat exp.
     if expires is not None and moment > expires + slack:
         raise CertificateExpired("the licence has expired", claim="exp")

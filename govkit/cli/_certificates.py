@@ -83,11 +83,24 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("--valid-for", type=duration, default=timedelta(days=30), metavar="DURATION")
     add.add_argument("--password-env", metavar="VAR", help="password of the anchor key")
     add.set_defaults(handler=cmd_trust_add)
+    sign = trust_sub.add_parser(
+        "sign", parents=[common], help="sign an edited (unsigned) trust list with the anchor"
+    )
+    sign.add_argument("body", type=Path, metavar="UNSIGNED", help="the trust_list JSON body")
+    sign.add_argument("--anchor", required=True, type=Path, metavar="KEYFILE")
+    sign.add_argument("--out", required=True, type=Path, metavar="FILE")
+    sign.add_argument("--password-env", metavar="VAR", help="password of the anchor key")
+    sign.add_argument("--force", action="store_true", help="replace an existing file")
+    sign.set_defaults(handler=cmd_trust_sign)
     show = trust_sub.add_parser("show", parents=[common], help="verify and print a trust list")
     show.add_argument("trust_file", type=Path, metavar="FILE")
     show.add_argument("--anchor", required=True, type=Path, metavar="KEYFILE")
     show.set_defaults(handler=cmd_trust_show)
 
+    _register_issuing(sub, common)
+
+
+def _register_issuing(sub: Any, common: argparse.ArgumentParser) -> None:
     issue = sub.add_parser("issue", parents=[common], help="issue a signed licence and its QR")
     issue.add_argument("--key", required=True, type=Path, metavar="KEYFILE", help="issuer key")
     issue.add_argument("--password-env", metavar="VAR")
@@ -205,6 +218,23 @@ def cmd_trust_add(args: argparse.Namespace, out: Output) -> int:
     write_file(args.trust_file, sign_trust_list(updated, anchor), force=True)
     out.status(f"added {args.name} (kid {key.kid.hex()}) to {args.trust_file}")
     out.data({"sequence": updated.sequence, "kid": key.kid.hex(), "types": types})
+    return 0
+
+
+def cmd_trust_sign(args: argparse.Namespace, out: Output) -> int:
+    """``govkit trust sign``: the body is what ``govkit trust show --json`` prints."""
+    anchor = _signing_key(args.anchor, args.password_env)
+    try:
+        body = json.loads(read_file(args.body))
+    except ValueError:
+        raise CliUsageError(f"{args.body} is not JSON") from None
+    if isinstance(body, dict):
+        body.pop("stale", None)
+        body = body.get("trust_list", body)
+    trust = TrustList.from_json(body)
+    write_file(args.out, sign_trust_list(trust, anchor), force=args.force)
+    out.status(f"wrote {args.out} (sequence {trust.sequence})")
+    out.data({"sequence": trust.sequence, "expires_at": trust.expires_at.isoformat()})
     return 0
 
 

@@ -741,3 +741,38 @@ def test_demo_writes_and_verifies_ten_licences(
     )
     assert code == EXIT_OK, report
     assert report["kind"] == "image"
+
+
+def test_trust_show_json_can_be_edited_and_signed_again(
+    capsys: pytest.CaptureFixture[str], licence_setup: dict[str, Path]
+) -> None:
+    code, shown = run_json(
+        capsys,
+        "trust",
+        "show",
+        str(licence_setup["trust"]),
+        "--anchor",
+        f"{licence_setup['anchor']}.pub",
+    )
+    assert code == EXIT_OK
+    shown["sequence"] += 1
+    body = licence_setup["dir"] / "edited.json"
+    body.write_text(json.dumps(shown))
+    signed = licence_setup["dir"] / "resigned.json"
+    code, data = run_json(
+        capsys,
+        "trust",
+        "sign",
+        str(body),
+        "--anchor",
+        str(licence_setup["anchor"]),
+        "--out",
+        str(signed),
+    )
+    assert code == EXIT_OK
+    assert data["sequence"] == shown["sequence"]
+    code, again = run_json(
+        capsys, "trust", "show", str(signed), "--anchor", f"{licence_setup['anchor']}.pub"
+    )
+    assert code == EXIT_OK
+    assert again["issuers"] == shown["issuers"]

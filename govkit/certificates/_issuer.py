@@ -39,6 +39,7 @@ class IssuedCertificate:
     licence: Licence
     qr_payload: str
     kid: bytes
+    claims: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -64,7 +65,7 @@ class IssuedCertificate:
             "type": self.licence.type,
             "payload": self.qr_payload,
             "kid": self.kid.hex(),
-            "licence": self.licence.to_claims(),
+            "licence": dict(self.claims) or self.licence.to_claims(),
         }
 
 
@@ -192,13 +193,13 @@ class CertificateIssuer:
             # The validity window is half-open; exp is inclusive (as HCERT reads it), so it
             # names the last valid second.
             codec.EXP: int(end.timestamp()) - 1,
-            LICENCE_CLAIM: licence.to_claims(self._registry),
+            LICENCE_CLAIM: (licence_claims := licence.to_claims(self._registry)),
         }
         payload = codec.encode(claims, self._signer, kid=self._kid, compress=self._compress)
         if index is not None:
             self._index_of[ident] = index
         self._record("licence.issue", ident, licence_type)
-        return IssuedCertificate(licence, payload, self._kid)
+        return IssuedCertificate(licence, payload, self._kid, licence_claims)
 
     def issue_many(
         self,

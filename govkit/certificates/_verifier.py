@@ -25,12 +25,14 @@ from govkit.errors import (
     GovkitError,
     IssuerNotAllowed,
     LicenceDataInvalid,
+    StatusListInvalid,
     TrustListStale,
 )
 
 __all__ = ["CertificateCheck", "CertificateReport", "CertificateVerifier", "VerifiedCertificate"]
 
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+_MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
 CHECKS = ("input", "format", "trust", "signature", "issuer", "validity", "status")
 
 
@@ -262,8 +264,13 @@ class CertificateVerifier:
         if not isinstance(raw, Mapping):
             raise CertificateFormatError("the payload holds no govkit licence", reason="claims")
         times = [claims.get(k) for k in (codec.IAT, codec.NBF, codec.EXP)]
-        if not all(isinstance(t, int) and not isinstance(t, bool) for t in times):
-            raise CertificateFormatError("iat, nbf and exp must be integers", reason="cwt")
+        if not all(
+            isinstance(t, int) and not isinstance(t, bool) and 0 <= t <= _MAX_NUMERIC_DATE
+            for t in times
+        ):
+            raise CertificateFormatError(
+                "iat, nbf and exp must be integers from 1970 to 9999", reason="cwt"
+            )
         issued_at, not_before, expires_at = (
             datetime.fromtimestamp(t, UTC) for t in times if isinstance(t, int)
         )
@@ -292,7 +299,7 @@ class CertificateVerifier:
         trace.ok("issuer", f"{issuer.agency.name} may issue {licence.type}")
         codec.check_times(claims, at=when)
         trace.ok("validity", f"valid until {expires_at.isoformat()}")
-        status = self._status_of(licence, when, stale_ok=stale_ok)
+        status = self._status_of(licence, issuer, when, stale_ok=stale_ok)
         trace.ok(
             "status", "not checked (no status list)" if status is None else status.name.lower()
         )
@@ -324,7 +331,9 @@ class CertificateVerifier:
             raise CertificateFormatError("the input must be text or picture bytes", reason="input")
         return data.strip()
 
-    def _status_of(self, licence: Licence, when: datetime, *, stale_ok: bool) -> Status | None:
+    def _status_of(
+        self, licence: Licence, issuer: TrustedIssuer, when: datetime, *, stale_ok: bool
+    ) -> Status | None:
         if self._status is None or licence.status_index is None:
             return None
         status_list = (
@@ -334,6 +343,12 @@ class CertificateVerifier:
         )
         if not stale_ok and status_list.is_stale(when):
             raise TrustListStale("the status list is past its expiry")
+        issuer_kids = {k.key.kid for k in issuer.keys if not k.withdrawn}
+        if status_list.kid not in issuer_kids:
+            raise StatusListInvalid(
+                "the status list is not signed by a current key of the licence's issuer",
+                reason="signer",
+            )
         status = status_list.status(licence.status_index)
         if status is Status.REVOKED:
             raise CertificateRevoked("the licence is revoked")

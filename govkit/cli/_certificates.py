@@ -324,6 +324,10 @@ def cmd_revoke(args: argparse.Namespace, out: Output) -> int:
 # -- verify ---------------------------------------------------------------------------------
 
 
+def _day(value: date | datetime) -> str:
+    return value.isoformat() if not isinstance(value, datetime) else value.date().isoformat()
+
+
 def render_report(report: CertificateReport) -> str:
     """Plain-text rendering: the verdict, each check, and the licence with masked data."""
     verdict = "VALID" if report.ok else f"INVALID [{report.code}]"
@@ -341,8 +345,9 @@ def render_report(report: CertificateReport) -> str:
         for spec in kind.fields:
             if spec.name in cert.masked_fields:
                 lines.append(f"{spec.zh} {spec.en}: {cert.masked_fields[spec.name]}")
-        start, end = cert.not_before.date().isoformat(), cert.expires_at.date().isoformat()
-        lines.append(f"有效期 Valid: {start} – {end}")
+        lines.append(
+            f"有效期 Valid: {_day(cert.licence.valid_from)} – {_day(cert.licence.valid_until)}"
+        )
     return "\n".join(lines)
 
 
@@ -356,7 +361,9 @@ def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> 
     trust = TrustListSource(args.trust, [anchor], max_stale=max_stale)
     status = None
     if args.status:
-        keys = [k.key for i in trust.get(allow_stale=True).issuers for k in i.keys]
+        keys = [
+            k.key for i in trust.get(allow_stale=True).issuers for k in i.keys if not k.withdrawn
+        ]
         if not keys:
             raise CliUsageError("the trust list has no issuer keys to check the status list")
         status = StatusListSource(args.status, keys, max_stale=max_stale)

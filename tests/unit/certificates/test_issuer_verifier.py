@@ -28,6 +28,7 @@ from PIL import Image
 
 from govkit.audit import AuditLog, NoteSigner, Outcome, verify_log
 from govkit.certificates import (
+    LICENCE_CLAIM,
     Agency,
     CertificateIssuer,
     CertificateReport,
@@ -63,6 +64,7 @@ from govkit.errors import (
     IssuerNotAllowed,
     LicenceDataInvalid,
     QrNotFound,
+    StatusListInvalid,
     TrustListInvalid,
     TrustListStale,
 )
@@ -1147,3 +1149,34 @@ def test_issue_many_with_one_invalid_request_raises_licence_data_invalid(world: 
     assert caught.value.context["field"] == "licence_class"
     assert caught.value.context["reason"] == "choice"
     assert calls == [(1, 3)]  # stopped at the invalid request
+
+
+# --- found while writing the docs -----------------------------------------------------
+
+
+def test_forged_payload_with_a_far_future_iat_is_a_format_error_not_a_crash(world: World) -> None:
+    # No trusted signature is needed to reach the time claims: they must be range-checked.
+    forger = SigningKey.generate("ES256")
+    claims = {codec.IAT: 10**12, codec.NBF: 0, codec.EXP: 10**13, LICENCE_CLAIM: {}}
+    payload = codec.encode(claims, forger, kid=b"\x00" * 8)
+    with pytest.raises(CertificateFormatError) as caught:
+        world.verifier().verify(payload)
+    assert caught.value.context["reason"] == "cwt"
+    assert world.verifier().inspect(payload).code == "certificate.format"
+
+
+def test_status_list_signed_by_another_issuer_is_refused(world: World) -> None:
+    issued = world.issue()
+    other = SigningKey.generate("ES256")
+    foreign = StatusList(64, list_id="someone-else")
+    signed = sign_status_list(
+        foreign,
+        other,
+        issued_at=world.clock.now(),
+        expires_at=world.clock.now() + timedelta(days=1),
+        sequence=1,
+    )
+    status = load_status_list(signed, [other.verifying_key], clock=world.clock)
+    with pytest.raises(StatusListInvalid) as caught:
+        world.verifier(status=status).verify(issued.qr_payload)
+    assert caught.value.context["reason"] == "signer"

@@ -68,7 +68,6 @@ list with the same sequence.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import json
 import re
@@ -82,10 +81,10 @@ from typing import Any, ClassVar, Final, Generic, TypeVar
 from urllib.parse import urlsplit
 
 import requests
-from cryptography.hazmat.primitives import serialization
 
 from govkit._encoding import b64url_decode, b64url_encode, canonical_json
 from govkit.certificates._model import Agency
+from govkit.certificates.codec import cose_kid
 from govkit.clock import Clock, SystemClock, require_aware, resolve_time
 from govkit.errors import (
     CertificateVerificationError,
@@ -130,14 +129,6 @@ _T = TypeVar("_T")
 
 
 # --- shared helpers (also used by the status list) ------------------------------------
-
-
-def cose_kid(key: VerifyingKey) -> bytes:
-    """The 8-byte COSE key id: SHA-256 of the SubjectPublicKeyInfo DER, first 8 bytes."""
-    der = key.public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).digest()[:_KID_BYTES]
 
 
 def format_time(value: datetime) -> str:
@@ -312,7 +303,7 @@ class TrustedKey:
     Attributes:
         key: the public key.
         kid: the 8-byte COSE key id the QR payload names (normally
-            :func:`cose_kid` of ``key``; build with :meth:`for_key`).
+            :func:`~govkit.certificates.codec.cose_kid` of ``key``; build with :meth:`for_key`).
         licence_types: the licence type names this key may sign (at least one).
         not_before: the key may sign licences issued at or after this time.
         not_after: the key may sign licences issued before this time.
@@ -364,7 +355,7 @@ class TrustedKey:
         not_before: datetime | None = None,
         not_after: datetime | None = None,
     ) -> TrustedKey:
-        """A trusted key whose ``kid`` is computed from ``key`` (:func:`cose_kid`)."""
+        """A trusted key whose ``kid`` is derived from ``key`` (``codec.cose_kid``)."""
         if not isinstance(key, VerifyingKey):
             raise ConfigurationError("key must be a VerifyingKey")
         return cls(key, cose_kid(key), frozenset(licence_types), not_before, not_after)

@@ -12,6 +12,12 @@ from collections.abc import Generator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The machines are shared and noisy: a property test is judged on its result, never on
+# how long one example took. (Tests that set their own settings keep them.)
+settings.register_profile("govkit", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("govkit")
 
 ROOT = Path(__file__).resolve().parent.parent
 

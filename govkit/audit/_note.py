@@ -271,8 +271,7 @@ class _NoteKey:
     @property
     def vkey(self) -> str:
         """The public verifier key string ``<name>+<hex key ID>+<base64(type || key)>``."""
-        encoded = b64_encode(bytes([self._SIG_TYPE]) + self._public)
-        return f"{self._name}+{self._key_id.hex()}+{encoded}"
+        return self.verifier.vkey
 
     @property
     def verifier(self) -> NoteVerifier:

@@ -13,7 +13,6 @@ import argparse
 import base64
 import json
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from govkit.audit import (
 )
 from govkit.cli._app import CliEnvironmentError, CliInvalid, CliUsageError, Output, table
 from govkit.cli._files import read_file, write_file
-from govkit.clock import require_aware
+from govkit.cli._types import aware_time
 
 _ENV_VKEY = "GOVKIT_AUDIT_VKEY"
 _ENV_KEY = "GOVKIT_AUDIT_KEY_FILE"
@@ -126,10 +125,10 @@ def _add_filters(parser: argparse.ArgumentParser, *, limit: int | None = 100) ->
     parser.add_argument("--correlation-id", metavar="ID")
     parser.add_argument("--outcome", choices=("success", "failure", "denied", "error"))
     parser.add_argument(
-        "--since", type=_aware, metavar="TIME", help="ISO 8601 time with offset, inclusive"
+        "--since", type=aware_time, metavar="TIME", help="ISO 8601 time with offset, inclusive"
     )
     parser.add_argument(
-        "--until", type=_aware, metavar="TIME", help="ISO 8601 time with offset, exclusive"
+        "--until", type=aware_time, metavar="TIME", help="ISO 8601 time with offset, exclusive"
     )
     parser.add_argument("--after-index", type=int, metavar="N", help="page after this index")
     parser.add_argument(
@@ -142,15 +141,6 @@ def _add_filters(parser: argparse.ArgumentParser, *, limit: int | None = 100) ->
     parser.add_argument(
         "--pseudonym-key-file", type=Path, metavar="FILE", help="to match clear values"
     )
-
-
-def _aware(text: str) -> datetime:
-    try:
-        return require_aware(datetime.fromisoformat(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected ISO 8601 with a UTC offset") from None
-    except Exception:
-        raise argparse.ArgumentTypeError("the time needs a UTC offset, e.g. +08:00") from None
 
 
 # -- opening things ----------------------------------------------------------------

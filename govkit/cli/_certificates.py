@@ -40,22 +40,8 @@ from govkit.cli._app import (
     table,
 )
 from govkit.cli._files import read_file, write_file
-from govkit.cli._identity import aware_time, duration
+from govkit.cli._types import duration, iso_date, name_value
 from govkit.keys import SigningKey, VerifyingKey
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a date YYYY-MM-DD") from None
-
-
-def _field(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError("expected NAME=VALUE")
-    return name, value
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -112,9 +98,11 @@ def _register_issuing(sub: Any, common: argparse.ArgumentParser) -> None:
         "--holder-kind", choices=("pseudonym", "masked", "raw-id"), default="pseudonym"
     )
     issue.add_argument("--allow-raw-id", action="store_true", help="the type needs a raw id")
-    issue.add_argument("--field", action="append", type=_field, default=[], metavar="NAME=VALUE")
-    issue.add_argument("--valid-from", type=_date, metavar="DATE", help="default today")
-    issue.add_argument("--valid-until", required=True, type=_date, metavar="DATE")
+    issue.add_argument(
+        "--field", action="append", type=name_value, default=[], metavar="NAME=VALUE"
+    )
+    issue.add_argument("--valid-from", type=iso_date, metavar="DATE", help="default today")
+    issue.add_argument("--valid-until", required=True, type=iso_date, metavar="DATE")
     issue.add_argument("--status-state", type=Path, metavar="FILE", help="issuer status state")
     issue.add_argument("--out", required=True, type=Path, metavar="PREFIX", help="PREFIX.txt/.png")
     issue.set_defaults(handler=cmd_issue)
@@ -379,4 +367,4 @@ def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> 
     return 0
 
 
-__all__ = ["aware_time", "register", "verify_licence_input"]
+__all__ = ["register", "verify_licence_input"]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from govkit.cli._app import CliInvalid, CliUsageError, Output, env_password, table
 from govkit.cli._files import read_file
-from govkit.clock import require_aware
+from govkit.cli._types import duration, name_json_value
 from govkit.errors import InvalidKey
 from govkit.identity import (
     AssuranceLevel,
@@ -23,41 +22,11 @@ from govkit.identity import (
 )
 from govkit.keys import ALGORITHMS, KeyRing, SigningKey, VerifyingKey
 
-__all__ = ["ALGORITHMS", "LEVEL_NAMES", "aware_time", "duration", "load_keys", "register"]
+__all__ = ["ALGORITHMS", "LEVEL_NAMES", "load_keys", "register"]
 
-_DURATION = re.compile(r"(\d+)([smhd]?)")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _LEVELS = {level.name.lower(): level for level in AssuranceLevel}
 #: The assurance level names the command accepts.
 LEVEL_NAMES = tuple(_LEVELS)
-
-
-def duration(text: str) -> timedelta:
-    """argparse type: seconds, or a number with s, m, h or d."""
-    match = _DURATION.fullmatch(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError("expected a duration such as 600, 10m or 1h")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-
-
-def aware_time(text: str) -> datetime:
-    """argparse type: an ISO 8601 time with a UTC offset."""
-    try:
-        return require_aware(datetime.fromisoformat(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected ISO 8601 with a UTC offset") from None
-    except Exception:
-        raise argparse.ArgumentTypeError("the time needs a UTC offset, e.g. +08:00") from None
-
-
-def _claim(text: str) -> tuple[str, Any]:
-    name, sep, value = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError("expected NAME=VALUE (VALUE may be JSON)")
-    try:
-        return name, json.loads(value)
-    except ValueError:
-        return name, value
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -84,7 +53,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     issue.add_argument(
         "--claim",
         action="append",
-        type=_claim,
+        type=name_json_value,
         default=[],
         metavar="NAME=VALUE",
         help="an extra claim (VALUE parsed as JSON when it is JSON)",

@@ -17,6 +17,7 @@ from typing import Any
 from govkit.cli import _certificates, _identity
 from govkit.cli._app import CliUsageError, Output
 from govkit.cli._files import read_file
+from govkit.cli._types import aware_time
 
 _KINDS = ("token", "licence")
 _JWS = re.compile(rb"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
@@ -35,7 +36,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     verify.add_argument("first", metavar="KIND|INPUT", help="token, licence, or the input")
     verify.add_argument("second", nargs="?", metavar="INPUT", help="the input, after a KIND")
-    verify.add_argument("--at", type=_identity.aware_time, metavar="TIME", help="as of this time")
+    verify.add_argument("--at", type=aware_time, metavar="TIME", help="as of this time")
     tokens = verify.add_argument_group("identity tokens")
     tokens.add_argument("--jwks", metavar="FILE|URL", help="JWKS (or PEM/JWK) file, or URL")
     tokens.add_argument("--issuer", metavar="ISS", help="the exact iss required")

@@ -18,6 +18,7 @@ import base64
 import binascii
 import json
 import re
+import struct
 from typing import Any
 
 from govkit.errors import EncodingError
@@ -116,7 +117,9 @@ def canonical_json(value: Any) -> bytes:
 
 #: RFC 9285 table 1: exactly the QR code alphanumeric-mode character set.
 _B45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_B45_VALUE = {char: value for value, char in enumerate(_B45_ALPHABET)}
+_B45_ALPHABET_BYTES = _B45_ALPHABET.encode("ascii")
+#: Byte -> digit value, for :meth:`bytes.translate` (only alphabet bytes get there).
+_B45_DIGITS = bytes.maketrans(_B45_ALPHABET_BYTES, bytes(range(45)))
 
 
 def b45encode(data: bytes) -> str:
@@ -150,21 +153,28 @@ def b45decode(text: str, *, what: str = "base45") -> bytes:
         raise EncodingError(f"{what} must be text")
     if len(text) % 3 == 1:
         raise EncodingError(f"{what} has a dangling character", length=len(text))
-    value = _B45_VALUE
+    # C-level passes instead of a loop over characters: the alphabet check deletes
+    # every alphabet byte and must leave nothing, translate turns characters into
+    # digit values, strided slices give the three digits of each triple.
     try:
-        digits = [value[char] for char in text]
-    except KeyError:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
         raise EncodingError(f"{what} has a character outside the base45 alphabet") from None
-    out = bytearray()
+    if raw.translate(None, _B45_ALPHABET_BYTES):
+        raise EncodingError(f"{what} has a character outside the base45 alphabet")
+    digits = raw.translate(_B45_DIGITS)
     full = len(digits) - len(digits) % 3
-    for i in range(0, full, 3):
-        n = digits[i] + 45 * digits[i + 1] + 2025 * digits[i + 2]
-        if n > 0xFFFF:
-            raise EncodingError(f"{what} has a triple above 0xFFFF", offset=i)
-        out += n.to_bytes(2, "big")
+    values = [
+        c + 45 * d + 2025 * e
+        for c, d, e in zip(digits[0:full:3], digits[1:full:3], digits[2:full:3], strict=True)
+    ]
+    if values and max(values) > 0xFFFF:
+        first = next(i for i, n in enumerate(values) if n > 0xFFFF)
+        raise EncodingError(f"{what} has a triple above 0xFFFF", offset=3 * first)
+    out = struct.pack(f">{len(values)}H", *values)
     if full != len(digits):
         n = digits[full] + 45 * digits[full + 1]
         if n > 0xFF:
             raise EncodingError(f"{what} has a final pair above 0xFF", offset=full)
-        out.append(n)
-    return bytes(out)
+        out += bytes((n,))
+    return out

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from operator import mul
 from typing import Final
 
 from govkit.errors import LicenceDataInvalid
@@ -44,6 +45,12 @@ ROOT_OID: Final = "1.2.156.3005.2"
 
 _MOD37_36_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _MOD37_36_VALUE: Final = {c: i for i, c in enumerate(_MOD37_36_ALPHABET)}
+#: character -> (previous p -> next p) of :func:`mod37_36_check`, precomputed so the
+#: loop does one lookup per character: ``s = (p + value) mod 36`` (0 becomes 36),
+#: ``p = 2s mod 37``. Index 0 is unused (p is never 0).
+_MOD37_36_STEP: Final = {
+    c: tuple((2 * ((p + v) % 36 or 36)) % 37 for p in range(37)) for c, v in _MOD37_36_VALUE.items()
+}
 #: GB 32100-2015: 31 characters (no I, O, S, V, Z), weights 3^(i-1) mod 31.
 _USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE: Final = {c: i for i, c in enumerate(_USCC_ALPHABET)}
@@ -69,14 +76,14 @@ def mod37_36_check(text: str) -> str:
         LicenceDataInvalid: ``text`` holds a character outside ``0-9A-Z``.
     """
     p = 36
-    for char in text:
-        value = _MOD37_36_VALUE.get(char)
-        if value is None:
-            raise LicenceDataInvalid(
-                "MOD 37,36 input must be digits and upper-case letters", reason="format"
-            )
-        s = (p + value) % 36 or 36
-        p = (2 * s) % 37
+    step = _MOD37_36_STEP
+    try:
+        for char in text:
+            p = step[char][p]
+    except KeyError:
+        raise LicenceDataInvalid(
+            "MOD 37,36 input must be digits and upper-case letters", reason="format"
+        ) from None
     return _MOD37_36_ALPHABET[(37 - p) % 36]
 
 
@@ -89,9 +96,10 @@ def is_uscc(code: object) -> bool:
     """
     if not isinstance(code, str) or len(code) != 18 or not code[2:8].isdigit():
         return False
-    if not all(c in _USCC_VALUE for c in code):
+    try:
+        total = sum(map(mul, map(_USCC_VALUE.__getitem__, code[:17]), _USCC_WEIGHTS))
+    except KeyError:
         return False
-    total = sum(_USCC_VALUE[c] * w for c, w in zip(code[:17], _USCC_WEIGHTS, strict=True))
     return _USCC_ALPHABET[-total % 31] == code[17]
 
 

@@ -37,7 +37,7 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
-from govkit.certificates._identifier import is_type_code, is_uscc, parse_licence_id
+from govkit.certificates._identifier import ROOT_OID, is_type_code, is_uscc
 from govkit.errors import LicenceDataInvalid
 
 if TYPE_CHECKING:
@@ -324,7 +324,8 @@ class LicenceType:
         """
         if licence.type != self.name:
             raise invalid("the licence is of another type", "type", "type")
-        if parse_licence_id(licence.id).type_code != self.type_code:
+        # a Licence holds a checked identifier: its type code is the part after the root
+        if licence.id[len(ROOT_OID) + 1 :].split(".", 1)[0] != self.type_code:
             raise invalid("the identifier's type code is not this type's", "id", "type_code")
         if dict(self.validate(licence.fields)) != dict(licence.fields):
             raise invalid("licence fields are not in normalised form", "fields", "normalised")

@@ -258,7 +258,7 @@ class CertificateVerifier:
             if isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
             else "payload text",
         )
-        message = codec.decode(text, prefixes=("GK1:",))
+        message = codec.decode(text, prefixes=("GK1:",), canonical=True)
         claims = message.claims
         raw = claims.get(LICENCE_CLAIM)
         if not isinstance(raw, Mapping):

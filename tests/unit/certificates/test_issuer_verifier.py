@@ -898,6 +898,22 @@ def test_resealed_but_unmodified_parts_still_verify(world: World) -> None:
     assert world.verifier().verify(seal_cose(open_cose(issued.qr_payload))).licence.id == issued.id
 
 
+def test_validly_signed_licence_in_non_canonical_cbor_is_a_format_error(world: World) -> None:
+    # The issuer's own key signs the same claims written with the map keys in reverse
+    # order: valid CBOR, genuine signature, but not the one encoding a licence may have.
+    parts = open_cose(world.issue().qr_payload)
+    claims = cbor2.loads(parts[2])
+    parts[2] = cbor2.dumps(dict(reversed(list(claims.items()))))
+    assert parts[2] != cbor2.dumps(claims, canonical=True)
+    parts[3] = world.key.sign(cbor2.dumps(["Signature1", parts[0], b"", parts[2]]))
+    payload = seal_cose(parts)
+    assert codec.verify_signature(codec.decode(payload), [world.key.verifying_key])
+    error = assert_refused(
+        world.verifier(), payload, CertificateFormatError, "certificate.format", "format"
+    )
+    assert error.context["reason"] == "cwt"
+
+
 def test_algorithm_swapped_in_protected_header_is_refused(world: World) -> None:
     parts = open_cose(world.issue().qr_payload)
     header = cbor2.loads(parts[0])

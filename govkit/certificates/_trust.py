@@ -99,7 +99,7 @@ from govkit.errors import (
     TrustListInvalid,
     TrustListStale,
 )
-from govkit.keys import Signer, VerifyingKey
+from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, Signer, VerifyingKey
 
 __all__ = [
     "TRUST_LIST_TYPE",
@@ -395,10 +395,17 @@ class TrustedIssuer:
     Attributes:
         agency: the agency (name and USCC).
         keys: its keys; one public key appears at most once.
+        required_algorithms: when not empty, the verifier accepts this issuer's
+            licences only if signed with one of these algorithms (for example
+            ``frozenset({"SM2"})`` for an agency assessed under GB/T 39786); a licence
+            signed otherwise raises :class:`~govkit.errors.IssuerNotAllowed` with
+            ``reason`` ``algorithm``. Written as ``"required_algorithms"`` (sorted)
+            only when not empty.
     """
 
     agency: Agency
     keys: tuple[TrustedKey, ...]
+    required_algorithms: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not isinstance(self.agency, Agency):
@@ -411,14 +418,23 @@ class TrustedIssuer:
             raise ConfigurationError(f"an issuer has at most {_MAX_KEYS_PER_ISSUER} keys")
         if len({k.key for k in self.keys}) != len(self.keys):
             raise ConfigurationError("a key appears twice for one issuer")
+        if not isinstance(self.required_algorithms, frozenset) or not all(
+            alg in ALGORITHMS or alg in OPTIONAL_ALGORITHMS for alg in self.required_algorithms
+        ):
+            raise ConfigurationError(
+                "TrustedIssuer.required_algorithms must be a frozenset of govkit algorithm names"
+            )
 
     def to_json(self) -> dict[str, Any]:
         """The issuer as it appears in a trust list's ``issuers`` array."""
-        return {
+        result: dict[str, Any] = {
             "name": self.agency.name,
             "uscc": self.agency.uscc,
             "keys": [k.to_json() for k in self.keys],
         }
+        if self.required_algorithms:
+            result["required_algorithms"] = sorted(self.required_algorithms)
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,7 +499,8 @@ class TrustList:
 
         Raises:
             IssuerNotAllowed: ``context["reason"]`` is ``unknown`` (not on this list
-                under that issuer), ``withdrawn``, ``type`` or ``window``.
+                under that issuer), ``withdrawn``, ``type``, ``algorithm`` (not one of
+                the issuer's ``required_algorithms``) or ``window``.
             NaiveDatetimeError: ``at`` has no timezone.
         """
         at = require_aware(at)
@@ -494,6 +511,14 @@ class TrustList:
             raise IssuerNotAllowed("the key was withdrawn", reason="withdrawn", kid=kid)
         if licence_type not in key.licence_types:
             raise IssuerNotAllowed("the key may not sign this licence type", reason="type", kid=kid)
+        if issuer.required_algorithms and key.key.alg not in issuer.required_algorithms:
+            raise IssuerNotAllowed(
+                "the issuer must sign with "
+                f"{' or '.join(sorted(issuer.required_algorithms))}, not {key.key.alg}",
+                reason="algorithm",
+                kid=kid,
+                alg=key.key.alg,
+            )
         if not key.covers(at):
             raise IssuerNotAllowed(
                 "the licence was issued outside the key's validity window",
@@ -554,7 +579,7 @@ class TrustList:
         """
         for issuer in self.issuers:
             if issuer.agency.uscc == uscc:
-                updated = TrustedIssuer(issuer.agency, (*issuer.keys, key))
+                updated = replace(issuer, keys=(*issuer.keys, key))
                 issuers = tuple(updated if i is issuer else i for i in self.issuers)
                 return replace(self, issuers=issuers, sequence=self.sequence + 1)
         raise ConfigurationError("no issuer on the trust list has that USCC")
@@ -568,9 +593,8 @@ class TrustList:
         if not self.candidates(kid):
             raise ConfigurationError("no key on the trust list has that kid")
         issuers = tuple(
-            TrustedIssuer(
-                i.agency,
-                tuple(replace(k, withdrawn=True) if k.kid == kid else k for k in i.keys),
+            replace(
+                i, keys=tuple(replace(k, withdrawn=True) if k.kid == kid else k for k in i.keys)
             )
             for i in self.issuers
         )
@@ -583,12 +607,26 @@ class TrustList:
 
 def _issuer_from_json(obj: object) -> TrustedIssuer:
     err = TrustListInvalid
-    issuer = members(obj, {"name", "uscc", "keys"}, set(), err, "issuer")
+    issuer = members(obj, {"name", "uscc", "keys"}, {"required_algorithms"}, err, "issuer")
     keys_json = issuer["keys"]
     if not isinstance(keys_json, list) or len(keys_json) > _MAX_KEYS_PER_ISSUER:
         raise err("keys must be an array", reason="layout", member="keys")
+    required = issuer.get("required_algorithms", [])
+    if "required_algorithms" in issuer and (
+        not isinstance(required, list)
+        or not required
+        or required != sorted(set(required))
+        or not all(a in ALGORITHMS or a in OPTIONAL_ALGORITHMS for a in required)
+    ):
+        raise err(
+            "required_algorithms must be a non-empty sorted array of algorithm names",
+            reason="layout",
+            member="required_algorithms",
+        )
     return TrustedIssuer(
-        Agency(issuer["name"], issuer["uscc"]), tuple(_key_from_json(k) for k in keys_json)
+        Agency(issuer["name"], issuer["uscc"]),
+        tuple(_key_from_json(k) for k in keys_json),
+        frozenset(required),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from govkit.cli._app import CliEnvironmentError, Output, env_password
 from govkit.cli._files import read_file, write_file
 from govkit.errors import InvalidKey
-from govkit.keys import ALGORITHMS, SigningKey, VerifyingKey
+from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, SigningKey, VerifyingKey
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -21,7 +21,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     gen = keys_sub.add_parser(
         "generate", parents=[common], help="generate a key pair (PATH and PATH.pub)"
     )
-    gen.add_argument("--alg", required=True, choices=ALGORITHMS, help="JOSE algorithm")
+    gen.add_argument(
+        "--alg",
+        required=True,
+        choices=ALGORITHMS + OPTIONAL_ALGORITHMS,
+        help="JOSE algorithm (SM2 needs govkit[sm])",
+    )
     gen.add_argument("--out", required=True, type=Path, metavar="PATH", help="private key PEM path")
     gen.add_argument(
         "--password-env", metavar="VAR", help="encrypt the private key with the password in VAR"

@@ -74,7 +74,7 @@ from govkit.errors import (
     UnknownKey,
 )
 from govkit.identity._json import loads_strict
-from govkit.keys import ALGORITHMS, KeyRing, VerifyingKey
+from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, KeyRing, VerifyingKey
 
 __all__ = ["JwksSource"]
 
@@ -263,8 +263,10 @@ class JwksSource:
         clock: Clock | None = None,
     ) -> None:
         self._url = _check_url(url)
-        if alg is not None and alg not in ALGORITHMS:
-            raise ConfigurationError(f"alg must be one of {', '.join(ALGORITHMS)}")
+        if alg is not None and alg not in ALGORITHMS + OPTIONAL_ALGORITHMS:
+            raise ConfigurationError(
+                f"alg must be one of {', '.join(ALGORITHMS + OPTIONAL_ALGORITHMS)}"
+            )
         if not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
             raise ConfigurationError("timeout must be between 0 and 300 seconds")
         if not isinstance(max_bytes, int) or max_bytes < 1:

@@ -57,7 +57,7 @@ from govkit.identity._dpop import DPoPVerifier
 from govkit.identity._json import loads_strict
 from govkit.identity._stores import RevocationStore
 from govkit.identity.cn import is_valid_resident_id
-from govkit.keys import ALGORITHMS, KeyRing, Signer, SigningKey, VerifyingKey
+from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, KeyRing, Signer, SigningKey, VerifyingKey
 
 __all__ = [
     "KeySource",
@@ -85,6 +85,7 @@ _JWS_ALGORITHM_NAMES: Final = frozenset(
     {
         "none", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384",
         "ES512", "PS256", "PS384", "PS512", "EdDSA", "ES256K", "Ed25519", "Ed448",
+        "SM2",  # not IANA-registered: govkit's name for SM2 with SM3 (docs/guide/national-crypto)
     }
 )  # fmt: skip
 _MAX_KID: Final = 256
@@ -300,7 +301,7 @@ class TokenIssuer:
         self._audit = audit
         self._max_ttl = max_ttl
         self._jws = jwt.PyJWS(algorithms=[])
-        for alg in ALGORITHMS:
+        for alg in ALGORITHMS + OPTIONAL_ALGORITHMS:
             self._jws.register_algorithm(alg, _SignerAlgorithm(alg))
 
     @property
@@ -310,7 +311,7 @@ class TokenIssuer:
 
     def _signer(self) -> Signer:
         signer = self._key.active if isinstance(self._key, KeyRing) else self._key
-        if signer.alg not in ALGORITHMS:
+        if signer.alg not in ALGORITHMS and signer.alg not in OPTIONAL_ALGORITHMS:
             raise ConfigurationError(
                 "the signer's algorithm is not one govkit issues tokens with",
                 alg=str(signer.alg)[:32],

@@ -14,11 +14,17 @@ Algorithms (JOSE names): ``EdDSA`` (Ed25519), ``ES256`` (ECDSA P-256, raw ``r||s
 signatures), ``PS256`` (RSA-PSS, SHA-256, salt 32) and ``RS256`` (RSA PKCS#1 v1.5,
 SHA-256). RSA keys must have at least 2048 bits. A key's ``kid`` is its RFC 7638
 JWK thumbprint.
+
+With the optional extra ``govkit[sm]``, ``SM2`` (GB/T 32918 signatures with SM3 and the
+signer identity ``1234567812345678``; raw ``r||s`` signatures; JWK ``kty`` ``EC``,
+``crv`` ``SM2``) works behind the same API; see :data:`OPTIONAL_ALGORITHMS` and the
+national-cryptography guide.
 """
 
 from govkit.keys._keyring import KeyRecord, KeyRing
 from govkit.keys._keys import (
     ALGORITHMS,
+    OPTIONAL_ALGORITHMS,
     Algorithm,
     Signer,
     SigningKey,
@@ -26,9 +32,18 @@ from govkit.keys._keys import (
     ecdsa_der_to_raw,
     jwk_thumbprint,
 )
+from govkit.keys._sm2 import (
+    SM2_SIGNER_ID,
+    sm2_available,
+    sm2_der_to_raw,
+    sm2_raw_to_der,
+    sm2_z_value,
+)
 
 __all__ = [
     "ALGORITHMS",
+    "OPTIONAL_ALGORITHMS",
+    "SM2_SIGNER_ID",
     "Algorithm",
     "KeyRecord",
     "KeyRing",
@@ -37,4 +52,8 @@ __all__ = [
     "VerifyingKey",
     "ecdsa_der_to_raw",
     "jwk_thumbprint",
+    "sm2_available",
+    "sm2_der_to_raw",
+    "sm2_raw_to_der",
+    "sm2_z_value",
 ]

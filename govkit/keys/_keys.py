@@ -29,12 +29,15 @@ from govkit.errors import (
     InvalidSignature,
     KeyMismatch,
     KeyPasswordError,
+    KeysError,
     UnsupportedAlgorithm,
     WeakKey,
 )
+from govkit.keys._sm2 import SM2PrivateKey, SM2PublicKey, contains_sm2_oid, sm2_available
 
 __all__ = [
     "ALGORITHMS",
+    "OPTIONAL_ALGORITHMS",
     "Algorithm",
     "Signer",
     "SigningKey",
@@ -44,17 +47,37 @@ __all__ = [
 ]
 
 #: The algorithms govkit signs and verifies with, by their JOSE names.
-Algorithm: TypeAlias = Literal["EdDSA", "ES256", "PS256", "RS256"]
-#: The same names as a tuple, in the order govkit lists them.
+Algorithm: TypeAlias = Literal["EdDSA", "ES256", "PS256", "RS256", "SM2"]
+#: The algorithms every installation has, in the order govkit lists them.
 ALGORITHMS: Final[tuple[str, ...]] = ("EdDSA", "ES256", "PS256", "RS256")
+#: Algorithms that need an optional extra: ``SM2`` needs ``govkit[sm]``. Asking for one
+#: without its extra raises :class:`~govkit.errors.AlgorithmUnavailable`.
+OPTIONAL_ALGORITHMS: Final[tuple[str, ...]] = ("SM2",)
 
 MIN_RSA_BITS: Final = 2048
 MAX_RSA_BITS: Final = 16384
+_SM2_OID_TEXT: Final = "1.2.156.10197.1.301"  # how cryptography names the curve it lacks
 _P256_ORDER: Final = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _ALG_LINE = re.compile(rb"^alg: *([A-Za-z0-9]+) *\r?$", re.MULTILINE)
 
-_PrivateKey: TypeAlias = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-_PublicKey: TypeAlias = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+_PrivateKey: TypeAlias = (
+    ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey | SM2PrivateKey
+)
+_PublicKey: TypeAlias = (
+    ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey | SM2PublicKey
+)
+_PRIVATE_TYPES: Final = (
+    ed25519.Ed25519PrivateKey,
+    ec.EllipticCurvePrivateKey,
+    rsa.RSAPrivateKey,
+    SM2PrivateKey,
+)
+_PUBLIC_TYPES: Final = (
+    ed25519.Ed25519PublicKey,
+    ec.EllipticCurvePublicKey,
+    rsa.RSAPublicKey,
+    SM2PublicKey,
+)
 #: ``verifier(signature, data)`` raises cryptography's InvalidSignature when it fails.
 _Verifier: TypeAlias = Callable[[bytes, bytes], None]
 
@@ -84,7 +107,7 @@ class Signer(Protocol):
 
 
 def _check_alg(alg: str) -> Algorithm:
-    if alg not in ALGORITHMS:
+    if alg not in ALGORITHMS and alg not in OPTIONAL_ALGORITHMS:
         raise UnsupportedAlgorithm(
             f"algorithm {alg!r} is not supported; use one of {', '.join(ALGORITHMS)}",
             alg=str(alg)[:32],
@@ -98,6 +121,8 @@ def _alg_for_public(public: object, alg: str | None) -> Algorithm:
         _check_alg(alg)
     if isinstance(public, ed25519.Ed25519PublicKey):
         inferred: Algorithm = "EdDSA"
+    elif isinstance(public, SM2PublicKey):
+        inferred = "SM2"
     elif isinstance(public, ec.EllipticCurvePublicKey):
         if not isinstance(public.curve, ec.SECP256R1):
             raise KeyMismatch(
@@ -130,6 +155,13 @@ def _public_jwk_members(public: _PublicKey) -> dict[str, str]:
     if isinstance(public, ed25519.Ed25519PublicKey):
         raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return {"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(raw)}
+    if isinstance(public, SM2PublicKey):
+        return {
+            "crv": "SM2",
+            "kty": "EC",
+            "x": int_to_b64url(public.x, 32),
+            "y": int_to_b64url(public.y, 32),
+        }
     if isinstance(public, ec.EllipticCurvePublicKey):
         nums = public.public_numbers()
         return {
@@ -201,7 +233,7 @@ def _verifier_for(public: _PublicKey, alg: Algorithm) -> _Verifier:
     Chosen once, when the key is built, so that :meth:`VerifyingKey.verify` does no
     type dispatch and builds no padding or hash objects per call.
     """
-    if isinstance(public, ed25519.Ed25519PublicKey):
+    if isinstance(public, (ed25519.Ed25519PublicKey, SM2PublicKey)):
         return public.verify
     sha256 = hashes.SHA256()
     if isinstance(public, ec.EllipticCurvePublicKey):
@@ -270,7 +302,8 @@ class VerifyingKey:
     def verify(self, signature: bytes, data: bytes) -> None:
         """Return ``None`` if ``signature`` is valid for ``data``.
 
-        ES256 signatures are raw ``r || s`` (64 bytes), as JOSE and COSE use them.
+        ES256 and SM2 signatures are raw ``r || s`` (64 bytes), as JOSE and COSE use
+        them; SM2 hashes ``Z`` of the signer identity ``1234567812345678`` first.
 
         Raises:
             InvalidSignature: the signature does not verify.
@@ -294,16 +327,21 @@ class VerifyingKey:
         """Load a SubjectPublicKeyInfo PEM.
 
         ``alg`` is needed for RSA keys unless the PEM carries govkit's ``alg:`` line.
+        SM2 keys (curve OID 1.2.156.10197.1.301, as ``openssl pkey`` writes them) need
+        the ``govkit[sm]`` extra.
         """
         raw = _to_bytes(data)
         alg = alg or _pem_alg_hint(raw)
+        public: object
         try:
             public = serialization.load_pem_public_key(raw)
-        except (ValueError, TypeError, _CryptoUnsupported):
+        except _CryptoUnsupported:
+            if not contains_sm2_oid(raw):
+                raise InvalidKey("not a PEM public key govkit can read") from None
+            public = SM2PublicKey.from_pem(raw)
+        except (ValueError, TypeError):
             raise InvalidKey("not a PEM public key govkit can read") from None
-        if not isinstance(
-            public, (ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey, rsa.RSAPublicKey)
-        ):
+        if not isinstance(public, _PUBLIC_TYPES):
             raise InvalidKey(f"unsupported public key type {type(public).__name__}")
         return cls(public, alg)
 
@@ -339,6 +377,8 @@ class VerifyingKey:
                 if len(x) != 32:
                     raise InvalidKey("Ed25519 JWK 'x' must be 32 bytes")
                 public = ed25519.Ed25519PublicKey.from_public_bytes(x)
+            elif kty == "EC" and jwk.get("crv") == "SM2":
+                public = _sm2_public_from_jwk(jwk)
             elif kty == "EC":
                 if jwk.get("crv") != "P-256":
                     raise KeyMismatch("only the P-256 curve is supported for EC keys")
@@ -384,6 +424,31 @@ class VerifyingKey:
         return f"VerifyingKey(alg={self._alg!r}, kid={self._kid!r})"
 
 
+def _encrypted_sm2_or_none(raw: bytes, pw: bytes | None, alg: str | None) -> SM2PrivateKey | None:
+    """An encrypted PEM that cryptography could not open, opened as SM2 if it is one.
+
+    With an ``alg: SM2`` line the SM2 loader's own error is raised (naming the extra
+    when it is missing); otherwise ``None`` unless the extra is installed and opens it.
+    """
+    if alg == "SM2":
+        return SM2PrivateKey.from_pem(raw, pw)
+    if not sm2_available():
+        return None
+    try:
+        return SM2PrivateKey.from_pem(raw, pw)
+    except KeysError:
+        return None
+
+
+def _sm2_public_from_jwk(jwk: Mapping[str, Any]) -> SM2PublicKey:
+    """The public key of an EC JWK with ``crv`` ``SM2`` (needs ``govkit[sm]``)."""
+    xb = b64url_decode(_member(jwk, "x"), what="JWK x")
+    yb = b64url_decode(_member(jwk, "y"), what="JWK y")
+    if len(xb) != 32 or len(yb) != 32:
+        raise InvalidKey("SM2 JWK coordinates must be 32 bytes each")
+    return SM2PublicKey.from_coordinates(int.from_bytes(xb, "big"), int.from_bytes(yb, "big"))
+
+
 def _check_jwk_usage(jwk: Mapping[str, Any]) -> None:
     """Refuse JWKs with private members, or whose ``use``/``key_ops`` exclude verifying."""
     if any(m in jwk for m in ("d", "p", "q", "dp", "dq", "qi", "oth", "k")):
@@ -420,20 +485,23 @@ class SigningKey:
     __slots__ = ("_private", "_verifying")
 
     def __init__(self, private_key: _PrivateKey, alg: str | None = None) -> None:
-        if not isinstance(
-            private_key,
-            (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey),
-        ):
+        if not isinstance(private_key, _PRIVATE_TYPES):
             raise InvalidKey(f"unsupported private key type {type(private_key).__name__}")
         self._private = private_key
         self._verifying = VerifyingKey(private_key.public_key(), alg)
 
     @classmethod
     def generate(cls, alg: str, *, rsa_bits: int = 2048) -> SigningKey:
-        """Generate a new key for ``alg`` (``EdDSA``, ``ES256``, ``PS256``, ``RS256``)."""
+        """Generate a new key for ``alg`` (``EdDSA``, ``ES256``, ``PS256``, ``RS256``, ``SM2``).
+
+        ``SM2`` needs the ``govkit[sm]`` extra; without it this raises
+        :class:`~govkit.errors.AlgorithmUnavailable`, whose message names the extra.
+        """
         checked = _check_alg(alg)
         private: _PrivateKey
-        if checked == "EdDSA":
+        if checked == "SM2":
+            private = SM2PrivateKey.generate()
+        elif checked == "EdDSA":
             private = ed25519.Ed25519PrivateKey.generate()
         elif checked == "ES256":
             private = ec.generate_private_key(ec.SECP256R1())
@@ -464,11 +532,11 @@ class SigningKey:
         return self._private
 
     def sign(self, data: bytes) -> bytes:
-        """Sign ``data``; ES256 signatures come back as raw ``r || s`` (64 bytes)."""
+        """Sign ``data``; ES256 and SM2 signatures come back as raw ``r || s`` (64 bytes)."""
         if not isinstance(data, bytes):
             raise TypeError("data must be bytes")
         priv = self._private
-        if isinstance(priv, ed25519.Ed25519PrivateKey):
+        if isinstance(priv, (ed25519.Ed25519PrivateKey, SM2PrivateKey)):
             return priv.sign(data)
         if isinstance(priv, ec.EllipticCurvePrivateKey):
             r, s = decode_dss_signature(priv.sign(data, ec.ECDSA(hashes.SHA256())))
@@ -501,6 +569,9 @@ class SigningKey:
     ) -> SigningKey:
         """Load a PEM private key (PKCS#8, or traditional EC/RSA).
 
+        SM2 keys (curve OID 1.2.156.10197.1.301, as ``openssl genpkey -algorithm SM2``
+        writes them) need the ``govkit[sm]`` extra.
+
         Raises:
             KeyPasswordError: the key is encrypted and ``password`` is missing or wrong.
             InvalidKey: the data is not a private key govkit supports.
@@ -509,6 +580,7 @@ class SigningKey:
         raw = _to_bytes(data)
         alg = alg or _pem_alg_hint(raw)
         pw = _to_bytes(password) if password is not None else None
+        private: object
         try:
             private = serialization.load_pem_private_key(raw, pw)
         except TypeError:
@@ -518,15 +590,18 @@ class SigningKey:
                 ) from None
             raise KeyPasswordError("a password was given but the key is not encrypted") from None
         except ValueError:
-            if b"ENCRYPTED" in raw:
+            if b"ENCRYPTED" not in raw:
+                raise InvalidKey("not a PEM private key govkit can read") from None
+            # cryptography decrypts an SM2 key and then fails on its curve: the same
+            # ValueError as a wrong password. Tongsuo can tell the two apart.
+            private = _encrypted_sm2_or_none(raw, pw, alg)
+            if private is None:
                 raise KeyPasswordError("the password is wrong or the key is damaged") from None
-            raise InvalidKey("not a PEM private key govkit can read") from None
-        except _CryptoUnsupported:
-            raise InvalidKey("the key's format or encryption is not supported") from None
-        if not isinstance(
-            private,
-            (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey),
-        ):
+        except _CryptoUnsupported as exc:
+            if not (alg == "SM2" or contains_sm2_oid(raw) or _SM2_OID_TEXT in str(exc)):
+                raise InvalidKey("the key's format or encryption is not supported") from None
+            private = SM2PrivateKey.from_pem(raw, pw)
+        if not isinstance(private, _PRIVATE_TYPES):
             raise InvalidKey(f"unsupported private key type {type(private).__name__}")
         return cls(private, alg)
 

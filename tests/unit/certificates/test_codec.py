@@ -185,7 +185,7 @@ def test_cose_kid_is_sha256_of_the_spki_truncated(es256: SigningKey) -> None:
 
 
 def test_algorithm_tables_are_inverse_and_read_only() -> None:
-    assert dict(COSE_ALGORITHMS) == {"ES256": -7, "EdDSA": -8, "PS256": -37}
+    assert dict(COSE_ALGORITHMS) == {"ES256": -7, "EdDSA": -8, "PS256": -37, "SM2": -65537}
     assert {v: k for k, v in COSE_ALGORITHMS.items()} == dict(COSE_ALGORITHM_NAMES)
     with pytest.raises(TypeError):
         COSE_ALGORITHMS["RS256"] = -257  # type: ignore[index]

@@ -1,0 +1,170 @@
+"""``govkit sign FILE``: sign a PDF (PAdES) or any file (detached JWS); verify helpers.
+
+``govkit sign doc.pdf --key agency.pem --cert agency.crt --chain ca.crt`` writes
+``doc.signed.pdf``; ``govkit sign letter.docx --key agency.pem --purpose official-letter``
+writes ``letter.docx.sig`` (``--append SIG --role countersign`` adds a party to a chain).
+``govkit verify`` calls :func:`verify_pdf_input` and :func:`verify_detached_input`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from govkit.certificates import (
+    LICENCE_ATTACHMENT,
+    CertificateVerifier,
+    LicencePdfVerifier,
+    StatusListSource,
+    TrustListSource,
+)
+from govkit.cli._app import CliInvalid, CliUsageError, Output, env_password
+from govkit.cli._files import read_file, write_file
+from govkit.errors import PdfReadError
+from govkit.esign import (
+    PADES_LEVELS,
+    ROLES,
+    PadesSigner,
+    PdfSignatureReport,
+    PdfSignatureVerifier,
+    load_certificates,
+    sign_detached,
+    verify_detached,
+)
+from govkit.keys import SigningKey, VerifyingKey
+from govkit.pdf import read_attachment
+
+__all__ = ["register", "verify_detached_input", "verify_pdf_input"]
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the ``sign`` command."""
+    sign = sub.add_parser(
+        "sign",
+        parents=[common],
+        help="sign a PDF (PAdES) or any file (detached signature)",
+        description="A PDF with --cert gets a PAdES signature (FILE.signed.pdf); any other "
+        "file, or --detached, gets a detached JWS signature file (FILE.sig).",
+    )
+    sign.add_argument("file", type=Path, metavar="FILE")
+    sign.add_argument("--key", type=Path, required=True, metavar="KEYFILE", help="PEM key")
+    sign.add_argument("--password-env", metavar="VAR", help="variable holding the key password")
+    sign.add_argument("--out", type=Path, metavar="OUT", help="output file")
+    sign.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    pades = sign.add_argument_group("PDF (PAdES)")
+    pades.add_argument("--cert", type=Path, metavar="CERT", help="the signer's certificate")
+    pades.add_argument("--chain", type=Path, metavar="PEM", help="issuing CA certificate(s)")
+    pades.add_argument("--level", choices=PADES_LEVELS, default="B-B")
+    pades.add_argument("--tsa", metavar="URL", help="RFC 3161 timestamp authority (B-T, B-LT)")
+    pades.add_argument("--reason", metavar="TEXT", help="the signature's stated reason")
+    detached = sign.add_argument_group("detached signatures")
+    detached.add_argument("--detached", action="store_true", help="detached even for a PDF")
+    detached.add_argument("--purpose", metavar="TEXT", help="what the signature is for")
+    detached.add_argument("--role", choices=ROLES, default="sign")
+    detached.add_argument("--append", type=Path, metavar="SIG", help="countersign this file")
+    sign.set_defaults(handler=cmd_sign)
+
+
+def cmd_sign(args: argparse.Namespace, out: Output) -> int:
+    """``govkit sign``."""
+    data = read_file(args.file)
+    key = SigningKey.from_pem(read_file(args.key), env_password(args.password_env))
+    if data.startswith(b"%PDF-") and not args.detached:
+        if args.cert is None:
+            raise CliUsageError("signing a PDF needs --cert (or --detached)")
+        chain = load_certificates(read_file(args.chain)) if args.chain else ()
+        (certificate, *_rest) = load_certificates(read_file(args.cert))
+        signer = PadesSigner(key, certificate, chain=chain, timestamp_url=args.tsa)
+        signed = signer.sign(data, level=args.level, reason=args.reason)
+        target = args.out or args.file.with_suffix(".signed.pdf")
+        write_file(target, signed, force=args.force)
+        out.data({"ok": True, "out": str(target), "level": args.level}, text=str(target))
+        out.status(f"signed ({args.level}) -> {target}")
+        return 0
+    if not args.purpose:
+        raise CliUsageError("a detached signature needs --purpose")
+    previous = read_file(args.append) if args.append else None
+    signature = sign_detached(data, key, purpose=args.purpose, role=args.role, previous=previous)
+    target = args.out or (args.append if args.append else Path(f"{args.file}.sig"))
+    write_file(target, signature, force=args.force or args.append is not None)
+    out.data({"ok": True, "out": str(target), "role": args.role}, text=str(target))
+    out.status(f"signed ({args.role}) -> {target}")
+    return 0
+
+
+def _render_signature_report(report: PdfSignatureReport) -> str:
+    lines = [f"PDF signature: {'VALID' if report.ok else 'INVALID'}"]
+    lines += [
+        f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" + ("" if c.ok else f" [{c.code}]")
+        for c in report.checks
+    ]
+    lines += [f"  signer: {s.signer} ({s.level})" for s in report.signatures]
+    return "\n".join(lines)
+
+
+def _licence_verifier(args: argparse.Namespace) -> CertificateVerifier:
+    anchor = VerifyingKey.from_pem(read_file(Path(args.anchor)))
+    max_stale = timedelta(days=36500) if args.allow_stale else timedelta(days=7)
+    trust = TrustListSource(args.trust, [anchor], max_stale=max_stale)
+    status = None
+    if args.status:
+        keys = [
+            k.key for i in trust.get(allow_stale=True).issuers for k in i.keys if not k.withdrawn
+        ]
+        status = StatusListSource(args.status, keys, max_stale=max_stale)
+    return CertificateVerifier(trust, status=status, allow_stale_trust=args.allow_stale)
+
+
+def verify_pdf_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
+    """The PDF branch of ``govkit verify``: PAdES signatures, then any embedded licence."""
+    if not args.ca:
+        raise CliUsageError("verifying a signed PDF needs --ca (the trusted CA certificate)")
+    signatures = PdfSignatureVerifier(load_certificates(read_file(Path(args.ca))))
+    try:
+        read_attachment(data, LICENCE_ATTACHMENT)
+        has_licence = True
+    except PdfReadError:
+        has_licence = False
+    if not has_licence:
+        report = signatures.inspect(data, at=args.at)
+        out.data(
+            {**report.to_dict(), "kind": "pdf", "licence": None},
+            text=_render_signature_report(report),
+        )
+        ok = report.ok
+    else:
+        if not args.trust or not args.anchor:
+            raise CliUsageError("this PDF carries a licence: also give --trust and --anchor")
+        both = LicencePdfVerifier(signatures, _licence_verifier(args)).inspect(data, at=args.at)
+        text = _render_signature_report(both.signature)
+        if both.licence is not None:
+            from govkit.cli._certificates import render_report  # noqa: PLC0415
+
+            text += "\nEmbedded licence:\n" + render_report(both.licence)
+        out.data(both.to_dict(), text=text)
+        ok = both.ok
+    if not ok:
+        out.status("INVALID: the signed PDF failed verification")
+        raise CliInvalid
+    out.status("OK: the PDF signature and its contents are genuine")
+    return 0
+
+
+def verify_detached_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
+    """``govkit verify FILE --signature SIG --key PUB.pem [--key ...]``."""
+    if not args.key:
+        raise CliUsageError("verifying a detached signature needs --key (signers' public keys)")
+    keys = [VerifyingKey.from_pem(read_file(Path(p))) for p in args.key]
+    signature = read_file(Path(args.signature))
+    roles = tuple(args.roles.split(",")) if args.roles else None
+    parties = verify_detached(data, signature, keys, purpose=args.purpose, roles=roles, at=args.at)
+    payload = {"valid": True, "kind": "detached", "signatures": [p.to_dict() for p in parties]}
+    text = "\n".join(
+        f"{p.index + 1}. {p.role:<11} {p.purpose}  kid={p.kid}  {p.signed_at.isoformat()}"
+        for p in parties
+    )
+    out.data(payload, text=text)
+    out.status(f"OK: {len(parties)} signature(s) verify, in order")
+    return 0

@@ -1,0 +1,255 @@
+"""PAdES signatures on PDF documents (pyHanko), through govkit's :class:`~govkit.keys.Signer`."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal, TypeAlias
+
+from asn1crypto import algos
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from pyhanko.pdf_utils import misc
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError as _HankoSigningError
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from govkit.clock import Clock, SystemClock
+from govkit.errors import (
+    ConfigurationError,
+    GovkitError,
+    RevocationUnavailable,
+    SigningError,
+    TimestampUnavailable,
+)
+from govkit.esign._pki import load_certificate
+from govkit.keys import Signer, VerifyingKey
+
+__all__ = ["PADES_LEVELS", "PadesLevel", "PadesSigner"]
+
+#: The PAdES baseline levels govkit signs at.
+PadesLevel: TypeAlias = Literal["B-B", "B-T", "B-LT"]
+#: The same names as a tuple.
+PADES_LEVELS: Final[tuple[str, ...]] = ("B-B", "B-T", "B-LT")
+_RESERVED: Final = {"B-B": 6144, "B-T": 14336, "B-LT": 14336}
+_PROBE: Final = b"govkit: does this key match the certificate?"
+
+
+def _mechanism(alg: str) -> algos.SignedDigestAlgorithm:
+    if alg == "ES256":
+        return algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"})
+    if alg == "RS256":
+        return algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})
+    if alg == "PS256":
+        return algos.SignedDigestAlgorithm(
+            {
+                "algorithm": "rsassa_pss",
+                "parameters": algos.RSASSAPSSParams(
+                    {
+                        "hash_algorithm": {"algorithm": "sha256"},
+                        "mask_gen_algorithm": {
+                            "algorithm": "mgf1",
+                            "parameters": {"algorithm": "sha256"},
+                        },
+                        "salt_length": 32,
+                        "trailer_field": "trailer_field_bc",
+                    }
+                ),
+            }
+        )
+    raise ConfigurationError("PDF signatures use ES256, PS256 or RS256 keys", alg=str(alg)[:16])
+
+
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+class _CmsSigner(signers.Signer):
+    """pyHanko's signer interface over a govkit :class:`Signer` (key parsed once, or an HSM)."""
+
+    def __init__(self, signer: Signer, certificate: Any, chain: Sequence[Any]) -> None:
+        self._govkit = signer
+        self._ecdsa = signer.alg == "ES256"
+        super().__init__(
+            signing_cert=certificate,
+            cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+                [certificate, *chain]
+            ),
+            signature_mechanism=_mechanism(signer.alg),
+            embed_roots=True,
+        )
+
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
+        if digest_algorithm != "sha256":
+            raise SigningError("govkit signs PDFs with SHA-256 only", digest=digest_algorithm)
+        if dry_run:
+            return bytes(72 if self._ecdsa else 512)
+        signature = self._govkit.sign(data)
+        if self._ecdsa:
+            r = int.from_bytes(signature[:32], "big")
+            s = int.from_bytes(signature[32:], "big")
+            return encode_dss_signature(r, s)
+        return signature
+
+
+class _ClockedPdfSigner(signers.PdfSigner):
+    """pyHanko's PdfSigner, with the signing time taken from govkit's clock."""
+
+    def __init__(self, *args: Any, when: datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._when = when
+
+    def init_signing_session(self, *args: Any, **kwargs: Any) -> Any:
+        session = super().init_signing_session(*args, **kwargs)
+        session.system_time = self._when
+        return session
+
+
+@dataclass(frozen=True)
+class _Settings:
+    level: str
+    field_name: str
+    reason: str | None
+    location: str | None
+
+
+class PadesSigner:
+    """Signs PDFs as an agency: PAdES baseline B-B, B-T (timestamp) or B-LT (revocation info).
+
+    Args:
+        signer: the agency's key: a :class:`~govkit.keys.SigningKey` (ES256, PS256 or
+            RS256) or any :class:`~govkit.keys.Signer` (an HSM, a KMS client).
+        certificate: the agency's X.509 certificate (object, PEM or DER) for that key.
+        chain: the issuing CA certificates (the root may be included).
+        timestamp_url: an RFC 3161 timestamp authority, needed for B-T and B-LT.
+        timestamp_timeout: seconds to wait for the authority.
+        trust_roots: the CA certificates long-term validation (B-LT) builds the chain
+            to; the chain's last certificate when omitted.
+        clock: the signing time written into the signature.
+
+    The certificate is parsed, and checked against the key with one probe signature,
+    once here; each :meth:`sign` then only signs.
+
+    Raises:
+        ConfigurationError: the key's algorithm is not usable in PDF signatures, or
+            the key does not match the certificate.
+    """
+
+    def __init__(
+        self,
+        signer: Signer,
+        certificate: x509.Certificate | bytes,
+        *,
+        chain: Sequence[x509.Certificate | bytes] = (),
+        timestamp_url: str | None = None,
+        timestamp_timeout: float = 10.0,
+        trust_roots: Sequence[x509.Certificate | bytes] = (),
+        clock: Clock | None = None,
+    ) -> None:
+        if not isinstance(signer, Signer):
+            raise ConfigurationError("signer must be a Signer (for example a SigningKey)")
+        _mechanism(signer.alg)
+        cert = load_certificate(certificate)
+        chain_certs = tuple(load_certificate(c) for c in chain)
+        public = cert.public_key()
+        try:
+            verifying = VerifyingKey(public, signer.alg)  # type: ignore[arg-type]
+            verifying.verify(signer.sign(_PROBE), _PROBE)
+        except GovkitError:
+            raise ConfigurationError(
+                "the signing key does not match the certificate's public key"
+            ) from None
+        self._signer = signer
+        self._certificate = cert
+        self._chain = chain_certs
+        roots = tuple(load_certificate(c) for c in trust_roots) or chain_certs[-1:]
+        self._roots = tuple(_asn1(c) for c in roots)
+        self._cms = _CmsSigner(signer, _asn1(cert), [_asn1(c) for c in chain_certs])
+        self._timestamp_url = timestamp_url
+        self._timestamp_timeout = timestamp_timeout
+        self._clock = clock or SystemClock()
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        """The agency's certificate."""
+        return self._certificate
+
+    def sign(
+        self,
+        pdf: bytes,
+        *,
+        level: str = "B-B",
+        field_name: str = "Signature1",
+        reason: str | None = None,
+        location: str | None = None,
+    ) -> bytes:
+        """Sign ``pdf`` (an incremental update: the original bytes are kept) and return it.
+
+        Raises:
+            ConfigurationError: unknown ``level``, or B-T/B-LT without a timestamp URL.
+            SigningError: the PDF cannot be read or signed (for example a field of that
+                name is already signed).
+            TimestampUnavailable: the timestamp authority failed (B-T, B-LT).
+            RevocationUnavailable: revocation information could not be fetched (B-LT).
+        """
+        if level not in PADES_LEVELS:
+            raise ConfigurationError("level must be B-B, B-T or B-LT", level=str(level)[:8])
+        if level != "B-B" and self._timestamp_url is None:
+            raise ConfigurationError(f"PAdES {level} needs a timestamp_url")
+        if not isinstance(pdf, bytes) or not pdf.startswith(b"%PDF-"):
+            raise SigningError("the input is not a PDF", reason="magic")
+        settings = _Settings(level, field_name, reason, location)
+        try:
+            return self._sign(pdf, settings)
+        except TimestampRequestError:
+            raise TimestampUnavailable("the timestamp authority gave no usable token") from None
+        except (misc.PdfError, _HankoSigningError) as exc:
+            if settings.level == "B-LT" and "revocation" in str(exc).lower():
+                raise RevocationUnavailable(
+                    "revocation information could not be gathered"
+                ) from None
+            raise SigningError(
+                f"the PDF could not be signed ({type(exc).__name__})", reason="pyhanko"
+            ) from None
+
+    def _sign(self, pdf: bytes, settings: _Settings) -> bytes:
+        long_term = settings.level == "B-LT"
+        meta = signers.PdfSignatureMetadata(
+            field_name=settings.field_name,
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            reason=settings.reason,
+            location=settings.location,
+            embed_validation_info=long_term,
+            validation_context=ValidationContext(
+                trust_roots=list(self._roots), allow_fetching=True, revocation_mode="require"
+            )
+            if long_term
+            else None,
+        )
+        timestamper = (
+            RequestsHTTPTimeStamper(  # type: ignore[no-untyped-call]
+                self._timestamp_url, timeout=self._timestamp_timeout
+            )
+            if settings.level != "B-B"
+            else None
+        )
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        pdf_signer = _ClockedPdfSigner(
+            meta, self._cms, timestamper=timestamper, when=self._clock.now()
+        )
+        out = pdf_signer.sign_pdf(
+            writer, bytes_reserved=_RESERVED[settings.level] + 2048 * len(self._chain)
+        )
+        data: bytes = out.getvalue()
+        return data

@@ -1,0 +1,291 @@
+"""Verifying PAdES signatures: integrity, coverage, no change after signing, trust."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from pyhanko.pdf_utils import misc
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from govkit.clock import Clock, SystemClock, resolve_time
+from govkit.errors import (
+    DocumentDigestMismatch,
+    DocumentModified,
+    DocumentSignatureInvalid,
+    EsignVerificationError,
+    NotSigned,
+    SignatureFormatError,
+    SignerUntrusted,
+)
+from govkit.esign._pades import _asn1
+from govkit.esign._pki import load_certificate
+
+__all__ = ["PdfSignatureReport", "PdfSignatureVerifier", "SignatureCheck", "SignatureInfo"]
+
+MAX_PDF_BYTES = 64 * 1024 * 1024
+#: Changes after a signature that do not alter what was signed: a DSS (revocation
+#: data for long-term validation) or a document timestamp.
+_HARMLESS = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """One check of a :class:`PdfSignatureReport`: name, outcome, error code, detail."""
+
+    name: str
+    ok: bool
+    code: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SignatureInfo:
+    """What one signature in a PDF says about itself (read, then checked)."""
+
+    field: str
+    signer: str
+    serial: int
+    signing_time: datetime | None
+    timestamp: datetime | None
+    level: str
+    coverage: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "field": self.field,
+            "signer": self.signer,
+            "serial": format(self.serial, "x"),
+            "signing_time": None if self.signing_time is None else self.signing_time.isoformat(),
+            "timestamp": None if self.timestamp is None else self.timestamp.isoformat(),
+            "level": self.level,
+            "coverage": self.coverage,
+        }
+
+
+@dataclass(frozen=True)
+class PdfSignatureReport:
+    """Every check of every signature in a PDF; ``ok`` when all passed."""
+
+    checks: tuple[SignatureCheck, ...]
+    signatures: tuple[SignatureInfo, ...]
+    checked_at: datetime
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed (and there was at least one signature)."""
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def code(self) -> str | None:
+        """The code of the first failed check, if any."""
+        return next((c.code for c in self.checks if not c.ok), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: ``valid``, ``code``, ``checks`` and ``signatures``."""
+        return {
+            "valid": self.ok,
+            "code": self.code,
+            "checked_at": self.checked_at.isoformat(),
+            "checks": [
+                {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail}
+                for c in self.checks
+            ],
+            "signatures": [s.to_dict() for s in self.signatures],
+        }
+
+
+class _Collect:
+    def __init__(self) -> None:
+        self.checks: list[SignatureCheck] = []
+        self.errors: list[EsignVerificationError] = []
+
+    def ok(self, name: str, detail: str) -> None:
+        self.checks.append(SignatureCheck(name, True, None, detail))
+
+    def fail(self, name: str, error: EsignVerificationError) -> None:
+        self.checks.append(SignatureCheck(name, False, error.code, error.message))
+        self.errors.append(error)
+
+
+class PdfSignatureVerifier:
+    """Checks the PAdES signatures of a PDF against trusted CA certificates.
+
+    For each signature: ``integrity`` (the signed bytes are unchanged and the
+    signature value verifies), ``coverage`` (it covers the whole file, or only a
+    DSS or document timestamp was added after it), ``trust`` (the signer's
+    certificate chains to one of ``trust_roots`` and is valid at the checked time)
+    and, when present, ``timestamp``.
+
+    Args:
+        trust_roots: the CA certificates (objects, PEM or DER) to trust.
+        clock: the default time to validate certificates at (``at=`` overrides).
+
+    Revocation is checked from what the document embeds (B-LT) and never fetched.
+    """
+
+    def __init__(
+        self, trust_roots: Sequence[x509.Certificate | bytes], *, clock: Clock | None = None
+    ) -> None:
+        self._roots = tuple(_asn1(load_certificate(c)) for c in trust_roots)
+        self._clock = clock or SystemClock()
+
+    def verify(self, pdf: bytes, *, at: datetime | None = None) -> tuple[SignatureInfo, ...]:
+        """Return the signatures if every check passes.
+
+        Raises:
+            EsignVerificationError: a subclass naming the first failed check
+                (:class:`~govkit.errors.NotSigned`,
+                :class:`~govkit.errors.DocumentDigestMismatch`,
+                :class:`~govkit.errors.DocumentModified`,
+                :class:`~govkit.errors.SignerUntrusted`, ...).
+        """
+        signatures, collect, _ = self._run(pdf, resolve_time(self._clock, at))
+        if collect.errors:
+            raise collect.errors[0]
+        return signatures
+
+    def inspect(self, pdf: bytes, *, at: datetime | None = None) -> PdfSignatureReport:
+        """Run every check and report; never raises for a bad document."""
+        signatures, collect, when = self._run(pdf, resolve_time(self._clock, at))
+        return PdfSignatureReport(tuple(collect.checks), signatures, when)
+
+    def _run(
+        self, pdf: bytes, when: datetime
+    ) -> tuple[tuple[SignatureInfo, ...], _Collect, datetime]:
+        collect = _Collect()
+        infos: list[SignatureInfo] = []
+        if not isinstance(pdf, bytes) or not pdf.startswith(b"%PDF-") or len(pdf) > MAX_PDF_BYTES:
+            collect.fail("signed", SignatureFormatError("the input is not a PDF", reason="magic"))
+            return (), collect, when
+        try:
+            reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+            embedded = list(reader.embedded_regular_signatures)
+        except (misc.PdfError, KeyError, TypeError, ValueError) as exc:
+            collect.fail(
+                "signed",
+                SignatureFormatError(f"the PDF cannot be read ({type(exc).__name__})"),
+            )
+            return (), collect, when
+        if not embedded:
+            collect.fail("signed", NotSigned("the PDF carries no signature"))
+            return (), collect, when
+        collect.ok("signed", f"{len(embedded)} signature(s)")
+        for emb in embedded:
+            info = self._check_one(emb, reader, when, collect)
+            if info is not None:
+                infos.append(info)
+        return tuple(infos), collect, when
+
+    def _check_one(
+        self, emb: Any, reader: Any, when: datetime, collect: _Collect
+    ) -> SignatureInfo | None:
+        name = str(emb.field_name)
+        context = ValidationContext(
+            trust_roots=list(self._roots),
+            moment=when,
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+        )
+        try:
+            status = _quietly(validate_pdf_signature, emb, signer_validation_context=context)
+        except (SignatureValidationError, misc.PdfError, ValueError, KeyError, TypeError) as exc:
+            collect.fail(
+                f"{name}.integrity",
+                SignatureFormatError(
+                    f"the signature cannot be read ({type(exc).__name__})", field=name
+                ),
+            )
+            return None
+        if not status.intact:
+            collect.fail(
+                f"{name}.integrity",
+                DocumentDigestMismatch("the signed bytes were changed", field=name),
+            )
+        elif not status.valid:
+            collect.fail(
+                f"{name}.integrity",
+                DocumentSignatureInvalid("the signature value does not verify", field=name),
+            )
+        else:
+            collect.ok(f"{name}.integrity", "digest matches; signature verifies")
+        coverage = status.coverage
+        level = status.modification_level
+        if coverage == SignatureCoverageLevel.ENTIRE_FILE:
+            collect.ok(f"{name}.coverage", "the signature covers the whole document")
+        elif (
+            coverage == SignatureCoverageLevel.ENTIRE_REVISION
+            and level in _HARMLESS
+            and status.docmdp_ok is not False
+        ):
+            collect.ok(
+                f"{name}.coverage",
+                "covers its revision; only validation data was added after it",
+            )
+        else:
+            collect.fail(
+                f"{name}.coverage",
+                DocumentModified(
+                    "the document was changed after signing",
+                    field=name,
+                    coverage=coverage.name.lower(),
+                    modification=None if level is None else level.name.lower(),
+                ),
+            )
+        if status.trusted:
+            collect.ok(f"{name}.trust", "the signer's certificate chains to a trusted CA")
+        else:
+            collect.fail(
+                f"{name}.trust",
+                SignerUntrusted(
+                    "the signer's certificate does not chain to a trusted CA", field=name
+                ),
+            )
+        ts_time: datetime | None = None
+        ts = status.timestamp_validity
+        if ts is not None:
+            ts_time = ts.timestamp
+            if ts.intact and ts.valid and ts.trusted:
+                collect.ok(f"{name}.timestamp", f"trusted timestamp {ts_time.isoformat()}")
+            else:
+                collect.fail(
+                    f"{name}.timestamp",
+                    SignerUntrusted(
+                        "the signature timestamp is not valid or not trusted", field=name
+                    ),
+                )
+        dss = "/DSS" in reader.root
+        signer_cert = emb.signer_cert
+        return SignatureInfo(
+            field=name,
+            signer=signer_cert.subject.human_friendly,
+            serial=int(signer_cert.serial_number),
+            signing_time=status.signer_reported_dt,
+            timestamp=ts_time,
+            level="B-LT" if ts is not None and dss else ("B-T" if ts is not None else "B-B"),
+            coverage=coverage.name.lower(),
+        )
+
+
+def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn`` with pyHanko's and the validator's loggers muted below ERROR."""
+    loggers = [logging.getLogger(n) for n in ("pyhanko", "pyhanko_certvalidator")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        for lg, lvl in zip(loggers, levels, strict=True):
+            lg.setLevel(lvl)

@@ -1,0 +1,230 @@
+"""Payments: WeChat callback verification beside wechatpayv3, and inbox throughput.
+
+**(a) WeChat Pay callback.** ``WeChatPayV3.parse(headers, body)`` on one callback made
+by :func:`govkit.testing.payments.wechat_callback` (a ``PUB_KEY_ID_`` RSA-2048 key):
+replay window, RSA-SHA256 verify over the raw body, AES-256-GCM decrypt of
+``resource``, strict JSON parsing and normalisation into a :class:`PaymentEvent`.
+Beside it, ``wechatpayv3``'s ``WeChatPay.callback(headers, body)`` on the very same
+input (verify, decrypt, two ``json.loads``; no replay window, no normalisation).
+Target: govkit >= 1.0 x.
+
+**(b) Inbox throughput.** 8 worker threads deliver distinct signed Stripe webhooks to
+``PaymentInbox.receive`` (verify, store the delivery and the event under the unique
+key, claim, mark done; ``orders=False``, no handler). SQLite: the 8 threads share one
+inbox (one connection, ``durable=False``: WAL with ``synchronous=NORMAL``).
+PostgreSQL: 8 inboxes (8 connections) on a throwaway durable cluster. Beside each,
+the floor: plain ``INSERT``s of the same delivery row and event row per webhook into
+plain tables, same threads, one transaction each, no verification, no claim. The
+absolute targets are >= 2,000 receives/s on SQLite and >= 1,000/s on PostgreSQL; the
+note says whether each was met.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+from benchmarks._harness import Comparison, compare
+from benchmarks._pg import PostgresUnavailable, throwaway_cluster
+from govkit.keys import SigningKey
+from govkit.payments import PaymentInbox, Stripe, WeChatPayV3
+from govkit.testing.payments import stripe_callback, wechat_callback
+
+APIV3 = "0123456789abcdef0123456789abcdef"
+KEY_ID = "PUB_KEY_ID_0114232134912410000000000000000000"
+SECRET = "whsec_bench"  # noqa: S105 - a benchmark secret
+WORKERS = 8
+
+
+def _wechat_comparison(quick: bool) -> Comparison:
+    from wechatpayv3 import WeChatPay, WeChatPayType  # noqa: PLC0415
+
+    platform, merchant = SigningKey.generate("RS256"), SigningKey.generate("RS256")
+    headers, body = wechat_callback(platform, KEY_ID, APIV3, order_id="BENCH-1", amount=20000)
+    ours = WeChatPayV3(APIV3, {KEY_ID: platform.verifying_key})
+    theirs = WeChatPay(
+        wechatpay_type=WeChatPayType.NATIVE,
+        mchid="1900000109",
+        private_key=merchant.private_key.private_bytes(
+            Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+        ).decode(),
+        cert_serial_no="444F4864EA9B34415",
+        appid="wxd678efh567hg6787",
+        apiv3_key=APIV3,
+        public_key=platform.verifying_key.public_key.public_bytes(
+            Encoding.PEM, PublicFormat.SubjectPublicKeyInfo
+        ).decode(),
+        public_key_id=KEY_ID,
+    )
+    if theirs.callback(headers, body) is None:
+        raise RuntimeError("wechatpayv3 refused the benchmark callback")
+    return compare(
+        "WeChat callback verify+decrypt+normalise vs wechatpayv3 callback()",
+        lambda: ours.parse(headers, body),
+        lambda: theirs.callback(headers, body),
+        number=200 if quick else 2000,
+        rounds=3 if quick else 7,
+        target=1.0,
+    )
+
+
+def _threads(work: Callable[[int], None], count: int) -> float:
+    """Run ``work(i)`` for i in range(count) over WORKERS threads; return seconds."""
+    barrier = threading.Barrier(WORKERS + 1)
+    errors: list[BaseException] = []
+
+    def worker(offset: int) -> None:
+        barrier.wait()
+        try:
+            for i in range(offset, count, WORKERS):
+                work(i)
+        except BaseException as exc:  # reported after the run
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def _plain_sqlite(path: Path) -> Callable[[int, bytes, str], None]:
+    import sqlite3  # noqa: PLC0415
+
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE d (id INTEGER PRIMARY KEY, provider TEXT, body BLOB, headers TEXT)")
+    conn.execute(
+        "CREATE TABLE e (pk INTEGER PRIMARY KEY, provider TEXT, key TEXT, UNIQUE(provider, key))"
+    )
+    lock = threading.Lock()
+
+    def insert(i: int, body: bytes, headers: str) -> None:
+        with lock:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(
+                "INSERT INTO d (provider, body, headers) VALUES ('stripe', ?, ?)", (body, headers)
+            )
+            conn.execute("INSERT INTO e (provider, key) VALUES ('stripe', ?)", (f"evt_{i}",))
+            conn.execute("COMMIT")
+
+    return insert
+
+
+def _plain_postgres(url: str) -> Callable[[int, bytes, str], None]:
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE d (id BIGSERIAL PRIMARY KEY, provider TEXT, body BYTEA, headers TEXT)"
+        )
+        conn.execute(
+            "CREATE TABLE e (pk BIGSERIAL PRIMARY KEY, provider TEXT, key TEXT,"
+            " UNIQUE (provider, key))"
+        )
+    conns = [psycopg.connect(url, autocommit=True) for _ in range(WORKERS)]
+
+    def insert(i: int, body: bytes, headers: str) -> None:
+        conn = conns[i % WORKERS]
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO d (provider, body, headers) VALUES ('stripe', %s, %s)", (body, headers)
+            )
+            conn.execute("INSERT INTO e (provider, key) VALUES ('stripe', %s)", (f"evt_{i}",))
+
+    return insert
+
+
+def _receive(inboxes: list[PaymentInbox], adapter: Stripe, deliveries: list[Any], i: int) -> None:
+    inboxes[i % WORKERS].receive(adapter, *deliveries[i])
+
+
+def _insert(
+    plain: Callable[[int, bytes, str], None], offset: int, deliveries: list[Any], i: int
+) -> None:
+    plain(offset + i, deliveries[i][1], str(deliveries[i][0]))
+
+
+def _inbox_comparison(
+    backend: str, url: str, plain: Callable[[int, bytes, str], None], quick: bool
+) -> Comparison:
+    count = 400 if quick else 4000
+    rounds = 1 if quick else 3
+    adapter = Stripe([SECRET])
+    target = 2000 if backend == "sqlite" else 1000
+    ours_rates: list[float] = []
+    plain_rates: list[float] = []
+    for round_index in range(rounds):
+        deliveries = [
+            stripe_callback(
+                SECRET,
+                order_id=f"O-{round_index}-{i}",
+                amount=100,
+                event_id=f"evt_{round_index}_{i}",
+            )
+            for i in range(count)
+        ]
+        if backend == "sqlite":
+            shared = PaymentInbox(url, orders=False, durable=False)
+            inboxes = [shared] * WORKERS
+        else:
+            inboxes = [PaymentInbox(url, orders=False) for _ in range(WORKERS)]
+        try:
+            elapsed = _threads(partial(_receive, inboxes, adapter, deliveries), count)
+        finally:
+            for inbox in set(inboxes):
+                inbox.close()
+        ours_rates.append(count / elapsed)
+        offset = round_index * count
+        elapsed = _threads(partial(_insert, plain, offset, deliveries), count)
+        plain_rates.append(count / elapsed)
+    ours, floor = statistics.median(ours_rates), statistics.median(plain_rates)
+    met = "met" if ours >= target else "NOT met"
+    return Comparison(
+        label=f"inbox.receive, {backend}, {WORKERS} workers vs plain INSERTs",
+        govkit_ops=ours,
+        reference_ops=floor,
+        ratio=statistics.median(o / p for o, p in zip(ours_rates, plain_rates, strict=True)),
+        number=count,
+        rounds=rounds,
+        note=f"target >= {target:,}/s {met}",
+    )
+
+
+def run(quick: bool) -> list[Comparison]:
+    """The WeChat comparison and inbox throughput on SQLite and PostgreSQL."""
+    results = [_wechat_comparison(quick)]
+    with tempfile.TemporaryDirectory(prefix="govkit-bench-payments-") as tmp:
+        folder = Path(tmp)
+        results.append(
+            _inbox_comparison(
+                "sqlite", str(folder / "inbox.db"), _plain_sqlite(folder / "plain.db"), quick
+            )
+        )
+    try:
+        with throwaway_cluster() as url:
+            results.append(_inbox_comparison("postgresql", url, _plain_postgres(url), quick))
+    except PostgresUnavailable as exc:
+        print(f"PostgreSQL comparison left out: {exc}", file=sys.stderr)
+    return results

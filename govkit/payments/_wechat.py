@@ -1,0 +1,523 @@
+"""WeChat Pay API v3: callback verification and decryption, platform keys, request signing."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import requests
+from cryptography import x509
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from govkit.clock import Clock, SystemClock, resolve_time
+from govkit.errors import (
+    ConfigurationError,
+    PaymentDecryptFailed,
+    PaymentKeyRefreshFailed,
+    PaymentKeyUnknown,
+    PaymentMalformed,
+    PaymentMerchantMismatch,
+    PaymentSignatureInvalid,
+    PaymentSignatureProbe,
+    PaymentTimestampStale,
+)
+from govkit.keys import SigningKey
+from govkit.payments._crypto import PublicKeyLike, RsaKey, b64decode_strict
+from govkit.payments._event import (
+    Acknowledgement,
+    EventKind,
+    PaymentEvent,
+    Provider,
+    header,
+    parse_json_object,
+    parse_unix,
+)
+
+__all__ = [
+    "SIGNATURE_TYPE",
+    "WeChatCertificateDownloader",
+    "WeChatPayV3",
+    "WeChatPlatformKeys",
+    "decrypt_resource",
+    "verify_wechat_signature",
+    "wechat_authorization",
+]
+
+#: The only signature type govkit accepts on callbacks and responses.
+SIGNATURE_TYPE: Final = "WECHATPAY2-SHA256-RSA2048"
+PROBE_PREFIX: Final = "WECHATPAY/SIGNTEST/"
+PUBLIC_KEY_PREFIX: Final = "PUB_KEY_ID_"
+DEFAULT_BASE_URL: Final = "https://api.mch.weixin.qq.com"
+_SHA256 = hashes.SHA256()
+_MAX_BODY = 64 * 1024
+
+_TRADE_KINDS: Final = {
+    "SUCCESS": EventKind.PAID,
+    "CLOSED": EventKind.CLOSED,
+    "REVOKED": EventKind.CLOSED,
+    "PAYERROR": EventKind.FAILED,
+}
+
+
+def _apiv3_cipher(apiv3_key: bytes | str) -> AESGCM:
+    key = apiv3_key.encode("utf-8") if isinstance(apiv3_key, str) else apiv3_key
+    if not isinstance(key, bytes) or len(key) != 32:
+        raise ConfigurationError("the WeChat Pay APIv3 key must be 32 bytes (32 ASCII characters)")
+    return AESGCM(key)
+
+
+def _normalise_key_id(key_id: str) -> str:
+    return key_id if key_id.startswith(PUBLIC_KEY_PREFIX) else key_id.upper().lstrip("0")
+
+
+def decrypt_resource(cipher: AESGCM, resource: Mapping[str, Any], what: str = "resource") -> bytes:
+    """Decrypt a WeChat ``AEAD_AES_256_GCM`` resource (callback or certificate download).
+
+    Raises:
+        PaymentMalformed: the resource lacks a field or names another algorithm.
+        PaymentDecryptFailed: the tag does not verify (wrong APIv3 key, or tampered).
+    """
+    if resource.get("algorithm") != "AEAD_AES_256_GCM":
+        raise PaymentMalformed(f"the {what} is not AEAD_AES_256_GCM")
+    nonce, ciphertext = resource.get("nonce"), resource.get("ciphertext")
+    aad = resource.get("associated_data", "")
+    if aad is None:
+        aad = ""
+    if not isinstance(nonce, str) or not isinstance(ciphertext, str) or not isinstance(aad, str):
+        raise PaymentMalformed(f"the {what} lacks nonce, ciphertext or associated_data")
+    data = b64decode_strict(ciphertext, f"the {what} ciphertext")
+    nonce_bytes = nonce.encode("utf-8")
+    if not nonce_bytes or len(nonce_bytes) > 64 or len(data) < 16:
+        raise PaymentMalformed(f"the {what} nonce or ciphertext has the wrong size")
+    try:
+        return cipher.decrypt(nonce_bytes, data, aad.encode("utf-8"))
+    except InvalidTag:
+        raise PaymentDecryptFailed(
+            f"the {what} does not decrypt with the APIv3 key (wrong key or tampered)"
+        ) from None
+
+
+def wechat_authorization(
+    *,
+    mchid: str,
+    serial: str,
+    key: SigningKey,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    timestamp: int,
+    nonce: str | None = None,
+) -> str:
+    """The ``Authorization`` header of a signed WeChat Pay v3 request.
+
+    The signed message is ``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n``, signed
+    with the merchant's RSA key (``RS256``: PKCS#1 v1.5, SHA-256).
+    """
+    if key.alg != "RS256":
+        raise ConfigurationError("the WeChat Pay merchant key must be an RS256 (RSA) key")
+    nonce = nonce or secrets.token_hex(16)
+    message = f"{method.upper()}\n{path}\n{timestamp}\n{nonce}\n".encode() + body + b"\n"
+    signature = b64encode(key.sign(message))
+    return (
+        f'{SIGNATURE_TYPE} mchid="{mchid}",nonce_str="{nonce}",signature="{signature}",'
+        f'timestamp="{timestamp}",serial_no="{serial}"'
+    )
+
+
+def b64encode(data: bytes) -> str:
+    """Standard base64 text."""
+    import base64  # noqa: PLC0415 - tiny helper kept local
+
+    return base64.b64encode(data).decode("ascii")
+
+
+class WeChatCertificateDownloader:
+    """Downloads WeChat Pay platform certificates (``GET /v3/certificates``).
+
+    The request is signed with the merchant key; each certificate arrives encrypted
+    with the APIv3 key (AES-256-GCM), which is what authenticates it.
+
+    Args:
+        mchid: the merchant id.
+        merchant_serial: the serial of the merchant's API certificate.
+        merchant_key: the merchant's RSA signing key.
+        apiv3_key: the 32-byte APIv3 key.
+        base_url: the API root (a local server in tests).
+        session: a :class:`requests.Session` to reuse.
+        timeout: seconds for the HTTP request.
+        clock: time source for the request timestamp.
+    """
+
+    def __init__(
+        self,
+        *,
+        mchid: str,
+        merchant_serial: str,
+        merchant_key: SigningKey,
+        apiv3_key: bytes | str,
+        base_url: str = DEFAULT_BASE_URL,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self._mchid = mchid
+        self._serial = merchant_serial
+        self._key = merchant_key
+        self._cipher = _apiv3_cipher(apiv3_key)
+        self._base_url = base_url.rstrip("/")
+        self._session = session or requests.Session()
+        self._timeout = timeout
+        self._clock = clock or SystemClock()
+
+    def __call__(self) -> dict[str, x509.Certificate]:
+        """Download and decrypt the current platform certificates, by serial."""
+        path = "/v3/certificates"
+        now = resolve_time(self._clock, None)
+        auth = wechat_authorization(
+            mchid=self._mchid,
+            serial=self._serial,
+            key=self._key,
+            method="GET",
+            path=path,
+            timestamp=int(now.timestamp()),
+        )
+        try:
+            response = self._session.get(
+                self._base_url + path,
+                headers={"Authorization": auth, "Accept": "application/json"},
+                timeout=self._timeout,
+            )
+        except requests.RequestException as exc:
+            raise PaymentKeyRefreshFailed(
+                "the platform certificate download failed", reason=type(exc).__name__
+            ) from None
+        if response.status_code != 200:
+            raise PaymentKeyRefreshFailed(
+                "the platform certificate download was refused", status=response.status_code
+            )
+        try:
+            document = parse_json_object(response.content, "the certificate list")
+        except PaymentMalformed:
+            raise PaymentKeyRefreshFailed("the certificate list is not JSON") from None
+        items = document.get("data")
+        if not isinstance(items, list):
+            raise PaymentKeyRefreshFailed("the certificate list has no data array")
+        found: dict[str, x509.Certificate] = {}
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("encrypt_certificate"), dict):
+                raise PaymentKeyRefreshFailed("a certificate entry is malformed")
+            try:
+                pem = decrypt_resource(self._cipher, item["encrypt_certificate"], "certificate")
+                cert = x509.load_pem_x509_certificate(pem)
+            except (PaymentMalformed, PaymentDecryptFailed, ValueError):
+                raise PaymentKeyRefreshFailed(
+                    "a downloaded certificate does not decrypt or parse"
+                ) from None
+            found[format(cert.serial_number, "X")] = cert
+        return found
+
+
+class WeChatPlatformKeys:
+    """A merchant's key ring of WeChat Pay platform keys, refreshed at most once per interval.
+
+    Holds platform certificates (by serial) and ``PUB_KEY_ID_...`` public keys side
+    by side. An unknown certificate serial triggers one download through
+    ``downloader`` (single-flight, at most once per ``min_refresh_interval``), never
+    a network call per request; an unknown ``PUB_KEY_ID_`` is never downloaded.
+
+    Args:
+        keys: serial or public-key id -> public key or certificate.
+        downloader: a callable returning the current certificates by serial
+            (usually a :class:`WeChatCertificateDownloader`).
+        min_refresh_interval: the least time between two downloads.
+        clock: time source for the rate limit.
+    """
+
+    def __init__(
+        self,
+        keys: Mapping[str, PublicKeyLike],
+        *,
+        downloader: Callable[[], Mapping[str, x509.Certificate]] | None = None,
+        min_refresh_interval: timedelta = timedelta(minutes=5),
+        clock: Clock | None = None,
+    ) -> None:
+        self._keys: dict[str, RsaKey] = {_normalise_key_id(k): RsaKey(v) for k, v in keys.items()}
+        self._downloader = downloader
+        self._interval = min_refresh_interval
+        self._clock = clock or SystemClock()
+        self._lock = threading.Lock()
+        self._last_refresh: datetime | None = None
+        self._refreshes = 0
+
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The serials and public-key ids currently trusted."""
+        return tuple(sorted(self._keys))
+
+    @property
+    def refreshes(self) -> int:
+        """How many downloads this ring has made."""
+        return self._refreshes
+
+    def lookup(self, key_id: str, at: datetime) -> RsaKey:
+        """The key for ``key_id`` valid at ``at``, refreshing once if allowed.
+
+        Raises:
+            PaymentKeyUnknown: no such key (after any allowed refresh) or not valid at ``at``.
+            PaymentKeyRefreshFailed: a refresh was due and failed.
+        """
+        normal = _normalise_key_id(key_id)
+        key = self._keys.get(normal)
+        if (
+            key is None
+            and self._downloader is not None
+            and not normal.startswith(PUBLIC_KEY_PREFIX)
+        ):
+            self._refresh_if_due()
+            key = self._keys.get(normal)
+        if key is None:
+            raise PaymentKeyUnknown("no trusted WeChat Pay platform key has this serial or id")
+        key.check_valid_at(at, normal)
+        return key
+
+    def _refresh_if_due(self) -> None:
+        with self._lock:  # single flight: concurrent misses wait for one download
+            now = resolve_time(self._clock, None)
+            if self._last_refresh is not None and now - self._last_refresh < self._interval:
+                return
+            self._last_refresh = now
+            assert self._downloader is not None  # noqa: S101 - checked by the caller
+            self._refreshes += 1
+            downloaded = self._downloader()
+            fresh = {_normalise_key_id(k): RsaKey(v) for k, v in downloaded.items()}
+            self._keys = {**self._keys, **fresh}
+
+    def __repr__(self) -> str:
+        return f"WeChatPlatformKeys({len(self._keys)} keys)"
+
+
+def verify_wechat_signature(
+    keys: WeChatPlatformKeys,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+    tolerance: float,
+) -> None:
+    """Check a WeChat Pay signature (callback or API response) over ``ts\\nnonce\\nbody\\n``.
+
+    Raises:
+        PaymentSignatureProbe, PaymentMalformed, PaymentTimestampStale,
+        PaymentKeyUnknown, PaymentSignatureInvalid, PaymentKeyRefreshFailed.
+    """
+    signature = header(headers, "Wechatpay-Signature")
+    if signature is None:
+        raise PaymentMalformed("the Wechatpay-Signature header is missing")
+    if signature.startswith(PROBE_PREFIX):
+        raise PaymentSignatureProbe("a WeChat Pay signature probe (WECHATPAY/SIGNTEST/)")
+    kind = header(headers, "Wechatpay-Signature-Type")
+    if kind is not None and kind != SIGNATURE_TYPE:
+        raise PaymentMalformed("the Wechatpay-Signature-Type is not supported")
+    timestamp = parse_unix(header(headers, "Wechatpay-Timestamp"), "Wechatpay-Timestamp")
+    nonce = header(headers, "Wechatpay-Nonce")
+    serial = header(headers, "Wechatpay-Serial")
+    if not nonce or not serial or len(nonce) > 64 or len(serial) > 128:
+        raise PaymentMalformed("the Wechatpay-Nonce or Wechatpay-Serial header is missing")
+    if abs(now.timestamp() - timestamp) >= tolerance:
+        raise PaymentTimestampStale(
+            "the callback timestamp is outside the replay window",
+            skew=int(now.timestamp()) - timestamp,
+        )
+    if not isinstance(body, bytes) or len(body) > _MAX_BODY:
+        raise PaymentMalformed("the body is missing or too large")
+    key = keys.lookup(serial, now)
+    message = b"%d\n%s\n%s\n" % (timestamp, nonce.encode("utf-8"), body)
+    if not key.verify(b64decode_strict(signature, "the signature"), message, _SHA256):
+        raise PaymentSignatureInvalid("the WeChat Pay callback signature does not verify")
+
+
+class WeChatPayV3:
+    """Verifies and normalises WeChat Pay API v3 callbacks.
+
+    Checks, in order: the ``WECHATPAY/SIGNTEST/`` probe, the signature type, the
+    replay window (``|now - Wechatpay-Timestamp| < tolerance``, both directions), the
+    platform key by ``Wechatpay-Serial``, the RSA-SHA256 signature over
+    ``timestamp\\nnonce\\nbody\\n`` (the raw body, never re-serialised), then decrypts
+    ``resource`` with the APIv3 key and normalises the plaintext.
+
+    Args:
+        apiv3_key: the merchant's 32-byte APIv3 key.
+        platform_keys: serial or ``PUB_KEY_ID_...`` -> public key or certificate, or a
+            :class:`WeChatPlatformKeys` ring (for refresh on unknown serials).
+        mchid: when given, a callback for another merchant is refused.
+        clock: time source for the replay window.
+        tolerance: the replay window (300 s by default).
+    """
+
+    provider: Final = Provider.WECHATPAY
+
+    def __init__(
+        self,
+        apiv3_key: bytes | str,
+        platform_keys: Mapping[str, PublicKeyLike] | WeChatPlatformKeys,
+        *,
+        mchid: str | None = None,
+        clock: Clock | None = None,
+        tolerance: timedelta = timedelta(seconds=300),
+    ) -> None:
+        self._cipher = _apiv3_cipher(apiv3_key)
+        self._clock = clock or SystemClock()
+        self.keys = (
+            platform_keys
+            if isinstance(platform_keys, WeChatPlatformKeys)
+            else WeChatPlatformKeys(platform_keys, clock=self._clock)
+        )
+        self._mchid = mchid
+        self._tolerance = tolerance.total_seconds()
+
+    def parse(
+        self, headers: Mapping[str, str], body: bytes, *, at: datetime | None = None
+    ) -> PaymentEvent:
+        """Verify a callback and return its event.
+
+        Raises:
+            PaymentSignatureProbe: a ``WECHATPAY/SIGNTEST/`` probe (answer 4xx).
+            PaymentMalformed: missing headers, bad JSON or fields.
+            PaymentTimestampStale: outside the replay window.
+            PaymentKeyUnknown: no trusted key for ``Wechatpay-Serial``.
+            PaymentSignatureInvalid: the signature does not verify.
+            PaymentDecryptFailed: ``resource`` does not decrypt with the APIv3 key.
+            PaymentMerchantMismatch: the plaintext names another ``mchid``.
+            PaymentKeyRefreshFailed: a due certificate download failed.
+        """
+        now = resolve_time(self._clock, at)
+        verify_wechat_signature(self.keys, headers, body, now, self._tolerance)
+        return self._normalise(body)
+
+    def _normalise(self, body: bytes) -> PaymentEvent:
+        envelope = parse_json_object(body, "the callback body")  # signature verified
+        resource = envelope.get("resource")
+        event_id, event_type = envelope.get("id"), envelope.get("event_type")
+        if not isinstance(resource, dict) or not isinstance(event_id, str):
+            raise PaymentMalformed("the callback has no id or resource")
+        if not isinstance(event_type, str):
+            raise PaymentMalformed("the callback has no event_type")
+        plain = parse_json_object(decrypt_resource(self._cipher, resource), "the resource")
+        mchid = plain.get("mchid") if plain.get("mchid") is not None else plain.get("sp_mchid")
+        if self._mchid is not None and mchid != self._mchid:
+            raise PaymentMerchantMismatch("the callback is for another merchant")
+        raw = {**envelope, "resource": plain}
+        if event_type.startswith("REFUND."):
+            return _refund_event(event_id, plain, envelope, raw)
+        return _transaction_event(event_id, plain, envelope, raw)
+
+    def acknowledge(self) -> Acknowledgement:
+        """HTTP 204, no body."""
+        return Acknowledgement(204)
+
+    def reject(self, *, retry: bool) -> Acknowledgement:
+        """A 4xx (refused) or 5xx (retry) with ``{"code": "FAIL", ...}``."""
+        if retry:
+            return Acknowledgement.json_failure(500, "处理失败，请重试")
+        return Acknowledgement.json_failure(401, "验签失败")
+
+    def __repr__(self) -> str:
+        return f"WeChatPayV3(keys={self.keys!r}, mchid={self._mchid!r})"
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise PaymentMalformed(f"the resource lacks {what}", field=what)
+    return value
+
+
+def _optional_text(value: object, what: str) -> str | None:
+    if value is None or value == "":
+        return None
+    return _text(value, what)
+
+
+def _int(value: object, what: str) -> int:
+    if type(value) is not int or value < 0:
+        raise PaymentMalformed(f"the resource's {what} is not a non-negative integer", field=what)
+    return value
+
+
+def _rfc3339(value: object, fallback: object) -> datetime:
+    text = value if isinstance(value, str) and value else fallback
+    if not isinstance(text, str):
+        raise PaymentMalformed("the callback has no time")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise PaymentMalformed("a time is not RFC 3339") from None
+    if when.tzinfo is None:
+        raise PaymentMalformed("a time has no offset")
+    return when
+
+
+def _amount(plain: Mapping[str, Any]) -> Mapping[str, Any]:
+    amount = plain.get("amount")
+    if not isinstance(amount, dict):
+        raise PaymentMalformed("the resource has no amount")
+    return amount
+
+
+def _transaction_event(
+    event_id: str, plain: Mapping[str, Any], envelope: Mapping[str, Any], raw: dict[str, Any]
+) -> PaymentEvent:
+    amount = _amount(plain)
+    state = _text(plain.get("trade_state"), "trade_state")
+    payer_total = amount.get("payer_total")
+    currency = amount.get("currency", "CNY")
+    return PaymentEvent(
+        provider=Provider.WECHATPAY,
+        event_id=event_id,
+        kind=_TRADE_KINDS.get(state, EventKind.OTHER),
+        order_id=_text(plain.get("out_trade_no"), "out_trade_no"),
+        transaction_id=_optional_text(plain.get("transaction_id"), "transaction_id"),
+        amount=_int(amount.get("total"), "amount.total"),
+        currency=currency if isinstance(currency, str) else "",
+        payer_amount=None if payer_total is None else _int(payer_total, "amount.payer_total"),
+        occurred_at=_rfc3339(plain.get("success_time"), envelope.get("create_time")),
+        merchant_id=_optional_text(plain.get("mchid") or plain.get("sp_mchid"), "mchid"),
+        status=state[:64],
+        raw=raw,
+    )
+
+
+def _refund_event(
+    event_id: str, plain: Mapping[str, Any], envelope: Mapping[str, Any], raw: dict[str, Any]
+) -> PaymentEvent:
+    amount = _amount(plain)
+    status = _text(plain.get("refund_status"), "refund_status")
+    refund = _int(amount.get("refund"), "amount.refund")
+    total = _int(amount.get("total"), "amount.total")
+    if status == "SUCCESS":
+        kind = EventKind.REFUNDED if refund >= total else EventKind.PARTIALLY_REFUNDED
+    elif status in ("CLOSED", "ABNORMAL"):
+        kind = EventKind.FAILED
+    else:
+        kind = EventKind.OTHER
+    payer_refund = amount.get("payer_refund")
+    currency = amount.get("currency", "CNY")
+    return PaymentEvent(
+        provider=Provider.WECHATPAY,
+        event_id=event_id,
+        kind=kind,
+        order_id=_text(plain.get("out_trade_no"), "out_trade_no"),
+        transaction_id=_optional_text(plain.get("transaction_id"), "transaction_id"),
+        amount=refund,
+        total=total,
+        currency=currency if isinstance(currency, str) else "",
+        payer_amount=None if payer_refund is None else _int(payer_refund, "amount.payer_refund"),
+        occurred_at=_rfc3339(plain.get("success_time"), envelope.get("create_time")),
+        merchant_id=_optional_text(plain.get("mchid") or plain.get("sp_mchid"), "mchid"),
+        refund_id=_optional_text(plain.get("out_refund_no") or plain.get("refund_id"), "refund"),
+        status=status[:64],
+        raw=raw,
+    )

@@ -1,0 +1,144 @@
+"""Stripe and Standard Webhooks: the published vector, rotation, tolerance both ways, forgeries."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from govkit.errors import (
+    ConfigurationError,
+    PaymentMalformed,
+    PaymentSignatureInvalid,
+    PaymentTimestampStale,
+)
+from govkit.payments import EventKind, StandardWebhooks, Stripe
+from govkit.payments._event import utc_from_unix
+from govkit.testing.payments import standard_webhooks_callback, stripe_callback
+
+from .conftest import NOW
+
+SECRET = "whsec_test_secret"
+SW_SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
+
+
+def test_standard_webhooks_published_vector() -> None:
+    # standard-webhooks libraries/python/tests/test_webhooks.py (same vector in Go and JS)
+    headers = {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+    body = b'{"test": 2432232314}'
+    at = utc_from_unix(1614265330)
+    verifier = StandardWebhooks(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+    assert verifier.verify(headers, body, at=at) == ("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330)
+    event = verifier.parse(headers, body, at=at)
+    assert (event.kind, event.event_id) == (EventKind.OTHER, "msg_p5jXN8AQM9LWM0D4loKWxJek")
+    with pytest.raises(PaymentSignatureInvalid):
+        verifier.verify(headers, b'{"test": 2432232315}', at=at)
+
+
+def test_stripe_payment_is_verified_and_normalised() -> None:
+    headers, body = stripe_callback(SECRET, order_id="GOV-5", amount=5000, at=NOW)
+    event = Stripe([SECRET]).parse(headers, body, at=NOW)
+    assert (event.kind, event.order_id, event.amount, event.currency) == (
+        EventKind.PAID,
+        "GOV-5",
+        5000,
+        "CNY",
+    )
+    assert event.event_id.startswith("evt_")
+
+
+def test_stripe_refund_partial_and_full() -> None:
+    headers, body = stripe_callback(
+        SECRET, order_id="G", amount=5000, event_type="charge.refunded", amount_refunded=100, at=NOW
+    )
+    event = Stripe([SECRET]).parse(headers, body, at=NOW)
+    assert (event.kind, event.refunded_total) == (EventKind.PARTIALLY_REFUNDED, 100)
+
+
+def test_stripe_secret_rotation_accepts_old_and_new_secrets() -> None:
+    headers, body = stripe_callback("whsec_old", order_id="G", amount=1, at=NOW)
+    assert Stripe(["whsec_new", "whsec_old"]).parse(headers, body, at=NOW).amount == 1
+    headers, body = stripe_callback(
+        "whsec_new", order_id="G", amount=2, at=NOW, extra_secrets=("whsec_old",)
+    )
+    assert Stripe(["whsec_old"]).parse(headers, body, at=NOW).amount == 2
+
+
+def test_stripe_forged_with_another_secret_is_refused() -> None:
+    headers, body = stripe_callback("whsec_attacker", order_id="G", amount=1, at=NOW)
+    with pytest.raises(PaymentSignatureInvalid):
+        Stripe([SECRET]).parse(headers, body, at=NOW)
+
+
+@pytest.mark.parametrize("skew", [301, -301, 86400 * 365])
+def test_stripe_tolerance_applies_in_both_directions(skew: int) -> None:
+    headers, body = stripe_callback(
+        SECRET, order_id="G", amount=1, at=NOW, timestamp=int(NOW.timestamp()) - skew
+    )
+    with pytest.raises(PaymentTimestampStale):
+        Stripe([SECRET]).parse(headers, body, at=NOW)
+
+
+def test_stripe_v0_only_header_is_refused() -> None:
+    headers, body = stripe_callback(SECRET, order_id="G", amount=1, at=NOW)
+    headers["Stripe-Signature"] = headers["Stripe-Signature"].replace("v1=", "v0=")
+    with pytest.raises(PaymentSignatureInvalid):
+        Stripe([SECRET]).parse(headers, body, at=NOW)
+
+
+@pytest.mark.parametrize("value", ["", "garbage", "t=1,t=2,v1=aa", "v1=aa", "t=abc,v1=aa"])
+def test_stripe_malformed_header(value: str) -> None:
+    _, body = stripe_callback(SECRET, order_id="G", amount=1, at=NOW)
+    with pytest.raises(PaymentMalformed):
+        Stripe([SECRET]).parse({"Stripe-Signature": value}, body, at=NOW)
+
+
+def test_stripe_needs_a_list_of_secrets() -> None:
+    with pytest.raises(ConfigurationError):
+        Stripe(SECRET)  # type: ignore[arg-type]
+
+
+def test_standard_webhooks_hmac_and_ed25519() -> None:
+    headers, body = standard_webhooks_callback(SW_SECRET, order_id="G", amount=700, at=NOW)
+    event = StandardWebhooks([SW_SECRET]).parse(headers, body, at=NOW)
+    assert (event.kind, event.amount) == (EventKind.PAID, 700)
+    private = Ed25519PrivateKey.generate()
+    headers, body = standard_webhooks_callback(
+        private, order_id="G", amount=800, kind="refunded", at=NOW
+    )
+    verifier = StandardWebhooks(public_keys=[private.public_key()])
+    assert verifier.parse(headers, body, at=NOW).kind is EventKind.REFUNDED
+    with pytest.raises(PaymentSignatureInvalid):
+        StandardWebhooks(public_keys=[Ed25519PrivateKey.generate().public_key()]).parse(
+            headers, body, at=NOW
+        )
+
+
+def test_standard_webhooks_rotation_lists_several_signatures() -> None:
+    new = "whsec_" + base64.b64encode(b"n" * 32).decode()
+    headers, body = standard_webhooks_callback(SW_SECRET, order_id="G", amount=1, at=NOW)
+    _, other = standard_webhooks_callback(new, order_id="G", amount=1, at=NOW)
+    assert other  # a second signature on the same message
+    headers["webhook-signature"] = "v1,AAAA " + headers["webhook-signature"]
+    assert StandardWebhooks([new, SW_SECRET]).parse(headers, body, at=NOW).amount == 1
+
+
+@pytest.mark.parametrize("skew", [301, -301])
+def test_standard_webhooks_replay_window(skew: int) -> None:
+    headers, body = standard_webhooks_callback(
+        SW_SECRET, order_id="G", amount=1, at=NOW, timestamp=int(NOW.timestamp()) - skew
+    )
+    with pytest.raises(PaymentTimestampStale):
+        StandardWebhooks([SW_SECRET]).parse(headers, body, at=NOW)
+
+
+def test_standard_webhooks_bad_secret_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        StandardWebhooks(["whsec_!!!"])
+    with pytest.raises(ConfigurationError):
+        StandardWebhooks([])

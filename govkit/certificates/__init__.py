@@ -35,9 +35,26 @@ The pieces:
   reports);
 * the trust list (:class:`TrustList`, signed by a trust anchor) and the status list
   (:class:`StatusList`, revoked and suspended, privacy-preserving);
-* :mod:`govkit.certificates.qr`: QR pictures in and out with zxing-cpp.
+* :mod:`govkit.certificates.qr`: QR pictures in and out with zxing-cpp;
+* presentations: selective-disclosure licences bound to the holder's device
+  (:meth:`CertificateIssuer.issue_selective`, :class:`SelectiveCredential`), dynamic
+  QR presentations (:class:`HolderDevice`) revealing only chosen items and
+  issuer-signed predicates, checked against :data:`PROFILES` by
+  :meth:`CertificateVerifier.verify_presentation`;
+* licence PDFs: :func:`render_licence_pdf` (via :mod:`govkit.pdf`) and
+  :class:`LicencePdfVerifier` (the PAdES signature via :mod:`govkit.esign`, and the
+  embedded payload as above).
 """
 
+from govkit.certificates._documents import (
+    LICENCE_ATTACHMENT,
+    LicencePdfReport,
+    LicencePdfVerifier,
+    VerifiedLicencePdf,
+    licence_document,
+    licence_template,
+    render_licence_pdf,
+)
 from govkit.certificates._identifier import LicenceId, licence_id, parse_licence_id
 from govkit.certificates._issuer import (
     LICENCE_CLAIM,
@@ -52,6 +69,25 @@ from govkit.certificates._model import (
     Licence,
     LicenceRegistry,
     LicenceType,
+)
+from govkit.certificates._presentation import (
+    CREDENTIAL_PREFIX,
+    DEFAULT_WINDOW,
+    PREDICATES,
+    PRESENTATION_PREFIX,
+    PROFILES,
+    SELECTIVE_CLAIM,
+    HolderDevice,
+    MemoryReplayCache,
+    Predicate,
+    Presentation,
+    PresentationCheck,
+    PresentationReplayCache,
+    PresentationReport,
+    SelectiveCredential,
+    VerifiedPresentation,
+    VerifierProfile,
+    disclosable_items,
 )
 from govkit.certificates._status import (
     SignedStatusList,
@@ -77,7 +113,14 @@ from govkit.certificates._verifier import (
 )
 
 __all__ = [
+    "CREDENTIAL_PREFIX",
+    "DEFAULT_WINDOW",
+    "LICENCE_ATTACHMENT",
     "LICENCE_CLAIM",
+    "PREDICATES",
+    "PRESENTATION_PREFIX",
+    "PROFILES",
+    "SELECTIVE_CLAIM",
     "Agency",
     "CertificateCheck",
     "CertificateIssuer",
@@ -85,12 +128,22 @@ __all__ = [
     "CertificateVerifier",
     "FieldSpec",
     "Holder",
+    "HolderDevice",
     "IssueRequest",
     "IssuedCertificate",
     "Licence",
     "LicenceId",
+    "LicencePdfReport",
+    "LicencePdfVerifier",
     "LicenceRegistry",
     "LicenceType",
+    "MemoryReplayCache",
+    "Predicate",
+    "Presentation",
+    "PresentationCheck",
+    "PresentationReplayCache",
+    "PresentationReport",
+    "SelectiveCredential",
     "SignedStatusList",
     "Status",
     "StatusList",
@@ -100,10 +153,17 @@ __all__ = [
     "TrustedIssuer",
     "TrustedKey",
     "VerifiedCertificate",
+    "VerifiedLicencePdf",
+    "VerifiedPresentation",
+    "VerifierProfile",
+    "disclosable_items",
+    "licence_document",
     "licence_id",
+    "licence_template",
     "load_status_list",
     "load_trust_list",
     "parse_licence_id",
+    "render_licence_pdf",
     "sign_status_list",
     "sign_trust_list",
 ]

@@ -7,17 +7,25 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
+from govkit._encoding import b45decode
 from govkit.audit import AuditEvent, AuditLog
 from govkit.certificates import codec
 from govkit.certificates._identifier import licence_id
 from govkit.certificates._model import Agency, Holder, Licence, LicenceRegistry
+from govkit.certificates._presentation import (
+    CREDENTIAL_PREFIX,
+    SELECTIVE_CLAIM,
+    SelectiveCredential,
+    build_selective_claims,
+)
 from govkit.certificates._status import Status, StatusList
 from govkit.certificates.qr import make_qr
 from govkit.clock import Clock, SystemClock
 from govkit.errors import ConfigurationError
-from govkit.keys import Signer, SigningKey
+from govkit.keys import Signer, SigningKey, VerifyingKey
 
 __all__ = [
     "LICENCE_CLAIM",
@@ -200,6 +208,65 @@ class CertificateIssuer:
             self._index_of[ident] = index
         self._record("licence.issue", ident, licence_type)
         return IssuedCertificate(licence, payload, self._kid, licence_claims)
+
+    def issue_selective(
+        self,
+        licence_type: str,
+        *,
+        device_key: VerifyingKey,
+        holder: Holder,
+        fields: Mapping[str, Any],
+        valid_from: date | datetime,
+        valid_until: date | datetime,
+        serial: str | None = None,
+        version: int = 1,
+        allow_raw_id: bool = False,
+    ) -> SelectiveCredential:
+        """Issue a selective-disclosure licence bound to the holder's device key.
+
+        The same checks as :meth:`issue`; the signed licence holds a salted digest per
+        item instead of the values (see :mod:`govkit.certificates` "Presentations") and
+        ``device_key`` (EdDSA or ES256) as its holder binding. Give the returned
+        credential to the holder's app only: its disclosures are the licence's data.
+
+        Raises:
+            LicenceDataInvalid: as for :meth:`issue`.
+            ConfigurationError: ``device_key`` is not an EdDSA or ES256 public key.
+        """
+        if not isinstance(device_key, VerifyingKey):
+            raise ConfigurationError("device_key must be a VerifyingKey")
+        kind = self._registry.get(licence_type)
+        number = serial if serial is not None else f"{secrets.randbelow(10**12):012d}"
+        ident = licence_id(kind.type_code, self._agency.uscc, number, version)
+        licence = Licence(
+            type=licence_type,
+            id=ident,
+            holder=holder,
+            issuer=self._agency,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            fields=kind.validate(fields),
+            status_index=None,
+        )
+        kind.check_licence(licence, allow_raw_id=allow_raw_id)
+        selective, disclosures = build_selective_claims(licence, kind, device_key)
+        if self._status is not None:
+            index = self._status.allocate()
+            selective["s"] = index
+            self._index_of[ident] = index
+        start, end = licence.validity_window()
+        claims: dict[int | str, Any] = {
+            codec.IAT: int(self._clock.now().timestamp()),
+            codec.NBF: int(start.timestamp()),
+            codec.EXP: int(end.timestamp()) - 1,
+            SELECTIVE_CLAIM: selective,
+        }
+        text = codec.encode(
+            claims, self._signer, kid=self._kid, prefix=CREDENTIAL_PREFIX, compress=False
+        )
+        signed = b45decode(text[len(CREDENTIAL_PREFIX) :])
+        self._record("licence.issue_selective", ident, licence_type)
+        return SelectiveCredential(licence_type, signed, MappingProxyType(disclosures))
 
     def issue_many(
         self,

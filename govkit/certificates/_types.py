@@ -429,6 +429,18 @@ def standard_types() -> tuple[LicenceType, ...]:
                     "enum",
                     choices=_LICENCE_CLASSES,
                 ),
+                # What a traffic officer compares the driver's face with: the first 16
+                # bytes of SHA-256 of the photo in the licence database, base64url
+                # (22 characters). Next to name and class so that the traffic-police
+                # presentation's items sit together in the Merkle tree (a shorter proof).
+                FieldSpec(
+                    "photo_digest",
+                    "照片摘要",
+                    "Photo digest",
+                    "text",
+                    required=False,
+                    max_length=32,
+                ),
                 FieldSpec("first_issue_date", "初次领证日期", "Date of first issue", "date"),
                 FieldSpec(
                     "file_number", "档案编号", "File number", "text", personal=True, max_length=12

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -12,6 +12,19 @@ from govkit.audit import AuditEvent, AuditLog
 from govkit.certificates import codec
 from govkit.certificates._issuer import LICENCE_CLAIM
 from govkit.certificates._model import Licence, LicenceRegistry
+from govkit.certificates._presentation import (
+    DEFAULT_WINDOW,
+    PRESENTATION_CHECKS,
+    MemoryReplayCache,
+    PresentationCheck,
+    PresentationReplayCache,
+    PresentationReport,
+    PresentationRun,
+    VerifiedPresentation,
+    VerifierProfile,
+    resolve_profile,
+)
+from govkit.certificates._presentation import _Trace as _PresentationTrace
 from govkit.certificates._status import SignedStatusList, Status, StatusListSource
 from govkit.certificates._trust import TrustedIssuer, TrustedKey, TrustList, TrustListSource
 from govkit.certificates.qr import read_qr
@@ -128,6 +141,9 @@ class CertificateVerifier:
             report still shows ``trust.stale``); by default :meth:`verify` raises
             :class:`~govkit.errors.TrustListStale`.
         audit: when given, each verification outcome is logged.
+        replay_cache: remembers presentations until their window closes (default: an
+            in-memory :class:`MemoryReplayCache` of this verifier); share one (for
+            example a database-backed one) between verifiers that see the same holders.
     """
 
     def __init__(
@@ -139,6 +155,7 @@ class CertificateVerifier:
         clock: Clock | None = None,
         allow_stale_trust: bool = False,
         audit: AuditLog | None = None,
+        replay_cache: PresentationReplayCache | None = None,
     ) -> None:
         if not isinstance(trust, (TrustList, TrustListSource)):
             raise ConfigurationError("trust must be a TrustList or a TrustListSource")
@@ -148,6 +165,9 @@ class CertificateVerifier:
         self._clock: Clock = clock or SystemClock()
         self._allow_stale = allow_stale_trust
         self._audit = audit
+        if replay_cache is not None and not isinstance(replay_cache, PresentationReplayCache):
+            raise ConfigurationError("replay_cache must be a PresentationReplayCache")
+        self._replay: PresentationReplayCache = replay_cache or MemoryReplayCache()
 
     def verify(self, data: str | bytes, *, at: datetime | None = None) -> VerifiedCertificate:
         """Verify a payload (``GK1:...``) or a PNG/JPEG picture of its QR code.
@@ -222,6 +242,88 @@ class CertificateVerifier:
                     )
                 )
         return self._report(kind, checks, certificate)
+
+    def verify_presentation(
+        self,
+        data: str | bytes,
+        *,
+        profile: VerifierProfile | str | None = None,
+        nonce: bytes | None = None,
+        window: timedelta = DEFAULT_WINDOW,
+        at: datetime | None = None,
+    ) -> VerifiedPresentation:
+        """Verify a holder's presentation (``GKP1:...`` or a picture of its QR code).
+
+        Args:
+            data: the presentation text or PNG/JPEG bytes.
+            profile: a :class:`VerifierProfile` or the name of one of :data:`PROFILES`;
+                the presentation must disclose what it requires and nothing it does
+                not allow.
+            nonce: the challenge this verifier showed the holder, if any; without one the
+                presentation must have been made within ``window`` of now.
+            window: how old a time-bound presentation may be (default 60 s).
+            at: the verification time (default: the clock).
+
+        Raises:
+            CertificateVerificationError: a subclass naming the first failed check
+                (``presentation.*`` codes for the holder binding, freshness, replays,
+                disclosures and the profile).
+        """
+        when = resolve_time(self._clock, at)
+        chosen = resolve_profile(profile)
+        try:
+            result = self._presentations().run(
+                data, when, _PresentationTrace(None), profile=chosen, nonce=nonce, window=window
+            )
+        except GovkitError as exc:
+            self._log("presentation", "failure", exc.code)
+            raise
+        self._log("presentation", "success", None)
+        return result
+
+    def inspect_presentation(
+        self,
+        data: str | bytes,
+        *,
+        profile: VerifierProfile | str | None = None,
+        nonce: bytes | None = None,
+        window: timedelta = DEFAULT_WINDOW,
+        at: datetime | None = None,
+    ) -> PresentationReport:
+        """Run every check of :meth:`verify_presentation` and return a report."""
+        when = resolve_time(self._clock, at)
+        chosen = resolve_profile(profile)
+        checks: list[PresentationCheck] = []
+        found: VerifiedPresentation | None = None
+        try:
+            found = self._presentations().run(
+                data,
+                when,
+                _PresentationTrace(checks.append),
+                profile=chosen,
+                nonce=nonce,
+                window=window,
+            )
+        except GovkitError as exc:
+            names = PRESENTATION_CHECKS
+            name = names[len(checks)] if len(checks) < len(names) else names[-1]
+            where = ", ".join(f"{k}={v}" for k, v in exc.context.items())
+            detail = exc.message + (f" ({where})" if where else "")
+            checks.append(PresentationCheck(name, False, exc.code, detail))
+        report = PresentationReport(tuple(checks), found)
+        self._log("presentation", "success" if report.ok else "failure", report.code)
+        return report
+
+    def _presentations(self) -> PresentationRun:
+        stale_ok = self._allow_stale
+        return PresentationRun(
+            registry=self._registry,
+            current_trust=lambda when: self._current_trust(when, stale_ok=stale_ok),
+            status_of=lambda index, issuer, when: self._status_of(
+                index, issuer, when, stale_ok=stale_ok
+            ),
+            replay=self._replay,
+        )
 
     def _report(
         self,
@@ -299,7 +401,7 @@ class CertificateVerifier:
         trace.ok("issuer", f"{issuer.agency.name} may issue {licence.type}")
         codec.check_times(claims, at=when)
         trace.ok("validity", f"valid until {expires_at.isoformat()}")
-        status = self._status_of(licence, issuer, when, stale_ok=stale_ok)
+        status = self._status_of(licence.status_index, issuer, when, stale_ok=stale_ok)
         trace.ok(
             "status", "not checked (no status list)" if status is None else status.name.lower()
         )
@@ -332,9 +434,9 @@ class CertificateVerifier:
         return data.strip()
 
     def _status_of(
-        self, licence: Licence, issuer: TrustedIssuer, when: datetime, *, stale_ok: bool
+        self, index: int | None, issuer: TrustedIssuer, when: datetime, *, stale_ok: bool
     ) -> Status | None:
-        if self._status is None or licence.status_index is None:
+        if self._status is None or index is None:
             return None
         status_list = (
             self._status
@@ -349,7 +451,7 @@ class CertificateVerifier:
                 "the status list is not signed by a current key of the licence's issuer",
                 reason="signer",
             )
-        status = status_list.status(licence.status_index)
+        status = status_list.status(index)
         if status is Status.REVOKED:
             raise CertificateRevoked("the licence is revoked")
         if status is Status.SUSPENDED:

@@ -138,10 +138,13 @@ __all__ = [
 ]
 
 #: JOSE algorithm name -> COSE algorithm id (IANA COSE registry) for the algorithms the
-#: codec signs and verifies with.
+#: codec signs and verifies with. ``SM2`` (SM2 with SM3, raw ``r || s``; needs
+#: ``govkit[sm]``) has no IANA id: -65537 is govkit's pick from the private-use range
+#: (below -65536), see docs/guide/national-crypto.rst.
 COSE_ALGORITHMS: Final[Mapping[str, int]] = MappingProxyType(
-    {"ES256": -7, "EdDSA": -8, "PS256": -37}
+    {"ES256": -7, "EdDSA": -8, "PS256": -37, "SM2": -65537}
 )
+_RAW_RS_ALGS: Final = frozenset({"ES256", "SM2"})
 #: COSE algorithm id -> JOSE algorithm name; the reverse of :data:`COSE_ALGORITHMS`.
 COSE_ALGORITHM_NAMES: Final[Mapping[int, str]] = MappingProxyType(
     {cose_id: name for name, cose_id in COSE_ALGORITHMS.items()}
@@ -291,8 +294,8 @@ def encode(
     signature = signer.sign(_sig_structure(protected, payload))
     if not isinstance(signature, bytes):
         raise ConfigurationError("the signer returned a signature that is not bytes")
-    if alg == "ES256" and len(signature) != 64:
-        raise ConfigurationError("an ES256 signer must return raw r || s (64 bytes)")
+    if alg in _RAW_RS_ALGS and len(signature) != 64:
+        raise ConfigurationError(f"an {alg} signer must return raw r || s (64 bytes)")
     cose = cbor2.dumps(cbor2.CBORTag(_COSE_SIGN1_TAG, [protected, {}, payload, signature]))
     if compress:
         cose = zlib.compress(cose, 9)
@@ -374,16 +377,26 @@ def decode(
     )
 
 
-def decode_cose(data: bytes, *, max_cose: int = 65536, max_depth: int = 16) -> CoseMessage:
+def decode_cose(
+    data: bytes, *, max_cose: int = 65536, max_depth: int = 16, canonical: bool = False
+) -> CoseMessage:
     """Decode an uncompressed COSE_Sign1 message (no prefix, no base45, no zlib).
 
-    The same checks as the COSE and CWT layers of :func:`decode`; ``prefix`` is ``""``.
+    The same checks as the COSE and CWT layers of :func:`decode` (``canonical`` as
+    there); ``prefix`` is ``""``.
     """
     _check_limit("max_cose", max_cose)
     _check_depth(max_depth)
     if not isinstance(data, bytes):
         raise _format_error("a COSE message must be bytes", "cbor")
-    return _parse_cose(data, prefix="", compressed=False, max_cose=max_cose, max_depth=max_depth)
+    return _parse_cose(
+        data,
+        prefix="",
+        compressed=False,
+        max_cose=max_cose,
+        max_depth=max_depth,
+        parse=_parse_canonical if canonical else _parse_cbor,
+    )
 
 
 def decompress(data: bytes, *, max_size: int = 65536) -> bytes:
@@ -772,8 +785,8 @@ def verify_signature(
         raise CertificateAlgorithmRejected(
             "no trusted key with this key id is bound to the licence's algorithm", alg=alg
         )
-    if alg == "ES256" and len(message.signature) != 64:
-        raise CertificateSignatureInvalid("an ES256 signature must be 64 bytes (raw r || s)")
+    if alg in _RAW_RS_ALGS and len(message.signature) != 64:
+        raise CertificateSignatureInvalid(f"an {alg} signature must be 64 bytes (raw r || s)")
     for key in usable:
         try:
             key.verify(message.signature, message.to_be_signed)

@@ -105,6 +105,12 @@ def _register_issuing(sub: Any, common: argparse.ArgumentParser) -> None:
     issue.add_argument("--valid-until", required=True, type=iso_date, metavar="DATE")
     issue.add_argument("--status-state", type=Path, metavar="FILE", help="issuer status state")
     issue.add_argument("--out", required=True, type=Path, metavar="PREFIX", help="PREFIX.txt/.png")
+    issue.add_argument(
+        "--device-key",
+        type=Path,
+        metavar="PUBKEY",
+        help="bind a selective licence to the holder's device; writes PREFIX.gks instead",
+    )
     issue.set_defaults(handler=cmd_issue)
 
     revoke = sub.add_parser("revoke", parents=[common], help="revoke or suspend a licence")
@@ -265,6 +271,8 @@ def cmd_issue(args: argparse.Namespace, out: Output) -> int:
     fields = dict(args.field)
     if len(fields) != len(args.field):
         raise CliUsageError("a --field name is given twice")
+    if args.device_key is not None:
+        return _issue_selective(args, out, issuer=issuer, fields=fields, state=state, status=status)
     issued = issuer.issue(
         args.licence_type,
         holder=Holder(args.holder, args.holder_kind),
@@ -284,6 +292,45 @@ def cmd_issue(args: argparse.Namespace, out: Output) -> int:
     out.data(
         {**issued.to_json(), "qr_version": issued.qr_version()},
         text=f"{issued.id}\n{issued.qr_payload}",
+    )
+    return 0
+
+
+def _issue_selective(
+    args: argparse.Namespace,
+    out: Output,
+    *,
+    issuer: CertificateIssuer,
+    fields: dict[str, str],
+    state: dict[str, Any] | None,
+    status: StatusList | None,
+) -> int:
+    """``govkit issue --device-key``: a selective licence for the holder's app."""
+    credential = issuer.issue_selective(
+        args.licence_type,
+        device_key=_public_key(args.device_key),
+        holder=Holder(args.holder, args.holder_kind),
+        fields=fields,
+        valid_from=args.valid_from or datetime.now(UTC).date(),
+        valid_until=args.valid_until,
+        allow_raw_id=args.allow_raw_id,
+    )
+    ident = str(credential.values()["id"])
+    path = Path(args.out).with_suffix(".gks")
+    write_file(path, credential.to_text().encode("ascii") + b"\n", private=True, force=True)
+    if state is not None and status is not None and args.status_state is not None:
+        state["status"] = status.to_json()
+        state["licences"][ident] = issuer.status_index(ident)
+        save_state(args.status_state, state)
+    out.status(f"wrote {path} (the holder's credential: give it to the holder's app only)")
+    out.data(
+        {
+            "id": ident,
+            "type": credential.licence_type,
+            "credential": str(path),
+            "items": list(credential.items),
+        },
+        text=f"{ident}\n{path}",
     )
     return 0
 

@@ -2,7 +2,9 @@
 
 ``govkit verify INPUT`` looks at the input and picks the kind: a compact JWS is an
 identity token, a ``GK1:`` text is a licence payload, a PNG or JPEG is a picture of a
-licence QR. ``govkit verify token INPUT`` and ``govkit verify licence INPUT`` name the
+licence QR, a PDF is checked for PAdES signatures (``--ca``) and any embedded
+licence; with ``--signature SIG`` any file is checked against a detached signature
+(``--key``). ``govkit verify token INPUT`` and ``govkit verify licence INPUT`` name the
 kind explicitly.
 """
 
@@ -14,12 +16,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from govkit.cli import _certificates, _identity
+from govkit.certificates import PROFILES
+from govkit.certificates.qr import read_qr
+from govkit.cli import _certificates, _esign, _identity, _presentations
 from govkit.cli._app import CliUsageError, Output
 from govkit.cli._files import read_file
 from govkit.cli._types import aware_time
+from govkit.errors import GovkitError
 
-_KINDS = ("token", "licence")
+_KINDS = ("token", "licence", "presentation")
 _JWS = re.compile(rb"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 
@@ -41,7 +46,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     tokens.add_argument("--jwks", metavar="FILE|URL", help="JWKS (or PEM/JWK) file, or URL")
     tokens.add_argument("--issuer", metavar="ISS", help="the exact iss required")
     tokens.add_argument("--audience", metavar="AUD", help="this service's audience")
-    tokens.add_argument("--profile", choices=("access", "id"), default="access")
+    verify.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="tokens: access (default) or id; presentations: a verifier profile "
+        f"({', '.join(sorted(PROFILES))})",
+    )
     tokens.add_argument("--min-assurance", choices=_identity.LEVEL_NAMES, metavar="LEVEL")
     tokens.add_argument("--alg", choices=_identity.ALGORITHMS, help="for RSA keys without one")
     licences = verify.add_argument_group("licences")
@@ -51,6 +61,17 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     licences.add_argument(
         "--allow-stale", action="store_true", help="accept a trust list past its expiry"
     )
+    licences.add_argument(
+        "--nonce", metavar="HEX", help="presentations: the challenge this verifier showed"
+    )
+    documents = verify.add_argument_group("signed PDFs and detached signatures")
+    documents.add_argument("--ca", metavar="FILE", help="trusted CA certificate(s), PEM")
+    documents.add_argument("--signature", metavar="SIG", help="a detached signature file")
+    documents.add_argument(
+        "--key", action="append", metavar="PUBFILE", help="a signer's public key (repeatable)"
+    )
+    documents.add_argument("--purpose", metavar="TEXT", help="the purpose signatures must have")
+    documents.add_argument("--roles", metavar="LIST", help="required roles, e.g. sign,approve")
     verify.set_defaults(handler=cmd_verify)
 
 
@@ -69,10 +90,16 @@ def read_input(value: str) -> bytes:
 
 
 def detect_kind(data: bytes) -> str:
-    """``token`` or ``licence`` from the look of the input."""
+    """``token``, ``licence`` or ``presentation`` from the look of the input (a picture
+    is read first: its QR text decides)."""
     if data.startswith(_IMAGE_MAGIC):
-        return "licence"
+        try:
+            data = read_qr(data).encode("ascii")
+        except (GovkitError, UnicodeEncodeError):
+            return "licence"  # the licence branch reports the unreadable picture
     text = data.strip()
+    if text[:5].upper() == b"GKP1:":
+        return "presentation"
     if text[:4].upper() in (b"GK1:", b"HC1:"):
         return "licence"
     if _JWS.match(text):
@@ -84,12 +111,23 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     """``govkit verify``."""
     if args.second is not None:
         if args.first not in _KINDS:
-            raise CliUsageError("expected [KIND] INPUT, with KIND one of token, licence")
+            raise CliUsageError(
+                "expected [KIND] INPUT, with KIND one of token, licence, presentation"
+            )
         kind, source = args.first, args.second
     else:
         kind, source = "", args.first
     data = read_input(source)
+    if not kind and args.signature:
+        return _esign.verify_detached_input(data, args, out)
+    if not kind and data.startswith(b"%PDF-"):
+        return _esign.verify_pdf_input(data, args, out)
     kind = kind or detect_kind(data)
     if kind == "token":
+        if args.profile not in (None, *_presentations.TOKEN_PROFILES):
+            raise CliUsageError("for a token, --profile is access or id")
+        args.profile = args.profile or "access"
         return _identity.verify_token_input(data, args, out)
+    if kind == "presentation":
+        return _presentations.verify_presentation_input(data, args, out)
     return _certificates.verify_licence_input(data, args, out)

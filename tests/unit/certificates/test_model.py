@@ -470,7 +470,7 @@ def test_claims_wire_format() -> None:
         "i": make_licence().id.removeprefix("1.2.156.3005.2."),
         "h": ["p", "ps-7QjW2mZtR4yXc"],
         "v": ["2026-03-01", "2026-05-31"],
-        "f": ["张三丰", "C1", "2020-03-01", "440100123456"],
+        "f": ["张三丰", "C1", None, "2020-03-01", "440100123456"],  # no photo_digest
         "s": 17,
     }
 

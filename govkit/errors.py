@@ -24,6 +24,7 @@ The tree::
     │   └── NaiveDatetimeError               clock.naive_datetime
     ├── KeysError
     │   ├── UnsupportedAlgorithm             key.unsupported_algorithm
+    │   │   └── AlgorithmUnavailable         key.algorithm_unavailable
     │   ├── WeakKey                          key.too_weak
     │   ├── KeyMismatch                      key.alg_mismatch
     │   ├── InvalidKey                       key.invalid
@@ -72,24 +73,61 @@ The tree::
     │       ├── TokenReplayed                token.replayed
     │       ├── DPoPInvalid                  dpop.invalid
     │       └── DPoPBindingMismatch          dpop.binding_mismatch
-    └── CertificateError
-        ├── LicenceDataInvalid               certificate.data_invalid
-        ├── TrustListError                   trust.unavailable
-        └── CertificateVerificationError     certificate.invalid       (+ VerificationError)
-            ├── CertificateFormatError       certificate.format
-            ├── CertificateTooLarge          certificate.too_large
-            ├── CertificateAlgorithmRejected certificate.algorithm
-            ├── CertificateKeyUnknown        certificate.unknown_key
-            ├── CertificateSignatureInvalid  certificate.invalid_signature
-            ├── IssuerNotAllowed             certificate.issuer_not_allowed
-            ├── CertificateExpired           certificate.expired
-            ├── CertificateNotYetValid       certificate.not_yet_valid
-            ├── CertificateRevoked           certificate.revoked
-            ├── CertificateSuspended         certificate.suspended
-            ├── QrNotFound                   qr.not_found
-            ├── TrustListInvalid             trust.invalid
-            ├── TrustListStale               trust.stale
-            └── StatusListInvalid            status.invalid
+    ├── CertificateError
+    │   ├── LicenceDataInvalid               certificate.data_invalid
+    │   ├── TrustListError                   trust.unavailable
+    │   └── CertificateVerificationError     certificate.invalid       (+ VerificationError)
+    │       ├── CertificateFormatError       certificate.format
+    │       ├── CertificateTooLarge          certificate.too_large
+    │       ├── CertificateAlgorithmRejected certificate.algorithm
+    │       ├── CertificateKeyUnknown        certificate.unknown_key
+    │       ├── CertificateSignatureInvalid  certificate.invalid_signature
+    │       ├── IssuerNotAllowed             certificate.issuer_not_allowed
+    │       ├── CertificateExpired           certificate.expired
+    │       ├── CertificateNotYetValid       certificate.not_yet_valid
+    │       ├── CertificateRevoked           certificate.revoked
+    │       ├── CertificateSuspended         certificate.suspended
+    │       ├── QrNotFound                   qr.not_found
+    │       ├── TrustListInvalid             trust.invalid
+    │       ├── TrustListStale               trust.stale
+    │       ├── StatusListInvalid            status.invalid
+    │       ├── DisclosureInvalid            presentation.disclosure
+    │       ├── HolderBindingInvalid         presentation.holder_binding
+    │       ├── PresentationStale            presentation.stale
+    │       ├── PresentationReplayed         presentation.replayed
+    │       ├── PresentationOverDisclosed    presentation.over_disclosure
+    │       └── PresentationIncomplete       presentation.missing_disclosure
+    ├── PdfError
+    │   ├── PdfRenderError                   pdf.render
+    │   ├── PdfFontError                     pdf.font
+    │   └── PdfReadError                     pdf.unreadable            (+ VerificationError)
+    │       └── PdfPayloadMissing            pdf.no_payload
+    ├── EsignError
+    │   ├── SigningError                     esign.signing
+    │   │   ├── TimestampUnavailable         esign.timestamp
+    │   │   └── RevocationUnavailable        esign.revocation
+    │   └── EsignVerificationError           esign.invalid             (+ VerificationError)
+    │       ├── NotSigned                    esign.not_signed
+    │       ├── SignatureFormatError         esign.format
+    │       ├── DocumentSignatureInvalid     esign.invalid_signature
+    │       ├── DocumentDigestMismatch       esign.digest_mismatch
+    │       ├── SignerUntrusted              esign.untrusted
+    │       ├── DocumentModified             esign.modified
+    │       ├── WrongSignaturePurpose        esign.wrong_purpose
+    │       └── SignatureChainBroken         esign.chain
+    └── PaymentError
+        ├── PaymentStoreError                payment.store
+        ├── PaymentOrderRejected             payment.order_rejected
+        ├── PaymentKeyRefreshFailed          payment.key_refresh
+        ├── PaymentQueryFailed               payment.query_failed
+        └── PaymentVerificationError         payment.invalid           (+ VerificationError)
+            ├── PaymentSignatureInvalid      payment.bad_signature
+            │   └── PaymentSignatureProbe    payment.signature_probe
+            ├── PaymentKeyUnknown            payment.unknown_key
+            ├── PaymentTimestampStale        payment.stale_timestamp
+            ├── PaymentDecryptFailed         payment.decrypt_failed
+            ├── PaymentMalformed             payment.malformed
+            └── PaymentMerchantMismatch      payment.merchant_mismatch
 """
 
 from __future__ import annotations
@@ -99,6 +137,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 __all__ = [
+    "AlgorithmUnavailable",
     "AuditError",
     "AuditEventInvalid",
     "AuditStoreError",
@@ -122,9 +161,16 @@ __all__ = [
     "ConfigurationError",
     "DPoPBindingMismatch",
     "DPoPInvalid",
+    "DisclosureInvalid",
+    "DocumentDigestMismatch",
+    "DocumentModified",
+    "DocumentSignatureInvalid",
     "EncodingError",
+    "EsignError",
+    "EsignVerificationError",
     "ForbiddenHeader",
     "GovkitError",
+    "HolderBindingInvalid",
     "IdentityError",
     "IdentityStoreError",
     "InconsistentLog",
@@ -149,10 +195,39 @@ __all__ = [
     "NaiveDatetimeError",
     "NoActiveKey",
     "NodeMismatch",
+    "NotSigned",
+    "PaymentDecryptFailed",
+    "PaymentError",
+    "PaymentKeyRefreshFailed",
+    "PaymentKeyUnknown",
+    "PaymentMalformed",
+    "PaymentMerchantMismatch",
+    "PaymentOrderRejected",
+    "PaymentQueryFailed",
+    "PaymentSignatureInvalid",
+    "PaymentSignatureProbe",
+    "PaymentStoreError",
+    "PaymentTimestampStale",
+    "PaymentVerificationError",
+    "PdfError",
+    "PdfFontError",
+    "PdfPayloadMissing",
+    "PdfReadError",
+    "PdfRenderError",
+    "PresentationIncomplete",
+    "PresentationOverDisclosed",
+    "PresentationReplayed",
+    "PresentationStale",
     "QrNotFound",
+    "RevocationUnavailable",
     "RootMismatch",
+    "SignatureChainBroken",
+    "SignatureFormatError",
+    "SignerUntrusted",
+    "SigningError",
     "StatusListInvalid",
     "SubjectErased",
+    "TimestampUnavailable",
     "TokenAlgorithmRejected",
     "TokenError",
     "TokenExpired",
@@ -172,6 +247,7 @@ __all__ = [
     "WeakKey",
     "WrongAudience",
     "WrongIssuer",
+    "WrongSignaturePurpose",
     "WrongTokenType",
 ]
 
@@ -260,6 +336,12 @@ class UnsupportedAlgorithm(KeysError):
     """The algorithm is not on govkit's allow-list."""
 
     code = "key.unsupported_algorithm"
+
+
+class AlgorithmUnavailable(UnsupportedAlgorithm):
+    """The algorithm needs an optional extra that is not installed (the message names it)."""
+
+    code = "key.algorithm_unavailable"
 
 
 class WeakKey(KeysError):
@@ -672,3 +754,234 @@ class StatusListInvalid(CertificateVerificationError):
     """A status list is malformed or not signed by a trusted key."""
 
     code = "status.invalid"
+
+
+class DisclosureInvalid(CertificateVerificationError):
+    """A disclosed field does not match the licence's signed digests."""
+
+    code = "presentation.disclosure"
+
+
+class HolderBindingInvalid(CertificateVerificationError):
+    """The presentation is not signed by the device key the licence is bound to."""
+
+    code = "presentation.holder_binding"
+
+
+class PresentationStale(CertificateVerificationError):
+    """The presentation was made outside the accepted time window."""
+
+    code = "presentation.stale"
+
+
+class PresentationReplayed(CertificateVerificationError):
+    """The same presentation was already shown to this verifier."""
+
+    code = "presentation.replayed"
+
+
+class PresentationOverDisclosed(CertificateVerificationError):
+    """The presentation reveals fields its verifier profile does not allow."""
+
+    code = "presentation.over_disclosure"
+
+
+class PresentationIncomplete(CertificateVerificationError):
+    """The presentation lacks fields its verifier profile requires."""
+
+    code = "presentation.missing_disclosure"
+
+
+# --- payments ----------------------------------------------------------------
+
+
+class PaymentError(GovkitError):
+    """Base of errors from :mod:`govkit.payments`."""
+
+    code = "payment.error"
+
+
+class PaymentStoreError(PaymentError):
+    """The payment inbox store failed or holds data govkit cannot read."""
+
+    code = "payment.store"
+
+
+class PaymentOrderRejected(PaymentError):
+    """An order cannot be created as given (bad amount, currency, or a clashing order)."""
+
+    code = "payment.order_rejected"
+
+
+class PaymentKeyRefreshFailed(PaymentError):
+    """The provider's platform keys could not be downloaded or read."""
+
+    code = "payment.key_refresh"
+
+
+class PaymentQueryFailed(PaymentError):
+    """An active query or bill download from the provider failed."""
+
+    code = "payment.query_failed"
+
+
+class PaymentVerificationError(PaymentError, VerificationError):
+    """Base of payment-callback verification failures: the callback is not genuine."""
+
+    code = "payment.invalid"
+
+
+class PaymentSignatureInvalid(PaymentVerificationError):
+    """The callback's signature does not verify with the provider's key."""
+
+    code = "payment.bad_signature"
+
+
+class PaymentSignatureProbe(PaymentSignatureInvalid):
+    """A deliberate bad-signature probe (WeChat ``WECHATPAY/SIGNTEST/``); answer it with a 4xx."""
+
+    code = "payment.signature_probe"
+
+
+class PaymentKeyUnknown(PaymentVerificationError):
+    """No trusted key or certificate matches the callback's key id, serial or chain."""
+
+    code = "payment.unknown_key"
+
+
+class PaymentTimestampStale(PaymentVerificationError):
+    """The callback's signed timestamp lies outside the replay window."""
+
+    code = "payment.stale_timestamp"
+
+
+class PaymentDecryptFailed(PaymentVerificationError):
+    """The callback's encrypted resource does not decrypt (wrong APIv3 key or tampered)."""
+
+    code = "payment.decrypt_failed"
+
+
+class PaymentMalformed(PaymentVerificationError):
+    """The callback (or bill) is not well-formed: headers, encoding, JSON, fields or amounts."""
+
+    code = "payment.malformed"
+
+
+class PaymentMerchantMismatch(PaymentVerificationError):
+    """A genuine callback names another merchant or app than the one configured."""
+
+    code = "payment.merchant_mismatch"
+
+
+# --- pdf ---------------------------------------------------------------------
+
+
+class PdfError(GovkitError):
+    """Base of errors from :mod:`govkit.pdf`."""
+
+    code = "pdf.error"
+
+
+class PdfRenderError(PdfError):
+    """A document model cannot be rendered (bad field, template or page size)."""
+
+    code = "pdf.render"
+
+
+class PdfFontError(PdfError):
+    """A configured font file cannot be loaded or lacks the glyphs needed."""
+
+    code = "pdf.font"
+
+
+class PdfReadError(PdfError, VerificationError):
+    """The bytes are not a PDF govkit can read."""
+
+    code = "pdf.unreadable"
+
+
+class PdfPayloadMissing(PdfReadError):
+    """The PDF carries no embedded payload of the expected name."""
+
+    code = "pdf.no_payload"
+
+
+# --- esign -------------------------------------------------------------------
+
+
+class EsignError(GovkitError):
+    """Base of errors from :mod:`govkit.esign`."""
+
+    code = "esign.error"
+
+
+class SigningError(EsignError):
+    """A document could not be signed (key and certificate disagree, PDF unreadable)."""
+
+    code = "esign.signing"
+
+
+class TimestampUnavailable(SigningError):
+    """The timestamp authority could not be reached or gave no usable token."""
+
+    code = "esign.timestamp"
+
+
+class RevocationUnavailable(SigningError):
+    """Revocation information (CRL or OCSP) for long-term validation could not be fetched."""
+
+    code = "esign.revocation"
+
+
+class EsignVerificationError(EsignError, VerificationError):
+    """Base of signed-document verification failures."""
+
+    code = "esign.invalid"
+
+
+class NotSigned(EsignVerificationError):
+    """The document carries no signature."""
+
+    code = "esign.not_signed"
+
+
+class SignatureFormatError(EsignVerificationError):
+    """A signature (PDF signature dictionary, CMS or JWS) is malformed."""
+
+    code = "esign.format"
+
+
+class DocumentSignatureInvalid(EsignVerificationError):
+    """The signature does not verify over the signed bytes."""
+
+    code = "esign.invalid_signature"
+
+
+class DocumentDigestMismatch(EsignVerificationError):
+    """The signed digest differs from the document's (the bytes were changed)."""
+
+    code = "esign.digest_mismatch"
+
+
+class SignerUntrusted(EsignVerificationError):
+    """The signer's certificate or key does not chain to a trusted authority."""
+
+    code = "esign.untrusted"
+
+
+class DocumentModified(EsignVerificationError):
+    """The document was changed after signing, or the signature does not cover all of it."""
+
+    code = "esign.modified"
+
+
+class WrongSignaturePurpose(EsignVerificationError):
+    """The signature was made for another purpose or type of object."""
+
+    code = "esign.wrong_purpose"
+
+
+class SignatureChainBroken(EsignVerificationError):
+    """A multi-party signature chain is out of order, or a link does not match."""
+
+    code = "esign.chain"

@@ -9,6 +9,20 @@ missing=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
     missing+=(postgresql)
 fi
+# Signed-PDF validation (pdfsig, pdftoppm, pdffonts), its NSS trust store, an embeddable CJK font.
+if ! command -v pdfsig >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+    missing+=(poppler-utils)
+fi
+if ! command -v certutil >/dev/null 2>&1; then
+    missing+=(libnss3-tools)
+fi
+if [ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then
+    missing+=(fonts-wqy-zenhei)
+fi
+# The openssl command: the independent SM2 oracle of tests/integration/sm.
+if ! command -v openssl >/dev/null 2>&1; then
+    missing+=(openssl)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

@@ -133,8 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         _audit,
         _certificates,
         _demo,
+        _esign,
         _identity,
         _keys,
+        _payments,
+        _presentations,
         _verify,
     )
 
@@ -148,7 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (_keys, _identity, _certificates, _verify, _audit, _demo):
+    for module in (
+        _keys,
+        _identity,
+        _certificates,
+        _presentations,
+        _esign,
+        _verify,
+        _audit,
+        _payments,
+        _demo,
+    ):
         module.register(sub, common)
     return parser
 

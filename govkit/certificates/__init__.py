@@ -81,7 +81,6 @@ from govkit.certificates._presentation import (
     MemoryReplayCache,
     Predicate,
     Presentation,
-    PresentationCheck,
     PresentationReplayCache,
     PresentationReport,
     SelectiveCredential,
@@ -89,6 +88,7 @@ from govkit.certificates._presentation import (
     VerifierProfile,
     disclosable_items,
 )
+from govkit.certificates._report import CertificateCheck
 from govkit.certificates._status import (
     SignedStatusList,
     Status,
@@ -106,7 +106,6 @@ from govkit.certificates._trust import (
     sign_trust_list,
 )
 from govkit.certificates._verifier import (
-    CertificateCheck,
     CertificateReport,
     CertificateVerifier,
     VerifiedCertificate,
@@ -140,7 +139,6 @@ __all__ = [
     "MemoryReplayCache",
     "Predicate",
     "Presentation",
-    "PresentationCheck",
     "PresentationReplayCache",
     "PresentationReport",
     "SelectiveCredential",

@@ -14,7 +14,7 @@ from govkit._encoding import b45decode
 from govkit.audit import AuditEvent, AuditLog
 from govkit.certificates import codec
 from govkit.certificates._identifier import licence_id
-from govkit.certificates._model import Agency, Holder, Licence, LicenceRegistry
+from govkit.certificates._model import Agency, Holder, Licence, LicenceRegistry, LicenceType
 from govkit.certificates._presentation import (
     CREDENTIAL_PREFIX,
     SELECTIVE_CLAIM,
@@ -175,20 +175,17 @@ class CertificateIssuer:
                 is a raw ID number where the type or the issuer does not allow it,
                 or the validity period is empty.
         """
-        kind = self._registry.get(licence_type)
-        number = serial if serial is not None else f"{secrets.randbelow(10**12):012d}"
-        ident = licence_id(kind.type_code, self._agency.uscc, number, version)
-        licence = Licence(
-            type=licence_type,
-            id=ident,
+        _, licence = self._checked_licence(
+            licence_type,
             holder=holder,
-            issuer=self._agency,
+            fields=fields,
             valid_from=valid_from,
             valid_until=valid_until,
-            fields=kind.validate(fields),
-            status_index=None,
+            serial=serial,
+            version=version,
+            allow_raw_id=allow_raw_id,
         )
-        kind.check_licence(licence, allow_raw_id=allow_raw_id)
+        ident = licence.id
         if self._status is not None:  # allocate only once the licence is known to be valid
             licence = dataclasses.replace(licence, status_index=self._status.allocate())
         index = licence.status_index
@@ -235,20 +232,17 @@ class CertificateIssuer:
         """
         if not isinstance(device_key, VerifyingKey):
             raise ConfigurationError("device_key must be a VerifyingKey")
-        kind = self._registry.get(licence_type)
-        number = serial if serial is not None else f"{secrets.randbelow(10**12):012d}"
-        ident = licence_id(kind.type_code, self._agency.uscc, number, version)
-        licence = Licence(
-            type=licence_type,
-            id=ident,
+        kind, licence = self._checked_licence(
+            licence_type,
             holder=holder,
-            issuer=self._agency,
+            fields=fields,
             valid_from=valid_from,
             valid_until=valid_until,
-            fields=kind.validate(fields),
-            status_index=None,
+            serial=serial,
+            version=version,
+            allow_raw_id=allow_raw_id,
         )
-        kind.check_licence(licence, allow_raw_id=allow_raw_id)
+        ident = licence.id
         selective, disclosures = build_selective_claims(licence, kind, device_key)
         if self._status is not None:
             index = self._status.allocate()
@@ -267,6 +261,34 @@ class CertificateIssuer:
         signed = b45decode(text[len(CREDENTIAL_PREFIX) :])
         self._record("licence.issue_selective", ident, licence_type)
         return SelectiveCredential(licence_type, signed, MappingProxyType(disclosures))
+
+    def _checked_licence(
+        self,
+        licence_type: str,
+        *,
+        holder: Holder,
+        fields: Mapping[str, Any],
+        valid_from: date | datetime,
+        valid_until: date | datetime,
+        serial: str | None,
+        version: int,
+        allow_raw_id: bool,
+    ) -> tuple[LicenceType, Licence]:
+        """The licence as issuance validates it (no status index yet), and its type."""
+        kind = self._registry.get(licence_type)
+        number = serial if serial is not None else f"{secrets.randbelow(10**12):012d}"
+        licence = Licence(
+            type=licence_type,
+            id=licence_id(kind.type_code, self._agency.uscc, number, version),
+            holder=holder,
+            issuer=self._agency,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            fields=kind.validate(fields),
+            status_index=None,
+        )
+        kind.check_licence(licence, allow_raw_id=allow_raw_id)
+        return kind, licence
 
     def issue_many(
         self,

@@ -62,6 +62,7 @@ from govkit.certificates._model import (
     LicenceRegistry,
     LicenceType,
 )
+from govkit.certificates._report import CertificateCheck, ChecksVerdict, Trace
 from govkit.certificates._status import Status
 from govkit.certificates._trust import TrustedIssuer, TrustedKey, TrustList
 from govkit.certificates.qr import make_qr, read_qr
@@ -94,7 +95,6 @@ __all__ = [
     "MemoryReplayCache",
     "Predicate",
     "Presentation",
-    "PresentationCheck",
     "PresentationReplayCache",
     "PresentationReport",
     "SelectiveCredential",
@@ -688,32 +688,12 @@ class VerifiedPresentation:
 
 
 @dataclass(frozen=True)
-class PresentationCheck:
-    """One check of a :class:`PresentationReport`."""
-
-    name: str
-    ok: bool
-    code: str | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class PresentationReport:
+class PresentationReport(ChecksVerdict):
     """Every check of one presentation, and the result when all passed."""
 
-    checks: tuple[PresentationCheck, ...]
+    checks: tuple[CertificateCheck, ...]
     presentation: VerifiedPresentation | None
     kind: str = "presentation"
-
-    @property
-    def ok(self) -> bool:
-        """Whether every check passed."""
-        return all(c.ok for c in self.checks)
-
-    @property
-    def code(self) -> str | None:
-        """The code of the first failed check, if any."""
-        return next((c.code for c in self.checks if not c.ok), None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``valid``, ``kind``, ``code``, ``checks`` and ``presentation``."""
@@ -722,10 +702,7 @@ class PresentationReport:
             "valid": self.ok,
             "kind": self.kind,
             "code": self.code,
-            "checks": [
-                {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail}
-                for c in self.checks
-            ],
+            "checks": self._checks_json(),
             "presentation": None
             if found is None
             else {
@@ -829,17 +806,6 @@ def _check_value(name: str, value: Any, parsed: _Selective) -> None:
         raise DisclosureInvalid("a disclosed value does not fit its item", reason="value") from None
 
 
-class _Trace:
-    def __init__(self, record: Callable[[PresentationCheck], None] | None) -> None:
-        self._record = record
-        self.done = 0
-
-    def ok(self, name: str, detail: str) -> None:
-        self.done += 1
-        if self._record is not None:
-            self._record(PresentationCheck(name, True, None, detail))
-
-
 class PresentationRun:
     """The checks of one presentation (used by :class:`CertificateVerifier`)."""
 
@@ -860,7 +826,7 @@ class PresentationRun:
         self,
         data: str | bytes,
         when: datetime,
-        trace: _Trace,
+        trace: Trace,
         *,
         profile: VerifierProfile | None,
         nonce: bytes | None,

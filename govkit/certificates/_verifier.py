@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -16,7 +16,6 @@ from govkit.certificates._presentation import (
     DEFAULT_WINDOW,
     PRESENTATION_CHECKS,
     MemoryReplayCache,
-    PresentationCheck,
     PresentationReplayCache,
     PresentationReport,
     PresentationRun,
@@ -24,7 +23,7 @@ from govkit.certificates._presentation import (
     VerifierProfile,
     resolve_profile,
 )
-from govkit.certificates._presentation import _Trace as _PresentationTrace
+from govkit.certificates._report import CertificateCheck, ChecksVerdict, Trace
 from govkit.certificates._status import SignedStatusList, Status, StatusListSource
 from govkit.certificates._trust import TrustedIssuer, TrustedKey, TrustList, TrustListSource
 from govkit.certificates.qr import read_qr
@@ -66,32 +65,12 @@ class VerifiedCertificate:
 
 
 @dataclass(frozen=True)
-class CertificateCheck:
-    """One check of a :class:`CertificateReport`."""
-
-    name: str
-    ok: bool
-    code: str | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class CertificateReport:
+class CertificateReport(ChecksVerdict):
     """Every check of one verification, and the certificate when all passed."""
 
     kind: str
     checks: tuple[CertificateCheck, ...]
     certificate: VerifiedCertificate | None
-
-    @property
-    def ok(self) -> bool:
-        """Whether every check passed."""
-        return all(c.ok for c in self.checks)
-
-    @property
-    def code(self) -> str | None:
-        """The code of the first failed check, if any."""
-        return next((c.code for c in self.checks if not c.ok), None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``valid``, ``kind``, ``code``, ``checks`` and ``certificate``."""
@@ -100,10 +79,7 @@ class CertificateReport:
             "valid": self.ok,
             "kind": self.kind,
             "code": self.code,
-            "checks": [
-                {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail}
-                for c in self.checks
-            ],
+            "checks": self._checks_json(),
             "certificate": None
             if cert is None
             else {
@@ -117,15 +93,6 @@ class CertificateReport:
                 "status": None if cert.status is None else cert.status.name.lower(),
             },
         }
-
-
-class _Trace:
-    def __init__(self, record: Callable[[CertificateCheck], None] | None) -> None:
-        self._record = record
-
-    def ok(self, name: str, detail: str) -> None:
-        if self._record is not None:
-            self._record(CertificateCheck(name, True, None, detail))
 
 
 class CertificateVerifier:
@@ -177,7 +144,7 @@ class CertificateVerifier:
         """
         when = resolve_time(self._clock, at)
         try:
-            result = self._run(data, when, _Trace(None), stale_ok=self._allow_stale)
+            result = self._run(data, when, Trace(None), stale_ok=self._allow_stale)
         except GovkitError as exc:
             self._log("unknown", "failure", exc.code)
             raise
@@ -191,7 +158,7 @@ class CertificateVerifier:
         certificate: VerifiedCertificate | None = None
         kind = "image" if isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC) else "payload"
         try:
-            certificate = self._run(data, when, _Trace(checks.append), stale_ok=True)
+            certificate = self._run(data, when, Trace(checks.append), stale_ok=True)
         except GovkitError as exc:
             name = CHECKS[len(checks)] if len(checks) < len(CHECKS) else "status"
             where = ", ".join(f"{k}={v}" for k, v in exc.context.items())
@@ -273,7 +240,7 @@ class CertificateVerifier:
         chosen = resolve_profile(profile)
         try:
             result = self._presentations().run(
-                data, when, _PresentationTrace(None), profile=chosen, nonce=nonce, window=window
+                data, when, Trace(None), profile=chosen, nonce=nonce, window=window
             )
         except GovkitError as exc:
             self._log("presentation", "failure", exc.code)
@@ -293,13 +260,13 @@ class CertificateVerifier:
         """Run every check of :meth:`verify_presentation` and return a report."""
         when = resolve_time(self._clock, at)
         chosen = resolve_profile(profile)
-        checks: list[PresentationCheck] = []
+        checks: list[CertificateCheck] = []
         found: VerifiedPresentation | None = None
         try:
             found = self._presentations().run(
                 data,
                 when,
-                _PresentationTrace(checks.append),
+                Trace(checks.append),
                 profile=chosen,
                 nonce=nonce,
                 window=window,
@@ -309,7 +276,7 @@ class CertificateVerifier:
             name = names[len(checks)] if len(checks) < len(names) else names[-1]
             where = ", ".join(f"{k}={v}" for k, v in exc.context.items())
             detail = exc.message + (f" ({where})" if where else "")
-            checks.append(PresentationCheck(name, False, exc.code, detail))
+            checks.append(CertificateCheck(name, False, exc.code, detail))
         report = PresentationReport(tuple(checks), found)
         self._log("presentation", "success" if report.ok else "failure", report.code)
         return report
@@ -351,7 +318,7 @@ class CertificateVerifier:
         return trust
 
     def _run(
-        self, data: str | bytes, when: datetime, trace: _Trace, *, stale_ok: bool
+        self, data: str | bytes, when: datetime, trace: Trace, *, stale_ok: bool
     ) -> VerifiedCertificate:
         text = self._text_of(data)
         trace.ok(

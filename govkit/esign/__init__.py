@@ -19,6 +19,8 @@
 * :class:`PadesSigner` signs a PDF at PAdES baseline B-B, B-T (an RFC 3161 timestamp)
   or B-LT (revocation data embedded), through any :class:`~govkit.keys.Signer`, so a
   key in an HSM works; the certificate is parsed once, not per signature.
+  ``sign(pdf, seal=Seal("广东省公安厅", box=...))`` makes the signature visible: a red
+  round seal with the agency name in Chinese (the seal is a picture; it is not verified).
 * :class:`PdfSignatureVerifier` checks integrity, whole-document coverage, no change
   after signing and the chain to trusted CAs (verify raises, inspect reports).
 * :func:`sign_detached` / :func:`verify_detached`: RFC 7797 JWS over a file's SHA-256,
@@ -44,6 +46,7 @@ from govkit.esign._pki import (
     make_csr,
     make_test_ca,
 )
+from govkit.esign._seal import SEAL_RED, Seal
 from govkit.esign._verify import (
     PdfSignatureReport,
     PdfSignatureVerifier,
@@ -55,11 +58,13 @@ __all__ = [
     "DETACHED_TYP",
     "PADES_LEVELS",
     "ROLES",
+    "SEAL_RED",
     "DetachedSignature",
     "PadesLevel",
     "PadesSigner",
     "PdfSignatureReport",
     "PdfSignatureVerifier",
+    "Seal",
     "SignatureCheck",
     "SignatureInfo",
     "TestCa",

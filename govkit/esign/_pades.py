@@ -13,12 +13,14 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from pyhanko.pdf_utils import misc
+from pyhanko.pdf_utils import layout, misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as _HankoSigningError
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -31,6 +33,7 @@ from govkit.errors import (
     TimestampUnavailable,
 )
 from govkit.esign._pki import load_certificate
+from govkit.esign._seal import Seal, _SealContent
 from govkit.keys import Signer, VerifyingKey
 
 __all__ = ["PADES_LEVELS", "PadesLevel", "PadesSigner"]
@@ -121,6 +124,7 @@ class _Settings:
     field_name: str
     reason: str | None
     location: str | None
+    seal: Seal | None
 
 
 class PadesSigner:
@@ -192,11 +196,18 @@ class PadesSigner:
         field_name: str = "Signature1",
         reason: str | None = None,
         location: str | None = None,
+        seal: Seal | None = None,
     ) -> bytes:
         """Sign ``pdf`` (an incremental update: the original bytes are kept) and return it.
 
+        The signature is invisible unless a :class:`Seal` is given: then the signature
+        field gets the seal's box on the seal's page, and the seal (with the signing
+        time written into the signature) as its appearance.
+
         Raises:
-            ConfigurationError: unknown ``level``, or B-T/B-LT without a timestamp URL.
+            ConfigurationError: unknown ``level``, B-T/B-LT without a timestamp URL,
+                ``seal`` not a :class:`Seal`, or the seal's page is not in the PDF or its
+                box is not on that page (``context["seal"]`` is ``"page"`` or ``"box"``).
             SigningError: the PDF cannot be read or signed (for example a field of that
                 name is already signed).
             TimestampUnavailable: the timestamp authority failed (B-T, B-LT).
@@ -208,7 +219,9 @@ class PadesSigner:
             raise ConfigurationError(f"PAdES {level} needs a timestamp_url")
         if not isinstance(pdf, bytes) or not pdf.startswith(b"%PDF-"):
             raise SigningError("the input is not a PDF", reason="magic")
-        settings = _Settings(level, field_name, reason, location)
+        if seal is not None and not isinstance(seal, Seal):
+            raise ConfigurationError("seal must be a Seal", seal="seal")
+        settings = _Settings(level, field_name, reason, location, seal)
         try:
             return self._sign(pdf, settings)
         except TimestampRequestError:
@@ -245,11 +258,67 @@ class PadesSigner:
             else None
         )
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        when = self._clock.now()
+        appearance: dict[str, Any] = {}
+        if settings.seal is not None:
+            appearance = _appearance(writer, settings.seal, settings.field_name, when)
         pdf_signer = _ClockedPdfSigner(
-            meta, self._cms, timestamper=timestamper, when=self._clock.now()
+            meta, self._cms, timestamper=timestamper, when=when, **appearance
         )
         out = pdf_signer.sign_pdf(
             writer, bytes_reserved=_RESERVED[settings.level] + 2048 * len(self._chain)
         )
         data: bytes = out.getvalue()
         return data
+
+
+def _appearance(
+    writer: IncrementalPdfFileWriter, seal: Seal, field_name: str, when: datetime
+) -> dict[str, Any]:
+    """The field spec and stamp style that put ``seal`` on its page, checked against the PDF."""
+    try:
+        count = int(writer.root["/Pages"]["/Count"])
+    except (KeyError, TypeError, ValueError):
+        raise SigningError("the PDF has no readable page tree", reason="pages") from None
+    if not -count <= seal.page < count:
+        raise ConfigurationError(
+            "the seal's page is not in the PDF", seal="page", page=seal.page, pages=count
+        )
+    page_index = seal.page % count
+    page_ref, _ = writer.find_page_for_modification(page_index)  # type: ignore[no-untyped-call]
+    page = page_ref.get_object()
+    visible = find_inherited_value_in_tree(page, "/CropBox", "/Parent")  # type: ignore[no-untyped-call]
+    if visible is None:
+        visible = find_inherited_value_in_tree(page, "/MediaBox", "/Parent")  # type: ignore[no-untyped-call]
+    if visible is None:
+        raise SigningError("the page has no MediaBox", reason="mediabox")
+    try:
+        a, b, c, d = (float(v) for v in visible)
+    except (TypeError, ValueError):
+        raise SigningError("the page has no readable MediaBox", reason="mediabox") from None
+    left, right, bottom, top = min(a, c), max(a, c), min(b, d), max(b, d)
+    x1, y1, x2, y2 = seal.box
+    if x1 < left or y1 < bottom or x2 > right or y2 > top:
+        raise ConfigurationError(
+            "the seal's box is not on the page",
+            seal="box",
+            page=page_index,
+            page_box=[left, bottom, right, top],
+        )
+    style = StaticStampStyle(
+        background=_SealContent(seal.render(when)),
+        border_width=0,
+        background_opacity=1.0,
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(0, 0, 0, 0),
+        ),
+    )
+    # pyHanko annotates the box as ints; it writes any number (``FloatObject``).
+    spec = fields.SigFieldSpec(
+        sig_field_name=field_name,
+        on_page=page_index,
+        box=seal.box,  # type: ignore[arg-type]
+    )
+    return {"stamp_style": style, "new_field_spec": spec}

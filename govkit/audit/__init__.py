@@ -24,7 +24,8 @@ concurrent writers compete only for a dense index, assigned under one lock, and
 can never fork the log. Personal fields enter a leaf only as keyed pseudonyms;
 clear values sit in an erasable side table, so erasing a person's data never
 breaks a proof. Checkpoints are C2SP signed notes (Ed25519) that witnesses and
-existing transparency-log tools can check.
+existing transparency-log tools can check; with the ``govkit[sm]`` extra they
+can be SM2 instead (``NoteSigner.generate(origin, alg="SM2")``).
 """
 
 from govkit.audit._events import ENTRY_TYPE, PERSONAL_FIELDS, AuditEvent, Outcome

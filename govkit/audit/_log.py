@@ -174,7 +174,7 @@ class AuditLog:
         store: an :class:`AuditStore`, a file path (SQLite) or a ``postgresql://`` URL.
         origin: the log's C2SP origin, e.g. ``"audit.gd.gov.cn/yss"``; recorded in the
             store on first use and required to match afterwards.
-        signer: the Ed25519 :class:`NoteSigner` for checkpoints (needed by
+        signer: the :class:`NoteSigner` (Ed25519 or SM2) for checkpoints (needed by
             :meth:`checkpoint`).
         pseudonym_key: the per-log HMAC secret for personal fields (at least 16
             bytes; keep it outside the database). Needed to append events that

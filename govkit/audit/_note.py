@@ -22,10 +22,16 @@ Formats (C2SP ``signed-note``, ``tlog-checkpoint``, ``tlog-cosignature``):
   separates text from signatures. No ASCII control character other than newline
   may appear anywhere.
 * Key ID = ``SHA-256(name || 0x0A || type || public key)[:4]``; type ``0x01`` is an
-  Ed25519 note signature, ``0x04`` an Ed25519 ``cosignature/v1`` by a witness.
+  Ed25519 note signature, ``0x04`` an Ed25519 ``cosignature/v1`` by a witness, and
+  ``0xff || "govkit-sm2"`` an SM2 note signature (govkit's own type under the
+  signed-note rule for unassigned types: ``0xff`` followed by a longer identifier).
+  An SM2 public key is the 65-byte uncompressed point ``0x04 || x || y``; an SM2
+  signature is raw ``r || s`` (64 bytes) over the note text, with SM3 and the signer
+  identity ``1234567812345678`` (GB/T 32918.2), and needs the ``govkit[sm]`` extra.
 * A verifier key (vkey) is ``<name>+<hex key ID>+<base64(type || public key)>``; a
-  private key string is ``PRIVATE+KEY+<name>+<hex key ID>+<base64(type || seed)>``
-  (the Go ``x/mod/sumdb/note`` convention).
+  private key string is ``PRIVATE+KEY+<name>+<hex key ID>+<base64(type || key)>``
+  (the Go ``x/mod/sumdb/note`` convention), where the key is the 32-byte Ed25519
+  seed or the 32-byte big-endian SM2 private scalar.
 * A checkpoint body is the origin line, the tree size in decimal without leading
   zeros, the standard-base64 root hash, then optional extension lines.
 
@@ -46,7 +52,7 @@ from typing import Any, ClassVar, Final, Self
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from govkit._encoding import b64_decode, b64_encode
+from govkit._encoding import b64_decode, b64_encode, b64url_encode
 from govkit.errors import (
     CheckpointInvalid,
     CheckpointSignatureInvalid,
@@ -74,6 +80,21 @@ __all__ = [
 
 _SIG_ED25519: Final = 0x01
 _SIG_COSIGNATURE_V1: Final = 0x04
+_SIG_UNASSIGNED: Final = 0xFF
+#: The identifier govkit puts after ``0xff`` for SM2 note signatures (C2SP signed-note:
+#: "0xff ... followed by a longer identifier that is unlikely to collide").
+_SM2_IDENTIFIER: Final = b"govkit-sm2"
+#: The signature type bytes written in key IDs, vkeys and private key strings.
+_TYPE_ED25519: Final = bytes([_SIG_ED25519])
+_TYPE_COSIGNATURE_V1: Final = bytes([_SIG_COSIGNATURE_V1])
+_TYPE_SM2: Final = bytes([_SIG_UNASSIGNED]) + _SM2_IDENTIFIER
+#: For each signature type: the key algorithm and whether it is a witness cosignature.
+_TYPES: Final[dict[bytes, tuple[str, bool]]] = {
+    _TYPE_ED25519: ("EdDSA", False),
+    _TYPE_COSIGNATURE_V1: ("EdDSA", True),
+    _TYPE_SM2: ("SM2", False),
+}
+_TYPE_NAMES: Final = "0x01 (Ed25519), 0x04 (Ed25519 cosignature/v1), 0xff govkit-sm2 (SM2)"
 _MAX_NOTE_BYTES: Final = 1 << 20
 _MAX_SIGNATURES: Final = 100
 _MAX_TREE_SIZE: Final = (1 << 64) - 1
@@ -115,12 +136,60 @@ def _text_problem(text: str) -> str | None:
     return None
 
 
-def _key_id(name: str, sig_type: int, public: bytes) -> bytes:
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([sig_type]) + public).digest()[:4]
+def _key_id(name: str, sig_type: bytes, public: bytes) -> bytes:
+    return hashlib.sha256(name.encode("utf-8") + b"\n" + sig_type + public).digest()[:4]
 
 
-def _public_bytes(public: ed25519.Ed25519PublicKey) -> bytes:
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+def _note_type(alg: str, *, cosigner: bool, who: str) -> bytes:
+    """The signature type of a key with algorithm ``alg``; refuse other algorithms."""
+    if alg == "EdDSA":
+        return _TYPE_COSIGNATURE_V1 if cosigner else _TYPE_ED25519
+    if cosigner:
+        raise KeyMismatch(
+            f"{who} needs an Ed25519 (EdDSA) key: cosignature/v1 is Ed25519 only, not {alg}",
+            alg=alg,
+            key_alg="EdDSA",
+        )
+    if alg != "SM2":
+        raise KeyMismatch(
+            f"{who} needs an Ed25519 (EdDSA) or SM2 key, not {alg}", alg=alg, key_alg="EdDSA"
+        )
+    return _TYPE_SM2
+
+
+def _note_public(key: VerifyingKey) -> bytes:
+    """The public key as a note key encodes it: Ed25519 raw 32 bytes, SM2 ``0x04||x||y``."""
+    if key.alg == "SM2":
+        return key.public_key.public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    return key.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def _split_type(raw: bytes, what: str) -> tuple[bytes, bytes]:
+    """Split ``type || key`` into the signature type and the key bytes.
+
+    Raises:
+        UnsupportedAlgorithm: a signature type govkit does not implement.
+    """
+    if raw[:1] in (_TYPE_ED25519, _TYPE_COSIGNATURE_V1):
+        return raw[:1], raw[1:]
+    if raw.startswith(_TYPE_SM2):
+        return _TYPE_SM2, raw[len(_TYPE_SM2) :]
+    if raw[0] == _SIG_UNASSIGNED:
+        raise UnsupportedAlgorithm(
+            f"{what} has signature type 0xff with an identifier govkit does not know; "
+            f"supported: {_TYPE_NAMES}",
+            sig_type=raw[0],
+        )
+    raise UnsupportedAlgorithm(
+        f"{what} signature type {raw[0]:#04x} is not supported; supported: {_TYPE_NAMES}",
+        sig_type=raw[0],
+    )
+
+
+def _type_name(sig_type: bytes) -> str:
+    return "0xff govkit-sm2" if sig_type == _TYPE_SM2 else f"{sig_type[0]:#04x}"
 
 
 def _cosigned_message(text: bytes, timestamp: int) -> bytes:
@@ -232,9 +301,12 @@ class Checkpoint:
 class _NoteKey:
     """Shared parts of :class:`NoteSigner` and :class:`WitnessSigner`."""
 
-    __slots__ = ("_key", "_key_id", "_name", "_public")
+    __slots__ = ("_key", "_key_id", "_name", "_public", "_type")
 
-    _SIG_TYPE: ClassVar[int] = _SIG_ED25519
+    #: ``True`` for witness keys (``cosignature/v1``).
+    _COSIGNER: ClassVar[bool] = False
+    #: The key algorithms this kind of key signs with, default first.
+    _ALGS: ClassVar[tuple[str, ...]] = ("EdDSA", "SM2")
 
     def __init__(self, name: str, key: SigningKey) -> None:
         problem = _name_problem(name)
@@ -242,26 +314,42 @@ class _NoteKey:
             raise ConfigurationError(f"note key name {problem}")
         if not isinstance(key, SigningKey):
             raise InvalidKey(f"{type(self).__name__} needs a govkit SigningKey")
-        if key.alg != "EdDSA" or not isinstance(key.private_key, ed25519.Ed25519PrivateKey):
-            raise KeyMismatch(
-                f"{type(self).__name__} needs an Ed25519 (EdDSA) key, not {key.alg}",
-                alg=key.alg,
-                key_alg="EdDSA",
-            )
+        self._type = _note_type(key.alg, cosigner=self._COSIGNER, who=type(self).__name__)
         self._name = name
         self._key = key
-        self._public = _public_bytes(key.private_key.public_key())
-        self._key_id = _key_id(name, self._SIG_TYPE, self._public)
+        self._public = _note_public(key.verifying_key)
+        self._key_id = _key_id(name, self._type, self._public)
 
     @classmethod
-    def generate(cls, name: str) -> Self:
-        """Create a signer with a new random Ed25519 key."""
-        return cls(name, SigningKey.generate("EdDSA"))
+    def generate(cls, name: str, *, alg: str = "EdDSA") -> Self:
+        """Create a key with a new random key pair.
+
+        Args:
+            name: the key name (for a log, its origin).
+            alg: ``"EdDSA"`` (Ed25519, the default) or, for a :class:`NoteSigner`,
+                ``"SM2"`` (needs the ``govkit[sm]`` extra). A witness key is always
+                Ed25519.
+
+        Raises:
+            UnsupportedAlgorithm: another ``alg``.
+            AlgorithmUnavailable: ``"SM2"`` without the ``govkit[sm]`` extra.
+        """
+        if alg not in cls._ALGS:
+            raise UnsupportedAlgorithm(
+                f"{cls.__name__} signs with {' or '.join(cls._ALGS)}, not {str(alg)[:32]!r}",
+                alg=str(alg)[:32],
+            )
+        return cls(name, SigningKey.generate(alg))
 
     @property
     def name(self) -> str:
         """The key name written in signature lines."""
         return self._name
+
+    @property
+    def alg(self) -> str:
+        """The key algorithm: ``"EdDSA"`` (Ed25519) or ``"SM2"``."""
+        return self._key.alg
 
     @property
     def key_id(self) -> bytes:
@@ -276,37 +364,29 @@ class _NoteKey:
     @property
     def verifier(self) -> NoteVerifier:
         """The matching :class:`NoteVerifier`."""
-        return NoteVerifier(
-            self._name,
-            self._key.verifying_key,
-            cosigner=self._SIG_TYPE == _SIG_COSIGNATURE_V1,
-        )
+        return NoteVerifier(self._name, self._key.verifying_key, cosigner=self._COSIGNER)
 
     def to_private_key_string(self) -> str:
-        """Export as ``PRIVATE+KEY+<name>+<hex key ID>+<base64(type || seed)>``.
+        """Export as ``PRIVATE+KEY+<name>+<hex key ID>+<base64(type || key)>``.
 
-        The result is secret key material: store it like a private key.
+        The key is the 32-byte Ed25519 seed, or the 32-byte big-endian SM2 private
+        scalar. The result is secret key material: store it like a private key.
         """
-        private = self._key.private_key
-        if not isinstance(private, ed25519.Ed25519PrivateKey):  # pragma: no cover
-            raise KeyMismatch("not an Ed25519 key")
-        seed = private.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
-        encoded = b64_encode(bytes([self._SIG_TYPE]) + seed)
+        encoded = b64_encode(self._type + self._key.private_bytes_raw())
         return f"{_PRIVATE_PREFIX}{self._name}+{self._key_id.hex()}+{encoded}"
 
     @classmethod
     def from_private_key_string(cls, text: str) -> Self:
         """Load a key exported by :meth:`to_private_key_string` (or Go's ``note`` package).
 
-        The key ID in the string is recomputed from the key and must match.
+        The signature type selects the algorithm; the key ID in the string is
+        recomputed from the key and must match.
 
         Raises:
-            InvalidKey: the string is malformed, of another signature type, or its
-                key ID does not match the key.
+            InvalidKey: the string is malformed, of a signature type this class does
+                not sign with, or its key ID does not match the key.
+            UnsupportedAlgorithm: a signature type govkit does not implement.
+            AlgorithmUnavailable: an SM2 key without the ``govkit[sm]`` extra.
         """
         if not isinstance(text, str) or not text.startswith(_PRIVATE_PREFIX):
             raise InvalidKey("not a note private key string (PRIVATE+KEY+...)")
@@ -323,15 +403,24 @@ class _NoteKey:
             raw = b64_decode(encoded, what="note private key")
         except EncodingError:
             raise InvalidKey("note private key is not valid base64") from None
-        if len(raw) != 33:
-            raise InvalidKey("note private key must be a type byte and a 32-byte seed")
-        if raw[0] != cls._SIG_TYPE:
-            raise InvalidKey(
-                f"note private key has signature type {raw[0]:#04x}, "
-                f"{cls.__name__} needs {cls._SIG_TYPE:#04x}",
-                sig_type=raw[0],
+        if not raw:
+            raise InvalidKey("note private key is empty")
+        sig_type, secret = _split_type(raw, "note private key")
+        alg, cosigner = _TYPES[sig_type]
+        if cosigner != cls._COSIGNER or alg not in cls._ALGS:
+            wanted = ", ".join(
+                _type_name(t)
+                for t, (a, c) in _TYPES.items()
+                if c == cls._COSIGNER and a in cls._ALGS
             )
-        signer = cls(name, SigningKey(ed25519.Ed25519PrivateKey.from_private_bytes(raw[1:])))
+            raise InvalidKey(
+                f"note private key has signature type {_type_name(sig_type)}, "
+                f"{cls.__name__} needs {wanted}",
+                sig_type=sig_type[0],
+            )
+        if len(secret) != 32:
+            raise InvalidKey("note private key must be a signature type and a 32-byte key")
+        signer = cls(name, SigningKey.from_private_bytes(alg, secret))
         if signer.key_id.hex() != hex_id:
             raise InvalidKey("note private key ID does not match the key", key_id=hex_id)
         return signer
@@ -347,19 +436,22 @@ class _NoteKey:
 
 
 class NoteSigner(_NoteKey):
-    """Signs C2SP notes with an Ed25519 key (signature type ``0x01``).
+    """Signs C2SP notes with an Ed25519 key (type ``0x01``) or an SM2 key (``0xff govkit-sm2``).
 
     Args:
         name: the key name; non-empty, printable, no spaces and no ``+``. For a
             log it SHOULD equal the checkpoint origin.
-        key: an Ed25519 :class:`~govkit.keys.SigningKey` (anything else raises
-            :class:`~govkit.errors.KeyMismatch`).
+        key: an Ed25519 (``EdDSA``) or ``SM2`` :class:`~govkit.keys.SigningKey`
+            (anything else raises :class:`~govkit.errors.KeyMismatch`).
 
     >>> signer = NoteSigner.generate("example.gov/log")
     >>> signer.sign("hello\\n").startswith("hello\\n\\n— example.gov/log ")
     True
     >>> "PRIVATE" in repr(signer)
     False
+
+    ``NoteSigner.generate(name, alg="SM2")`` makes an SM2 signer (with the
+    ``govkit[sm]`` extra); see :doc:`/guide/national-crypto`.
     """
 
     __slots__ = ()
@@ -383,13 +475,15 @@ class WitnessSigner(_NoteKey):
     """A witness's Ed25519 cosigning key (signature type ``0x04``, ``cosignature/v1``).
 
     Use it with :func:`cosign_checkpoint`. Same construction rules as
-    :class:`NoteSigner`; its key ID and vkey use type ``0x04``, so the same key
-    pair gives different key IDs as a note signer and as a witness.
+    :class:`NoteSigner`, but Ed25519 only (C2SP tlog-cosignature defines no SM2
+    cosignature); its key ID and vkey use type ``0x04``, so the same key pair gives
+    different key IDs as a note signer and as a witness.
     """
 
     __slots__ = ()
 
-    _SIG_TYPE: ClassVar[int] = _SIG_COSIGNATURE_V1
+    _COSIGNER: ClassVar[bool] = True
+    _ALGS: ClassVar[tuple[str, ...]] = ("EdDSA",)
 
     def _cosignature_line(self, text: bytes, timestamp: int) -> str:
         signature = self._key.sign(_cosigned_message(text, timestamp))
@@ -401,7 +495,7 @@ class VerifiedSignature:
     """One signature line that verified with a trusted key.
 
     ``timestamp`` is the POSIX time a witness put in its ``cosignature/v1``, and
-    ``None`` for a plain Ed25519 note signature.
+    ``None`` for a log's own (Ed25519 or SM2) note signature.
     """
 
     name: str
@@ -421,20 +515,49 @@ class OpenedNote:
     signatures: tuple[VerifiedSignature, ...]
 
 
+def _ed25519_vkey_key(public: bytes) -> VerifyingKey:
+    if len(public) != 32:
+        raise InvalidKey("an Ed25519 vkey must hold a type byte and a 32-byte key")
+    try:
+        key = ed25519.Ed25519PublicKey.from_public_bytes(public)
+    except ValueError:
+        raise InvalidKey("vkey does not hold a valid Ed25519 public key") from None
+    return VerifyingKey(key, "EdDSA")
+
+
+def _sm2_vkey_key(public: bytes) -> VerifyingKey:
+    """The SM2 key of a vkey: ``0x04 || x || y`` (needs the ``govkit[sm]`` extra)."""
+    if len(public) != 65 or public[0] != 0x04:
+        raise InvalidKey(
+            "an SM2 vkey must hold 0xff, 'govkit-sm2' and a 65-byte uncompressed point"
+        )
+    jwk = {
+        "kty": "EC",
+        "crv": "SM2",
+        "x": b64url_encode(public[1:33]),
+        "y": b64url_encode(public[33:]),
+    }
+    return VerifyingKey.from_jwk(jwk, "SM2")
+
+
 class NoteVerifier:
-    """Verifies note signatures by one Ed25519 key: a log key or a witness key.
+    """Verifies note signatures by one key: a log key (Ed25519 or SM2) or a witness key.
 
     Build one from a vkey string (:meth:`from_vkey`), from a signer
     (:attr:`NoteSigner.verifier`) or from a :class:`~govkit.keys.VerifyingKey`.
+    The key's algorithm fixes the signature type, which is part of the key ID: an
+    Ed25519 verifier never matches an SM2 signature line, nor the reverse.
 
     Args:
         name: the key name.
-        key: an Ed25519 :class:`~govkit.keys.VerifyingKey`.
-        cosigner: ``True`` for a witness key (type ``0x04``, ``cosignature/v1``),
-            ``False`` for a note signing key (type ``0x01``).
+        key: an Ed25519 (``EdDSA``) or ``SM2`` :class:`~govkit.keys.VerifyingKey`
+            (anything else raises :class:`~govkit.errors.KeyMismatch`).
+        cosigner: ``True`` for a witness key (Ed25519 only; type ``0x04``,
+            ``cosignature/v1``), ``False`` for a note signing key (type ``0x01``
+            for Ed25519, ``0xff govkit-sm2`` for SM2).
     """
 
-    __slots__ = ("_cosigner", "_key", "_key_id", "_name", "_public")
+    __slots__ = ("_cosigner", "_key", "_key_id", "_name", "_public", "_type")
 
     def __init__(self, name: str, key: VerifyingKey, *, cosigner: bool = False) -> None:
         problem = _name_problem(name)
@@ -442,32 +565,28 @@ class NoteVerifier:
             raise ConfigurationError(f"note key name {problem}")
         if not isinstance(key, VerifyingKey):
             raise InvalidKey("NoteVerifier needs a govkit VerifyingKey")
-        if key.alg != "EdDSA" or not isinstance(key.public_key, ed25519.Ed25519PublicKey):
-            raise KeyMismatch(
-                f"NoteVerifier needs an Ed25519 (EdDSA) key, not {key.alg}",
-                alg=key.alg,
-                key_alg="EdDSA",
-            )
+        self._cosigner = bool(cosigner)
+        self._type = _note_type(key.alg, cosigner=self._cosigner, who="NoteVerifier")
         self._name = name
         self._key = key
-        self._cosigner = bool(cosigner)
-        self._public = _public_bytes(key.public_key)
-        self._key_id = _key_id(name, self._sig_type, self._public)
-
-    @property
-    def _sig_type(self) -> int:
-        return _SIG_COSIGNATURE_V1 if self._cosigner else _SIG_ED25519
+        self._public = _note_public(key)
+        self._key_id = _key_id(name, self._type, self._public)
 
     @classmethod
     def from_vkey(cls, vkey: str) -> NoteVerifier:
         """Strictly parse ``<name>+<hex key ID>+<base64(type || public key)>``.
 
-        Accepts signature types ``0x01`` (Ed25519) and ``0x04`` (Ed25519
-        cosignature/v1). The key ID is recomputed and must match.
+        Accepts signature types ``0x01`` (Ed25519, 32-byte key), ``0x04`` (Ed25519
+        cosignature/v1) and ``0xff`` followed by ``govkit-sm2`` (SM2, 65-byte
+        uncompressed point ``0x04 || x || y``; needs the ``govkit[sm]`` extra). The
+        key ID is recomputed and must match.
 
         Raises:
-            InvalidKey: the vkey is malformed or its key ID does not match.
-            UnsupportedAlgorithm: the signature type is not ``0x01`` or ``0x04``.
+            InvalidKey: the vkey is malformed, its key is not a valid point, or its
+                key ID does not match.
+            UnsupportedAlgorithm: any other signature type (including ``0xff``
+                with another identifier).
+            AlgorithmUnavailable: an SM2 vkey without the ``govkit[sm]`` extra.
         """
         if not isinstance(vkey, str):
             raise InvalidKey("a vkey must be a string")
@@ -486,18 +605,10 @@ class NoteVerifier:
             raise InvalidKey("vkey public key is not valid base64") from None
         if not raw:
             raise InvalidKey("vkey public key is empty")
-        if raw[0] not in (_SIG_ED25519, _SIG_COSIGNATURE_V1):
-            raise UnsupportedAlgorithm(
-                f"vkey signature type {raw[0]:#04x} is not supported (0x01 or 0x04)",
-                sig_type=raw[0],
-            )
-        if len(raw) != 33:
-            raise InvalidKey("an Ed25519 vkey must hold a type byte and a 32-byte key")
-        try:
-            public = ed25519.Ed25519PublicKey.from_public_bytes(raw[1:])
-        except ValueError:
-            raise InvalidKey("vkey does not hold a valid Ed25519 public key") from None
-        verifier = cls(name, VerifyingKey(public, "EdDSA"), cosigner=raw[0] == _SIG_COSIGNATURE_V1)
+        sig_type, public = _split_type(raw, "vkey")
+        alg, cosigner = _TYPES[sig_type]
+        key = _sm2_vkey_key(public) if alg == "SM2" else _ed25519_vkey_key(public)
+        verifier = cls(name, key, cosigner=cosigner)
         if verifier.key_id.hex() != hex_id:
             raise InvalidKey("vkey key ID does not match its name and key", key_id=hex_id)
         return verifier
@@ -506,6 +617,11 @@ class NoteVerifier:
     def name(self) -> str:
         """The key name expected in signature lines."""
         return self._name
+
+    @property
+    def alg(self) -> str:
+        """The key algorithm: ``"EdDSA"`` (Ed25519) or ``"SM2"``."""
+        return self._key.alg
 
     @property
     def key_id(self) -> bytes:
@@ -520,7 +636,7 @@ class NoteVerifier:
     @property
     def vkey(self) -> str:
         """The verifier key string."""
-        encoded = b64_encode(bytes([self._sig_type]) + self._public)
+        encoded = b64_encode(self._type + self._public)
         return f"{self._name}+{self._key_id.hex()}+{encoded}"
 
     def verify(self, text: bytes, signature: bytes) -> VerifiedSignature:
@@ -528,6 +644,7 @@ class NoteVerifier:
 
         For a witness key, ``signature`` is an 8-byte big-endian timestamp and a
         64-byte Ed25519 signature over ``cosignature/v1\\ntime <t>\\n`` + ``text``.
+        For a log key it is 64 bytes: Ed25519, or SM2 raw ``r || s``.
 
         Raises:
             CheckpointSignatureInvalid: the signature does not verify.

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TextIO
 
 import govkit
-from govkit.errors import ConfigurationError, GovkitError, VerificationError
+from govkit.errors import (
+    AlgorithmUnavailable,
+    ConfigurationError,
+    GovkitError,
+    VerificationError,
+)
 
 #: Exit code: the command did what was asked; the artifact is genuine.
 EXIT_OK: Final = 0
@@ -196,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(out, args=args, code="cli.usage", message=str(exc), exit_code=EXIT_USAGE)
     except CliEnvironmentError as exc:
         return _fail(out, args=args, code=exc.code, message=str(exc), exit_code=EXIT_ENV)
+    except AlgorithmUnavailable as exc:  # an optional extra is not installed
+        return _fail(out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_ENV)
     except ConfigurationError as exc:
         return _fail(
             out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_USAGE, error=exc

@@ -545,6 +545,56 @@ class SigningKey:
             return priv.sign(data, _PSS, hashes.SHA256())
         return priv.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
+    def private_bytes_raw(self) -> bytes:
+        """The raw 32-byte private key; secret key material, store it like a private key.
+
+        It is the RFC 8032 seed for ``EdDSA`` and the big-endian private scalar ``d``
+        for ``SM2``. Raw forms exist for these two only (C2SP note private keys use
+        them); :meth:`from_private_bytes` reads them back.
+
+        Raises:
+            UnsupportedAlgorithm: the key is ``ES256``, ``PS256`` or ``RS256``.
+        """
+        priv = self._private
+        if isinstance(priv, ed25519.Ed25519PrivateKey):
+            return priv.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+        if isinstance(priv, SM2PrivateKey):
+            return priv.private_value().to_bytes(32, "big")
+        raise UnsupportedAlgorithm(
+            f"{self.alg} keys have no raw private form; use to_pem()", alg=self.alg
+        )
+
+    @classmethod
+    def from_private_bytes(cls, alg: str, data: bytes) -> SigningKey:
+        """Load a raw 32-byte private key written by :meth:`private_bytes_raw`.
+
+        ``alg`` is ``EdDSA`` (an RFC 8032 seed) or ``SM2`` (a big-endian scalar in
+        ``[1, n-2]``; needs the ``govkit[sm]`` extra).
+
+        >>> key = SigningKey.generate("EdDSA")
+        >>> SigningKey.from_private_bytes("EdDSA", key.private_bytes_raw()).kid == key.kid
+        True
+
+        Raises:
+            InvalidKey: ``data`` is not 32 bytes or not a valid key.
+            UnsupportedAlgorithm: ``alg`` has no raw private form.
+            AlgorithmUnavailable: ``SM2`` without the extra.
+        """
+        checked = _check_alg(alg)
+        if checked not in ("EdDSA", "SM2"):
+            raise UnsupportedAlgorithm(
+                f"{checked} keys have no raw private form; use from_pem()", alg=checked
+            )
+        if not isinstance(data, bytes) or len(data) != 32:
+            raise InvalidKey(f"a raw {checked} private key must be 32 bytes")
+        if checked == "SM2":
+            return cls(SM2PrivateKey.from_private_value(int.from_bytes(data, "big")), "SM2")
+        return cls(ed25519.Ed25519PrivateKey.from_private_bytes(data), "EdDSA")
+
     def to_pem(self, password: bytes | str | None = None) -> bytes:
         """PKCS#8 PEM, encrypted with the best available scheme when ``password`` is given.
 

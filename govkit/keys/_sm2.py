@@ -347,6 +347,29 @@ class SM2PrivateKey:
             raise InvalidKey("the PEM private key is not on the SM2 curve")
         return cls(be, key)
 
+    @classmethod
+    def from_private_value(cls, value: int) -> SM2PrivateKey:
+        """The key whose private scalar is ``value`` (GB/T 32918.1: ``1 <= d <= n-2``).
+
+        Used by raw key formats such as C2SP note private keys.
+
+        Raises:
+            InvalidKey: ``value`` is not an integer in ``[1, n-2]``.
+        """
+        be = _backend()
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < _N - 1:
+            raise InvalidKey("an SM2 private scalar must lie in [1, n-2]")
+        try:
+            key = be.ec.derive_private_key(value, be.ec.SM2())
+        except ValueError:  # pragma: no cover - every scalar in range is a key
+            raise InvalidKey("the SM2 private scalar is not a valid key") from None
+        return cls(be, key)
+
+    def private_value(self) -> int:
+        """The private scalar ``d`` (secret key material: handle with care)."""
+        value: int = self._key.private_numbers().private_value
+        return value
+
     def public_key(self) -> SM2PublicKey:
         """The matching public key."""
         return self._public

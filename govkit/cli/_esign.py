@@ -29,6 +29,7 @@ from govkit.esign import (
     PadesSigner,
     PdfSignatureReport,
     PdfSignatureVerifier,
+    Seal,
     load_certificates,
     sign_detached,
     verify_detached,
@@ -59,12 +60,33 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     pades.add_argument("--level", choices=PADES_LEVELS, default="B-B")
     pades.add_argument("--tsa", metavar="URL", help="RFC 3161 timestamp authority (B-T, B-LT)")
     pades.add_argument("--reason", metavar="TEXT", help="the signature's stated reason")
+    pades.add_argument(
+        "--seal", metavar="AGENCY", help="a visible red seal with this name (in Chinese)"
+    )
+    pades.add_argument(
+        "--seal-box",
+        type=_box,
+        default=(400.0, 60.0, 540.0, 200.0),
+        metavar="X1,Y1,X2,Y2",
+        help="where the seal goes, in points from the lower-left corner",
+    )
+    pades.add_argument("--seal-page", type=int, default=-1, metavar="N", help="-1: the last")
     detached = sign.add_argument_group("detached signatures")
     detached.add_argument("--detached", action="store_true", help="detached even for a PDF")
     detached.add_argument("--purpose", metavar="TEXT", help="what the signature is for")
     detached.add_argument("--role", choices=ROLES, default="sign")
     detached.add_argument("--append", type=Path, metavar="SIG", help="countersign this file")
     sign.set_defaults(handler=cmd_sign)
+
+
+def _box(value: str) -> tuple[float, float, float, float]:
+    """``--seal-box X1,Y1,X2,Y2`` (four numbers)."""
+    parts = value.split(",")
+    try:
+        x1, y1, x2, y2 = (float(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected four numbers: X1,Y1,X2,Y2") from None
+    return x1, y1, x2, y2
 
 
 def cmd_sign(args: argparse.Namespace, out: Output) -> int:
@@ -77,7 +99,12 @@ def cmd_sign(args: argparse.Namespace, out: Output) -> int:
         chain = load_certificates(read_file(args.chain)) if args.chain else ()
         (certificate, *_rest) = load_certificates(read_file(args.cert))
         signer = PadesSigner(key, certificate, chain=chain, timestamp_url=args.tsa)
-        signed = signer.sign(data, level=args.level, reason=args.reason)
+        seal = (
+            Seal(args.seal, box=args.seal_box, page=args.seal_page)
+            if args.seal is not None
+            else None
+        )
+        signed = signer.sign(data, level=args.level, reason=args.reason, seal=seal)
         target = args.out or args.file.with_suffix(".signed.pdf")
         write_file(target, signed, force=args.force)
         out.data({"ok": True, "out": str(target), "level": args.level}, text=str(target))

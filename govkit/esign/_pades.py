@@ -193,7 +193,7 @@ class PadesSigner:
         pdf: bytes,
         *,
         level: str = "B-B",
-        field_name: str = "Signature1",
+        field_name: str | None = None,
         reason: str | None = None,
         location: str | None = None,
         seal: Seal | None = None,
@@ -202,7 +202,9 @@ class PadesSigner:
 
         The signature is invisible unless a :class:`Seal` is given: then the signature
         field gets the seal's box on the seal's page, and the seal (with the signing
-        time written into the signature) as its appearance.
+        time written into the signature) as its appearance. Without ``field_name`` the
+        signature goes into a new field ``SignatureN`` (the first free ``N``), so a
+        signed PDF can be signed again (a countersignature, an approval).
 
         Raises:
             ConfigurationError: unknown ``level``, B-T/B-LT without a timestamp URL,
@@ -221,13 +223,15 @@ class PadesSigner:
             raise SigningError("the input is not a PDF", reason="magic")
         if seal is not None and not isinstance(seal, Seal):
             raise ConfigurationError("seal must be a Seal", seal="seal")
-        settings = _Settings(level, field_name, reason, location, seal)
         try:
+            if field_name is None:
+                field_name = _free_field_name(pdf)
+            settings = _Settings(level, field_name, reason, location, seal)
             return self._sign(pdf, settings)
         except TimestampRequestError:
             raise TimestampUnavailable("the timestamp authority gave no usable token") from None
         except (misc.PdfError, _HankoSigningError) as exc:
-            if settings.level == "B-LT" and "revocation" in str(exc).lower():
+            if level == "B-LT" and "revocation" in str(exc).lower():
                 raise RevocationUnavailable(
                     "revocation information could not be gathered"
                 ) from None
@@ -270,6 +274,16 @@ class PadesSigner:
         )
         data: bytes = out.getvalue()
         return data
+
+
+def _free_field_name(pdf: bytes) -> str:
+    """``Signature1``, or the first ``SignatureN`` no field of the PDF is named."""
+    reader = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    taken = {name for name, _, _ in fields.enumerate_sig_fields(reader)}
+    number = 1
+    while f"Signature{number}" in taken:
+        number += 1
+    return f"Signature{number}"
 
 
 def _appearance(

@@ -124,7 +124,8 @@ class PdfSignatureVerifier:
 
     For each signature: ``integrity`` (the signed bytes are unchanged and the
     signature value verifies), ``coverage`` (it covers the whole file, or only a
-    DSS or document timestamp was added after it), ``trust`` (the signer's
+    DSS or document timestamp was added after it, or, for all but the last signature,
+    later revisions only fill form fields such as the next signature's), ``trust`` (the signer's
     certificate chains to one of ``trust_roots`` and is valid at the checked time)
     and, when present, ``timestamp``.
 
@@ -182,14 +183,15 @@ class PdfSignatureVerifier:
             collect.fail("signed", NotSigned("the PDF carries no signature"))
             return (), collect, when
         collect.ok("signed", f"{len(embedded)} signature(s)")
-        for emb in embedded:
-            info = self._check_one(emb, reader, when, collect)
+        for position, emb in enumerate(embedded):
+            later = position < len(embedded) - 1
+            info = self._check_one(emb, reader, when, collect, signed_later=later)
             if info is not None:
                 infos.append(info)
         return tuple(infos), collect, when
 
     def _check_one(
-        self, emb: Any, reader: Any, when: datetime, collect: _Collect
+        self, emb: Any, reader: Any, when: datetime, collect: _Collect, *, signed_later: bool
     ) -> SignatureInfo | None:
         name = str(emb.field_name)
         context = ValidationContext(
@@ -232,6 +234,19 @@ class PdfSignatureVerifier:
             collect.ok(
                 f"{name}.coverage",
                 "covers its revision; only validation data was added after it",
+            )
+        elif (
+            signed_later
+            and coverage == SignatureCoverageLevel.ENTIRE_REVISION
+            and level == ModificationLevel.FORM_FILLING
+            and status.docmdp_ok is not False
+        ):
+            # A countersignature or an approval: later revisions only fill form fields
+            # (the next signature's), and the last signature, checked on its own, must
+            # cover the whole document: someone trusted vouches for the final bytes.
+            collect.ok(
+                f"{name}.coverage",
+                "covers its revision; later revisions only add signatures, checked below",
             )
         else:
             collect.fail(

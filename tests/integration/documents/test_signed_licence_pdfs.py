@@ -203,3 +203,16 @@ def test_b_lt_embeds_the_crl_fetched_from_the_local_server(
     out = pdfsig(pki, signed, tmp_path)
     assert "Signature is Valid." in out
     assert "Certificate is Trusted." in out
+
+
+def test_countersigned_licence_pdf_is_valid_for_pdfsig_pyhanko_and_govkit(
+    pki: Pki, licences: Licences, tmp_path: Path
+) -> None:
+    pdf = render_licence_pdf(licences.issued["driving-licence"], PdfRenderer())
+    both = signer_for(pki).sign(signer_for(pki).sign(pdf))
+    out = pdfsig(pki, both, tmp_path)
+    assert out.count("Signature is Valid.") == 2, out
+    assert out.count("Certificate is Trusted.") == 2, out
+    assert out.count("Total document signed") == 1, out  # the second covers everything
+    assert all(s.intact and s.valid for s in pyhanko_statuses(pki, both))  # type: ignore[attr-defined]
+    assert len(PdfSignatureVerifier([pki.ca.certificate]).verify(both)) == 2

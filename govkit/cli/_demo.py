@@ -189,10 +189,18 @@ _SAMPLE_TEXT = {
 }
 
 
+#: Optional fields the demo leaves out of plain QR licences: a traffic officer compares
+#: the photo digest from a presentation (the presentations step), so the static QR, which
+#: everybody who sees it can read, stays at version 12.
+_PRESENTATION_ONLY = frozenset({"photo_digest"})
+
+
 def _sample_fields(kind: LicenceType) -> dict[str, object]:
     """Plausible sample values for a licence type's fields (the demo's citizen)."""
     values: dict[str, object] = {}
     for spec in kind.fields:
+        if spec.name in _PRESENTATION_ONLY:
+            continue
         if spec.kind == "date":
             values[spec.name] = "2020-06-01"
         elif spec.kind == "enum":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,6 +27,8 @@ __all__ = [
 
 _YUAN = re.compile(r"(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+#: What JSON counts as white space around a value (``json.decoder.WHITESPACE``).
+_JSON_SPACE = " \t\n\r"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: The largest amount govkit accepts, in minor units (fits a signed 64-bit column).
 MAX_AMOUNT = 2**62
@@ -99,6 +101,15 @@ def _check_text(name: str, value: object, *, optional: bool = False, limit: int 
         raise PaymentMalformed(f"{name} must not contain control characters", field=name)
 
 
+def _no_control(text: str) -> bool:
+    """Whether ``text`` has no match of :data:`_CONTROL`.
+
+    Every character the pattern matches is in category Cc, which
+    :meth:`str.isprintable` refuses: a printable text needs no search.
+    """
+    return text.isprintable() or _CONTROL.search(text) is None
+
+
 @dataclass(frozen=True, slots=True)
 class PaymentEvent:
     """One verified provider callback, normalised.
@@ -144,8 +155,76 @@ class PaymentEvent:
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "provider", Provider(self.provider))
-        object.__setattr__(self, "kind", EventKind(self.kind))
+        setter = object.__setattr__
+        if type(self.provider) is not Provider:
+            setter(self, "provider", Provider(self.provider))
+        if type(self.kind) is not EventKind:
+            setter(self, "kind", EventKind(self.kind))
+        if not self._plainly_valid():
+            self._check_fields()  # raises on the first bad field, in field order
+        occurred = self.occurred_at
+        if type(occurred) is not datetime or occurred.tzinfo is not UTC:
+            setter(self, "occurred_at", require_aware(occurred, "occurred_at"))
+        setter(self, "raw", MappingProxyType(dict(self.raw)))
+
+    def _plainly_valid(self) -> bool:
+        """The checks of :meth:`_check_fields` for plain ``str`` and ``int`` values, at once.
+
+        ``True`` only when :meth:`_check_fields` would pass; anything it cannot settle
+        cheaply (a ``str`` or ``int`` subclass, a bad value) answers ``False`` and the
+        field-by-field checks run. One control-character test covers every text: the
+        pattern is a character class, so the concatenation has a match exactly when
+        some field has one.
+        """
+        event_id, order_id = self.event_id, self.order_id
+        transaction_id, merchant_id, refund_id = (
+            self.transaction_id,
+            self.merchant_id,
+            self.refund_id,
+        )
+        amount, payer_amount, total, refunded = (
+            self.amount,
+            self.payer_amount,
+            self.total,
+            self.refunded_total,
+        )
+        currency, status = self.currency, self.status
+        return (
+            type(event_id) is str
+            and 0 < len(event_id) <= 256
+            and type(order_id) is str
+            and 0 < len(order_id) <= 128
+            and (
+                transaction_id is None
+                or (type(transaction_id) is str and 0 < len(transaction_id) <= 128)
+            )
+            and (merchant_id is None or (type(merchant_id) is str and 0 < len(merchant_id) <= 128))
+            and (refund_id is None or (type(refund_id) is str and 0 < len(refund_id) <= 128))
+            and _no_control(
+                event_id
+                + order_id
+                + (transaction_id or "")
+                + (merchant_id or "")
+                + (refund_id or "")
+            )
+            and type(amount) is int
+            and 0 <= amount <= MAX_AMOUNT
+            and (
+                payer_amount is None
+                or (type(payer_amount) is int and 0 <= payer_amount <= MAX_AMOUNT)
+            )
+            and (total is None or (type(total) is int and 0 <= total <= MAX_AMOUNT))
+            and (refunded is None or (type(refunded) is int and 0 <= refunded <= MAX_AMOUNT))
+            and type(currency) is str
+            and len(currency) == 3
+            and currency.isascii()
+            and currency.isalpha()
+            and currency.isupper()  # with the three above: exactly [A-Z]{3}
+            and type(status) is str
+            and len(status) <= 64
+        )
+
+    def _check_fields(self) -> None:
         _check_text("event_id", self.event_id, limit=256)
         _check_text("order_id", self.order_id)
         _check_text("transaction_id", self.transaction_id, optional=True)
@@ -159,8 +238,6 @@ class PaymentEvent:
             raise PaymentMalformed("currency must be an upper-case ISO 4217 code")
         if not isinstance(self.status, str) or len(self.status) > 64:
             raise PaymentMalformed("status must be a short string")
-        object.__setattr__(self, "occurred_at", require_aware(self.occurred_at, "occurred_at"))
-        object.__setattr__(self, "raw", MappingProxyType(dict(self.raw)))
 
     @property
     def dedup_key(self) -> str:
@@ -192,6 +269,48 @@ class PaymentEvent:
             "status": self.status,
             "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
         }
+
+
+def build_event(
+    *,
+    provider: Provider,
+    event_id: str,
+    kind: EventKind,
+    order_id: str,
+    amount: int,
+    currency: str,
+    occurred_at: datetime,
+    transaction_id: str | None = None,
+    payer_amount: int | None = None,
+    total: int | None = None,
+    refunded_total: int | None = None,
+    merchant_id: str | None = None,
+    refund_id: str | None = None,
+    status: str = "",
+    raw: Mapping[str, Any],
+) -> PaymentEvent:
+    """``PaymentEvent(...)`` with keyword-only arguments, as the adapters build events.
+
+    The same object and the same checks as ``PaymentEvent(...)``; a bad field raises
+    the same :class:`~govkit.errors.PaymentMalformed`.
+    """
+    return PaymentEvent(
+        provider=provider,
+        event_id=event_id,
+        kind=kind,
+        order_id=order_id,
+        amount=amount,
+        currency=currency,
+        occurred_at=occurred_at,
+        transaction_id=transaction_id,
+        payer_amount=payer_amount,
+        total=total,
+        refunded_total=refunded_total,
+        merchant_id=merchant_id,
+        refund_id=refund_id,
+        status=status,
+        raw=raw,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +411,41 @@ def parse_json_object(
     if not isinstance(value, dict):
         raise PaymentMalformed(f"{what} is not a JSON object")
     return value
+
+
+class JsonObjectParser:
+    """:func:`parse_json_object` without a decoder, calling the C scanner directly.
+
+    Same results and the same errors as ``parse_json_object(data, what)``, that is as
+    :func:`json.loads` on the UTF-8 text (leading and trailing JSON whitespace allowed,
+    anything else after the value is malformed; the last repeated member wins, so
+    only for authenticated bytes), less the Python layers of :func:`json.loads`.
+    Each adapter keeps its own: the scanner holds a small memo of member names.
+    """
+
+    __slots__ = ("_scan",)
+
+    def __init__(self) -> None:
+        decoder: Any = json.JSONDecoder()  # typeshed does not declare scan_once
+        self._scan: Callable[[str, int], tuple[Any, int]] = decoder.scan_once
+
+    def parse(self, data: bytes | str, what: str) -> dict[str, Any]:
+        """The JSON object in ``data``.
+
+        Raises:
+            PaymentMalformed: not UTF-8, not JSON, or not an object.
+        """
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            start = 0 if text[:1] == "{" else len(text) - len(text.lstrip(_JSON_SPACE))
+            value, end = self._scan(text, start)
+        except (StopIteration, ValueError, RecursionError):
+            raise PaymentMalformed(f"{what} is not valid JSON") from None
+        if end != len(text) and text[end:].strip(_JSON_SPACE):
+            raise PaymentMalformed(f"{what} is not valid JSON")
+        if not isinstance(value, dict):
+            raise PaymentMalformed(f"{what} is not a JSON object")
+        return value
 
 
 def utc_from_unix(seconds: int) -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import requests
@@ -31,8 +31,10 @@ from govkit.payments._crypto import PublicKeyLike, RsaKey, b64decode_strict
 from govkit.payments._event import (
     Acknowledgement,
     EventKind,
+    JsonObjectParser,
     PaymentEvent,
     Provider,
+    build_event,
     header,
     parse_json_object,
     parse_unix,
@@ -271,7 +273,8 @@ class WeChatPlatformKeys:
             PaymentKeyUnknown: no such key (after any allowed refresh) or not valid at ``at``.
             PaymentKeyRefreshFailed: a refresh was due and failed.
         """
-        normal = _normalise_key_id(key_id)
+        # _normalise_key_id, inline: this runs on every callback
+        normal = key_id if key_id.startswith(PUBLIC_KEY_PREFIX) else key_id.upper().lstrip("0")
         key = self._keys.get(normal)
         if (
             key is None
@@ -314,17 +317,30 @@ def verify_wechat_signature(
         PaymentSignatureProbe, PaymentMalformed, PaymentTimestampStale,
         PaymentKeyUnknown, PaymentSignatureInvalid, PaymentKeyRefreshFailed.
     """
-    signature = header(headers, "Wechatpay-Signature")
+    # header() tries the exact spelling first; looking it up here first saves a call.
+    get = headers.get
+    signature = get("Wechatpay-Signature")
     if signature is None:
-        raise PaymentMalformed("the Wechatpay-Signature header is missing")
+        signature = header(headers, "Wechatpay-Signature")
+        if signature is None:
+            raise PaymentMalformed("the Wechatpay-Signature header is missing")
     if signature.startswith(PROBE_PREFIX):
         raise PaymentSignatureProbe("a WeChat Pay signature probe (WECHATPAY/SIGNTEST/)")
-    kind = header(headers, "Wechatpay-Signature-Type")
+    kind = get("Wechatpay-Signature-Type")
+    if kind is None:
+        kind = header(headers, "Wechatpay-Signature-Type")
     if kind is not None and kind != SIGNATURE_TYPE:
         raise PaymentMalformed("the Wechatpay-Signature-Type is not supported")
-    timestamp = parse_unix(header(headers, "Wechatpay-Timestamp"), "Wechatpay-Timestamp")
-    nonce = header(headers, "Wechatpay-Nonce")
-    serial = header(headers, "Wechatpay-Serial")
+    stamp = get("Wechatpay-Timestamp")
+    if stamp is None:
+        stamp = header(headers, "Wechatpay-Timestamp")
+    timestamp = parse_unix(stamp, "Wechatpay-Timestamp")
+    nonce = get("Wechatpay-Nonce")
+    if nonce is None:
+        nonce = header(headers, "Wechatpay-Nonce")
+    serial = get("Wechatpay-Serial")
+    if serial is None:
+        serial = header(headers, "Wechatpay-Serial")
     if not nonce or not serial or len(nonce) > 64 or len(serial) > 128:
         raise PaymentMalformed("the Wechatpay-Nonce or Wechatpay-Serial header is missing")
     if abs(now.timestamp() - timestamp) >= tolerance:
@@ -378,6 +394,7 @@ class WeChatPayV3:
         )
         self._mchid = mchid
         self._tolerance = tolerance.total_seconds()
+        self._json = JsonObjectParser()
 
     def parse(
         self, headers: Mapping[str, str], body: bytes, *, at: datetime | None = None
@@ -399,18 +416,19 @@ class WeChatPayV3:
         return self._normalise(body)
 
     def _normalise(self, body: bytes) -> PaymentEvent:
-        envelope = parse_json_object(body, "the callback body")  # signature verified
+        envelope = self._json.parse(body, "the callback body")  # signature verified
         resource = envelope.get("resource")
         event_id, event_type = envelope.get("id"), envelope.get("event_type")
         if not isinstance(resource, dict) or not isinstance(event_id, str):
             raise PaymentMalformed("the callback has no id or resource")
         if not isinstance(event_type, str):
             raise PaymentMalformed("the callback has no event_type")
-        plain = parse_json_object(decrypt_resource(self._cipher, resource), "the resource")
+        plain = self._json.parse(decrypt_resource(self._cipher, resource), "the resource")
         mchid = plain.get("mchid") if plain.get("mchid") is not None else plain.get("sp_mchid")
         if self._mchid is not None and mchid != self._mchid:
             raise PaymentMerchantMismatch("the callback is for another merchant")
-        raw = {**envelope, "resource": plain}
+        raw = envelope  # parsed above for this call alone: no copy needed
+        raw["resource"] = plain
         if event_type.startswith("REFUND."):
             return _refund_event(event_id, plain, envelope, raw)
         return _transaction_event(event_id, plain, envelope, raw)
@@ -457,7 +475,10 @@ def _rfc3339(value: object, fallback: object) -> datetime:
         raise PaymentMalformed("a time is not RFC 3339") from None
     if when.tzinfo is None:
         raise PaymentMalformed("a time has no offset")
-    return when
+    try:  # in UTC already, PaymentEvent keeps it as it is
+        return when.astimezone(UTC)
+    except OverflowError:  # PaymentEvent refuses it, after checking the other fields
+        return when
 
 
 def _amount(plain: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -474,7 +495,7 @@ def _transaction_event(
     state = _text(plain.get("trade_state"), "trade_state")
     payer_total = amount.get("payer_total")
     currency = amount.get("currency", "CNY")
-    return PaymentEvent(
+    return build_event(
         provider=Provider.WECHATPAY,
         event_id=event_id,
         kind=_TRADE_KINDS.get(state, EventKind.OTHER),
@@ -505,7 +526,7 @@ def _refund_event(
         kind = EventKind.OTHER
     payer_refund = amount.get("payer_refund")
     currency = amount.get("currency", "CNY")
-    return PaymentEvent(
+    return build_event(
         provider=Provider.WECHATPAY,
         event_id=event_id,
         kind=kind,

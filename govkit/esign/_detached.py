@@ -84,13 +84,32 @@ def _link(entry: Mapping[str, str]) -> str:
     )
 
 
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in document:
+            raise ValueError("a JSON object repeats a member name")
+        document[name] = value
+    return document
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"JSON {name} is not allowed")
+
+
+def _strict_json(data: bytes) -> Any:
+    """JSON that means one thing: no repeated member names (RFC 7515 section 4 allows a
+    parser to keep the last one; govkit refuses them), no ``NaN`` or ``Infinity``."""
+    return json.loads(data, object_pairs_hook=_unique_members, parse_constant=_no_constants)
+
+
 def _parse(signature: bytes | str) -> list[dict[str, str]]:
     raw = signature.encode("utf-8") if isinstance(signature, str) else signature
     if not isinstance(raw, bytes) or len(raw) > MAX_SIGNATURE_FILE:
         raise SignatureFormatError("a signature file is JSON of at most 1 MiB")
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        document = _strict_json(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise SignatureFormatError("the signature file is not JSON") from None
     entries = document.get("signatures") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not 0 < len(entries) <= MAX_PARTIES:
@@ -165,8 +184,8 @@ def sign_detached(
 
 def _header(entry: Mapping[str, str]) -> dict[str, Any]:
     try:
-        header = json.loads(b64url_decode(entry["protected"], what="protected header"))
-    except (EncodingError, ValueError, UnicodeDecodeError):
+        header = _strict_json(b64url_decode(entry["protected"], what="protected header"))
+    except (EncodingError, ValueError, UnicodeDecodeError, RecursionError):
         raise SignatureFormatError("a protected header is not base64url JSON") from None
     if not isinstance(header, dict):
         raise SignatureFormatError("a protected header is not a JSON object")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -134,3 +135,35 @@ def test_approve_cannot_be_followed_by_sign() -> None:
 def test_malformed_signature_files_are_format_errors(garbage: bytes) -> None:
     with pytest.raises(SignatureFormatError):
         verify_detached(DATA, garbage, KEYS, at=T0)
+
+
+def test_repeated_member_in_the_signature_file_is_a_format_error() -> None:
+    text = chain().decode()
+    doubled = text.replace('{\n "signatures"', '{\n "signatures": [],\n "signatures"', 1)
+    assert doubled != text
+    with pytest.raises(SignatureFormatError):
+        verify_detached(DATA, doubled.encode(), KEYS, at=T0 + timedelta(hours=1))
+
+
+def test_repeated_header_parameter_signed_by_the_party_is_a_format_error() -> None:
+    # Even a header its own signer signed: "role" twice could mean sign or approve.
+    items = entries(chain())
+    header = b64url_decode(items[0]["protected"]).decode()
+    doubled = header.replace('"role":"sign"', '"role":"approve","role":"sign"', 1)
+    assert doubled != header
+    protected = b64url_encode(doubled.encode())
+    digest = hashlib.sha256(DATA).digest()
+    items[0] = {
+        "protected": protected,
+        "signature": b64url_encode(CLERK.sign(protected.encode("ascii") + b"." + digest)),
+    }
+    with pytest.raises(SignatureFormatError):
+        verify_detached(DATA, rebuild(items[:1]), KEYS, at=T0 + timedelta(hours=1))
+
+
+def test_nan_in_a_header_is_a_format_error() -> None:
+    items = entries(chain())
+    header = b64url_decode(items[0]["protected"]).decode()
+    items[0]["protected"] = b64url_encode(header.replace('"iat":', '"x":NaN,"iat":', 1).encode())
+    with pytest.raises(SignatureFormatError):
+        verify_detached(DATA, rebuild(items[:1]), KEYS, at=T0 + timedelta(hours=1))

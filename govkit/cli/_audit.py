@@ -73,6 +73,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     checkpoint.set_defaults(handler=cmd_checkpoint)
 
+    keygen = audit_sub.add_parser(
+        "keygen", parents=[common], help="create a checkpoint signing key (a C2SP note key)"
+    )
+    keygen.add_argument("origin", metavar="ORIGIN", help="the log's origin line (its name)")
+    keygen.add_argument(
+        "--alg",
+        choices=("EdDSA", "SM2"),
+        default="EdDSA",
+        help="Ed25519 (C2SP type 0x01) or SM2 (govkit[sm])",
+    )
+    keygen.add_argument("--out", required=True, type=Path, metavar="FILE", help="FILE and .vkey")
+    keygen.add_argument("--force", action="store_true", help="replace existing files")
+    keygen.set_defaults(handler=cmd_keygen)
+
     prove = audit_sub.add_parser(
         "prove", parents=[common], help="print an inclusion or consistency proof"
     )
@@ -265,6 +279,25 @@ def cmd_checkpoint(args: argparse.Namespace, out: Output) -> int:
         write_file(args.out, note.encode("utf-8"), force=True)
         out.status(f"wrote {args.out}")
     out.data({"size": size, "checkpoint": note}, text=note.rstrip("\n"))
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace, out: Output) -> int:
+    """``govkit audit keygen``: a note signing key (mode 0600) and its verifier key."""
+    signer = NoteSigner.generate(args.origin, alg=args.alg)
+    vkey_path = args.out.with_name(args.out.name + ".vkey")
+    write_file(
+        args.out,
+        signer.to_private_key_string().encode("ascii") + b"\n",
+        private=True,
+        force=args.force,
+    )
+    write_file(vkey_path, signer.vkey.encode("ascii") + b"\n", force=args.force)
+    out.status(f"wrote {args.out} (keep it secret) and {vkey_path} (publish it)")
+    out.data(
+        {"vkey": signer.vkey, "alg": signer.alg, "key": str(args.out), "vkey_file": str(vkey_path)},
+        text=signer.vkey,
+    )
     return 0
 
 

@@ -78,3 +78,49 @@ def test_sm2_log_without_the_extra_is_an_environment_error(
     assert code == EXIT_ENV
     assert "key.algorithm_unavailable" in err
     assert "govkit[sm]" in err
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "SM2"])
+def test_audit_keygen_makes_a_key_that_checkpoints_a_new_log(
+    alg: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    key = tmp_path / "note-key"
+    assert main(["audit", "keygen", ORIGIN, "--alg", alg, "--out", str(key), "--json"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert made["alg"] == alg
+    assert key.stat().st_mode & 0o077 == 0
+    vkey = (tmp_path / "note-key.vkey").read_text().strip()
+    assert vkey == made["vkey"]
+    assert NoteSigner.from_private_key_string(key.read_text().strip()).vkey == vkey
+    store = tmp_path / "audit.db"
+    with AuditLog(
+        store, origin=ORIGIN, signer=NoteSigner.generate(ORIGIN), pseudonym_key=b"p" * 32
+    ) as log:
+        log.append(
+            AuditEvent(
+                occurred_at=datetime(2026, 11, 28, 9, 0, tzinfo=UTC),
+                actor_id="clerk-12",
+                actor_type="officer",
+                action="licence.issue",
+                resource_type="driving_licence",
+                resource_id="GD-1",
+            )
+        )
+    saved = tmp_path / "checkpoint"
+    args = ["audit", "checkpoint", str(store), "--key", str(key), "--out", str(saved)]
+    assert main([*args, "--json"]) == EXIT_OK
+    capsys.readouterr()
+    code = main(
+        ["audit", "verify", str(store), "--vkey", vkey, "--checkpoint", str(saved), "--json"]
+    )
+    capsys.readouterr()
+    assert code == EXIT_OK
+
+
+def test_audit_keygen_refuses_to_overwrite_without_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    key = tmp_path / "note-key"
+    assert main(["audit", "keygen", ORIGIN, "--out", str(key)]) == EXIT_OK
+    assert main(["audit", "keygen", ORIGIN, "--out", str(key)]) == EXIT_ENV
+    assert "cli.file_exists" in capsys.readouterr().err

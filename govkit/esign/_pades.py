@@ -121,7 +121,7 @@ class _ClockedPdfSigner(signers.PdfSigner):
 @dataclass(frozen=True)
 class _Settings:
     level: str
-    field_name: str
+    field_name: str | None  # None: the first free SignatureN
     reason: str | None
     location: str | None
     seal: Seal | None
@@ -224,8 +224,6 @@ class PadesSigner:
         if seal is not None and not isinstance(seal, Seal):
             raise ConfigurationError("seal must be a Seal", seal="seal")
         try:
-            if field_name is None:
-                field_name = _free_field_name(pdf)
             settings = _Settings(level, field_name, reason, location, seal)
             return self._sign(pdf, settings)
         except TimestampRequestError:
@@ -241,8 +239,10 @@ class PadesSigner:
 
     def _sign(self, pdf: bytes, settings: _Settings) -> bytes:
         long_term = settings.level == "B-LT"
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        field_name = settings.field_name or _free_field_name(writer)
         meta = signers.PdfSignatureMetadata(
-            field_name=settings.field_name,
+            field_name=field_name,
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,
             reason=settings.reason,
@@ -261,11 +261,10 @@ class PadesSigner:
             if settings.level != "B-B"
             else None
         )
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         when = self._clock.now()
         appearance: dict[str, Any] = {}
         if settings.seal is not None:
-            appearance = _appearance(writer, settings.seal, settings.field_name, when)
+            appearance = _appearance(writer, settings.seal, field_name, when)
         pdf_signer = _ClockedPdfSigner(
             meta, self._cms, timestamper=timestamper, when=when, **appearance
         )
@@ -276,10 +275,9 @@ class PadesSigner:
         return data
 
 
-def _free_field_name(pdf: bytes) -> str:
+def _free_field_name(writer: IncrementalPdfFileWriter) -> str:
     """``Signature1``, or the first ``SignatureN`` no field of the PDF is named."""
-    reader = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    taken = {name for name, _, _ in fields.enumerate_sig_fields(reader)}
+    taken = {name for name, _, _ in fields.enumerate_sig_fields(writer)}
     number = 1
     while f"Signature{number}" in taken:
         number += 1

@@ -861,10 +861,9 @@ class PresentationRun:
         trace.ok("validity", f"valid until {parsed.valid_until.isoformat()} (exclusive)")
         status = self._status_of(parsed.status_index, issuer, when)
         trace.ok("status", "not checked" if status is None else status.name.lower())
+        signed = _to_sign(licence_bytes, items, proof, seconds, nonce)
         try:
-            parsed.device_key.verify(
-                device_signature, _to_sign(licence_bytes, items, proof, seconds, nonce)
-            )
+            parsed.device_key.verify(device_signature, signed)
         except InvalidSignature:
             raise HolderBindingInvalid(
                 "the presentation is not signed by the licence's device key"
@@ -879,7 +878,9 @@ class PresentationRun:
                 age=int((when - presented_at).total_seconds()),
             )
         until = max(presented_at, when) + window
-        if self._replay.seen(hashlib.sha256(device_signature).digest(), until=until, now=when):
+        # Remember what was signed, not the signature: an ECDSA signature has a second
+        # valid encoding, (r, n - s), which would otherwise replay as a "new" one.
+        if self._replay.seen(hashlib.sha256(signed).digest(), until=until, now=when):
             raise PresentationReplayed("this presentation was already shown")
         trace.ok(
             "freshness",

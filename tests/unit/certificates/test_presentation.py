@@ -480,3 +480,25 @@ def test_fuzzed_well_framed_presentation_gives_a_govkit_error(body: bytes) -> No
     mutated = raw[: len(body) % max(len(raw), 1)] + body
     with pytest.raises(GovkitError):
         _WORLD.verifier().verify_presentation("GKP1:" + b45encode(mutated))
+
+
+def test_replay_with_the_other_ecdsa_encoding_of_the_signature_is_refused() -> None:
+    # An ES256 device signature (r, s) has a twin (r, n - s) that verifies too: the
+    # replay cache must see the same presentation, not a new one.
+    world = World()
+    world.device = HolderDevice(SigningKey.generate("ES256"), clock=world.clock)
+    verifier = world.verifier()
+    shown = world.device.present(world.licence(), TRAFFIC).text
+    verifier.verify_presentation(shown)
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+    def twin(parts: list[Any]) -> None:
+        r, s = parts[4][:32], int.from_bytes(parts[4][32:], "big")
+        parts[4] = r + (order - s).to_bytes(32, "big")
+
+    replayed = reseal(shown, twin)
+    assert replayed != shown
+    with pytest.raises(PresentationReplayed):
+        verifier.verify_presentation(replayed)
+    # and the twin is genuinely valid on its own: a fresh verifier accepts it
+    assert world.verifier().verify_presentation(replayed).disclosed["name"] == "张三丰"

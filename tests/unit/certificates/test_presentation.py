@@ -502,3 +502,29 @@ def test_replay_with_the_other_ecdsa_encoding_of_the_signature_is_refused() -> N
         verifier.verify_presentation(replayed)
     # and the twin is genuinely valid on its own: a fresh verifier accepts it
     assert world.verifier().verify_presentation(replayed).disclosed["name"] == "张三丰"
+
+
+@given(st.text(max_size=400) | st.binary(max_size=400).map(lambda b: "GKS1:" + b45encode(b)))
+def test_fuzzed_credential_text_gives_a_credential_or_a_govkit_error(text: str) -> None:
+    try:
+        credential = SelectiveCredential.from_text(text)
+    except GovkitError:
+        return
+    assert credential.licence_type in {"driving-licence", "resident-id-card"}
+
+
+@given(st.integers(min_value=0), st.integers(min_value=1, max_value=255))
+def test_any_changed_byte_of_a_credential_makes_it_unusable(position: int, flip: int) -> None:
+    # from_text checks the disclosures against the signed root; the issuer's signature
+    # is the verifier's check. Either way, a changed byte never yields a valid
+    # presentation.
+    raw = bytearray(b45decode(_CREDENTIAL.to_text()[5:]))
+    raw[position % len(raw)] ^= flip
+
+    def present_and_verify() -> None:
+        changed = SelectiveCredential.from_text("GKS1:" + b45encode(bytes(raw)))
+        shown = _WORLD.device.present(changed, TRAFFIC)
+        _WORLD.verifier(replay_cache=MemoryReplayCache()).verify_presentation(shown.text)
+
+    with pytest.raises(GovkitError):
+        present_and_verify()

@@ -386,10 +386,10 @@ def render_report(report: CertificateReport) -> str:
     return "\n".join(lines)
 
 
-def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
-    """The licence branch of ``govkit verify``."""
+def open_verifier(args: argparse.Namespace, what: str) -> CertificateVerifier:
+    """The verifier ``--trust``, ``--anchor``, ``--status`` and ``--allow-stale`` describe."""
     if not args.trust or not args.anchor:
-        raise CliUsageError("verifying a licence needs --trust and --anchor")
+        raise CliUsageError(f"verifying {what} needs --trust and --anchor")
     anchor = _public_key(Path(args.anchor))
     # With --allow-stale the operator has decided: accept any age, still report it.
     max_stale = timedelta(days=36500) if args.allow_stale else timedelta(days=7)
@@ -402,7 +402,12 @@ def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> 
         if not keys:
             raise CliUsageError("the trust list has no issuer keys to check the status list")
         status = StatusListSource(args.status, keys, max_stale=max_stale)
-    verifier = CertificateVerifier(trust, status=status, allow_stale_trust=args.allow_stale)
+    return CertificateVerifier(trust, status=status, allow_stale_trust=args.allow_stale)
+
+
+def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
+    """The licence branch of ``govkit verify``."""
+    verifier = open_verifier(args, "a licence")
     report = verifier.inspect(
         data.strip() if not data.startswith((b"\x89PNG", b"\xff\xd8")) else data, at=args.at
     )
@@ -414,4 +419,4 @@ def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> 
     return 0
 
 
-__all__ = ["register", "verify_licence_input"]
+__all__ = ["open_verifier", "register", "verify_licence_input"]

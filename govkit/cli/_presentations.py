@@ -14,17 +14,15 @@ from typing import Any
 
 from govkit.certificates import (
     PROFILES,
-    CertificateVerifier,
     HolderDevice,
     LicenceRegistry,
     PresentationReport,
     SelectiveCredential,
-    StatusListSource,
-    TrustListSource,
 )
 from govkit.cli._app import CliInvalid, CliUsageError, Output, env_password, table
+from govkit.cli._certificates import open_verifier
 from govkit.cli._files import read_file, write_file
-from govkit.keys import SigningKey, VerifyingKey
+from govkit.keys import SigningKey
 
 #: Accepted values of ``--profile`` for tokens; anything else names a verifier profile.
 TOKEN_PROFILES = ("access", "id")
@@ -126,20 +124,10 @@ def render_presentation(report: PresentationReport) -> str:
 
 def verify_presentation_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
     """The presentation branch of ``govkit verify``."""
-    if not args.trust or not args.anchor:
-        raise CliUsageError("verifying a presentation needs --trust and --anchor")
     profile = None if args.profile in (None, *TOKEN_PROFILES) else args.profile
     if profile is not None and profile not in PROFILES:
         raise CliUsageError(f"--profile must be one of {', '.join(sorted(PROFILES))}")
-    anchor = _public_key(Path(args.anchor))
-    trust = TrustListSource(args.trust, [anchor])
-    status = None
-    if args.status:
-        keys = [
-            k.key for i in trust.get(allow_stale=True).issuers for k in i.keys if not k.withdrawn
-        ]
-        status = StatusListSource(args.status, keys)
-    verifier = CertificateVerifier(trust, status=status, allow_stale_trust=args.allow_stale)
+    verifier = open_verifier(args, "a presentation")
     report = verifier.inspect_presentation(
         data, profile=profile, nonce=parse_nonce(getattr(args, "nonce", None)), at=args.at
     )
@@ -149,13 +137,6 @@ def verify_presentation_input(data: bytes, args: argparse.Namespace, out: Output
         raise CliInvalid
     out.status("OK: a genuine, current licence, shown by its holder's device just now")
     return 0
-
-
-def _public_key(path: Path) -> VerifyingKey:
-    data = read_file(path)
-    if b"PRIVATE KEY-----" in data:
-        return SigningKey.from_pem(data).verifying_key
-    return VerifyingKey.from_pem(data)
 
 
 __all__ = ["TOKEN_PROFILES", "register", "verify_presentation_input"]

@@ -5,7 +5,7 @@ Every module under ``govkit/`` is parsed with :mod:`ast`; each ``import govkit.X
 becomes an arrow between components, and every arrow must be drawn in ``ALLOWED``::
 
     cli ──► identity, certificates, esign, payments, audit, keys     (public names only)
-    certificates ──► esign, pdf
+    certificates ──► esign, pdf          esign ──► pdf (fonts for the visible seal)
     identity, certificates, esign, payments ──► audit, keys
     audit ──► keys          pdf ──► (core only)          keys ──► core
     core = errors, clock, _encoding  ──► standard library, cryptography
@@ -48,7 +48,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "audit": frozenset({"keys"}) | CORE,
     "pdf": CORE,
     "identity": DOMAIN,
-    "esign": DOMAIN,
+    "esign": DOMAIN | {"pdf"},
     "payments": DOMAIN,
     "certificates": DOMAIN | {"esign", "pdf"},
     "cli": PUBLIC_COMPONENTS | {"govkit"},

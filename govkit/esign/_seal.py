@@ -6,7 +6,6 @@ stream of the signature field. Nothing in it is verified: the signature is.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import unicodedata
@@ -19,18 +18,16 @@ from pyhanko.pdf_utils import content
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from govkit.errors import ConfigurationError, PdfFontError
+from govkit.pdf import DEFAULT_CJK_FONT, register_cjk_font
 
 __all__ = ["SEAL_RED", "Seal"]
 
 #: The seal's colour (RGB, 0 to 1): the vermilion of Chinese official seals.
 SEAL_RED: Final[tuple[float, float, float]] = (0.86, 0.08, 0.08)
 #: reportlab's built-in CJK font (Adobe-GB1; not embedded, the viewer supplies the glyphs).
-_CID_FONT: Final = "STSong-Light"
 _MAX_NAME: Final = 32
 _MAX_CAPTION: Final = 16
 #: The smallest seal side, in points (about 1.3 cm): below it the name is unreadable.
@@ -55,32 +52,6 @@ def _check_text(value: object, parameter: str, limit: int) -> str:
     if any(unicodedata.category(c).startswith("C") for c in value):
         raise _bad(f"seal {parameter} must not contain control characters", parameter)
     return value
-
-
-def _register_font(font_file: str | Path | None, font_index: int) -> tuple[str, TTFont | None]:
-    """Register the seal's CJK font in reportlab's table; return its name (and face)."""
-    if font_file is None:
-        if _CID_FONT not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(UnicodeCIDFont(_CID_FONT))
-        return _CID_FONT, None
-    if isinstance(font_index, bool) or not isinstance(font_index, int) or font_index < 0:
-        raise PdfFontError("font_index must be a non-negative int", reason="index")
-    path = Path(font_file)
-    # The same naming as govkit.pdf's renderer: one registration per file and face.
-    digest = hashlib.sha256(f"{path.resolve()}#{font_index}".encode()).hexdigest()[:12]
-    name = f"govkit-{digest}"
-    if name not in pdfmetrics.getRegisteredFontNames():
-        try:
-            face = TTFont(name, str(path), subfontIndex=font_index)
-        except (OSError, TTFError) as exc:
-            raise PdfFontError(
-                f"cannot load the font file ({type(exc).__name__})", reason="unreadable"
-            ) from None
-        pdfmetrics.registerFont(face)
-    registered = pdfmetrics.getFont(name)
-    if not isinstance(registered, TTFont):  # pragma: no cover - registered just above
-        raise PdfFontError("the font name is taken by a non-TrueType font", reason="unreadable")
-    return name, registered
 
 
 @dataclass(frozen=True)
@@ -129,7 +100,7 @@ class Seal:
     show_time: bool = True
     font_file: str | Path | None = None
     font_index: int = 0
-    _font: str = field(init=False, repr=False, compare=False, default=_CID_FONT)
+    _font: str = field(init=False, repr=False, compare=False, default=DEFAULT_CJK_FONT)
 
     def __post_init__(self) -> None:
         _check_text(self.agency_name, "agency_name", _MAX_NAME)
@@ -156,7 +127,7 @@ class Seal:
                 "box",
             )
         object.__setattr__(self, "box", (x1, y1, x2, y2))
-        name, face = _register_font(self.font_file, self.font_index)
+        name, face = register_cjk_font(self.font_file, self.font_index)
         if face is not None:
             known = face.face.charToGlyph
             for char in self.agency_name + (self.caption or ""):

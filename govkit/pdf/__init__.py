@@ -34,7 +34,7 @@ from govkit.pdf._model import (
     QrMatrix,
 )
 from govkit.pdf._read import read_attachment
-from govkit.pdf._render import DEFAULT_CJK_FONT, PdfRenderer
+from govkit.pdf._render import DEFAULT_CJK_FONT, PdfRenderer, register_cjk_font
 
 __all__ = [
     "DEFAULT_CJK_FONT",
@@ -47,4 +47,5 @@ __all__ = [
     "PdfRenderer",
     "QrMatrix",
     "read_attachment",
+    "register_cjk_font",
 ]

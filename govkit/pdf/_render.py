@@ -45,6 +45,43 @@ class _Layout:
         self.foot = 3.6 if card else 8.5
 
 
+def register_cjk_font(
+    font_file: str | Path | None, font_index: int = 0
+) -> tuple[str, TTFont | None]:
+    """Register a CJK font with reportlab and return its name (and the TrueType face).
+
+    Without ``font_file``, reportlab's built-in CID font :data:`DEFAULT_CJK_FONT` (not
+    embedded; no face). With one, the face ``font_index`` of a ``.ttf`` or ``.ttc`` file,
+    embedded as a subset, registered once per file and face under a name derived from
+    them (reportlab's font table is process-wide), so different fonts never clash.
+
+    Raises:
+        PdfFontError: ``font_index`` is not a non-negative int, or the file cannot be
+            loaded as a TrueType font.
+    """
+    if font_file is None:
+        if DEFAULT_CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(UnicodeCIDFont(DEFAULT_CJK_FONT))
+        return DEFAULT_CJK_FONT, None
+    if isinstance(font_index, bool) or not isinstance(font_index, int) or font_index < 0:
+        raise PdfFontError("font_index must be a non-negative int", reason="index")
+    path = Path(font_file)
+    digest = hashlib.sha256(f"{path.resolve()}#{font_index}".encode()).hexdigest()[:12]
+    name = f"govkit-{digest}"
+    if name not in pdfmetrics.getRegisteredFontNames():
+        try:
+            face = TTFont(name, str(path), subfontIndex=font_index)
+        except (OSError, TTFError) as exc:
+            raise PdfFontError(
+                f"cannot load the font file ({type(exc).__name__})", reason="unreadable"
+            ) from None
+        pdfmetrics.registerFont(face)
+    registered = pdfmetrics.getFont(name)
+    if not isinstance(registered, TTFont):  # pragma: no cover - registered just above
+        raise PdfFontError("the font name is taken by a non-TrueType font", reason="unreadable")
+    return name, registered
+
+
 class PdfRenderer:
     """Renders documents to PDF; configure the CJK font once, render many documents.
 
@@ -72,31 +109,8 @@ class PdfRenderer:
     __slots__ = ("_cjk", "_embedded", "_face")
 
     def __init__(self, *, font_file: str | Path | None = None, font_index: int = 0) -> None:
-        self._face: TTFont | None = None
-        if font_file is None:
-            if DEFAULT_CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-                pdfmetrics.registerFont(UnicodeCIDFont(DEFAULT_CJK_FONT))
-            self._cjk = DEFAULT_CJK_FONT
-            self._embedded = False
-            return
-        path = Path(font_file)
-        if isinstance(font_index, bool) or not isinstance(font_index, int) or font_index < 0:
-            raise PdfFontError("font_index must be a non-negative int", reason="index")
-        digest = hashlib.sha256(f"{path.resolve()}#{font_index}".encode()).hexdigest()[:12]
-        name = f"govkit-{digest}"
-        if name not in pdfmetrics.getRegisteredFontNames():
-            try:
-                face = TTFont(name, str(path), subfontIndex=font_index)
-            except (OSError, TTFError) as exc:
-                raise PdfFontError(
-                    f"cannot load the font file ({type(exc).__name__})", reason="unreadable"
-                ) from None
-            pdfmetrics.registerFont(face)
-        registered = pdfmetrics.getFont(name)
-        assert isinstance(registered, TTFont)  # noqa: S101 - registered just above
-        self._face = registered
-        self._cjk = name
-        self._embedded = True
+        self._cjk, self._face = register_cjk_font(font_file, font_index)
+        self._embedded = self._face is not None
 
     @property
     def font_name(self) -> str:

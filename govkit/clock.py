@@ -68,5 +68,8 @@ def resolve_time(clock: Clock, at: datetime | None) -> datetime:
     Verifications call this once and use the result for every check.
     """
     if at is None:
-        return require_aware(clock.now(), "clock.now()")
+        now = clock.now()
+        if type(now) is datetime and now.tzinfo is UTC:  # what SystemClock gives
+            return now
+        return require_aware(now, "clock.now()")
     return require_aware(at)

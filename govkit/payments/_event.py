@@ -110,13 +110,108 @@ def _no_control(text: str) -> bool:
     return text.isprintable() or _CONTROL.search(text) is None
 
 
-@dataclass(frozen=True, slots=True)
+#: The checked fields of an event, in field order: event_id, order_id, transaction_id,
+#: merchant_id, refund_id, amount, payer_amount, total, refunded_total, currency, status.
+_Checked = tuple[
+    object, object, object, object, object, object, object, object, object, object, object
+]
+
+
+def _plainly_valid(fields: _Checked) -> bool:
+    """The checks of :func:`_check_fields` for plain ``str`` and ``int`` values, at once.
+
+    ``True`` only when :func:`_check_fields` would pass; anything it cannot settle
+    cheaply (a ``str`` or ``int`` subclass, a bad value) answers ``False`` and the
+    field-by-field checks run. One control-character test covers every text: the
+    pattern is a character class, so the concatenation has a match exactly when
+    some field has one.
+    """
+    (
+        event_id,
+        order_id,
+        transaction_id,
+        merchant_id,
+        refund_id,
+        amount,
+        payer_amount,
+        total,
+        refunded,
+        currency,
+        status,
+    ) = fields
+    return (
+        type(event_id) is str
+        and 0 < len(event_id) <= 256
+        and type(order_id) is str
+        and 0 < len(order_id) <= 128
+        and (
+            transaction_id is None
+            or (type(transaction_id) is str and 0 < len(transaction_id) <= 128)
+        )
+        and (merchant_id is None or (type(merchant_id) is str and 0 < len(merchant_id) <= 128))
+        and (refund_id is None or (type(refund_id) is str and 0 < len(refund_id) <= 128))
+        and _no_control(
+            event_id + order_id + (transaction_id or "") + (merchant_id or "") + (refund_id or "")
+        )
+        and type(amount) is int
+        and 0 <= amount <= MAX_AMOUNT
+        and (
+            payer_amount is None or (type(payer_amount) is int and 0 <= payer_amount <= MAX_AMOUNT)
+        )
+        and (total is None or (type(total) is int and 0 <= total <= MAX_AMOUNT))
+        and (refunded is None or (type(refunded) is int and 0 <= refunded <= MAX_AMOUNT))
+        and type(currency) is str
+        and len(currency) == 3
+        and currency.isascii()
+        and currency.isalpha()
+        and currency.isupper()  # with the three above: exactly [A-Z]{3}
+        and type(status) is str
+        and len(status) <= 64
+    )
+
+
+def _check_fields(fields: _Checked) -> None:
+    """Check each field in turn; raise :class:`PaymentMalformed` on the first bad one."""
+    (
+        event_id,
+        order_id,
+        transaction_id,
+        merchant_id,
+        refund_id,
+        amount,
+        payer_amount,
+        total,
+        refunded,
+        currency,
+        status,
+    ) = fields
+    _check_text("event_id", event_id, limit=256)
+    _check_text("order_id", order_id)
+    _check_text("transaction_id", transaction_id, optional=True)
+    _check_text("merchant_id", merchant_id, optional=True)
+    _check_text("refund_id", refund_id, optional=True)
+    _check_amount("amount", amount)
+    _check_amount("payer_amount", payer_amount, optional=True)
+    _check_amount("total", total, optional=True)
+    _check_amount("refunded_total", refunded, optional=True)
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        raise PaymentMalformed("currency must be an upper-case ISO 4217 code")
+    if not isinstance(status, str) or len(status) > 64:
+        raise PaymentMalformed("status must be a short string")
+
+
+@dataclass(frozen=True, init=False)
 class PaymentEvent:
     """One verified provider callback, normalised.
 
     Frozen and valid by construction (a bad field raises
     :class:`~govkit.errors.PaymentMalformed`). Amounts are integer minor units (fen
     for CNY) and never floats.
+
+    The constructor checks every field, then fills the instance in one step
+    (``vars(self).update``) rather than the frozen dataclass's fifteen
+    ``object.__setattr__`` calls: an event is built on every callback. Assignment
+    afterwards still raises :class:`dataclasses.FrozenInstanceError`.
 
     Attributes:
         provider: which provider sent it.
@@ -154,90 +249,62 @@ class PaymentEvent:
     status: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self) -> None:
-        setter = object.__setattr__
-        if type(self.provider) is not Provider:
-            setter(self, "provider", Provider(self.provider))
-        if type(self.kind) is not EventKind:
-            setter(self, "kind", EventKind(self.kind))
-        if not self._plainly_valid():
-            self._check_fields()  # raises on the first bad field, in field order
-        occurred = self.occurred_at
-        if type(occurred) is not datetime or occurred.tzinfo is not UTC:
-            setter(self, "occurred_at", require_aware(occurred, "occurred_at"))
-        setter(self, "raw", MappingProxyType(dict(self.raw)))
-
-    def _plainly_valid(self) -> bool:
-        """The checks of :meth:`_check_fields` for plain ``str`` and ``int`` values, at once.
-
-        ``True`` only when :meth:`_check_fields` would pass; anything it cannot settle
-        cheaply (a ``str`` or ``int`` subclass, a bad value) answers ``False`` and the
-        field-by-field checks run. One control-character test covers every text: the
-        pattern is a character class, so the concatenation has a match exactly when
-        some field has one.
-        """
-        event_id, order_id = self.event_id, self.order_id
-        transaction_id, merchant_id, refund_id = (
-            self.transaction_id,
-            self.merchant_id,
-            self.refund_id,
+    def __init__(  # noqa: PLR0917 - the dataclass's positional order, kept for callers
+        self,
+        provider: Provider | str,
+        event_id: str,
+        kind: EventKind | str,
+        order_id: str,
+        amount: int,
+        currency: str,
+        occurred_at: datetime,
+        transaction_id: str | None = None,
+        payer_amount: int | None = None,
+        total: int | None = None,
+        refunded_total: int | None = None,
+        merchant_id: str | None = None,
+        refund_id: str | None = None,
+        status: str = "",
+        raw: Mapping[str, Any] | None = None,
+    ) -> None:
+        if type(provider) is not Provider:
+            provider = Provider(provider)
+        if type(kind) is not EventKind:
+            kind = EventKind(kind)
+        fields = (
+            event_id,
+            order_id,
+            transaction_id,
+            merchant_id,
+            refund_id,
+            amount,
+            payer_amount,
+            total,
+            refunded_total,
+            currency,
+            status,
         )
-        amount, payer_amount, total, refunded = (
-            self.amount,
-            self.payer_amount,
-            self.total,
-            self.refunded_total,
+        if not _plainly_valid(fields):
+            _check_fields(fields)  # raises on the first bad field, in field order
+        if type(occurred_at) is not datetime or occurred_at.tzinfo is not UTC:
+            occurred_at = require_aware(occurred_at, "occurred_at")
+        vars(self).update(
+            provider=provider,
+            event_id=event_id,
+            kind=kind,
+            order_id=order_id,
+            amount=amount,
+            currency=currency,
+            occurred_at=occurred_at,
+            transaction_id=transaction_id,
+            payer_amount=payer_amount,
+            total=total,
+            refunded_total=refunded_total,
+            merchant_id=merchant_id,
+            refund_id=refund_id,
+            status=status,
+            raw=MappingProxyType({} if raw is None else dict(raw)),
         )
-        currency, status = self.currency, self.status
-        return (
-            type(event_id) is str
-            and 0 < len(event_id) <= 256
-            and type(order_id) is str
-            and 0 < len(order_id) <= 128
-            and (
-                transaction_id is None
-                or (type(transaction_id) is str and 0 < len(transaction_id) <= 128)
-            )
-            and (merchant_id is None or (type(merchant_id) is str and 0 < len(merchant_id) <= 128))
-            and (refund_id is None or (type(refund_id) is str and 0 < len(refund_id) <= 128))
-            and _no_control(
-                event_id
-                + order_id
-                + (transaction_id or "")
-                + (merchant_id or "")
-                + (refund_id or "")
-            )
-            and type(amount) is int
-            and 0 <= amount <= MAX_AMOUNT
-            and (
-                payer_amount is None
-                or (type(payer_amount) is int and 0 <= payer_amount <= MAX_AMOUNT)
-            )
-            and (total is None or (type(total) is int and 0 <= total <= MAX_AMOUNT))
-            and (refunded is None or (type(refunded) is int and 0 <= refunded <= MAX_AMOUNT))
-            and type(currency) is str
-            and len(currency) == 3
-            and currency.isascii()
-            and currency.isalpha()
-            and currency.isupper()  # with the three above: exactly [A-Z]{3}
-            and type(status) is str
-            and len(status) <= 64
-        )
-
-    def _check_fields(self) -> None:
-        _check_text("event_id", self.event_id, limit=256)
-        _check_text("order_id", self.order_id)
-        _check_text("transaction_id", self.transaction_id, optional=True)
-        _check_text("merchant_id", self.merchant_id, optional=True)
-        _check_text("refund_id", self.refund_id, optional=True)
-        _check_amount("amount", self.amount)
-        _check_amount("payer_amount", self.payer_amount, optional=True)
-        _check_amount("total", self.total, optional=True)
-        _check_amount("refunded_total", self.refunded_total, optional=True)
-        if not isinstance(self.currency, str) or not _CURRENCY.fullmatch(self.currency):
-            raise PaymentMalformed("currency must be an upper-case ISO 4217 code")
-        if not isinstance(self.status, str) or len(self.status) > 64:
-            raise PaymentMalformed("status must be a short string")
 
     @property
     def dedup_key(self) -> str:
@@ -269,48 +336,6 @@ class PaymentEvent:
             "status": self.status,
             "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
         }
-
-
-def build_event(
-    *,
-    provider: Provider,
-    event_id: str,
-    kind: EventKind,
-    order_id: str,
-    amount: int,
-    currency: str,
-    occurred_at: datetime,
-    transaction_id: str | None = None,
-    payer_amount: int | None = None,
-    total: int | None = None,
-    refunded_total: int | None = None,
-    merchant_id: str | None = None,
-    refund_id: str | None = None,
-    status: str = "",
-    raw: Mapping[str, Any],
-) -> PaymentEvent:
-    """``PaymentEvent(...)`` with keyword-only arguments, as the adapters build events.
-
-    The same object and the same checks as ``PaymentEvent(...)``; a bad field raises
-    the same :class:`~govkit.errors.PaymentMalformed`.
-    """
-    return PaymentEvent(
-        provider=provider,
-        event_id=event_id,
-        kind=kind,
-        order_id=order_id,
-        amount=amount,
-        currency=currency,
-        occurred_at=occurred_at,
-        transaction_id=transaction_id,
-        payer_amount=payer_amount,
-        total=total,
-        refunded_total=refunded_total,
-        merchant_id=merchant_id,
-        refund_id=refund_id,
-        status=status,
-        raw=raw,
-    )
 
 
 @dataclass(frozen=True, slots=True)

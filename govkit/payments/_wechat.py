@@ -34,7 +34,6 @@ from govkit.payments._event import (
     JsonObjectParser,
     PaymentEvent,
     Provider,
-    build_event,
     header,
     parse_json_object,
     parse_unix,
@@ -58,6 +57,8 @@ DEFAULT_BASE_URL: Final = "https://api.mch.weixin.qq.com"
 _SHA256 = hashes.SHA256()
 _MAX_BODY = 64 * 1024
 
+_WECHATPAY: Final = Provider.WECHATPAY
+_OTHER: Final = EventKind.OTHER
 _TRADE_KINDS: Final = {
     "SUCCESS": EventKind.PAID,
     "CLOSED": EventKind.CLOSED,
@@ -285,7 +286,8 @@ class WeChatPlatformKeys:
             key = self._keys.get(normal)
         if key is None:
             raise PaymentKeyUnknown("no trusted WeChat Pay platform key has this serial or id")
-        key.check_valid_at(at, normal)
+        if key.bounded:
+            key.check_valid_at(at, normal)
         return key
 
     def _refresh_if_due(self) -> None:
@@ -491,21 +493,26 @@ def _amount(plain: Mapping[str, Any]) -> Mapping[str, Any]:
 def _transaction_event(
     event_id: str, plain: Mapping[str, Any], envelope: Mapping[str, Any], raw: dict[str, Any]
 ) -> PaymentEvent:
-    amount = _amount(plain)
-    state = _text(plain.get("trade_state"), "trade_state")
-    payer_total = amount.get("payer_total")
+    amount = plain.get("amount")
+    state = plain.get("trade_state")
+    if type(amount) is not dict or type(state) is not str or not state:
+        raise PaymentMalformed("the resource has no amount or trade_state")
+    transaction_id = plain.get("transaction_id")
+    mchid = plain.get("mchid") or plain.get("sp_mchid")
     currency = amount.get("currency", "CNY")
-    return build_event(
-        provider=Provider.WECHATPAY,
+    # PaymentEvent checks the rest: texts non-empty without control characters,
+    # amounts non-negative integers (never bool or float), the currency [A-Z]{3}.
+    return PaymentEvent(
+        provider=_WECHATPAY,
         event_id=event_id,
-        kind=_TRADE_KINDS.get(state, EventKind.OTHER),
-        order_id=_text(plain.get("out_trade_no"), "out_trade_no"),
-        transaction_id=_optional_text(plain.get("transaction_id"), "transaction_id"),
-        amount=_int(amount.get("total"), "amount.total"),
+        kind=_TRADE_KINDS.get(state, _OTHER),
+        order_id=plain.get("out_trade_no"),  # type: ignore[arg-type]
+        transaction_id=None if transaction_id == "" else transaction_id,
+        amount=amount.get("total"),  # type: ignore[arg-type]
         currency=currency if isinstance(currency, str) else "",
-        payer_amount=None if payer_total is None else _int(payer_total, "amount.payer_total"),
+        payer_amount=amount.get("payer_total"),
         occurred_at=_rfc3339(plain.get("success_time"), envelope.get("create_time")),
-        merchant_id=_optional_text(plain.get("mchid") or plain.get("sp_mchid"), "mchid"),
+        merchant_id=mchid or None,
         status=state[:64],
         raw=raw,
     )
@@ -526,7 +533,7 @@ def _refund_event(
         kind = EventKind.OTHER
     payer_refund = amount.get("payer_refund")
     currency = amount.get("currency", "CNY")
-    return build_event(
+    return PaymentEvent(
         provider=Provider.WECHATPAY,
         event_id=event_id,
         kind=kind,

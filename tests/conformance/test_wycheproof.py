@@ -68,10 +68,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature as CryptographyInvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from govkit.errors import GovkitError, InvalidSignature
 from govkit.keys import VerifyingKey, ecdsa_der_to_raw
+from govkit.payments._crypto import RsaKey
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
@@ -208,6 +211,34 @@ def test_wycheproof_file(vectors_dir: Path, suite: Suite) -> None:
     assert dict(results) == suite.expected
     assert dict(refusals) == suite.expected_load_refusals
     assert failures == [], f"{len(failures)} of {run} vectors failed:\n" + "\n".join(failures)
+
+
+def test_payment_rsa_keys_decide_every_pkcs1_vector_like_verify(vectors_dir: Path) -> None:
+    """``govkit.payments``' ``RsaKey.verify`` (RFC 8017's recover-and-compare path for
+    SHA-256) accepts exactly what the RS256 suite expects, and exactly what
+    ``cryptography``'s own ``verify`` accepts, vector for vector."""
+    suite = next(s for s in SUITES if s.filename == "rsa_signature_2048_sha256_test.json")
+    data = load_suite(vectors_dir, suite)
+    failures: list[str] = []
+    run = 0
+    for group in data["testGroups"]:
+        public = serialization.load_der_public_key(bytes.fromhex(group["publicKeyDer"]))
+        assert isinstance(public, rsa.RSAPublicKey)
+        key = RsaKey(public)
+        for test in group["tests"]:
+            run += 1
+            signature, message = bytes.fromhex(test["sig"]), bytes.fromhex(test["msg"])
+            ours = key.verify(signature, message, hashes.SHA256())
+            try:
+                public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+                theirs = True
+            except CryptographyInvalidSignature:
+                theirs = False
+            want = expected_outcome(test) == "accept"
+            if ours is not want or ours is not theirs:
+                failures.append(f"tcId {test['tcId']} ({test['comment']!r}): {ours}")
+    assert run == data["numberOfTests"]
+    assert failures == [], "\n".join(failures)
 
 
 @pytest.mark.parametrize(

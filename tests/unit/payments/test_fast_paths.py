@@ -5,21 +5,27 @@ from __future__ import annotations
 import base64
 import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from govkit.clock import require_aware
 from govkit.errors import GovkitError, PaymentMalformed
 from govkit.payments import EventKind, PaymentEvent, Provider
-from govkit.payments._crypto import b64decode_strict
+from govkit.payments._crypto import RsaKey, b64decode_strict
 from govkit.payments._event import (
     _CONTROL,
     MAX_AMOUNT,
     JsonObjectParser,
+    _check_fields,
     _no_control,
-    build_event,
+    _plainly_valid,
     parse_json_object,
 )
 
@@ -38,29 +44,93 @@ GOOD: dict[str, Any] = {
     "status": "SUCCESS",
     "raw": {"id": "EV-1", "resource": {"amount": {"total": 100}}},
 }
+CHECKED = (
+    "event_id",
+    "order_id",
+    "transaction_id",
+    "merchant_id",
+    "refund_id",
+    "amount",
+    "payer_amount",
+    "total",
+    "refunded_total",
+    "currency",
+    "status",
+)
+NAMES = [f.name for f in dataclasses.fields(PaymentEvent)]
+
+
+def checked(fields: dict[str, Any]) -> list[Any]:
+    return [fields.get(name) if name in fields else _default(name) for name in CHECKED]
+
+
+def _default(name: str) -> Any:
+    return next(f.default for f in dataclasses.fields(PaymentEvent) if f.name == name)
+
+
+def reference(**fields: Any) -> tuple[Any, ...]:
+    """The constructor's contract written out plainly, one step at a time, no shortcut."""
+    provider = Provider(fields["provider"])
+    kind = EventKind(fields["kind"])
+    _check_fields(tuple(checked(fields)))
+    occurred = require_aware(fields["occurred_at"], "occurred_at")
+    values = {**fields, "provider": provider, "kind": kind, "occurred_at": occurred}
+    return tuple(values.get(n, _default(n)) for n in NAMES if n != "raw")
+
+
+def built(**fields: Any) -> tuple[Any, ...]:
+    event = PaymentEvent(**fields)
+    assert type(event.raw) is MappingProxyType
+    assert dict(event.raw) == dict(fields.get("raw") or {})
+    return tuple(getattr(event, n) for n in NAMES if n != "raw")
 
 
 def outcome(make: Any, **fields: Any) -> tuple[str, Any]:
     try:
-        event = make(**fields)
+        return "event", make(**fields)
     except (GovkitError, ValueError, TypeError) as exc:
         return "error", (type(exc), str(exc), getattr(exc, "context", None))
-    return "event", (
-        type(event),
-        {f.name: getattr(event, f.name) for f in dataclasses.fields(PaymentEvent)},
-        type(event.raw),
-    )
 
 
-def test_built_event_is_a_frozen_validated_payment_event() -> None:
-    event = build_event(**GOOD)
-    assert type(event) is PaymentEvent
-    assert event == PaymentEvent(**GOOD)
+def test_event_is_frozen_validated_and_in_utc() -> None:
+    event = PaymentEvent(**GOOD)
     assert event.occurred_at.tzinfo is UTC
+    assert event.occurred_at == GOOD["occurred_at"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.amount = 1  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del event.order_id
     with pytest.raises(TypeError):
         event.raw["id"] = "forged"  # type: ignore[index]
+    # raw is a copy: changing the caller's dict afterwards changes nothing
+    raw = {"id": "EV-1"}
+    copied = PaymentEvent(**{**GOOD, "raw": raw})
+    raw["id"] = "changed"
+    assert copied.raw["id"] == "EV-1"
+
+
+def test_event_keeps_the_dataclass_contract() -> None:
+    event = PaymentEvent(**GOOD)
+    assert NAMES[:7] == [
+        "provider",
+        "event_id",
+        "kind",
+        "order_id",
+        "amount",
+        "currency",
+        "occurred_at",
+    ]
+    assert event == PaymentEvent(**{**GOOD, "raw": {"other": 1}})  # raw is not compared
+    assert hash(event) == hash(PaymentEvent(**GOOD))
+    assert event != PaymentEvent(**{**GOOD, "amount": 101})
+    changed = dataclasses.replace(event, amount=5)
+    assert (changed.amount, changed.order_id) == (5, event.order_id)
+    with pytest.raises(PaymentMalformed):
+        dataclasses.replace(event, amount=-5)
+    positional = PaymentEvent(*(GOOD[n] for n in NAMES[:7]))
+    assert (positional.order_id, positional.amount) == ("GOV-1", 100)
+    assert (positional.raw, positional.transaction_id) == ({}, None)
+    assert "order_id='GOV-1'" in repr(event)
 
 
 ODD_VALUES: list[tuple[str, Any]] = [
@@ -94,35 +164,58 @@ ODD_VALUES: list[tuple[str, Any]] = [
     ("occurred_at", datetime(1, 1, 1, 0, 0, tzinfo=CST)),
     ("occurred_at", datetime(2026, 5, 1, tzinfo=UTC)),
     ("raw", {"a": 1}),
+    ("raw", None),
 ]
 
 
 @pytest.mark.parametrize(("name", "value"), ODD_VALUES)
-def test_built_event_matches_the_constructor_on_each_odd_field(name: str, value: Any) -> None:
+def test_constructor_matches_the_plain_contract_on_each_odd_field(name: str, value: Any) -> None:
     fields = {**GOOD, name: value}
-    assert outcome(build_event, **fields) == outcome(PaymentEvent, **fields)
+    assert outcome(built, **fields) == outcome(reference, **fields)
 
 
-def test_first_bad_field_wins_on_both_paths() -> None:
+def test_first_bad_field_wins() -> None:
     fields = {**GOOD, "order_id": "", "currency": "usd", "event_id": "E\x01"}
-    assert outcome(build_event, **fields) == outcome(PaymentEvent, **fields)
-    assert outcome(build_event, **fields)[1][1] == "event_id must not contain control characters"
+    assert outcome(built, **fields) == outcome(reference, **fields)
+    assert outcome(built, **fields)[1][1] == "event_id must not contain control characters"
 
 
 texts = st.text(alphabet=st.characters(max_codepoint=0x3100), max_size=12)
+odd = st.none() | st.booleans() | st.floats(allow_nan=False) | texts
+numbers = st.integers(min_value=-2, max_value=MAX_AMOUNT + 2)
 
 
 @given(
     event_id=texts,
     order_id=texts,
     transaction_id=st.none() | texts,
-    amount=st.integers(min_value=-2, max_value=MAX_AMOUNT + 2),
+    amount=numbers,
     currency=st.text(max_size=4),
     status=st.text(max_size=66),
 )
-def test_built_event_matches_the_constructor_on_arbitrary_fields(**fields: Any) -> None:
+def test_constructor_matches_the_plain_contract_on_arbitrary_fields(**fields: Any) -> None:
     fields = {**GOOD, **fields}
-    assert outcome(build_event, **fields) == outcome(PaymentEvent, **fields)
+    assert outcome(built, **fields) == outcome(reference, **fields)
+
+
+@given(
+    st.tuples(
+        texts | odd,
+        texts | odd,
+        st.none() | texts | odd,
+        st.none() | texts | odd,
+        st.none() | texts | odd,
+        numbers | odd,
+        st.none() | numbers | odd,
+        st.none() | numbers | odd,
+        st.none() | numbers | odd,
+        st.text(max_size=4) | odd,
+        st.text(max_size=66) | odd,
+    )
+)
+def test_plain_shortcut_never_passes_what_the_checks_refuse(values: tuple[Any, ...]) -> None:
+    if _plainly_valid(values):
+        _check_fields(values)  # must not raise
 
 
 @given(st.text())
@@ -187,3 +280,67 @@ def test_strict_base64_matches_validating_b64decode(text: str) -> None:
     except PaymentMalformed:
         got = None
     assert got == expected
+
+
+def _cryptography_verdict(
+    public: rsa.RSAPublicKey, signature: bytes, data: bytes, algorithm: hashes.HashAlgorithm
+) -> bool:
+    try:
+        public.verify(signature, data, padding.PKCS1v15(), algorithm)
+    except InvalidSignature:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def rsa_private() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    [hashes.SHA256(), hashes.SHA1(), hashes.SHA512()],  # noqa: S303 - Alipay's legacy RSA mode
+)
+def test_rsa_key_verify_agrees_with_cryptography(
+    rsa_private: rsa.RSAPrivateKey, algorithm: hashes.HashAlgorithm
+) -> None:
+    public = rsa_private.public_key()
+    key = RsaKey(public)
+    good = rsa_private.sign(b"body", padding.PKCS1v15(), algorithm)
+    other_hash = hashes.SHA384()
+    cases = [
+        (good, b"body", algorithm),
+        (good, b"Body", algorithm),
+        (good[:-1] + bytes([good[-1] ^ 1]), b"body", algorithm),
+        (good + b"\x00", b"body", algorithm),
+        (b"\x00" + good, b"body", algorithm),
+        (b"", b"body", algorithm),
+        (b"\xff" * len(good), b"body", algorithm),  # larger than the modulus
+        (rsa_private.sign(b"body", padding.PKCS1v15(), other_hash), b"body", algorithm),
+    ]
+    for signature, data, alg in cases:
+        assert key.verify(signature, data, alg) is _cryptography_verdict(
+            public, signature, data, alg
+        )
+    assert key.verify(good, b"body", algorithm) is True
+
+
+def test_rsa_key_refuses_a_signature_with_its_leading_zero_byte_dropped(
+    rsa_private: rsa.RSAPrivateKey,
+) -> None:
+    """OpenSSL's recovery alone would read a 255-byte signature as if zero-padded;
+    RFC 8017 (8.2.2 step 1) and ``verify`` refuse any length but the modulus's."""
+    public = rsa_private.public_key()
+    key = RsaKey(public)
+    for counter in range(20_000):  # about 1 in 256 signatures starts with 0x00
+        message = b"message %d" % counter
+        signature = rsa_private.sign(message, padding.PKCS1v15(), hashes.SHA256())
+        if signature[0] == 0:
+            break
+    else:  # pragma: no cover - probability about 1e-34
+        pytest.fail("no signature with a leading zero byte")
+    assert key.verify(signature, message, hashes.SHA256()) is True
+    short = signature[1:]
+    assert public.recover_data_from_signature(short, padding.PKCS1v15(), None)  # OpenSSL: yes
+    assert key.verify(short, message, hashes.SHA256()) is False
+    assert _cryptography_verdict(public, short, message, hashes.SHA256()) is False

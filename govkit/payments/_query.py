@@ -128,8 +128,9 @@ class WeChatPayClient:
         txn = plain.get("transaction_id") or order_id
         event_id = f"query:{txn}:{state}"
         now = resolve_time(self._clock, None)
-        envelope = {"create_time": now.isoformat()}
-        return _transaction_event(event_id, plain, envelope, {"resource": plain})
+        # raw: the queried order as the resource, the query time as the fallback time
+        envelope = {"create_time": now.isoformat(), "resource": plain}
+        return _transaction_event(event_id, plain, envelope)
 
 
 def _alipay_request_content(params: Mapping[str, str]) -> str:

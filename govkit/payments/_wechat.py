@@ -426,14 +426,16 @@ class WeChatPayV3:
         if not isinstance(event_type, str):
             raise PaymentMalformed("the callback has no event_type")
         plain = self._json.parse(decrypt_resource(self._cipher, resource), "the resource")
-        mchid = plain.get("mchid") if plain.get("mchid") is not None else plain.get("sp_mchid")
-        if self._mchid is not None and mchid != self._mchid:
-            raise PaymentMerchantMismatch("the callback is for another merchant")
-        raw = envelope  # parsed above for this call alone: no copy needed
-        raw["resource"] = plain
+        if self._mchid is not None:
+            mchid = plain.get("mchid") if plain.get("mchid") is not None else plain.get("sp_mchid")
+            if mchid != self._mchid:
+                raise PaymentMerchantMismatch("the callback is for another merchant")
+        # The event's raw payload is the envelope with its resource decrypted; the
+        # envelope was parsed above for this call alone, so it needs no copy here.
+        envelope["resource"] = plain
         if event_type.startswith("REFUND."):
-            return _refund_event(event_id, plain, envelope, raw)
-        return _transaction_event(event_id, plain, envelope, raw)
+            return _refund_event(event_id, plain, envelope)
+        return _transaction_event(event_id, plain, envelope)
 
     def acknowledge(self) -> Acknowledgement:
         """HTTP 204, no body."""
@@ -491,7 +493,7 @@ def _amount(plain: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _transaction_event(
-    event_id: str, plain: Mapping[str, Any], envelope: Mapping[str, Any], raw: dict[str, Any]
+    event_id: str, plain: Mapping[str, Any], envelope: Mapping[str, Any]
 ) -> PaymentEvent:
     amount = plain.get("amount")
     state = plain.get("trade_state")
@@ -514,12 +516,12 @@ def _transaction_event(
         occurred_at=_rfc3339(plain.get("success_time"), envelope.get("create_time")),
         merchant_id=mchid or None,
         status=state[:64],
-        raw=raw,
+        raw=envelope,
     )
 
 
 def _refund_event(
-    event_id: str, plain: Mapping[str, Any], envelope: Mapping[str, Any], raw: dict[str, Any]
+    event_id: str, plain: Mapping[str, Any], envelope: Mapping[str, Any]
 ) -> PaymentEvent:
     amount = _amount(plain)
     status = _text(plain.get("refund_status"), "refund_status")
@@ -547,5 +549,5 @@ def _refund_event(
         merchant_id=_optional_text(plain.get("mchid") or plain.get("sp_mchid"), "mchid"),
         refund_id=_optional_text(plain.get("out_refund_no") or plain.get("refund_id"), "refund"),
         status=status[:64],
-        raw=raw,
+        raw=envelope,
     )

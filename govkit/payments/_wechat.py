@@ -335,7 +335,7 @@ def verify_wechat_signature(
         raise PaymentMalformed("the Wechatpay-Signature-Type is not supported")
     stamp = get("Wechatpay-Timestamp")
     if stamp is None:
-        stamp = header(headers, "Wechatpay-Timestamp")
+        stamp = header(headers, "Wechatpay-Timestamp") or ""  # "" is malformed below
     timestamp = parse_unix(stamp, "Wechatpay-Timestamp")
     nonce = get("Wechatpay-Nonce")
     if nonce is None:
@@ -353,7 +353,8 @@ def verify_wechat_signature(
     if not isinstance(body, bytes) or len(body) > _MAX_BODY:
         raise PaymentMalformed("the body is missing or too large")
     key = keys.lookup(serial, now)
-    message = b"%d\n%s\n%s\n" % (timestamp, nonce.encode("utf-8"), body)
+    # the header texts as sent (a leading zero stays), each line ending in "\n"
+    message = b"\n".join((stamp.encode(), nonce.encode("utf-8"), body, b""))
     if not key.verify(b64decode_strict(signature, "the signature"), message, _SHA256):
         raise PaymentSignatureInvalid("the WeChat Pay callback signature does not verify")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from datetime import timedelta
@@ -114,6 +115,25 @@ def test_timestamp_just_inside_the_window_passes(platform_key: SigningKey) -> No
             timestamp=int(NOW.timestamp()) - skew,
         )
         assert adapter(platform_key).parse(headers, body, at=NOW).amount == 1
+
+
+def _resign(key: SigningKey, headers: Mapping[str, str], body: bytes, stamp: str) -> dict[str, str]:
+    """``headers`` with ``Wechatpay-Timestamp: stamp``, signed over that exact text."""
+    message = f"{stamp}\n{headers['Wechatpay-Nonce']}\n".encode() + body + b"\n"
+    signature = base64.b64encode(key.sign(message)).decode()
+    return {**headers, "Wechatpay-Timestamp": stamp, "Wechatpay-Signature": signature}
+
+
+def test_timestamp_is_verified_as_the_header_text_sent(platform_key: SigningKey) -> None:
+    """The signed line is the header's text: a leading zero is part of what was signed."""
+    headers, body = wechat_callback(platform_key, PUB_KEY_ID, APIV3, order_id="G", amount=1, at=NOW)
+    stamp = "0" + headers["Wechatpay-Timestamp"]
+    assert adapter(platform_key).parse(_resign(platform_key, headers, body, stamp), body, at=NOW)
+    # the same time without the zero was not what this signature covers
+    zero_signed = _resign(platform_key, headers, body, stamp)
+    stripped = {**zero_signed, "Wechatpay-Timestamp": stamp[1:]}
+    with pytest.raises(PaymentSignatureInvalid):
+        adapter(platform_key).parse(stripped, body, at=NOW)
 
 
 def test_forged_signature_by_another_key_is_refused(

@@ -117,59 +117,6 @@ _Checked = tuple[
 ]
 
 
-def _plainly_valid(fields: _Checked) -> bool:
-    """The checks of :func:`_check_fields` for plain ``str`` and ``int`` values, at once.
-
-    ``True`` only when :func:`_check_fields` would pass; anything it cannot settle
-    cheaply (a ``str`` or ``int`` subclass, a bad value) answers ``False`` and the
-    field-by-field checks run. One control-character test covers every text: the
-    pattern is a character class, so the concatenation has a match exactly when
-    some field has one.
-    """
-    (
-        event_id,
-        order_id,
-        transaction_id,
-        merchant_id,
-        refund_id,
-        amount,
-        payer_amount,
-        total,
-        refunded,
-        currency,
-        status,
-    ) = fields
-    return (
-        type(event_id) is str
-        and 0 < len(event_id) <= 256
-        and type(order_id) is str
-        and 0 < len(order_id) <= 128
-        and (
-            transaction_id is None
-            or (type(transaction_id) is str and 0 < len(transaction_id) <= 128)
-        )
-        and (merchant_id is None or (type(merchant_id) is str and 0 < len(merchant_id) <= 128))
-        and (refund_id is None or (type(refund_id) is str and 0 < len(refund_id) <= 128))
-        and _no_control(
-            event_id + order_id + (transaction_id or "") + (merchant_id or "") + (refund_id or "")
-        )
-        and type(amount) is int
-        and 0 <= amount <= MAX_AMOUNT
-        and (
-            payer_amount is None or (type(payer_amount) is int and 0 <= payer_amount <= MAX_AMOUNT)
-        )
-        and (total is None or (type(total) is int and 0 <= total <= MAX_AMOUNT))
-        and (refunded is None or (type(refunded) is int and 0 <= refunded <= MAX_AMOUNT))
-        and type(currency) is str
-        and len(currency) == 3
-        and currency.isascii()
-        and currency.isalpha()
-        and currency.isupper()  # with the three above: exactly [A-Z]{3}
-        and type(status) is str
-        and len(status) <= 64
-    )
-
-
 def _check_fields(fields: _Checked) -> None:
     """Check each field in turn; raise :class:`PaymentMalformed` on the first bad one."""
     (
@@ -271,21 +218,63 @@ class PaymentEvent:
             provider = Provider(provider)
         if type(kind) is not EventKind:
             kind = EventKind(kind)
-        fields = (
-            event_id,
-            order_id,
-            transaction_id,
-            merchant_id,
-            refund_id,
-            amount,
-            payer_amount,
-            total,
-            refunded_total,
-            currency,
-            status,
-        )
-        if not _plainly_valid(fields):
-            _check_fields(fields)  # raises on the first bad field, in field order
+        # Plain str and int values, checked at once; anything this cannot settle
+        # cheaply (a str or int subclass, a bad value) goes through _check_fields,
+        # which raises on the first bad field in field order. One control-character
+        # test covers every text: the pattern is a character class, so the
+        # concatenation has a match exactly when some field has one.
+        if not (
+            type(event_id) is str
+            and 0 < len(event_id) <= 256
+            and type(order_id) is str
+            and 0 < len(order_id) <= 128
+            and (
+                transaction_id is None
+                or (type(transaction_id) is str and 0 < len(transaction_id) <= 128)
+            )
+            and (merchant_id is None or (type(merchant_id) is str and 0 < len(merchant_id) <= 128))
+            and (refund_id is None or (type(refund_id) is str and 0 < len(refund_id) <= 128))
+            and _no_control(
+                event_id
+                + order_id
+                + (transaction_id or "")
+                + (merchant_id or "")
+                + (refund_id or "")
+            )
+            and type(amount) is int
+            and 0 <= amount <= MAX_AMOUNT
+            and (
+                payer_amount is None
+                or (type(payer_amount) is int and 0 <= payer_amount <= MAX_AMOUNT)
+            )
+            and (total is None or (type(total) is int and 0 <= total <= MAX_AMOUNT))
+            and (
+                refunded_total is None
+                or (type(refunded_total) is int and 0 <= refunded_total <= MAX_AMOUNT)
+            )
+            and type(currency) is str
+            and len(currency) == 3
+            and currency.isascii()
+            and currency.isalpha()
+            and currency.isupper()  # with the three above: exactly [A-Z]{3}
+            and type(status) is str
+            and len(status) <= 64
+        ):
+            _check_fields(
+                (
+                    event_id,
+                    order_id,
+                    transaction_id,
+                    merchant_id,
+                    refund_id,
+                    amount,
+                    payer_amount,
+                    total,
+                    refunded_total,
+                    currency,
+                    status,
+                )
+            )
         if type(occurred_at) is not datetime or occurred_at.tzinfo is not UTC:
             occurred_at = require_aware(occurred_at, "occurred_at")
         vars(self).update(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import binascii
 import secrets
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Final
 
 import requests
@@ -55,6 +57,13 @@ PROBE_PREFIX: Final = "WECHATPAY/SIGNTEST/"
 PUBLIC_KEY_PREFIX: Final = "PUB_KEY_ID_"
 DEFAULT_BASE_URL: Final = "https://api.mch.weixin.qq.com"
 _SHA256 = hashes.SHA256()
+_SIGNATURE_NAMES: Final = (
+    "Wechatpay-Signature",
+    "Wechatpay-Timestamp",
+    "Wechatpay-Nonce",
+    "Wechatpay-Serial",
+)
+_SIGNATURE_HEADERS: Final = itemgetter(*_SIGNATURE_NAMES)
 _MAX_BODY = 64 * 1024
 
 _WECHATPAY: Final = Provider.WECHATPAY
@@ -93,7 +102,10 @@ def decrypt_resource(cipher: AESGCM, resource: Mapping[str, Any], what: str = "r
         aad = ""
     if not isinstance(nonce, str) or not isinstance(ciphertext, str) or not isinstance(aad, str):
         raise PaymentMalformed(f"the {what} lacks nonce, ciphertext or associated_data")
-    data = b64decode_strict(ciphertext, f"the {what} ciphertext")
+    try:  # b64decode_strict, with its message built only when it is needed
+        data = binascii.a2b_base64(ciphertext, strict_mode=True)
+    except ValueError:
+        raise PaymentMalformed(f"the {what} ciphertext is not base64") from None
     nonce_bytes = nonce.encode("utf-8")
     if not nonce_bytes or len(nonce_bytes) > 64 or len(data) < 16:
         raise PaymentMalformed(f"the {what} nonce or ciphertext has the wrong size")
@@ -319,30 +331,22 @@ def verify_wechat_signature(
         PaymentSignatureProbe, PaymentMalformed, PaymentTimestampStale,
         PaymentKeyUnknown, PaymentSignatureInvalid, PaymentKeyRefreshFailed.
     """
-    # header() tries the exact spelling first; looking it up here first saves a call.
-    get = headers.get
-    signature = get("Wechatpay-Signature")
+    try:  # the usual spelling, all four at once; otherwise each case-insensitively
+        signature, stamp, nonce, serial = _SIGNATURE_HEADERS(headers)
+    except KeyError:
+        signature, stamp, nonce, serial = (header(headers, name) for name in _SIGNATURE_NAMES)
     if signature is None:
-        signature = header(headers, "Wechatpay-Signature")
-        if signature is None:
-            raise PaymentMalformed("the Wechatpay-Signature header is missing")
+        raise PaymentMalformed("the Wechatpay-Signature header is missing")
     if signature.startswith(PROBE_PREFIX):
         raise PaymentSignatureProbe("a WeChat Pay signature probe (WECHATPAY/SIGNTEST/)")
-    kind = get("Wechatpay-Signature-Type")
+    kind = headers.get("Wechatpay-Signature-Type")
     if kind is None:
         kind = header(headers, "Wechatpay-Signature-Type")
     if kind is not None and kind != SIGNATURE_TYPE:
         raise PaymentMalformed("the Wechatpay-Signature-Type is not supported")
-    stamp = get("Wechatpay-Timestamp")
     if stamp is None:
-        stamp = header(headers, "Wechatpay-Timestamp") or ""  # "" is malformed below
+        raise PaymentMalformed("the Wechatpay-Timestamp header is missing")
     timestamp = parse_unix(stamp, "Wechatpay-Timestamp")
-    nonce = get("Wechatpay-Nonce")
-    if nonce is None:
-        nonce = header(headers, "Wechatpay-Nonce")
-    serial = get("Wechatpay-Serial")
-    if serial is None:
-        serial = header(headers, "Wechatpay-Serial")
     if not nonce or not serial or len(nonce) > 64 or len(serial) > 128:
         raise PaymentMalformed("the Wechatpay-Nonce or Wechatpay-Serial header is missing")
     if abs(now.timestamp() - timestamp) >= tolerance:
@@ -496,26 +500,24 @@ def _amount(plain: Mapping[str, Any]) -> Mapping[str, Any]:
 def _transaction_event(
     event_id: str, plain: Mapping[str, Any], envelope: Mapping[str, Any]
 ) -> PaymentEvent:
-    amount = plain.get("amount")
-    state = plain.get("trade_state")
+    get = plain.get
+    amount, state = get("amount"), get("trade_state")
     if type(amount) is not dict or type(state) is not str or not state:
         raise PaymentMalformed("the resource has no amount or trade_state")
-    transaction_id = plain.get("transaction_id")
-    mchid = plain.get("mchid") or plain.get("sp_mchid")
-    currency = amount.get("currency", "CNY")
+    transaction_id = get("transaction_id")
     # PaymentEvent checks the rest: texts non-empty without control characters,
     # amounts non-negative integers (never bool or float), the currency [A-Z]{3}.
     return PaymentEvent(
         provider=_WECHATPAY,
         event_id=event_id,
         kind=_TRADE_KINDS.get(state, _OTHER),
-        order_id=plain.get("out_trade_no"),  # type: ignore[arg-type]
+        order_id=get("out_trade_no"),  # type: ignore[arg-type]
         transaction_id=None if transaction_id == "" else transaction_id,
         amount=amount.get("total"),  # type: ignore[arg-type]
-        currency=currency if isinstance(currency, str) else "",
+        currency=amount.get("currency", "CNY"),
         payer_amount=amount.get("payer_total"),
-        occurred_at=_rfc3339(plain.get("success_time"), envelope.get("create_time")),
-        merchant_id=mchid or None,
+        occurred_at=_rfc3339(get("success_time"), envelope.get("create_time")),
+        merchant_id=get("mchid") or get("sp_mchid") or None,
         status=state[:64],
         raw=envelope,
     )

@@ -117,30 +117,30 @@ _Checked = tuple[
 ]
 
 
+#: The text fields in field order: (name, longest length, may be None).
+_TEXT_FIELDS = (
+    ("event_id", 256, False),
+    ("order_id", 128, False),
+    ("transaction_id", 128, True),
+    ("merchant_id", 128, True),
+    ("refund_id", 128, True),
+)
+#: The amount fields in field order: (name, may be None).
+_AMOUNT_FIELDS = (
+    ("amount", False),
+    ("payer_amount", True),
+    ("total", True),
+    ("refunded_total", True),
+)
+
+
 def _check_fields(fields: _Checked) -> None:
     """Check each field in turn; raise :class:`PaymentMalformed` on the first bad one."""
-    (
-        event_id,
-        order_id,
-        transaction_id,
-        merchant_id,
-        refund_id,
-        amount,
-        payer_amount,
-        total,
-        refunded,
-        currency,
-        status,
-    ) = fields
-    _check_text("event_id", event_id, limit=256)
-    _check_text("order_id", order_id)
-    _check_text("transaction_id", transaction_id, optional=True)
-    _check_text("merchant_id", merchant_id, optional=True)
-    _check_text("refund_id", refund_id, optional=True)
-    _check_amount("amount", amount)
-    _check_amount("payer_amount", payer_amount, optional=True)
-    _check_amount("total", total, optional=True)
-    _check_amount("refunded_total", refunded, optional=True)
+    for (name, limit, optional), value in zip(_TEXT_FIELDS, fields[:5], strict=True):
+        _check_text(name, value, optional=optional, limit=limit)
+    for (name, optional), value in zip(_AMOUNT_FIELDS, fields[5:9], strict=True):
+        _check_amount(name, value, optional=optional)
+    currency, status = fields[9:]
     if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
         raise PaymentMalformed("currency must be an upper-case ISO 4217 code")
     if not isinstance(status, str) or len(status) > 64:

@@ -3,9 +3,10 @@
 **(a) WeChat Pay callback.** ``WeChatPayV3.parse(headers, body)`` on one callback made
 by :func:`govkit.testing.payments.wechat_callback` (a ``PUB_KEY_ID_`` RSA-2048 key):
 replay window, RSA-SHA256 verify over the raw body, AES-256-GCM decrypt of
-``resource``, strict JSON parsing and normalisation into a :class:`PaymentEvent`.
+``resource``, JSON parsing and normalisation into a validated :class:`PaymentEvent`.
 Beside it, ``wechatpayv3``'s ``WeChatPay.callback(headers, body)`` on the very same
-input (verify, decrypt, two ``json.loads``; no replay window, no normalisation).
+input (verify, decrypt, three ``json.loads``, the body twice; no replay window, no
+normalisation).
 Target: govkit >= 1.0 x.
 
 **(b) Inbox throughput.** 8 worker threads deliver distinct signed Stripe webhooks to

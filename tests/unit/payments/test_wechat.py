@@ -51,6 +51,28 @@ def test_published_aes_256_gcm_vector_from_wechatpay_java() -> None:
         decrypt_resource(cipher, tampered)
 
 
+@pytest.mark.parametrize(
+    "ciphertext",
+    [
+        "ulwSiIajGClcvcOYvOQ7+l+0PAbzzwI",  # padding missing
+        "ulwSiIaj GClcvcOYvOQ7+l+0PAbzzwI=",  # a space inside
+        "密文密文",  # not ASCII
+        "",
+        "====",
+    ],
+)
+def test_resource_ciphertext_that_is_not_strict_base64_is_malformed(ciphertext: str) -> None:
+    cipher = AESGCM(b"a7cde1ZJB1kG2e7VfTs3jQzaWizur8Gb")
+    resource = {
+        "algorithm": "AEAD_AES_256_GCM",
+        "nonce": "uluk4a9R25RW",
+        "associated_data": "associatedData",
+        "ciphertext": ciphertext,
+    }
+    with pytest.raises(PaymentMalformed, match="ciphertext"):
+        decrypt_resource(cipher, resource)
+
+
 def test_genuine_payment_is_verified_decrypted_and_normalised(platform_key: SigningKey) -> None:
     headers, body = wechat_callback(
         platform_key, PUB_KEY_ID, APIV3, order_id="GOV-1", amount=12345, at=NOW, payer_amount=12000

@@ -698,12 +698,9 @@ class PresentationReport(ChecksVerdict):
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``valid``, ``kind``, ``code``, ``checks`` and ``presentation``."""
         found = self.presentation
-        return {
-            "valid": self.ok,
-            "kind": self.kind,
-            "code": self.code,
-            "checks": self._checks_json(),
-            "presentation": None
+        return self._report_json(
+            "presentation",
+            None
             if found is None
             else {
                 "type": found.licence_type,
@@ -717,7 +714,7 @@ class PresentationReport(ChecksVerdict):
                 "profile": found.profile,
                 "nonce_bound": found.nonce_bound,
             },
-        }
+        )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ class ChecksVerdict:
     """The verdict of a report from its ``checks`` (a mixin for the frozen reports)."""
 
     checks: Sequence[CertificateCheck]
+    kind: str
 
     @property
     def ok(self) -> bool:
@@ -34,10 +35,18 @@ class ChecksVerdict:
         """The code of the first failed check, if any."""
         return next((c.code for c in self.checks if not c.ok), None)
 
-    def _checks_json(self) -> list[dict[str, Any]]:
-        return [
-            {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail} for c in self.checks
-        ]
+    def _report_json(self, name: str, found: dict[str, Any] | None) -> dict[str, Any]:
+        """``valid``, ``kind``, ``code``, ``checks``, then ``name``: what was found."""
+        return {
+            "valid": self.ok,
+            "kind": self.kind,
+            "code": self.code,
+            "checks": [
+                {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail}
+                for c in self.checks
+            ],
+            name: found,
+        }
 
 
 class Trace:

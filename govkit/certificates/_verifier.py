@@ -75,12 +75,9 @@ class CertificateReport(ChecksVerdict):
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``valid``, ``kind``, ``code``, ``checks`` and ``certificate``."""
         cert = self.certificate
-        return {
-            "valid": self.ok,
-            "kind": self.kind,
-            "code": self.code,
-            "checks": self._checks_json(),
-            "certificate": None
+        return self._report_json(
+            "certificate",
+            None
             if cert is None
             else {
                 "id": cert.licence.id,
@@ -92,7 +89,7 @@ class CertificateReport(ChecksVerdict):
                 "valid_until": cert.expires_at.isoformat(),
                 "status": None if cert.status is None else cert.status.name.lower(),
             },
-        }
+        )
 
 
 class CertificateVerifier:

@@ -19,8 +19,10 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@
 
 ## make demo: create .venv, install govkit, run `govkit demo` on embedded defaults
+## (again: --force when DEMO_OUT holds an earlier run's audit log; any other folder
+## that is not empty is refused)
 demo: $(VENV)/.installed-demo
-	$(BIN)/govkit demo --out $(DEMO_OUT)
+	$(BIN)/govkit demo --out $(DEMO_OUT) $(if $(wildcard $(DEMO_OUT)/audit/note-key),--force)
 
 ## make test: install test needs, then ruff, mypy --strict, pytest, Sphinx (-W, doctest)
 test: $(VENV)/.installed-test system-deps lint typecheck unit docs

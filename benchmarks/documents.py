@@ -29,7 +29,7 @@ from pyhanko_certvalidator import ValidationContext
 from reportlab.pdfgen.canvas import Canvas
 
 from benchmarks._harness import Comparison, compare
-from govkit.certificates import Agency, CertificateIssuer, Holder, render_licence_pdf
+from govkit.certificates import Agency, CertificateIssuer, Holder, StatusList, render_licence_pdf
 from govkit.esign import PadesSigner, PdfSignatureVerifier, issue_agency_certificate, make_test_ca
 from govkit.keys import SigningKey
 from govkit.pdf import PdfRenderer
@@ -41,7 +41,8 @@ def run(quick: bool) -> list[Comparison]:
     """Time render, sign and verify side by side."""
     number, rounds = (3, 3) if quick else (20, 7)
     agency = Agency("广东省公安厅交通管理局", "114400000069445123")
-    issued = CertificateIssuer(SigningKey.generate("ES256"), agency=agency).issue(
+    statuses = StatusList(8, list_id="benchmark")
+    issued = CertificateIssuer(SigningKey.generate("ES256"), agency=agency, status=statuses).issue(
         "driving-licence",
         holder=Holder("p-3f9a1c07d2", "pseudonym"),
         fields={

@@ -31,9 +31,12 @@ from govkit.certificates import (
     CertificateVerifier,
     Holder,
     HolderDevice,
+    StatusList,
     TrustedIssuer,
     TrustedKey,
     TrustList,
+    load_status_list,
+    sign_status_list,
 )
 from govkit.keys import SigningKey
 
@@ -64,7 +67,8 @@ def run(quick: bool) -> list[Comparison]:
     number = 20 if quick else 100
     start = datetime.now(UTC).replace(microsecond=0)
     key = SigningKey.generate("ES256")
-    issuer = CertificateIssuer(key, agency=AGENCY)
+    statuses = StatusList(131072, list_id="benchmark")
+    issuer = CertificateIssuer(key, agency=AGENCY, status=statuses)
     trust = TrustList(
         (TrustedIssuer(AGENCY, (TrustedKey.for_key(key.verifying_key, {"driving-licence"}),)),),
         1,
@@ -80,7 +84,11 @@ def run(quick: bool) -> list[Comparison]:
     phone = HolderDevice(SigningKey.generate("EdDSA"))
     credential = issuer.issue_selective("driving-licence", device_key=phone.verifying_key, **common)
     plain = issuer.issue("driving-licence", **common)
-    plain_verify = partial(CertificateVerifier(trust).verify, plain.qr_payload)
+    published = sign_status_list(
+        statuses, key, issued_at=start, expires_at=start + timedelta(days=1), sequence=1
+    )
+    status = load_status_list(published, [key.verifying_key], at=start)
+    plain_verify = partial(CertificateVerifier(trust, status=status).verify, plain.qr_payload)
 
     make = partial(phone.present, credential, ITEMS, at=start)
     size = make()
@@ -100,7 +108,7 @@ def run(quick: bool) -> list[Comparison]:
         (phone.present(credential, ITEMS, at=start + timedelta(seconds=i)).text, i)
         for i in range(total)
     ]
-    verifier = CertificateVerifier(trust)
+    verifier = CertificateVerifier(trust, status=status)
     feed: Iterator[tuple[str, int]] = iter(shown)
 
     def verify_next() -> object:

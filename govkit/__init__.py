@@ -7,6 +7,8 @@ True
 The components, each a subpackage with its own ``__all__``:
 
 * :mod:`govkit.keys`: signing and verifying keys, key rings, JWKS, the ``Signer`` protocol.
+* :mod:`govkit.stores`: shared state (replay, revocation and take-once flow stores in
+  memory, SQLite or PostgreSQL) and the SQL layer under every store.
 * :mod:`govkit.audit`: a tamper-evident transparency log (RFC 6962 Merkle tree,
   C2SP checkpoints) on SQLite or PostgreSQL.
 * :mod:`govkit.errors`: the one error tree, each error with a stable ``code``.

@@ -10,6 +10,17 @@ b'{"a":"\\xc3\\xa9","b":1}'
 >>> from govkit._encoding import b45decode, b45encode
 >>> b45encode(b"AB"), b45decode("BB8")
 ('BB8', b'AB')
+>>> from govkit._encoding import mod37_36_check_character, uscc_check_character
+>>> uscc_check_character("91350100M000100Y4"), mod37_36_check_character("A12425GABC1234002")
+('3', 'M')
+
+The check characters of Chinese identifiers live here, once, because both
+:mod:`govkit.identity.cn` and :mod:`govkit.certificates` need them and neither may
+import the other: GB 32100 (unified social credit codes), GB 11714 (the organisation
+code inside one) and ISO/IEC 7064 MOD 37,36 (licence identifiers). The GB 11643
+resident ID check character is python-stdnum's (``stdnum.cn.ric``), which is faster
+than any table here; stdnum's USCC and MOD 37,36 functions are the oracles these are
+tested against, not used on the hot path (they are about four times slower).
 """
 
 from __future__ import annotations
@@ -19,7 +30,8 @@ import binascii
 import json
 import re
 import struct
-from typing import Any
+from operator import getitem
+from typing import Any, Final
 
 from govkit.errors import EncodingError
 
@@ -33,6 +45,9 @@ __all__ = [
     "canonical_json",
     "int_from_b64url",
     "int_to_b64url",
+    "mod37_36_check_character",
+    "organisation_code_check_character",
+    "uscc_check_character",
 ]
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -178,3 +193,80 @@ def b45decode(text: str, *, what: str = "base45") -> bytes:
             raise EncodingError(f"{what} has a final pair above 0xFF", offset=full)
         out += bytes((n,))
     return out
+
+
+# --- check characters of Chinese identifiers ------------------------------------
+
+#: ``0-9A-Z``: the characters of ISO/IEC 7064 MOD 37,36 and of GB 11714 organisation
+#: codes, valued 0-35 in this order.
+ALNUM_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: GB 32100-2015: the 31 characters of a unified social credit code (no I, O, S, V,
+#: Z), valued 0-30 in this order.
+USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+#: GB 32100 weights ``W_i = 3^(i-1) mod 31`` folded into the values: for each position
+#: i = 1..17, character -> value x W_i mod 31, so a check is one lookup per character.
+_USCC_TERMS: Final = tuple(
+    {c: v * pow(3, i, 31) % 31 for v, c in enumerate(USCC_ALPHABET)} for i in range(17)
+)
+#: GB 11714 weights over the 8 characters of an organisation code body, folded the same
+#: way (modulus 11).
+_ORGANISATION_TERMS: Final = tuple(
+    {c: v * w % 11 for v, c in enumerate(ALNUM_ALPHABET)} for w in (3, 7, 9, 10, 5, 8, 4, 2)
+)
+#: ISO/IEC 7064 MOD 37,36: character -> (previous p -> next p), ``s = (p + value) mod
+#: 36`` (0 becomes 36), ``p = 2s mod 37``. Index 0 is unused (p is never 0).
+_MOD37_36_STEP: Final = {
+    c: tuple((2 * ((p + v) % 36 or 36)) % 37 for p in range(37))
+    for v, c in enumerate(ALNUM_ALPHABET)
+}
+
+
+def uscc_check_character(first17: str) -> str | None:
+    """The GB 32100-2015 check character of a unified social credit code's first 17.
+
+    ``C18 = alphabet[(31 - S mod 31) mod 31]``, ``S`` the sum of the characters'
+    values times ``3^(i-1) mod 31``. ``None`` when ``first17`` is not 17 characters
+    of :data:`USCC_ALPHABET` (upper case; nothing is normalised).
+    """
+    if len(first17) != 17:
+        return None
+    try:
+        total = sum(map(getitem, _USCC_TERMS, first17))
+    except KeyError:
+        return None
+    return USCC_ALPHABET[-total % 31]
+
+
+def organisation_code_check_character(first8: str) -> str | None:
+    """The GB 11714 check character (``0``-``9`` or ``X``) of an organisation code body.
+
+    ``C9 = 11 - S mod 11`` (10 is ``X``, 11 is ``0``), ``S`` the sum of the 8
+    characters' values (``A``-``Z`` are 10-35) times ``3 7 9 10 5 8 4 2``. ``None``
+    when ``first8`` is not 8 characters of ``0-9A-Z``.
+    """
+    if len(first8) != 8:
+        return None
+    try:
+        check = 11 - sum(map(getitem, _ORGANISATION_TERMS, first8)) % 11
+    except KeyError:
+        return None
+    return "X" if check == 10 else str(check % 11)
+
+
+def mod37_36_check_character(text: str) -> str | None:
+    """The ISO/IEC 7064 MOD 37,36 check character of ``text`` (characters ``0-9A-Z``).
+
+    The hybrid system with M = 36: start with ``p = 36``; for each character
+    ``s = (p + value) mod 36`` (0 becomes 36) and ``p = 2s mod 37``; the check
+    character has the value ``(37 - p) mod 36``. ``None`` when ``text`` holds a
+    character outside ``0-9A-Z``.
+    """
+    p = 36
+    step = _MOD37_36_STEP
+    try:
+        for char in text:
+            p = step[char][p]
+    except KeyError:
+        return None
+    return ALNUM_ALPHABET[(37 - p) % 36]

@@ -14,10 +14,26 @@ verify also derives from :class:`VerificationError`, so an application can catch
 Messages never contain key material, tokens, secrets or personal data; context
 attributes hold identifiers only (key ids, indexes, sizes, codes).
 
+The ``govkit`` command adds a few ``cli.*`` codes of its own, for failures that are
+not exceptions of the library (docs/errors.rst and docs/cli.rst list them all with
+their exit codes). Among them: ``cli.usage`` (exit 2, wrong arguments),
+``cli.no_vkey`` (exit 2, ``audit verify`` was given no trusted verifier key; a key
+found next to the log is never used) and ``cli.file_exists`` (exit 3, an output file
+exists and ``--force`` was not given; nothing was written).
+
 The tree::
 
     GovkitError
     ├── VerificationError                    (mixin: an artifact is not genuine)
+    ├── StoreError                           store.error  (mixin: a database or server failed)
+    │   ├── StoreLocked                      store.locked
+    │   ├── StoreSchemaError                 store.schema
+    │   ├── StoreFull                        store.full
+    │   └── StoreDamaged                     store.damaged
+    ├── FlowError                            store.flow_invalid        (+ VerificationError)
+    │   ├── FlowUnknown                      store.flow_unknown
+    │   ├── FlowExpired                      store.flow_expired
+    │   └── FlowTaken                        store.flow_taken
     ├── ConfigurationError                   config.invalid
     ├── EncodingError                        encoding.malformed        (+ VerificationError)
     ├── ClockError
@@ -34,8 +50,9 @@ The tree::
     │   ├── UnknownKey                       key.unknown_kid           (+ VerificationError)
     │   └── KeyNotValidAt                    key.not_valid_at          (+ VerificationError)
     ├── AuditError
-    │   ├── AuditStoreError                  audit.store
-    │   │   └── AuditStoreLocked             audit.store_locked
+    │   ├── AuditStoreError                  audit.store               (+ StoreError)
+    │   │   ├── AuditStoreLocked             audit.store_locked        (+ StoreLocked)
+    │   │   └── AuditStoreSchemaError        audit.store_schema        (+ StoreSchemaError)
     │   ├── AuditEventInvalid                audit.event_invalid
     │   ├── SubjectErased                    audit.subject_erased
     │   └── AuditVerificationError           (+ VerificationError)
@@ -53,7 +70,9 @@ The tree::
     │   ├── InvalidIdentifier                identifier.invalid
     │   ├── ClaimNotAllowed                  token.claim_not_allowed
     │   ├── JwksError                        jwks.unavailable
-    │   ├── IdentityStoreError               identity.store
+    │   ├── IdentityStoreError               identity.store            (+ StoreError)
+    │   │   ├── IdentityStoreLocked          identity.store_locked     (+ StoreLocked)
+    │   │   └── IdentityStoreSchemaError     identity.store_schema     (+ StoreSchemaError)
     │   └── TokenError                       token.invalid             (+ VerificationError)
     │       ├── MalformedToken               token.malformed
     │       ├── TokenTooLarge                token.too_large
@@ -76,6 +95,9 @@ The tree::
     ├── CertificateError
     │   ├── LicenceDataInvalid               certificate.data_invalid
     │   ├── TrustListError                   trust.unavailable
+    │   ├── QrUnreadable                     qr.unreadable
+    │   │   ├── QrNotFound                   qr.not_found
+    │   │   └── QrSeveralCodes               qr.several_codes
     │   └── CertificateVerificationError     certificate.invalid       (+ VerificationError)
     │       ├── CertificateFormatError       certificate.format
     │       ├── CertificateTooLarge          certificate.too_large
@@ -87,7 +109,8 @@ The tree::
     │       ├── CertificateNotYetValid       certificate.not_yet_valid
     │       ├── CertificateRevoked           certificate.revoked
     │       ├── CertificateSuspended         certificate.suspended
-    │       ├── QrNotFound                   qr.not_found
+    │       ├── CertificateStatusUnknown     certificate.status_unknown
+    │       │   └── CertificateStatusStale   certificate.status_stale
     │       ├── TrustListInvalid             trust.invalid
     │       ├── TrustListStale               trust.stale
     │       ├── StatusListInvalid            status.invalid
@@ -116,10 +139,16 @@ The tree::
     │       ├── WrongSignaturePurpose        esign.wrong_purpose
     │       └── SignatureChainBroken         esign.chain
     └── PaymentError
-        ├── PaymentStoreError                payment.store
+        ├── PaymentStoreError                payment.store             (+ StoreError)
+        │   ├── PaymentStoreLocked           payment.store_locked      (+ StoreLocked)
+        │   └── PaymentStoreSchemaError      payment.store_schema      (+ StoreSchemaError)
         ├── PaymentOrderRejected             payment.order_rejected
         ├── PaymentKeyRefreshFailed          payment.key_refresh
         ├── PaymentQueryFailed               payment.query_failed
+        ├── PaymentConflict                  payment.conflict
+        ├── PaymentInFlight                  payment.in_flight
+        ├── PaymentHandlerFailed             payment.handler_failed
+        ├── PaymentReleaseRefused            payment.release_refused
         └── PaymentVerificationError         payment.invalid           (+ VerificationError)
             ├── PaymentSignatureInvalid      payment.bad_signature
             │   └── PaymentSignatureProbe    payment.signature_probe
@@ -127,6 +156,7 @@ The tree::
             ├── PaymentTimestampStale        payment.stale_timestamp
             ├── PaymentDecryptFailed         payment.decrypt_failed
             ├── PaymentMalformed             payment.malformed
+            │   └── PaymentBodyTooLarge      payment.too_large
             └── PaymentMerchantMismatch      payment.merchant_mismatch
 """
 
@@ -142,6 +172,7 @@ __all__ = [
     "AuditEventInvalid",
     "AuditStoreError",
     "AuditStoreLocked",
+    "AuditStoreSchemaError",
     "AuditVerificationError",
     "CertificateAlgorithmRejected",
     "CertificateError",
@@ -151,6 +182,8 @@ __all__ = [
     "CertificateNotYetValid",
     "CertificateRevoked",
     "CertificateSignatureInvalid",
+    "CertificateStatusStale",
+    "CertificateStatusUnknown",
     "CertificateSuspended",
     "CertificateTooLarge",
     "CertificateVerificationError",
@@ -168,11 +201,17 @@ __all__ = [
     "EncodingError",
     "EsignError",
     "EsignVerificationError",
+    "FlowError",
+    "FlowExpired",
+    "FlowTaken",
+    "FlowUnknown",
     "ForbiddenHeader",
     "GovkitError",
     "HolderBindingInvalid",
     "IdentityError",
     "IdentityStoreError",
+    "IdentityStoreLocked",
+    "IdentityStoreSchemaError",
     "InconsistentLog",
     "IndexMismatch",
     "InsufficientAssurance",
@@ -196,17 +235,24 @@ __all__ = [
     "NoActiveKey",
     "NodeMismatch",
     "NotSigned",
+    "PaymentBodyTooLarge",
+    "PaymentConflict",
     "PaymentDecryptFailed",
     "PaymentError",
+    "PaymentHandlerFailed",
+    "PaymentInFlight",
     "PaymentKeyRefreshFailed",
     "PaymentKeyUnknown",
     "PaymentMalformed",
     "PaymentMerchantMismatch",
     "PaymentOrderRejected",
     "PaymentQueryFailed",
+    "PaymentReleaseRefused",
     "PaymentSignatureInvalid",
     "PaymentSignatureProbe",
     "PaymentStoreError",
+    "PaymentStoreLocked",
+    "PaymentStoreSchemaError",
     "PaymentTimestampStale",
     "PaymentVerificationError",
     "PdfError",
@@ -219,6 +265,8 @@ __all__ = [
     "PresentationReplayed",
     "PresentationStale",
     "QrNotFound",
+    "QrSeveralCodes",
+    "QrUnreadable",
     "RevocationUnavailable",
     "RootMismatch",
     "SignatureChainBroken",
@@ -226,6 +274,11 @@ __all__ = [
     "SignerUntrusted",
     "SigningError",
     "StatusListInvalid",
+    "StoreDamaged",
+    "StoreError",
+    "StoreFull",
+    "StoreLocked",
+    "StoreSchemaError",
     "SubjectErased",
     "TimestampUnavailable",
     "TokenAlgorithmRejected",
@@ -297,6 +350,65 @@ class VerificationError(GovkitError):
     """An artifact (signature, token, licence, proof, checkpoint) is not genuine."""
 
     code = "verification.failed"
+
+
+# Every component's store error (audit.store, payment.store, identity.store) also derives
+# from StoreError, the base of govkit.stores' own errors: one ``except StoreError`` separates
+# "shared state is unavailable" from everything else. A store error is never a verdict.
+class StoreError(GovkitError):
+    """A store's database or server failed, or holds data govkit cannot use."""
+
+    code = "store.error"
+
+
+class StoreLocked(StoreError):
+    """Another writer held the store's lock longer than allowed; try again."""
+
+    code = "store.locked"
+
+
+class StoreSchemaError(StoreError):
+    """The store's schema is newer than this release, or older and needs an upgrade."""
+
+    code = "store.schema"
+
+
+class StoreFull(StoreError):
+    """A bounded in-memory store holds as many live entries as it may; nothing was evicted."""
+
+    code = "store.full"
+
+
+class StoreDamaged(StoreError):
+    """A stored entry fails its integrity check (changed, swapped or sealed under another key)."""
+
+    code = "store.damaged"
+
+
+# A flow handle comes back from outside (a browser redirect): one that is unknown, expired
+# or already used means the request carrying it is not the one the flow was started for.
+class FlowError(VerificationError):
+    """A flow handle names no usable secret (unknown, expired or already taken)."""
+
+    code = "store.flow_invalid"
+
+
+class FlowUnknown(FlowError):
+    """No flow was started with this handle (or it was purged after expiring)."""
+
+    code = "store.flow_unknown"
+
+
+class FlowExpired(FlowError):
+    """The flow's secret expired before it was taken."""
+
+    code = "store.flow_expired"
+
+
+class FlowTaken(FlowError):
+    """The flow's secret was already taken; a handle can be used once."""
+
+    code = "store.flow_taken"
 
 
 class ConfigurationError(GovkitError):
@@ -401,16 +513,22 @@ class AuditError(GovkitError):
     code = "audit.error"
 
 
-class AuditStoreError(AuditError):
+class AuditStoreError(AuditError, StoreError):
     """The audit store failed or holds data govkit cannot read."""
 
     code = "audit.store"
 
 
-class AuditStoreLocked(AuditStoreError):
+class AuditStoreLocked(AuditStoreError, StoreLocked):
     """The audit store stayed locked by another writer longer than the timeout."""
 
     code = "audit.store_locked"
+
+
+class AuditStoreSchemaError(AuditStoreError, StoreSchemaError):
+    """The audit store's schema is newer than this release, or needs an upgrade."""
+
+    code = "audit.store_schema"
 
 
 class AuditEventInvalid(AuditError):
@@ -518,10 +636,22 @@ class JwksError(IdentityError):
     code = "jwks.unavailable"
 
 
-class IdentityStoreError(IdentityError):
+class IdentityStoreError(IdentityError, StoreError):
     """A replay or revocation store failed."""
 
     code = "identity.store"
+
+
+class IdentityStoreLocked(IdentityStoreError, StoreLocked):
+    """The identity store stayed locked by another writer longer than the timeout."""
+
+    code = "identity.store_locked"
+
+
+class IdentityStoreSchemaError(IdentityStoreError, StoreSchemaError):
+    """The identity store's schema is newer than this release, or needs an upgrade."""
+
+    code = "identity.store_schema"
 
 
 class TokenError(IdentityError, VerificationError):
@@ -666,6 +796,24 @@ class TrustListError(CertificateError):
     code = "trust.unavailable"
 
 
+class QrUnreadable(CertificateError):
+    """A picture could not be read as one QR code (nothing is known about the artifact)."""
+
+    code = "qr.unreadable"
+
+
+class QrNotFound(QrUnreadable):
+    """No QR code could be read from the picture."""
+
+    code = "qr.not_found"
+
+
+class QrSeveralCodes(QrUnreadable):
+    """The picture holds several different QR codes; one picture must hold one."""
+
+    code = "qr.several_codes"
+
+
 class CertificateVerificationError(CertificateError, VerificationError):
     """Base of licence verification failures."""
 
@@ -732,10 +880,16 @@ class CertificateSuspended(CertificateVerificationError):
     code = "certificate.suspended"
 
 
-class QrNotFound(CertificateVerificationError):
-    """No QR code could be read from the picture."""
+class CertificateStatusUnknown(CertificateVerificationError):
+    """The licence's revocation status could not be checked, so it is not accepted."""
 
-    code = "qr.not_found"
+    code = "certificate.status_unknown"
+
+
+class CertificateStatusStale(CertificateStatusUnknown):
+    """The issuer's status list is past its expiry, so the licence's status is not current."""
+
+    code = "certificate.status_stale"
 
 
 class TrustListInvalid(CertificateVerificationError):
@@ -801,10 +955,22 @@ class PaymentError(GovkitError):
     code = "payment.error"
 
 
-class PaymentStoreError(PaymentError):
+class PaymentStoreError(PaymentError, StoreError):
     """The payment inbox store failed or holds data govkit cannot read."""
 
     code = "payment.store"
+
+
+class PaymentStoreLocked(PaymentStoreError, StoreLocked):
+    """The payment inbox stayed locked by another writer longer than the timeout."""
+
+    code = "payment.store_locked"
+
+
+class PaymentStoreSchemaError(PaymentStoreError, StoreSchemaError):
+    """The payment inbox's schema is newer than this release, or needs an upgrade."""
+
+    code = "payment.store_schema"
 
 
 class PaymentOrderRejected(PaymentError):
@@ -823,6 +989,30 @@ class PaymentQueryFailed(PaymentError):
     """An active query or bill download from the provider failed."""
 
     code = "payment.query_failed"
+
+
+class PaymentConflict(PaymentError):
+    """Two verified callbacks share a provider and event id but differ in content."""
+
+    code = "payment.conflict"
+
+
+class PaymentInFlight(PaymentError):
+    """The event is stored but not processed yet; the provider is told to retry."""
+
+    code = "payment.in_flight"
+
+
+class PaymentHandlerFailed(PaymentError):
+    """The application's handler failed on the event; it stays failed and is retried."""
+
+    code = "payment.handler_failed"
+
+
+class PaymentReleaseRefused(PaymentError):
+    """Only a quarantined event can be released from quarantine."""
+
+    code = "payment.release_refused"
 
 
 class PaymentVerificationError(PaymentError, VerificationError):
@@ -865,6 +1055,12 @@ class PaymentMalformed(PaymentVerificationError):
     """The callback (or bill) is not well-formed: headers, encoding, JSON, fields or amounts."""
 
     code = "payment.malformed"
+
+
+class PaymentBodyTooLarge(PaymentMalformed):
+    """The callback body exceeds the provider's size limit; it was refused unstored."""
+
+    code = "payment.too_large"
 
 
 class PaymentMerchantMismatch(PaymentVerificationError):

@@ -12,6 +12,13 @@ directory, waits until it accepts connections and yields
 (``pg_ctl stop -m fast``) and removes the directory. PostgreSQL refuses to run as
 root, so as root every server command runs as the ``postgres`` user through
 ``runuser``, and the directory is handed to that user.
+
+:func:`restartable_cluster` does the same and yields a :class:`Cluster`, whose
+``restart()`` runs ``pg_ctl restart -m immediate`` (a crash as far as clients can tell:
+every connection dies and the server replays its WAL) and whose ``stop()``/``start()``
+leave the server down in between, on the same port, for tests of what stores do while
+the server is gone. Its default settings keep ``synchronous_commit`` on: an immediate
+shutdown loses asynchronous commits, and such tests count every committed row.
 """
 
 from __future__ import annotations
@@ -26,13 +33,17 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "CRASH_SAFE_SETTINGS",
     "INSTALL_HINT",
+    "Cluster",
     "PostgresUnavailable",
     "find_bindir",
     "free_port",
+    "restartable_cluster",
     "throwaway_cluster",
 ]
 
@@ -47,6 +58,9 @@ FAST_SETTINGS: Mapping[str, str] = {
     "synchronous_commit": "off",
     "full_page_writes": "off",
 }
+#: Fast, yet no committed transaction is lost when the server (not the machine) crashes:
+#: ``synchronous_commit`` stays on, so a commit has reached the OS before it returns.
+CRASH_SAFE_SETTINGS: Mapping[str, str] = {"fsync": "off", "full_page_writes": "off"}
 SERVER_USER = "postgres"
 DB_USER = "govkit"
 
@@ -123,6 +137,43 @@ def _log_tail(path: Path) -> str:
         return ""
 
 
+@dataclass
+class Cluster:
+    """A running throwaway cluster: its URL, and the means to stop, start and restart it."""
+
+    url: str
+    bindir: Path
+    root: Path
+    data: Path
+    log: Path
+    port: int
+    server_options: str
+
+    def _pg_ctl(self, *args: str, timeout: float = 120) -> None:
+        pg_ctl = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log)]
+        _run([*pg_ctl, *args], cwd=self.root, timeout=timeout)
+
+    def restart(self, mode: str = "immediate") -> None:
+        """``pg_ctl restart -m MODE``; returns once the server accepts connections again."""
+        self._pg_ctl("-o", self.server_options, "-m", mode, "-w", "-t", "60", "restart")
+        self._wait_up()
+
+    def stop(self, mode: str = "immediate") -> None:
+        """``pg_ctl stop -m MODE``: every connection dies; the port refuses connections."""
+        self._pg_ctl("-m", mode, "-w", "-t", "60", "stop")
+
+    def start(self) -> None:
+        """Start the stopped server again on the same port; returns once it accepts."""
+        self._pg_ctl("-o", self.server_options, "-w", "-t", "60", "start")
+        self._wait_up()
+
+    def _wait_up(self) -> None:
+        if not _accepts_connections(self.port, timeout=30):
+            raise PostgresUnavailable(
+                f"the PostgreSQL server does not accept connections: {_log_tail(self.log)}"
+            )
+
+
 @contextmanager
 def throwaway_cluster(
     settings: Mapping[str, str] | None = None, *, start_attempts: int = 3
@@ -140,6 +191,19 @@ def throwaway_cluster(
     Raises:
         PostgresUnavailable: no server binaries, no ``postgres`` user when running
             as root, or the server would not start (the message carries its log).
+    """
+    with restartable_cluster(settings, start_attempts=start_attempts) as cluster:
+        yield cluster.url
+
+
+@contextmanager
+def restartable_cluster(
+    settings: Mapping[str, str] | None = CRASH_SAFE_SETTINGS, *, start_attempts: int = 3
+) -> Iterator[Cluster]:
+    """:func:`throwaway_cluster`, yielding a :class:`Cluster` that can be restarted.
+
+    The default settings are :data:`CRASH_SAFE_SETTINGS`; stopping the server leaves
+    the cluster in place, and leaving the block stops it (if running) and removes it.
     """
     bindir = find_bindir()
     if bindir is None:
@@ -180,9 +244,17 @@ def throwaway_cluster(
                     f"the PostgreSQL server does not accept connections: {_log_tail(log)}"
                 )
             break
-        yield f"postgresql://{DB_USER}@127.0.0.1:{port}/postgres"
+        yield Cluster(
+            url=f"postgresql://{DB_USER}@127.0.0.1:{port}/postgres",
+            bindir=bindir,
+            root=root,
+            data=data,
+            log=log,
+            port=port,
+            server_options=server_options,
+        )
     finally:
-        if started:
+        if started:  # a stopped server makes this fail quietly
             subprocess.run(
                 _as_server_user(
                     [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]

@@ -30,6 +30,7 @@ can be SM2 instead (``NoteSigner.generate(origin, alg="SM2")``).
 
 from govkit.audit._events import ENTRY_TYPE, PERSONAL_FIELDS, AuditEvent, Outcome
 from govkit.audit._log import (
+    LOG_CHECKS,
     AuditLog,
     CheckResult,
     InclusionProof,
@@ -43,12 +44,14 @@ from govkit.audit._log import (
 )
 from govkit.audit._note import (
     Checkpoint,
+    CheckpointReport,
     NoteSigner,
     NoteVerifier,
     OpenedNote,
     VerifiedSignature,
     WitnessSigner,
     cosign_checkpoint,
+    inspect_checkpoint,
     open_note,
     sign_checkpoint,
     verify_checkpoint,
@@ -61,16 +64,19 @@ from govkit.audit._store import (
     SQLiteStore,
     StoredEntry,
     open_store,
+    upgrade_store,
 )
 
 __all__ = [
     "ENTRY_TYPE",
+    "LOG_CHECKS",
     "PERSONAL_FIELDS",
     "AuditEvent",
     "AuditLog",
     "AuditStore",
     "CheckResult",
     "Checkpoint",
+    "CheckpointReport",
     "EntryRow",
     "InclusionProof",
     "LogEntry",
@@ -87,10 +93,12 @@ __all__ = [
     "VerifiedSignature",
     "WitnessSigner",
     "cosign_checkpoint",
+    "inspect_checkpoint",
     "inspect_log",
     "open_note",
     "open_store",
     "sign_checkpoint",
+    "upgrade_store",
     "verify_checkpoint",
     "verify_checkpoint_consistency",
     "verify_export",

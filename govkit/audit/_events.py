@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from govkit._encoding import b64url_encode, canonical_json
+from govkit._json import loads_object
 from govkit.clock import require_aware
 from govkit.errors import AuditEventInvalid, GovkitError, LeafMismatch
 
@@ -268,8 +269,8 @@ def decode_entry(data: bytes) -> AuditEvent:
         LeafMismatch: the bytes are not a canonical govkit audit entry.
     """
     try:
-        doc = json.loads(data.decode("utf-8"))
-        if not isinstance(doc, dict) or doc.get("type") != ENTRY_TYPE:
+        doc = loads_object(data, what="the audit entry", error=LeafMismatch)
+        if doc.get("type") != ENTRY_TYPE:
             raise LeafMismatch("entry is not a govkit audit event")
         actor, resource = doc["actor"], doc["resource"]
         event = AuditEvent(

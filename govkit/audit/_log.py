@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256 as _sha256
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Final
 
 from govkit._encoding import b64_decode, b64_encode
 from govkit.audit._events import (
@@ -63,9 +64,12 @@ from govkit.errors import (
     NodeMismatch,
     RootMismatch,
     SubjectErased,
+    VerificationError,
 )
+from govkit.report import Check, Report
 
 __all__ = [
+    "LOG_CHECKS",
     "AuditLog",
     "CheckResult",
     "InclusionProof",
@@ -125,46 +129,36 @@ class LogVerification:
     external_checkpoint_size: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """One check of a report: name, outcome, stable error code and a detail line."""
+#: One check of a :class:`LogReport` (the name before :class:`govkit.report.Check`).
+CheckResult = Check
 
-    name: str
-    ok: bool
-    code: str | None = None
-    detail: str = ""
+#: The checks of :func:`inspect_log`, in the order they are made.
+LOG_CHECKS: Final = ("entries", "columns", "nodes", "checkpoints", "consistency")
 
 
 @dataclass(frozen=True, slots=True)
-class LogReport:
-    """The frozen result of :func:`inspect_log`: every check, and the verdict."""
+class LogReport(Report):
+    """The frozen result of :func:`inspect_log`: every check, and the verdict.
+
+    The checks are :data:`LOG_CHECKS`: ``columns`` is not performed without
+    ``deep=True`` and ``consistency`` without a saved ``checkpoint``. JSON
+    (:meth:`~govkit.report.Report.to_dict`): ``valid``, ``kind`` (``audit_log``),
+    ``code``, ``checks``, then ``store`` (its URL, without a password) and ``size``
+    (the entries verified; 0 when verification stopped before the end).
+    """
 
     store: str
     size: int
-    checks: tuple[CheckResult, ...]
+    checks: tuple[Check, ...]
+    kind: str = field(default="audit_log", init=False)
 
-    @property
-    def ok(self) -> bool:
-        """Whether every check passed."""
-        return all(c.ok for c in self.checks)
+    def json_members(self) -> dict[str, Any]:
+        """``store`` and ``size``."""
+        return {"store": self.store, "size": self.size}
 
-    @property
-    def code(self) -> str | None:
-        """The code of the first failed check, if any."""
-        return next((c.code for c in self.checks if not c.ok), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form of the report."""
-        return {
-            "store": self.store,
-            "ok": self.ok,
-            "code": self.code,
-            "size": self.size,
-            "checks": [
-                {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail}
-                for c in self.checks
-            ],
-        }
+    def summary(self) -> tuple[str, ...]:
+        """How many entries were verified (nothing when the log is not valid)."""
+        return (f"{self.size} entries verified",) if self.valid else ()
 
 
 class AuditLog:
@@ -391,36 +385,74 @@ class AuditLog:
         bytes and an inclusion proof against that checkpoint. Check it with
         :func:`verify_export`. ``filters`` are those of :meth:`query`; without a
         ``limit`` every matching entry is exported (read in pages).
+
+        The package is built in memory; :meth:`export_to` writes the same package to
+        a file entry by entry, in memory that does not grow with the log.
         """
-        note = self.checkpoint() if size is None else dict(self._store.checkpoints()).get(size)
-        if note is None:
-            raise ConfigurationError("no stored checkpoint has that size", size=size)
-        checkpoint = Checkpoint.parse(note.split("\n\n", 1)[0] + "\n")
-        entries: list[dict[str, Any]] = []
-        wanted = filters.pop("limit", None)
-        after = filters.pop("after_index", None)
-        while wanted is None or len(entries) < wanted:
-            page = self.query(after_index=after, limit=1000, **filters)
-            for item in page:
-                if item.index >= checkpoint.size or (wanted is not None and len(entries) >= wanted):
-                    break
-                proof = self.inclusion_proof(item.index, checkpoint.size)
-                entries.append(
-                    {
-                        "index": item.index,
-                        "entry": item.entry.decode("utf-8"),
-                        "proof": [b64_encode(h) for h in proof.hashes],
-                    }
-                )
-            if len(page) < 1000 or page[-1].index >= checkpoint.size - 1:
-                break
-            after = page[-1].index
+        note, items = self._export_items(size, filters)
         return {
             "type": "govkit.audit.evidence/v1",
             "origin": self._origin,
             "checkpoint": note,
-            "entries": entries,
+            "entries": list(items),
         }
+
+    def export_to(self, out: IO[str], *, size: int | None = None, **filters: Any) -> int:
+        """Write :meth:`export`'s package to the text file ``out`` as JSON; return the count.
+
+        Entries are read in pages and written one by one, so memory stays flat
+        however large the log is. The JSON is the same package (``json.load`` of the
+        file equals :meth:`export`'s dict). Nothing is written when the checkpoint
+        cannot be had (no signer, or no stored checkpoint of ``size``).
+        """
+        note, items = self._export_items(size, filters)
+        out.write(
+            '{"type": "govkit.audit.evidence/v1", "origin": '
+            f"{json.dumps(self._origin, ensure_ascii=False)}, "
+            f'"checkpoint": {json.dumps(note, ensure_ascii=False)}, "entries": ['
+        )
+        count = 0
+        for item in items:
+            out.write(("\n" if count == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
+            count += 1
+        out.write("\n]}\n")
+        return count
+
+    def _export_items(
+        self, size: int | None, filters: dict[str, Any]
+    ) -> tuple[str, Iterator[dict[str, Any]]]:
+        """The checkpoint note (got now) and a lazy stream of the package's entries."""
+        note = self.checkpoint() if size is None else dict(self._store.checkpoints()).get(size)
+        if note is None:
+            raise ConfigurationError("no stored checkpoint has that size", size=size)
+        checkpoint = Checkpoint.parse(note.split("\n\n", 1)[0] + "\n")
+        filters = dict(filters)
+        wanted = filters.pop("limit", None)
+        after = filters.pop("after_index", None)
+
+        def items() -> Iterator[dict[str, Any]]:
+            nonlocal after
+            done = 0
+            while wanted is None or done < wanted:
+                page = self.query(after_index=after, limit=1000, **filters)
+                inside = [e for e in page if e.index < checkpoint.size]
+                if wanted is not None:
+                    inside = inside[: wanted - done]
+                # One read of every node the page's proofs need, not one per entry.
+                ranges = [inclusion_ranges(e.index, checkpoint.size) for e in inside]
+                known = self._store.nodes(nodes_for(r for rs in ranges for r in rs))
+                for item, item_ranges in zip(inside, ranges, strict=True):
+                    done += 1
+                    yield {
+                        "index": item.index,
+                        "entry": item.entry.decode("utf-8"),
+                        "proof": [b64_encode(h) for h in hash_ranges(item_ranges, known)],
+                    }
+                if len(inside) < len(page) or len(page) < 1000:
+                    return
+                after = page[-1].index
+
+        return note, items()
 
     # -- personal data ---------------------------------------------------------
 
@@ -691,8 +723,8 @@ def _opened(target: AuditLog | AuditStore | str | Path) -> Iterator[AuditStore]:
         yield target.store
     elif isinstance(target, AuditStore):
         yield target
-    else:
-        store = open_store(target)
+    else:  # opened here for verification only: read-only, so read-only media work too
+        store = open_store(target, read_only=True)
         try:
             yield store
         finally:
@@ -746,23 +778,40 @@ def _verify(
     external: str | None,
     deep: bool,
     progress: Callable[[int, int], None] | None,
-    record: Callable[[CheckResult], None] | None,
+    record: Callable[[Check], None] | None,
+    step: list[str] | None = None,
 ) -> LogVerification:
+    """The checks of :func:`verify_log`; ``step[0]`` names the one being made."""
+    where = step if step is not None else [""]
+
     def passed(name: str, detail: str) -> None:
         if record is not None:
-            record(CheckResult(name, True, None, detail))
+            record(Check(name, True, None, detail))
+
+    def skipped(name: str, detail: str) -> None:
+        if record is not None:
+            record(Check(name, None, None, detail))
 
     origin = store.origin()
     stored = store.checkpoints()
+    where[0] = "checkpoints"  # the stored checkpoints are read (not yet trusted) first
     parsed = [(_parse_unverified(note), note) for _, note in stored]
+    where[0] = "consistency"
     outside = _parse_unverified(external) if external is not None else None
     sizes = [cp.size for cp, _ in parsed] + ([outside.size] if outside else [])
     walk = _Walk(store, sizes, deep)
+    where[0] = "entries"
     walk.run(progress)
     passed("entries", f"{walk.size} entries, dense, each hashing to its leaf")
+    if deep:
+        passed("columns", "every entry canonical; query columns agree with it")
+    else:
+        skipped("columns", "each entry's canonical form and query columns: only with deep")
+    where[0] = "nodes"
     if walk.node_error is not None:
         raise walk.node_error
     passed("nodes", "stored interior nodes match the recomputed tree")
+    where[0] = "checkpoints"
     for cp, note in parsed:
         verify_checkpoint(note, verifiers, origin=origin)
         if cp.size > walk.size:
@@ -774,7 +823,10 @@ def _verify(
         if walk.roots[cp.size] != cp.root_hash:
             raise RootMismatch("entries do not give a checkpoint's root", size=cp.size)
     passed("checkpoints", f"{len(parsed)} stored checkpoints signed and matching")
-    if outside is not None and external is not None:
+    where[0] = "consistency"
+    if outside is None or external is None:
+        skipped("consistency", "no checkpoint saved outside the store was given")
+    else:
         verify_checkpoint(external, verifiers, origin=origin)
         if outside.size > walk.size:
             raise LogTruncated(
@@ -801,8 +853,15 @@ def inspect_log(
     deep: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> LogReport:
-    """Run :func:`verify_log`'s checks and return a report instead of raising."""
-    results: list[CheckResult] = []
+    """Run :func:`verify_log`'s checks and return a report instead of raising.
+
+    Only a :class:`~govkit.errors.VerificationError` (the log or a checkpoint is not
+    genuine) becomes a failed check; a store that cannot be read raises its
+    ``audit.store*`` error, and bad ``verifiers`` raise
+    :class:`~govkit.errors.ConfigurationError`.
+    """
+    results: list[Check] = []
+    step = [""]
     size = 0
     with _opened(target) as store:
         try:
@@ -813,12 +872,13 @@ def inspect_log(
                 deep=deep,
                 progress=progress,
                 record=results.append,
+                step=step,
             ).size
         except GovkitError as exc:
-            failed = ("entries", "nodes", "checkpoints", "consistency")[len(results)]
-            where = ", ".join(f"{k}={v}" for k, v in exc.context.items())
-            detail = f"{exc.message} ({where})" if where else exc.message
-            results.append(CheckResult(failed, False, exc.code, detail))
+            if not isinstance(exc, VerificationError):
+                raise
+            name = "columns" if isinstance(exc, IndexMismatch) else step[0]
+            results.append(Check.from_error(name, exc))
         return LogReport(store.url, size, tuple(results))
 
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Self
 
 from cryptography.hazmat.primitives import serialization
@@ -58,21 +58,26 @@ from govkit.errors import (
     CheckpointSignatureInvalid,
     ConfigurationError,
     EncodingError,
+    GovkitError,
     InvalidKey,
     InvalidSignature,
     KeyMismatch,
     UnsupportedAlgorithm,
+    VerificationError,
 )
 from govkit.keys import SigningKey, VerifyingKey
+from govkit.report import Check, Report
 
 __all__ = [
     "Checkpoint",
+    "CheckpointReport",
     "NoteSigner",
     "NoteVerifier",
     "OpenedNote",
     "VerifiedSignature",
     "WitnessSigner",
     "cosign_checkpoint",
+    "inspect_checkpoint",
     "open_note",
     "sign_checkpoint",
     "verify_checkpoint",
@@ -639,26 +644,34 @@ class NoteVerifier:
         encoded = b64_encode(self._type + self._public)
         return f"{self._name}+{self._key_id.hex()}+{encoded}"
 
-    def verify(self, text: bytes, signature: bytes) -> VerifiedSignature:
-        """Check one signature (the bytes after the 4-byte key ID) over the note text.
+    def verify(self, *, signature: bytes, data: bytes) -> VerifiedSignature:
+        """Check one signature (the bytes after the 4-byte key ID) over the note text ``data``.
+
+        Both arguments are keyword-only and named as every govkit verifier names
+        them (``signature``, then ``data``). Both are bytes, so a positional call in
+        the old order (``verify(text, signature)``) would have checked the wrong
+        bytes; any positional call now raises :class:`TypeError`.
 
         For a witness key, ``signature`` is an 8-byte big-endian timestamp and a
-        64-byte Ed25519 signature over ``cosignature/v1\\ntime <t>\\n`` + ``text``.
+        64-byte Ed25519 signature over ``cosignature/v1\\ntime <t>\\n`` + ``data``.
         For a log key it is 64 bytes: Ed25519, or SM2 raw ``r || s``.
 
         Raises:
-            CheckpointSignatureInvalid: the signature does not verify.
+            CheckpointSignatureInvalid: the signature does not verify, or either
+                argument is not bytes.
         """
         context = {"name": self._name, "key_id": self._key_id.hex()}
+        if not isinstance(signature, bytes) or not isinstance(data, bytes):
+            raise CheckpointSignatureInvalid("signature and data must be bytes", **context)
         timestamp: int | None = None
-        message = text
+        message = data
         if self._cosigner:
             if len(signature) != 72:
                 raise CheckpointSignatureInvalid("cosignature has the wrong length", **context)
             timestamp = int.from_bytes(signature[:8], "big")
             if timestamp > _MAX_TIMESTAMP:
                 raise CheckpointSignatureInvalid("cosignature timestamp is too large", **context)
-            message = _cosigned_message(text, timestamp)
+            message = _cosigned_message(data, timestamp)
             signature = signature[8:]
         elif len(signature) != 64:
             raise CheckpointSignatureInvalid("note signature has the wrong length", **context)
@@ -770,7 +783,7 @@ def open_note(
         verifier = known.get((name, key_id))
         if verifier is None:
             continue
-        result = verifier.verify(text_bytes, signature)
+        result = verifier.verify(signature=signature, data=text_bytes)
         verified.setdefault((name, key_id), result)
     if not verified:
         raise CheckpointSignatureInvalid("no trusted key signed the note")
@@ -818,6 +831,111 @@ def verify_checkpoint(
             origin=checkpoint.origin,
         )
     return checkpoint
+
+
+@dataclass(frozen=True)
+class CheckpointReport(Report):
+    """What :func:`inspect_checkpoint` found: the checks, and the checkpoint when valid.
+
+    The checks, in order: ``note`` (the signed-note framing), ``signatures`` (every
+    trusted key's signature verifies and enough trusted keys signed), ``body`` (origin,
+    size and root parse strictly) and ``origin`` (the expected log; not performed when
+    no ``origin`` was given). JSON (:meth:`~govkit.report.Report.to_dict`): ``valid``,
+    ``kind`` (``checkpoint``), ``code``, ``checks``, ``checkpoint`` (``origin``,
+    ``size``, ``root_hash`` in standard base64, ``extensions``; or ``null``) and
+    ``signatures`` (``name``, ``key_id`` in hex, ``timestamp`` of a cosignature).
+    """
+
+    checks: tuple[Check, ...]
+    checkpoint: Checkpoint | None = None
+    signatures: tuple[VerifiedSignature, ...] = ()
+    kind: str = field(default="checkpoint", init=False)
+
+    def json_members(self) -> dict[str, Any]:
+        """``checkpoint`` and the ``signatures`` by trusted keys."""
+        cp = self.checkpoint
+        return {
+            "checkpoint": None
+            if cp is None
+            else {
+                "origin": cp.origin,
+                "size": cp.size,
+                "root_hash": b64_encode(cp.root_hash),
+                "extensions": list(cp.extensions),
+            },
+            "signatures": [
+                {"name": s.name, "key_id": s.key_id.hex(), "timestamp": s.timestamp}
+                for s in self.signatures
+            ],
+        }
+
+    def summary(self) -> tuple[str, ...]:
+        """The log, tree size and root of a valid checkpoint."""
+        cp = self.checkpoint
+        if cp is None:
+            return ()
+        return (f"{cp.origin}: {cp.size} entries, root {b64_encode(cp.root_hash)}",)
+
+
+def inspect_checkpoint(
+    note: str | bytes,
+    verifiers: Sequence[NoteVerifier],
+    *,
+    origin: str | None = None,
+    min_signatures: int = 1,
+) -> CheckpointReport:
+    """Run :func:`verify_checkpoint`'s checks and return a report instead of raising.
+
+    Only a :class:`~govkit.errors.VerificationError` (a malformed note or body, a
+    signature that does not verify, another origin) becomes a failed check.
+
+    >>> signer = NoteSigner.generate("example.gov/log")
+    >>> note = sign_checkpoint(Checkpoint("example.gov/log", 8, bytes(32)), signer)
+    >>> report = inspect_checkpoint(note, [signer.verifier])
+    >>> report.valid, [(c.name, c.ok) for c in report.checks]
+    (True, [('note', True), ('signatures', True), ('body', True), ('origin', None)])
+    >>> inspect_checkpoint(note, [signer.verifier], origin="example.gov/other").code
+    'audit.checkpoint_malformed'
+
+    Raises:
+        ConfigurationError: ``verifiers`` is empty or ``min_signatures`` < 1.
+    """
+    if isinstance(min_signatures, bool) or not isinstance(min_signatures, int):
+        raise ConfigurationError("min_signatures must be an int")
+    if min_signatures < 1:
+        raise ConfigurationError("min_signatures must be at least 1")
+    _check_verifiers(verifiers)
+    checks: list[Check] = []
+    step = "note"
+    try:
+        _, lines = _split_note(note)
+        checks.append(Check.passed("note", f"a signed note with {len(lines)} signature line(s)"))
+        step = "signatures"
+        opened = open_note(note, verifiers, min_signatures=min_signatures)
+        names = ", ".join(sorted({s.name for s in opened.signatures}))
+        checks.append(
+            Check.passed("signatures", f"{len(opened.signatures)} trusted key(s) signed: {names}")
+        )
+        step = "body"
+        checkpoint = Checkpoint.parse(opened.text)
+        checks.append(Check.passed("body", f"tree of {checkpoint.size} entries"))
+        step = "origin"
+        if origin is None:
+            checks.append(Check.not_performed("origin", "no expected origin was given"))
+        elif checkpoint.origin != origin:
+            raise CheckpointInvalid(
+                "checkpoint is for another log (origin mismatch)",
+                expected=origin,
+                origin=checkpoint.origin,
+            )
+        else:
+            checks.append(Check.passed("origin", "the expected log"))
+    except GovkitError as exc:
+        if not isinstance(exc, VerificationError):
+            raise
+        checks.append(Check.from_error(step, exc))
+        return CheckpointReport(tuple(checks))
+    return CheckpointReport(tuple(checks), checkpoint, opened.signatures)
 
 
 def cosign_checkpoint(note: str | bytes, witness: WitnessSigner, *, timestamp: int) -> str:

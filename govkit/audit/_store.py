@@ -8,22 +8,40 @@ IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on PostgreSQL), reads
 the tree size, integrates the new leaves and commits, so concurrent writers on
 many hosts never fork the log or leave a gap, and a crash leaves all or none of
 a batch.
+
+Both run on the SQL layer every govkit store shares (``govkit.stores._sql``): a
+PostgreSQL store reconnects after the server restarts (the call that meets the
+dead connection fails with :class:`~govkit.errors.AuditStoreError`, the next one
+connects again; an append is never retried behind the caller's back), a store
+opened with ``read_only=True`` never writes (verification opens that way, also on
+read-only media), and the schema version is recorded in ``govkit_schema``.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
 import zlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, Final, Protocol, runtime_checkable
 
 from govkit.audit._tree import Node, integrate, perfect_nodes
-from govkit.errors import AuditStoreError, AuditStoreLocked, ConfigurationError
+from govkit.errors import (
+    AuditStoreError,
+    AuditStoreLocked,
+    AuditStoreSchemaError,
+    ConfigurationError,
+)
+from govkit.stores import SchemaUpgrade
+from govkit.stores._sql import (
+    Database,
+    Errors,
+    Schema,
+    is_postgres_url,
+    open_database,
+    upgrade_database,
+)
 
 __all__ = [
     "AuditStore",
@@ -33,9 +51,8 @@ __all__ = [
     "SQLiteStore",
     "StoredEntry",
     "open_store",
+    "upgrade_store",
 ]
-
-SCHEMA_VERSION = "1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,34 +207,68 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
 );
 """
 
+#: The audit tables' schema. Version 1 is the schema govkit 0.1 wrote (without a
+#: ``govkit_schema`` row; its ``audit_meta`` says ``schema_version = 1``).
+SCHEMA: Final = Schema(component="audit", version=1, create=(_SCHEMA,), marker="audit_entries")
+_ERRORS: Final = Errors(AuditStoreError, AuditStoreLocked, AuditStoreSchemaError, "the audit store")
+
 
 class _SqlStore:
-    """The SQL shared by both backends; subclasses supply connection and locking."""
+    """The SQL shared by both backends, on one :class:`~govkit.stores._sql.Database`."""
 
-    _blob = "BLOB"
-    _without_rowid = " WITHOUT ROWID"
-    _insert_ignore = "INSERT OR IGNORE INTO"
-    _conflict_tail = ""
+    _db: Database
+    _lock_id: int = 0
 
-    def _sql(self, statement: str) -> str:
-        return statement
+    def _use(self, db: Database) -> None:
+        self._db = db
+        if db.postgres:
+            self._insert_ignore = "INSERT INTO"
+            self._conflict_tail = " ON CONFLICT DO NOTHING"
+        else:
+            self._insert_ignore = "INSERT OR IGNORE INTO"
+            self._conflict_tail = ""
 
-    # -- hooks ---------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """Where the store is, without any password."""
+        return self._db.url
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened read-only (verification)."""
+        return self._db.read_only
 
     def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
+        return self._db.read(statement, params)
 
     def _write(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
-        raise NotImplementedError
+        with self._db.transaction() as tx:
+            for statement, rows in statements:
+                tx.many(statement, rows)
 
     def _locked_append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
-        raise NotImplementedError
+        with self._db.transaction() as tx:
+            tx.lock(self._lock_id)  # PostgreSQL; SQLite's BEGIN IMMEDIATE is the lock
+            first = int(tx.run("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")[0][0])
+            border = self._border(first, tx.run)
+            side = {} if tx.postgres else personal
+            for statement, values in self._append_statements(first, border, rows, side):
+                tx.many(statement, values)
+            if tx.postgres and personal:
+                # One statement for the side table: row by row, its inserts cost more
+                # than the entries themselves.
+                tx.run(
+                    "INSERT INTO audit_personal (pseudonym, value) SELECT t.p, t.v FROM "
+                    "unnest(?::text[], ?::text[]) AS t(p, v) WHERE NOT EXISTS "
+                    "(SELECT 1 FROM audit_erasures e WHERE e.pseudonym = t.p) "
+                    "ON CONFLICT DO NOTHING",
+                    (list(personal), list(personal.values())),
+                )
+            return first
 
-    # -- shared --------------------------------------------------------------
-
-    def _schema_statements(self) -> list[str]:
-        text = _SCHEMA.format(blob=self._blob, without_rowid=self._without_rowid)
-        return [s.strip() for s in text.split(";") if s.strip()]
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
 
     def origin(self) -> str | None:
         rows = self._read("SELECT value FROM audit_meta WHERE key = ?", ("origin",))
@@ -236,7 +287,7 @@ class _SqlStore:
                 (
                     f"{self._insert_ignore} audit_meta (key, value) VALUES (?, ?)"
                     + self._conflict_tail,
-                    [("origin", origin), ("schema_version", SCHEMA_VERSION)],
+                    [("origin", origin)],
                 )
             ]
         )
@@ -486,91 +537,38 @@ class SQLiteStore(_SqlStore):
     IMMEDIATE``; many processes may append to the same file.
 
     Args:
-        path: the database file (created if missing).
+        path: the database file (created if missing, unless ``read_only``).
         busy_timeout: seconds a writer waits for the lock before
             :class:`~govkit.errors.AuditStoreLocked`.
         durable: ``False`` trades the fsync per commit for speed (``synchronous=NORMAL``).
+        read_only: open with ``mode=ro`` and write nothing (also on read-only media,
+            where ``immutable=1`` is added); for verification.
+
+    Raises:
+        AuditStoreError: the file cannot be opened.
+        AuditStoreSchemaError: the file's schema is newer than this release (or, when
+            ``read_only``, too old to read without ``govkit db upgrade``).
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 60.0, durable: bool = True):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 60.0,
+        durable: bool = True,
+        read_only: bool = False,
+    ):
         self._path = Path(path)
-        self._lock = threading.RLock()
-        try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        self._use(
+            open_database(
+                self._path,
+                schema=SCHEMA,
+                errors=_ERRORS,
+                read_only=read_only,
+                durable=durable,
+                busy_timeout=busy_timeout,
             )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            self._transaction(lambda c: [c.execute(s) for s in self._schema_statements()])
-        except sqlite3.Error as exc:
-            raise AuditStoreError(f"cannot open the SQLite audit store: {exc}") from None
-
-    @property
-    def url(self) -> str:
-        """``sqlite:///`` and the file path."""
-        return f"sqlite:///{self._path}"
-
-    def _transaction(self, work: Any) -> Any:
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise AuditStoreLocked("the audit store stayed locked") from None
-                raise AuditStoreError(f"SQLite error: {exc}") from None
-            try:
-                result = work(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            return result
-
-    def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                return self._conn.execute(statement, tuple(params)).fetchall()
-            except sqlite3.Error as exc:
-                raise AuditStoreError(f"SQLite error: {exc}") from None
-
-    def _write(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
-        def work(conn: sqlite3.Connection) -> None:
-            for statement, rows in statements:
-                conn.executemany(statement, rows)
-
-        try:
-            self._transaction(work)
-        except sqlite3.Error as exc:
-            raise AuditStoreError(f"SQLite error: {exc}") from None
-
-    def _locked_append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
-        def read_in(conn: sqlite3.Connection) -> Any:
-            return lambda s, p: conn.execute(s, tuple(p)).fetchall()
-
-        def work(conn: sqlite3.Connection) -> int:
-            first = int(
-                conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries").fetchone()[0]
-            )
-            border = self._border(first, read_in(conn))
-            for statement, values in self._append_statements(first, border, rows, personal):
-                conn.executemany(statement, values)
-            return first
-
-        try:
-            return int(self._transaction(work))
-        except sqlite3.IntegrityError as exc:
-            raise AuditStoreError(f"append conflicts with stored data: {exc}") from None
-        except sqlite3.Error as exc:
-            raise AuditStoreError(f"SQLite error: {exc}") from None
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
+        )
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
@@ -581,106 +579,36 @@ class PostgresStore(_SqlStore):
 
     Appends from any number of processes and hosts are serialised by
     ``pg_advisory_xact_lock`` taken before the tree size is read, inside the
-    transaction that inserts the batch.
+    transaction that inserts the batch. A connection broken by a server restart is
+    replaced on the next call.
 
     Args:
         url: a ``postgresql://`` connection URL.
         lock_id: the advisory lock key; defaults to a stable hash of the schema name.
+        connect_timeout: seconds to wait for a connection.
+        read_only: every transaction is ``READ ONLY``; for verification.
     """
 
-    _blob = "BYTEA"
-    _without_rowid = ""
-    _insert_ignore = "INSERT INTO"
-    _conflict_tail = " ON CONFLICT DO NOTHING"
-
-    def __init__(self, url: str, *, lock_id: int | None = None, connect_timeout: int = 10):
-        try:
-            import psycopg  # noqa: PLC0415 - optional dependency
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ConfigurationError(
-                "PostgreSQL stores need psycopg: pip install 'govkit[postgres]'"
-            ) from None
-        self._psycopg = psycopg
-        self._url = url
-        self._lock = threading.RLock()
+    def __init__(
+        self,
+        url: str,
+        *,
+        lock_id: int | None = None,
+        connect_timeout: int = 10,
+        read_only: bool = False,
+    ):
+        if not is_postgres_url(url):
+            raise ConfigurationError("a PostgreSQL store needs a postgresql:// URL")
         self._lock_id = lock_id if lock_id is not None else zlib.crc32(b"govkit.audit") - 2**31
-        try:
-            # Autocommit: a read is one round trip; writes open explicit transactions.
-            self._conn = psycopg.connect(url, connect_timeout=connect_timeout, autocommit=True)
-            with self._conn.transaction():
-                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_id,))
-                for statement in self._schema_statements():
-                    self._conn.execute(statement)
-        except psycopg.Error as exc:
-            raise AuditStoreError(
-                f"cannot open the PostgreSQL audit store: {type(exc).__name__}"
-            ) from None
-
-    @property
-    def url(self) -> str:
-        """The connection URL without its password."""
-        parts = urlsplit(self._url)
-        netloc = parts.hostname or ""
-        if parts.username:
-            netloc = f"{parts.username}@{netloc}"
-        if parts.port:
-            netloc = f"{netloc}:{parts.port}"
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-    def _sql(self, statement: str) -> str:
-        return statement.replace("?", "%s")
-
-    def _read(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                cur = self._conn.execute(self._sql(statement), tuple(params))
-                return list(cur.fetchall())
-            except self._psycopg.Error as exc:
-                raise AuditStoreError(f"PostgreSQL error: {type(exc).__name__}") from None
-
-    def _write(self, statements: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
-        with self._lock:
-            try:
-                with self._conn.transaction(), self._conn.cursor() as cur:
-                    for statement, rows in statements:
-                        cur.executemany(self._sql(statement), rows)
-            except self._psycopg.Error as exc:
-                raise AuditStoreError(f"PostgreSQL error: {type(exc).__name__}") from None
-
-    def _locked_append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
-        with self._lock:
-            try:
-                with self._conn.transaction(), self._conn.cursor() as cur:
-                    cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_id,))
-                    cur.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")
-                    row = cur.fetchone()
-                    first = int(row[0]) if row else 0
-
-                    def read(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-                        cur.execute(self._sql(statement), tuple(params))
-                        return list(cur.fetchall())
-
-                    border = self._border(first, read)
-                    for statement, values in self._append_statements(first, border, rows, {}):
-                        cur.executemany(self._sql(statement), values)
-                    if personal:
-                        # One statement for the side table: row by row, its inserts cost
-                        # more than the entries themselves.
-                        cur.execute(
-                            "INSERT INTO audit_personal (pseudonym, value) SELECT t.p, t.v FROM "
-                            "unnest(%s::text[], %s::text[]) AS t(p, v) WHERE NOT EXISTS "
-                            "(SELECT 1 FROM audit_erasures e WHERE e.pseudonym = t.p) "
-                            "ON CONFLICT DO NOTHING",
-                            (list(personal), list(personal.values())),
-                        )
-                    return first
-            except self._psycopg.Error as exc:
-                raise AuditStoreError(f"PostgreSQL error: {type(exc).__name__}") from None
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
+        self._use(
+            open_database(
+                url,
+                schema=SCHEMA,
+                errors=_ERRORS,
+                read_only=read_only,
+                connect_timeout=connect_timeout,
+            )
+        )
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
@@ -691,15 +619,36 @@ def open_store(url: str | Path, **options: Any) -> AuditStore:
 
     * ``postgresql://...`` or ``postgres://...``: :class:`PostgresStore`;
     * ``sqlite:///path`` or a plain file path: :class:`SQLiteStore`.
+
+    ``options`` go to the store's constructor (``read_only=True`` for verification).
     """
     text = str(url)
-    if text.startswith(("postgresql://", "postgres://")):
+    if is_postgres_url(text):
         return PostgresStore(text, **options)
     if text.startswith("sqlite:///"):
         return SQLiteStore(text[len("sqlite:///") :], **options)
     if "://" in text:
         raise ConfigurationError("unsupported audit store URL scheme", scheme=text.split(":", 1)[0])
     return SQLiteStore(text, **options)
+
+
+def upgrade_store(url: str | Path) -> SchemaUpgrade | None:
+    """Bring the audit tables in ``url`` to this release's schema (``govkit db upgrade``).
+
+    Writers upgrade on open anyway; this is for operators, and for stores that are
+    only ever opened read-only. Returns ``None`` when the store holds no audit log
+    (nothing is created).
+
+    Raises:
+        AuditStoreError: the store cannot be reached or written.
+        AuditStoreSchemaError: its schema is newer than this release.
+    """
+    text = str(url)
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///") :]
+    elif "://" in text and not is_postgres_url(text):
+        raise ConfigurationError("unsupported audit store URL scheme", scheme=text.split(":", 1)[0])
+    return upgrade_database(text, schema=SCHEMA, errors=_ERRORS)
 
 
 def now_us() -> int:

@@ -1,15 +1,16 @@
 """Electronic licences verified offline from a QR code.
 
->>> from datetime import date, datetime, timezone
+>>> from datetime import date, datetime, timedelta, timezone
 >>> from govkit.certificates import (
-...     Agency, CertificateIssuer, CertificateVerifier, Holder, TrustedIssuer, TrustedKey,
-...     TrustList)
+...     Agency, CertificateIssuer, CertificateVerifier, Holder, StatusList, TrustedIssuer,
+...     TrustedKey, TrustList, load_status_list, sign_status_list)
 >>> from govkit.keys import SigningKey
 >>> from govkit.testing import FixedClock
 >>> clock = FixedClock(datetime(2026, 11, 28, 9, 0, tzinfo=timezone.utc))
 >>> agency = Agency("广东省公安厅交通管理局", "114400000069445123")
 >>> key = SigningKey.generate("ES256")
->>> issuer = CertificateIssuer(key, agency=agency, clock=clock)
+>>> statuses = StatusList(131072, list_id="gd-traffic-2026")
+>>> issuer = CertificateIssuer(key, agency=agency, clock=clock, status=statuses)
 >>> licence = issuer.issue(
 ...     "driving-licence", holder=Holder("p-3f9a1c07d2", "pseudonym"),
 ...     fields={"name": "张三", "licence_class": "C1", "first_issue_date": "2015-06-01",
@@ -20,9 +21,17 @@ True
 >>> trust = TrustList(
 ...     (TrustedIssuer(agency, (TrustedKey.for_key(key.verifying_key, {"driving-licence"}),)),),
 ...     1, clock.now(), datetime(2026, 12, 28, tzinfo=timezone.utc))
->>> verified = CertificateVerifier(trust, clock=clock).verify(licence.qr_payload)
->>> verified.licence.fields["licence_class"], verified.issuer.agency.uscc
-('C1', '114400000069445123')
+>>> published = sign_status_list(statuses, key, issued_at=clock.now(),
+...                              expires_at=clock.now() + timedelta(days=1), sequence=1)
+>>> status = load_status_list(published, [key.verifying_key], at=clock.now())
+>>> verifier = CertificateVerifier(trust, status=status, clock=clock)
+>>> verified = verifier.verify(licence.qr_payload)
+>>> verified.licence.fields["licence_class"], verified.issuer.agency.uscc, verified.status
+('C1', '114400000069445123', <Status.VALID: 0>)
+
+Revocation is a required check: an issuer without a status list refuses to issue, and
+a verifier without the issuer's status list refuses every licence
+(``certificate.status_unknown``), unless it is told ``unsafe_skip_status=True``.
 
 The pieces:
 
@@ -32,9 +41,11 @@ The pieces:
   types), :class:`Licence`, :class:`Agency`, :class:`Holder`, GB/T 36904 identifiers
   (:func:`licence_id`);
 * :class:`CertificateIssuer` and :class:`CertificateVerifier` (verify raises, inspect
-  reports);
+  reports; revocation is always checked);
 * the trust list (:class:`TrustList`, signed by a trust anchor) and the status list
-  (:class:`StatusList`, revoked and suspended, privacy-preserving);
+  (:class:`StatusList`, revoked and suspended, privacy-preserving), loaded by
+  :class:`TrustListSource` and :class:`StatusListSource` within the limits of a
+  :class:`SourcePolicy`;
 * :mod:`govkit.certificates.qr`: QR pictures in and out with zxing-cpp;
 * presentations: selective-disclosure licences bound to the holder's device
   (:meth:`CertificateIssuer.issue_selective`, :class:`SelectiveCredential`), dynamic
@@ -46,6 +57,7 @@ The pieces:
   embedded payload as above).
 """
 
+from govkit._http import SourcePolicy
 from govkit.certificates._documents import (
     LICENCE_ATTACHMENT,
     LicencePdfReport,
@@ -78,10 +90,8 @@ from govkit.certificates._presentation import (
     PROFILES,
     SELECTIVE_CLAIM,
     HolderDevice,
-    MemoryReplayCache,
     Predicate,
     Presentation,
-    PresentationReplayCache,
     PresentationReport,
     SelectiveCredential,
     VerifiedPresentation,
@@ -89,6 +99,7 @@ from govkit.certificates._presentation import (
     disclosable_items,
 )
 from govkit.certificates._report import CertificateCheck
+from govkit.certificates._sources import TrustListSource
 from govkit.certificates._status import (
     SignedStatusList,
     Status,
@@ -101,7 +112,6 @@ from govkit.certificates._trust import (
     TrustedIssuer,
     TrustedKey,
     TrustList,
-    TrustListSource,
     load_trust_list,
     sign_trust_list,
 )
@@ -136,13 +146,12 @@ __all__ = [
     "LicencePdfVerifier",
     "LicenceRegistry",
     "LicenceType",
-    "MemoryReplayCache",
     "Predicate",
     "Presentation",
-    "PresentationReplayCache",
     "PresentationReport",
     "SelectiveCredential",
     "SignedStatusList",
+    "SourcePolicy",
     "Status",
     "StatusList",
     "StatusListSource",

@@ -9,7 +9,7 @@ rendering.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -21,7 +21,7 @@ from govkit.certificates._verifier import (
     VerifiedCertificate,
 )
 from govkit.certificates.qr import make_qr
-from govkit.errors import ConfigurationError, PdfReadError
+from govkit.errors import ConfigurationError, PdfPayloadMissing, PdfReadError
 from govkit.esign import PdfSignatureReport, PdfSignatureVerifier, SignatureInfo
 from govkit.pdf import (
     Attachment,
@@ -32,6 +32,7 @@ from govkit.pdf import (
     QrMatrix,
     read_attachment,
 )
+from govkit.report import Check, Report
 
 __all__ = [
     "LICENCE_ATTACHMENT",
@@ -146,36 +147,48 @@ class VerifiedLicencePdf:
 
 
 @dataclass(frozen=True)
-class LicencePdfReport:
-    """Both verdicts on a licence PDF: its PAdES signatures and its embedded licence."""
+class LicencePdfReport(Report):
+    """Both verdicts on a licence PDF, as one report: its signatures, then its licence.
+
+    ``checks`` are the PAdES signature checks (:class:`~govkit.esign.PdfSignatureReport`),
+    then ``licence`` (the PDF embeds a licence payload that can be read), then the
+    embedded licence's checks named ``licence.<check>`` (``licence.signature``,
+    ``licence.status``, ...); ``code`` is the first failure's. JSON
+    (:meth:`~govkit.report.Report.to_dict`): ``valid``, ``kind`` (``pdf``), ``code``,
+    ``checks``, then ``checked_at``, ``signatures`` and ``certificate`` (the licence,
+    personal data masked, or ``null``).
+    """
 
     signature: PdfSignatureReport
     licence: CertificateReport | None
     payload_error: str | None = None
+    checks: tuple[Check, ...] = field(init=False)
+    kind: str = field(default="pdf", init=False)
 
-    @property
-    def ok(self) -> bool:
-        """Whether the signatures and the embedded licence are both valid."""
-        return self.signature.ok and self.licence is not None and self.licence.ok
-
-    @property
-    def code(self) -> str | None:
-        """The first failure's code: signature checks first, then the licence."""
-        if not self.signature.ok:
-            return self.signature.code
+    def __post_init__(self) -> None:
         if self.licence is None:
-            return self.payload_error
-        return self.licence.code
+            payload = Check.failed(
+                "licence",
+                self.payload_error or PdfPayloadMissing.code,
+                f"the PDF carries no readable licence payload ({LICENCE_ATTACHMENT})",
+            )
+            inner: tuple[Check, ...] = ()
+        else:
+            payload = Check.passed(
+                "licence", f"the PDF carries a licence payload ({LICENCE_ATTACHMENT})"
+            )
+            inner = tuple(replace(c, name=f"licence.{c.name}") for c in self.licence.checks)
+        object.__setattr__(self, "checks", (*self.signature.checks, payload, *inner))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``valid``, ``code``, ``signature`` and ``licence`` reports."""
-        return {
-            "valid": self.ok,
-            "kind": "pdf",
-            "code": self.code,
-            "signature": self.signature.to_dict(),
-            "licence": None if self.licence is None else self.licence.to_dict(),
-        }
+    def json_members(self) -> dict[str, Any]:
+        """``checked_at``, ``signatures`` and ``certificate``."""
+        found = self.licence.json_members() if self.licence is not None else {}
+        return self.signature.json_members() | {"certificate": found.get("certificate")}
+
+    def summary(self) -> tuple[str, ...]:
+        """Who signed the PDF, then the embedded licence."""
+        licence = self.licence.summary() if self.licence is not None else ()
+        return self.signature.summary() + licence
 
 
 class LicencePdfVerifier:

@@ -23,19 +23,20 @@ Layout::
   included), with the alphabet ``0-9A-Z``. The example above is a real identifier
   quoted in a public provincial interface document; its check character agrees.
 
-Both unified social credit codes are checked with the GB 32100-2015 check character
-(a private copy of the check: :mod:`govkit.certificates` must not import
-:mod:`govkit.identity`). Nothing is normalised: lower case, whitespace and other
-separators are refused, so an identifier has exactly one spelling.
+Both unified social credit codes are checked with the GB 32100-2015 check character.
+The check characters are computed by the one implementation govkit has
+(:mod:`govkit._encoding`, shared with :mod:`govkit.identity.cn`). Nothing is
+normalised: lower case, whitespace and other separators are refused, so an identifier
+has exactly one spelling.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from operator import mul
 from typing import Final
 
+from govkit._encoding import ALNUM_ALPHABET, mod37_36_check_character, uscc_check_character
 from govkit.errors import LicenceDataInvalid
 
 __all__ = ["ROOT_OID", "LicenceId", "licence_id", "mod37_36_check", "parse_licence_id"]
@@ -43,18 +44,6 @@ __all__ = ["ROOT_OID", "LicenceId", "licence_id", "mod37_36_check", "parse_licen
 #: The OID arc every electronic licence identifier starts with.
 ROOT_OID: Final = "1.2.156.3005.2"
 
-_MOD37_36_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_MOD37_36_VALUE: Final = {c: i for i, c in enumerate(_MOD37_36_ALPHABET)}
-#: character -> (previous p -> next p) of :func:`mod37_36_check`, precomputed so the
-#: loop does one lookup per character: ``s = (p + value) mod 36`` (0 becomes 36),
-#: ``p = 2s mod 37``. Index 0 is unused (p is never 0).
-_MOD37_36_STEP: Final = {
-    c: tuple((2 * ((p + v) % 36 or 36)) % 37 for p in range(37)) for c, v in _MOD37_36_VALUE.items()
-}
-#: GB 32100-2015: 31 characters (no I, O, S, V, Z), weights 3^(i-1) mod 31.
-_USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_VALUE: Final = {c: i for i, c in enumerate(_USCC_ALPHABET)}
-_USCC_WEIGHTS: Final = tuple(pow(3, i, 31) for i in range(17))
 _SERIAL = re.compile(r"[0-9A-Z]{1,64}")
 _VERSION = re.compile(r"[0-9]{3}")
 _TYPE_SUFFIX = re.compile(r"[0-9]{3}")
@@ -75,32 +64,27 @@ def mod37_36_check(text: str) -> str:
     Raises:
         LicenceDataInvalid: ``text`` holds a character outside ``0-9A-Z``.
     """
-    p = 36
-    step = _MOD37_36_STEP
-    try:
-        for char in text:
-            p = step[char][p]
-    except KeyError:
+    check = mod37_36_check_character(text)
+    if check is None:
         raise LicenceDataInvalid(
             "MOD 37,36 input must be digits and upper-case letters", reason="format"
-        ) from None
-    return _MOD37_36_ALPHABET[(37 - p) % 36]
+        )
+    return check
 
 
 def is_uscc(code: object) -> bool:
     """Whether ``code`` is an 18-character unified social credit code with a valid check.
 
-    A minimal private copy of the GB 32100-2015 check (alphabet and check
-    character); :func:`govkit.identity.cn.parse_uscc` checks more (registration
-    authority, entity type, the embedded GB 11714 code).
+    The GB 32100-2015 alphabet and check character, and digits in characters 3-8;
+    :func:`govkit.identity.cn.parse_uscc` checks more (registration authority,
+    entity type, the embedded GB 11714 code) with the same check character.
     """
-    if not isinstance(code, str) or len(code) != 18 or not code[2:8].isdigit():
-        return False
-    try:
-        total = sum(map(mul, map(_USCC_VALUE.__getitem__, code[:17]), _USCC_WEIGHTS))
-    except KeyError:
-        return False
-    return _USCC_ALPHABET[-total % 31] == code[17]
+    return (
+        isinstance(code, str)
+        and len(code) == 18
+        and code[2:8].isdigit()
+        and uscc_check_character(code[:17]) == code[17]
+    )
 
 
 def is_type_code(code: object) -> bool:
@@ -210,6 +194,6 @@ def parse_licence_id(s: object) -> LicenceId:
     type_code, issuer_code, serial, version, check = parts
     if not _VERSION.fullmatch(version):
         raise _invalid("the version must be 3 digits", "version")
-    if len(check) != 1 or check not in _MOD37_36_VALUE:
+    if len(check) != 1 or check not in ALNUM_ALPHABET:
         raise _invalid("the check character must be one digit or upper-case letter", "check")
     return LicenceId(type_code, issuer_code, serial, int(version), check)

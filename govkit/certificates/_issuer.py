@@ -102,7 +102,9 @@ class CertificateIssuer:
             when omitted (required for other signers).
         agency: who issues: name and unified social credit code.
         registry: the licence types (default: the ten standard types).
-        status: the agency's status list; each licence gets the next index.
+        status: the agency's status list; each licence gets the next index. Required to
+            issue: a licence that could never be revoked must not exist, so
+            :meth:`issue` and :meth:`issue_selective` refuse without one.
         clock: time source for ``iat``.
         audit: when given, every issue, revoke and suspend is logged.
     """
@@ -131,6 +133,8 @@ class CertificateIssuer:
             kid = codec.cose_kid(signer.verifying_key)
         if not isinstance(kid, bytes) or not 1 <= len(kid) <= 32:
             raise ConfigurationError("kid must be 1 to 32 bytes")
+        if status is not None and not isinstance(status, StatusList):
+            raise ConfigurationError("status must be a StatusList (the issuer's own list)")
         self._signer = signer
         self._kid = kid
         self._agency = agency
@@ -156,6 +160,14 @@ class CertificateIssuer:
         """The status list licences are registered in, if any."""
         return self._status
 
+    def _require_status(self) -> StatusList:
+        if self._status is None:
+            raise ConfigurationError(
+                "this issuer has no status list: a licence that could never be revoked "
+                "is not issued (give CertificateIssuer a StatusList)"
+            )
+        return self._status
+
     def issue(
         self,
         licence_type: str,
@@ -174,7 +186,9 @@ class CertificateIssuer:
             LicenceDataInvalid: the data does not fit the type's schema, the holder
                 is a raw ID number where the type or the issuer does not allow it,
                 or the validity period is empty.
+            ConfigurationError: the issuer has no status list, or it is full.
         """
+        status_list = self._require_status()
         _, licence = self._checked_licence(
             licence_type,
             holder=holder,
@@ -186,9 +200,9 @@ class CertificateIssuer:
             allow_raw_id=allow_raw_id,
         )
         ident = licence.id
-        if self._status is not None:  # allocate only once the licence is known to be valid
-            licence = dataclasses.replace(licence, status_index=self._status.allocate())
-        index = licence.status_index
+        # Allocate only once the licence is known to be valid.
+        index = status_list.allocate()
+        licence = dataclasses.replace(licence, status_index=index)
         start, end = licence.validity_window()
         now = self._clock.now()
         # No ``iss`` claim: the agency's USCC is already in the licence map and its id.
@@ -201,8 +215,7 @@ class CertificateIssuer:
             LICENCE_CLAIM: (licence_claims := licence.to_claims(self._registry)),
         }
         payload = codec.encode(claims, self._signer, kid=self._kid, compress=self._compress)
-        if index is not None:
-            self._index_of[ident] = index
+        self._index_of[ident] = index
         self._record("licence.issue", ident, licence_type)
         return IssuedCertificate(licence, payload, self._kid, licence_claims)
 
@@ -228,8 +241,10 @@ class CertificateIssuer:
 
         Raises:
             LicenceDataInvalid: as for :meth:`issue`.
-            ConfigurationError: ``device_key`` is not an EdDSA or ES256 public key.
+            ConfigurationError: ``device_key`` is not an EdDSA or ES256 public key, or
+                the issuer has no status list (or it is full).
         """
+        status_list = self._require_status()
         if not isinstance(device_key, VerifyingKey):
             raise ConfigurationError("device_key must be a VerifyingKey")
         kind, licence = self._checked_licence(
@@ -244,10 +259,9 @@ class CertificateIssuer:
         )
         ident = licence.id
         selective, disclosures = build_selective_claims(licence, kind, device_key)
-        if self._status is not None:
-            index = self._status.allocate()
-            selective["s"] = index
-            self._index_of[ident] = index
+        index = status_list.allocate()
+        selective["s"] = index
+        self._index_of[ident] = index
         start, end = licence.validity_window()
         claims: dict[int | str, Any] = {
             codec.IAT: int(self._clock.now().timestamp()),

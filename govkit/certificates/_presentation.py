@@ -15,7 +15,7 @@ Wire format (all CBOR canonical, RFC 8949 section 4.2.3)::
                             "t": type name, "r": Merkle root of the items,
                             "c": raw device public key (32 bytes: Ed25519;
                                  33: compressed P-256 for ES256),
-                            ? "s": status index }}
+                            "s": status index }}
     disclosure_i       = [salt: bstr .size 16, index: uint, value]
     leaf_i             = SHA-256(0x00 || canonical CBOR of disclosure_i)[:16]
     node               = SHA-256(0x01 || left || right)[:16]
@@ -34,6 +34,10 @@ nodes that, with the disclosed leaves, rebuild the signed root (a compact multip
 nodes in the order a bottom-up, left-to-right walk needs them). Every item is a leaf, so
 the number of fields a licence has reveals nothing; a Merkle root instead of a digest
 per item keeps a three-item presentation inside a QR code of version 15.
+
+Every selective licence carries its status index ``"s"`` (the issuer refuses to issue
+without a status list); a verifier that meets one without it reports
+``certificate.status_unknown``, since its revocation could never be checked.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -62,7 +66,14 @@ from govkit.certificates._model import (
     LicenceRegistry,
     LicenceType,
 )
-from govkit.certificates._report import CertificateCheck, ChecksVerdict, Trace
+from govkit.certificates._report import (
+    STATUS_CHECKED,
+    STATUS_NOT_CHECKED,
+    STATUS_SKIPPED,
+    CertificateCheck,
+    ChecksVerdict,
+    Trace,
+)
 from govkit.certificates._status import Status
 from govkit.certificates._trust import TrustedIssuer, TrustedKey, TrustList
 from govkit.certificates.qr import make_qr, read_qr
@@ -83,6 +94,7 @@ from govkit.errors import (
     PresentationStale,
 )
 from govkit.keys import SigningKey, VerifyingKey
+from govkit.stores import ReplayStore
 
 __all__ = [
     "CREDENTIAL_PREFIX",
@@ -92,10 +104,8 @@ __all__ = [
     "PROFILES",
     "SELECTIVE_CLAIM",
     "HolderDevice",
-    "MemoryReplayCache",
     "Predicate",
     "Presentation",
-    "PresentationReplayCache",
     "PresentationReport",
     "SelectiveCredential",
     "VerifiedPresentation",
@@ -113,6 +123,7 @@ SELECTIVE_CLAIM: Final = -65538
 DEFAULT_WINDOW: Final = timedelta(seconds=60)
 #: How far a presentation's time may be ahead of the verifier's clock.
 _MAX_SKEW: Final = timedelta(seconds=10)
+_ONE_MICROSECOND: Final = timedelta(microseconds=1)
 _DIGEST_SIZE: Final = 16
 _EMPTY_LEAF: Final = hashlib.sha256(b"\x02").digest()[:16]
 _SALT_SIZE: Final = 16
@@ -307,44 +318,22 @@ PROFILES: Final[Mapping[str, VerifierProfile]] = MappingProxyType(
 )
 
 
-# --- replay cache --------------------------------------------------------------------------
+# --- replays -------------------------------------------------------------------------------
+
+# Replay keys of presentations start with this, so one store can serve DPoP proofs too.
+_REPLAY_PREFIX: Final = "presentation:"
 
 
-@runtime_checkable
-class PresentationReplayCache(Protocol):
-    """Remembers presentations until their window closes."""
+def _replay_expiry(presented_at: datetime, when: datetime, window: timedelta) -> datetime:
+    """Until when a presentation's replay entry must last.
 
-    def seen(self, key: bytes, *, until: datetime, now: datetime) -> bool:
-        """Record ``key`` until ``until``; return whether it was already recorded."""
-        ...
-
-
-class MemoryReplayCache:
-    """An in-process :class:`PresentationReplayCache` (one verifier, one process).
-
-    Expired entries are dropped as new ones arrive; at most ``max_entries`` are kept
-    (beyond that, :meth:`seen` reports every new key as a replay rather than forget one).
+    A time-bound presentation is accepted up to and including ``presented_at +
+    window`` (by any verifier, whatever its clock), and an entry counts as absent from
+    its expiry on, so the entry lasts one microsecond (the stores' resolution) longer.
+    A presentation seen after its time, or a nonce-bound one, is remembered for
+    ``window`` after this verification.
     """
-
-    def __init__(self, *, max_entries: int = 1_000_000) -> None:
-        self._until: dict[bytes, datetime] = {}
-        self._max = max_entries
-
-    def seen(self, key: bytes, *, until: datetime, now: datetime) -> bool:
-        """Record ``key`` until ``until``; return whether it was already recorded."""
-        known = self._until.get(key)
-        if known is not None and known >= now:
-            return True
-        if len(self._until) >= self._max:
-            for old in [k for k, t in self._until.items() if t < now]:
-                del self._until[old]
-            if len(self._until) >= self._max:
-                return True
-        self._until[key] = until
-        return False
-
-    def __len__(self) -> int:
-        return len(self._until)
+    return max(presented_at, when) + window + _ONE_MICROSECOND
 
 
 # --- the holder's side --------------------------------------------------------------------
@@ -662,7 +651,8 @@ class VerifiedPresentation:
         valid_from: the first instant of validity (UTC).
         valid_until: the instant validity ends (exclusive; for a licence valid by days,
             00:00 China Standard Time after its last day).
-        status: the status list's verdict, or ``None`` when not checked.
+        status: the status list's verdict, or ``None`` only under ``unsafe_skip_status``
+            (revocation was not checked).
         disclosed: revealed items other than predicates (``id``, ``holder``, fields).
         predicates: revealed predicates and their values.
         presented_at: the time the device signed.
@@ -689,18 +679,22 @@ class VerifiedPresentation:
 
 @dataclass(frozen=True)
 class PresentationReport(ChecksVerdict):
-    """Every check of one presentation, and the result when all passed."""
+    """Every check of one presentation, and the result when all passed.
+
+    JSON (:meth:`~govkit.report.Report.to_dict`): ``valid``, ``kind``
+    (``presentation``), ``code``, ``checks`` and ``presentation`` (only what the
+    holder disclosed; ``null`` unless valid).
+    """
 
     checks: tuple[CertificateCheck, ...]
     presentation: VerifiedPresentation | None
     kind: str = "presentation"
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``valid``, ``kind``, ``code``, ``checks`` and ``presentation``."""
+    def json_members(self) -> dict[str, Any]:
+        """``presentation``: what was disclosed, or ``None``."""
         found = self.presentation
-        return self._report_json(
-            "presentation",
-            None
+        return {
+            "presentation": None
             if found is None
             else {
                 "type": found.licence_type,
@@ -713,8 +707,34 @@ class PresentationReport(ChecksVerdict):
                 "presented_at": found.presented_at.isoformat(),
                 "profile": found.profile,
                 "nonce_bound": found.nonce_bound,
-            },
+            }
+        }
+
+    def summary(self) -> tuple[str, ...]:
+        """What the holder chose to reveal, with Chinese and English labels."""
+        found = self.presentation
+        if found is None:
+            return ()
+        registry = LicenceRegistry.default()
+        labels = {"id": "证照编号 Licence id", "holder": "持证人 Holder"}
+        title = found.licence_type
+        if found.licence_type in registry:
+            kind = registry.get(found.licence_type)
+            title = f"{kind.zh} {kind.en}"
+            labels |= {spec.name: f"{spec.zh} {spec.en}" for spec in kind.fields}
+        lines = [
+            title,
+            f"颁发机构 Issuer: {found.issuer.agency.name} ({found.issuer.agency.uscc})",
+        ]
+        lines += [f"{labels.get(name, name)}: {value}" for name, value in found.disclosed.items()]
+        lines += [f"{name}: {'yes' if yes else 'no'}" for name, yes in found.predicates.items()]
+        lines.append(
+            f"有效期 Valid: {found.valid_from.isoformat()} – {found.valid_until.isoformat()}"
         )
+        lines.append("(nothing else was disclosed)")
+        if "status" in self.skipped:
+            lines.append(STATUS_NOT_CHECKED)
+        return tuple(lines)
 
 
 @dataclass(frozen=True)
@@ -812,7 +832,7 @@ class PresentationRun:
         registry: LicenceRegistry,
         current_trust: Callable[[datetime], TrustList],
         status_of: Callable[[int | None, TrustedIssuer, datetime], Status | None],
-        replay: PresentationReplayCache,
+        replay: ReplayStore,
     ) -> None:
         self._registry = registry
         self._current_trust = current_trust
@@ -857,7 +877,10 @@ class PresentationRun:
         codec.check_times(message.claims, at=when)
         trace.ok("validity", f"valid until {parsed.valid_until.isoformat()} (exclusive)")
         status = self._status_of(parsed.status_index, issuer, when)
-        trace.ok("status", "not checked" if status is None else status.name.lower())
+        if status is None:
+            trace.skipped("status", STATUS_SKIPPED)
+        else:
+            trace.ok("status", STATUS_CHECKED)
         signed = _to_sign(licence_bytes, items, proof, seconds, nonce)
         try:
             parsed.device_key.verify(device_signature, signed)
@@ -874,10 +897,12 @@ class PresentationRun:
                 window=int(window.total_seconds()),
                 age=int((when - presented_at).total_seconds()),
             )
-        until = max(presented_at, when) + window
         # Remember what was signed, not the signature: an ECDSA signature has a second
-        # valid encoding, (r, n - s), which would otherwise replay as a "new" one.
-        if self._replay.seen(hashlib.sha256(signed).digest(), until=until, now=when):
+        # valid encoding, (r, n - s), which would otherwise replay as a "new" one. A store
+        # that fails (or a memory store that is full) raises: never "not a replay".
+        replay_key = _REPLAY_PREFIX + hashlib.sha256(signed).hexdigest()
+        expires_at = _replay_expiry(presented_at, when, window)
+        if not self._replay.check_and_remember(replay_key, now=when, expires_at=expires_at):
             raise PresentationReplayed("this presentation was already shown")
         trace.ok(
             "freshness",

@@ -1,52 +1,45 @@
-"""What licence and presentation reports share: one check, the verdict, the trace."""
+"""What licence and presentation reports share: the check, the verdict, the trace.
+
+The check and the verdict are :mod:`govkit.report`'s, the same for every report govkit
+makes; the names here are kept for callers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
-__all__ = ["CertificateCheck", "ChecksVerdict", "Trace"]
+from govkit.report import Check, Report
+
+__all__ = [
+    "STATUS_CHECKED",
+    "STATUS_NOT_CHECKED",
+    "STATUS_SKIPPED",
+    "CertificateCheck",
+    "ChecksVerdict",
+    "Trace",
+]
+
+#: The ``status`` check's detail when the issuer's status list says the licence is valid.
+STATUS_CHECKED = "valid: the issuer's status list marks it neither revoked nor suspended"
+#: The ``status`` check's detail under ``unsafe_skip_status`` (the check is not performed).
+STATUS_SKIPPED = "not performed (unsafe_skip_status): revocation was NOT checked"
+#: Said in plain words below a valid licence or presentation whose status was skipped.
+STATUS_NOT_CHECKED = (
+    "撤销状态未检查 Revocation was NOT checked (unsafe_skip_status): "
+    "a revoked or suspended licence would pass."
+)
 
 
-@dataclass(frozen=True)
-class CertificateCheck:
-    """One check of a :class:`CertificateReport` or a :class:`PresentationReport`."""
-
-    name: str
-    ok: bool
-    code: str | None = None
-    detail: str = ""
+#: One check of a :class:`CertificateReport` or a :class:`PresentationReport` (the name
+#: before :class:`govkit.report.Check`). ``ok`` is ``None`` for a check not performed
+#: (the ``status`` check under ``unsafe_skip_status``): never counted as passed.
+CertificateCheck = Check
 
 
-class ChecksVerdict:
-    """The verdict of a report from its ``checks`` (a mixin for the frozen reports)."""
+class ChecksVerdict(Report):
+    """The base of the licence and presentation reports: :class:`govkit.report.Report`."""
 
-    checks: Sequence[CertificateCheck]
-    kind: str
-
-    @property
-    def ok(self) -> bool:
-        """Whether every check passed."""
-        return all(c.ok for c in self.checks)
-
-    @property
-    def code(self) -> str | None:
-        """The code of the first failed check, if any."""
-        return next((c.code for c in self.checks if not c.ok), None)
-
-    def _report_json(self, name: str, found: dict[str, Any] | None) -> dict[str, Any]:
-        """``valid``, ``kind``, ``code``, ``checks``, then ``name``: what was found."""
-        return {
-            "valid": self.ok,
-            "kind": self.kind,
-            "code": self.code,
-            "checks": [
-                {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail}
-                for c in self.checks
-            ],
-            name: found,
-        }
+    __slots__ = ()
 
 
 class Trace:
@@ -59,3 +52,8 @@ class Trace:
         """Record that the check ``name`` passed."""
         if self._record is not None:
             self._record(CertificateCheck(name, True, None, detail))
+
+    def skipped(self, name: str, detail: str) -> None:
+        """Record that the check ``name`` was not performed (``ok`` is ``None``)."""
+        if self._record is not None:
+            self._record(CertificateCheck(name, None, None, detail))

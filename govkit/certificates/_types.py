@@ -37,6 +37,8 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
+from stdnum.cn import ric
+
 from govkit.certificates._identifier import ROOT_OID, is_type_code, is_uscc
 from govkit.errors import LicenceDataInvalid
 
@@ -65,7 +67,6 @@ FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 TYPE_NAME: Final = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+){0,7}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
-_RESIDENT_WEIGHTS: Final = tuple(pow(2, 17 - i, 11) for i in range(17))
 #: Largest magnitude of an int field: exact in JSON numbers and in CBOR.
 _MAX_INT: Final = 2**53 - 1
 _MAX_LABEL: Final = 64
@@ -90,11 +91,10 @@ def is_clean_text(value: object, max_length: int) -> bool:
 
 
 def is_resident_id(value: str) -> bool:
-    """GB 11643-1999 layout and ISO 7064 MOD 11-2 check character (private copy)."""
-    if not _RESIDENT_ID.fullmatch(value):
-        return False
-    total = sum(int(c) * w for c, w in zip(value[:17], _RESIDENT_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11] == value[17]
+    """GB 11643-1999 layout and ISO 7064 MOD 11-2 check character (python-stdnum's)."""
+    # the layout first: stdnum's calc_check_digit reads digits 1-17 as a base-13
+    # number, which would also take letters, underscores and non-ASCII digits
+    return bool(_RESIDENT_ID.fullmatch(value)) and ric.calc_check_digit(value) == value[17]
 
 
 def iso_date(value: object) -> str | None:

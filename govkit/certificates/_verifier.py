@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -15,31 +16,45 @@ from govkit.certificates._model import Licence, LicenceRegistry
 from govkit.certificates._presentation import (
     DEFAULT_WINDOW,
     PRESENTATION_CHECKS,
-    MemoryReplayCache,
-    PresentationReplayCache,
     PresentationReport,
     PresentationRun,
     VerifiedPresentation,
     VerifierProfile,
     resolve_profile,
 )
-from govkit.certificates._report import CertificateCheck, ChecksVerdict, Trace
-from govkit.certificates._status import SignedStatusList, Status, StatusListSource
-from govkit.certificates._trust import TrustedIssuer, TrustedKey, TrustList, TrustListSource
+from govkit.certificates._report import (
+    STATUS_CHECKED,
+    STATUS_NOT_CHECKED,
+    STATUS_SKIPPED,
+    CertificateCheck,
+    ChecksVerdict,
+    Trace,
+)
+from govkit.certificates._sources import TrustListSource
+from govkit.certificates._status import (
+    SignedStatusList,
+    Status,
+    StatusLists,
+    StatusListSource,
+)
+from govkit.certificates._trust import TrustedIssuer, TrustedKey, TrustList
 from govkit.certificates.qr import read_qr
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
     CertificateFormatError,
     CertificateKeyUnknown,
     CertificateRevoked,
+    CertificateStatusStale,
+    CertificateStatusUnknown,
     CertificateSuspended,
     ConfigurationError,
     GovkitError,
     IssuerNotAllowed,
     LicenceDataInvalid,
-    StatusListInvalid,
     TrustListStale,
+    VerificationError,
 )
+from govkit.stores import MemoryReplayStore, ReplayStore
 
 __all__ = ["CertificateCheck", "CertificateReport", "CertificateVerifier", "VerifiedCertificate"]
 
@@ -50,7 +65,11 @@ CHECKS = ("input", "format", "trust", "signature", "issuer", "validity", "status
 
 @dataclass(frozen=True)
 class VerifiedCertificate:
-    """A licence that passed every check, with who vouched for it."""
+    """A licence that passed every check, with who vouched for it.
+
+    ``status`` is the status list's verdict (:attr:`Status.VALID`), or ``None`` only when
+    the verifier was made with ``unsafe_skip_status=True``: revocation was not checked.
+    """
 
     licence: Licence
     issuer: TrustedIssuer
@@ -66,18 +85,22 @@ class VerifiedCertificate:
 
 @dataclass(frozen=True)
 class CertificateReport(ChecksVerdict):
-    """Every check of one verification, and the certificate when all passed."""
+    """Every check of one verification, and the certificate when all passed.
+
+    ``kind`` is ``payload`` or ``image`` (what was read). JSON
+    (:meth:`~govkit.report.Report.to_dict`): ``valid``, ``kind``, ``code``, ``checks``
+    and ``certificate`` (personal data masked; ``null`` unless valid).
+    """
 
     kind: str
     checks: tuple[CertificateCheck, ...]
     certificate: VerifiedCertificate | None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``valid``, ``kind``, ``code``, ``checks`` and ``certificate``."""
+    def json_members(self) -> dict[str, Any]:
+        """``certificate``: the licence with personal data masked, or ``None``."""
         cert = self.certificate
-        return self._report_json(
-            "certificate",
-            None
+        return {
+            "certificate": None
             if cert is None
             else {
                 "id": cert.licence.id,
@@ -88,56 +111,137 @@ class CertificateReport(ChecksVerdict):
                 "valid_from": cert.not_before.isoformat(),
                 "valid_until": cert.expires_at.isoformat(),
                 "status": None if cert.status is None else cert.status.name.lower(),
-            },
-        )
+            }
+        }
+
+    def summary(self) -> tuple[str, ...]:
+        """The licence as an officer reads it: Chinese and English labels, data masked."""
+        cert = self.certificate
+        if cert is None:
+            return ()
+        licence = cert.licence
+        registry = LicenceRegistry.default()
+        if licence.type not in registry:
+            title, labels = licence.type, {}
+        else:
+            kind = registry.get(licence.type)
+            title = f"{kind.zh} {kind.en}"
+            labels = {spec.name: f"{spec.zh} {spec.en}" for spec in kind.fields}
+        lines = [
+            f"{title}  {licence.id}",
+            f"颁发机构 Issuer: {cert.issuer.agency.name} ({cert.issuer.agency.uscc})",
+            f"持证人 Holder: {licence.holder.masked()}",
+        ]
+        lines += [
+            f"{labels.get(name, name)}: {value}" for name, value in cert.masked_fields.items()
+        ]
+        lines.append(f"有效期 Valid: {_day(licence.valid_from)} – {_day(licence.valid_until)}")
+        if "status" in self.skipped:
+            lines.append(STATUS_NOT_CHECKED)
+        return tuple(lines)
+
+
+def _day(value: date | datetime) -> str:
+    return value.isoformat() if not isinstance(value, datetime) else value.date().isoformat()
 
 
 class CertificateVerifier:
-    """Verifies licences offline against a trust list and, optionally, a status list.
+    """Verifies licences offline against a trust list and the issuer's status list.
+
+    Revocation is a required check, for licences and presentations alike: a licence is
+    valid only if its issuer's current status list says so. Without a status list for
+    the issuer, or for a licence that carries no status reference, the ``status`` check
+    fails with ``certificate.status_unknown`` (``certificate.status_stale`` when the
+    list is past its expiry).
 
     Args:
         trust: a loaded :class:`TrustList` or a :class:`TrustListSource` (file or URL,
             cached).
-        status: a loaded :class:`SignedStatusList` or a :class:`StatusListSource`.
+        status: the issuers' signed status lists: one loaded :class:`SignedStatusList`
+            or :class:`StatusListSource`, or an iterable of them (any number of issuers,
+            one list each). Each licence is checked against the list signed by a current
+            key of its own issuer, found by key id (a source under the keys it was
+            given, so give each source only its issuer's keys); of copies of one list
+            (same ``list_id``) the highest ``sequence`` wins. No list of the issuer is
+            ``certificate.status_unknown`` with ``reason`` ``other_issuer`` (one list
+            given) or ``no_list_for_issuer`` (several); lists with different ids
+            signed by one issuer, ``several_lists``. An empty iterable or a mapping is
+            a :class:`~govkit.errors.ConfigurationError`.
+        unsafe_skip_status: do not check revocation at all. The ``status`` check is
+            reported as not performed (``ok`` is ``None``, never a pass) and
+            :attr:`VerifiedCertificate.status` is ``None``; a warning is logged. Not
+            with ``status``.
         registry: the licence types (default: the ten standard types).
         clock: time source, read once per verification.
         allow_stale_trust: accept a trust or status list past its expiry (the
-            report still shows ``trust.stale``); by default :meth:`verify` raises
-            :class:`~govkit.errors.TrustListStale`.
+            report still shows ``trust.stale`` or ``certificate.status_stale``); by
+            default :meth:`verify` raises :class:`~govkit.errors.TrustListStale` or
+            :class:`~govkit.errors.CertificateStatusStale`.
         audit: when given, each verification outcome is logged.
-        replay_cache: remembers presentations until their window closes (default: an
-            in-memory :class:`MemoryReplayCache` of this verifier); share one (for
-            example a database-backed one) between verifiers that see the same holders.
+        replay_store: remembers presentations until their window closes, a
+            :class:`~govkit.stores.ReplayStore` (default: a
+            :class:`~govkit.stores.MemoryReplayStore` of this verifier). Share a
+            :class:`~govkit.stores.SQLiteReplayStore` or
+            :class:`~govkit.stores.PostgresReplayStore` between the processes and hosts
+            that see the same holders, or a presentation shown to one can be shown again
+            to another. Its keys start with ``presentation:``, so a DPoP verifier may
+            share it. A store that fails, or a memory store that is full, raises its
+            ``*.store`` error from both :meth:`verify_presentation` and
+            :meth:`inspect_presentation` (never "not a replay", never a verdict).
     """
 
     def __init__(
         self,
         trust: TrustList | TrustListSource,
         *,
-        status: SignedStatusList | StatusListSource | None = None,
+        status: SignedStatusList
+        | StatusListSource
+        | Iterable[SignedStatusList | StatusListSource]
+        | None = None,
         registry: LicenceRegistry | None = None,
         clock: Clock | None = None,
         allow_stale_trust: bool = False,
         audit: AuditLog | None = None,
-        replay_cache: PresentationReplayCache | None = None,
+        replay_store: ReplayStore | None = None,
+        unsafe_skip_status: bool = False,
     ) -> None:
         if not isinstance(trust, (TrustList, TrustListSource)):
             raise ConfigurationError("trust must be a TrustList or a TrustListSource")
+        if isinstance(status, (SignedStatusList, StatusListSource)):
+            status = (status,)
+        elif status is not None and (
+            not isinstance(status, Iterable) or isinstance(status, (str, bytes, Mapping))
+        ):
+            raise ConfigurationError(
+                "status must be a SignedStatusList, a StatusListSource or an iterable of them"
+            )
+        if unsafe_skip_status and status is not None:
+            raise ConfigurationError("give a status list or unsafe_skip_status=True, not both")
+        if unsafe_skip_status:
+            logging.getLogger("govkit.certificates").warning(
+                "CertificateVerifier(unsafe_skip_status=True): revocation is NOT checked; "
+                "revoked and suspended licences pass"
+            )
         self._trust = trust
-        self._status = status
+        self._status = None if status is None else StatusLists(status)
+        self._skip_status = bool(unsafe_skip_status)
         self._registry = registry or LicenceRegistry.default()
         self._clock: Clock = clock or SystemClock()
         self._allow_stale = allow_stale_trust
         self._audit = audit
-        if replay_cache is not None and not isinstance(replay_cache, PresentationReplayCache):
-            raise ConfigurationError("replay_cache must be a PresentationReplayCache")
-        self._replay: PresentationReplayCache = replay_cache or MemoryReplayCache()
+        if replay_store is not None and not isinstance(replay_store, ReplayStore):
+            raise ConfigurationError("replay_store must implement govkit.stores.ReplayStore")
+        self._replay: ReplayStore = MemoryReplayStore() if replay_store is None else replay_store
 
     def verify(self, data: str | bytes, *, at: datetime | None = None) -> VerifiedCertificate:
         """Verify a payload (``GK1:...``) or a PNG/JPEG picture of its QR code.
 
         Raises:
-            CertificateVerificationError: a subclass naming the first failed check.
+            CertificateVerificationError: a subclass naming the first failed check
+                (``certificate.status_unknown`` or ``certificate.status_stale`` when
+                revocation could not be checked).
+            QrUnreadable: the picture holds no readable QR code, or several; nothing
+                is known about the licence (not a verification error).
         """
         when = resolve_time(self._clock, at)
         try:
@@ -149,14 +253,22 @@ class CertificateVerifier:
         return result
 
     def inspect(self, data: str | bytes, *, at: datetime | None = None) -> CertificateReport:
-        """Run every check and return a report; never raises for a bad licence."""
+        """Run every check and return a report; never raises for a bad licence.
+
+        Raises:
+            QrUnreadable: the picture holds no readable QR code, or several: there is
+                no licence to report on.
+        """
         when = resolve_time(self._clock, at)
         checks: list[CertificateCheck] = []
         certificate: VerifiedCertificate | None = None
         kind = "image" if isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC) else "payload"
+        used: list[SignedStatusList] = []  # the issuer's status list, once found
         try:
-            certificate = self._run(data, when, Trace(checks.append), stale_ok=True)
+            certificate = self._run(data, when, Trace(checks.append), stale_ok=True, used=used)
         except GovkitError as exc:
+            if not isinstance(exc, VerificationError):
+                raise  # an unreadable picture, an unavailable list, a store: not a verdict
             name = CHECKS[len(checks)] if len(checks) < len(CHECKS) else "status"
             where = ", ".join(f"{k}={v}" for k, v in exc.context.items())
             checks.append(
@@ -167,6 +279,8 @@ class CertificateVerifier:
         try:
             trust = self._current_trust(when, stale_ok=True)
         except GovkitError as exc:
+            if not isinstance(exc, VerificationError):
+                raise
             checks.append(CertificateCheck("trust_freshness", False, exc.code, exc.message))
             return self._report(kind, checks, None)
         if trust.is_stale(when):
@@ -185,26 +299,16 @@ class CertificateVerifier:
                     "trust_freshness", True, None, f"trust list #{trust.sequence} is current"
                 )
             )
-        if self._status is not None:
-            try:
-                status_list = (
-                    self._status
-                    if isinstance(self._status, SignedStatusList)
-                    else self._status.get(at=when, allow_stale=True)
+        if used and used[-1].is_stale(when):
+            checks.append(
+                CertificateCheck(
+                    "status_freshness",
+                    self._allow_stale,
+                    CertificateStatusStale.code,
+                    f"the issuer's status list {used[-1].list_id} is past its expiry"
+                    + (" (accepted: allow_stale_trust)" if self._allow_stale else ""),
                 )
-            except GovkitError as exc:
-                checks.append(CertificateCheck("status_freshness", False, exc.code, exc.message))
-                return self._report(kind, checks, None)
-            if status_list.is_stale(when):
-                checks.append(
-                    CertificateCheck(
-                        "status_freshness",
-                        self._allow_stale,
-                        TrustListStale.code,
-                        "the status list is past its expiry"
-                        + (" (accepted: allow_stale_trust)" if self._allow_stale else ""),
-                    )
-                )
+            )
         return self._report(kind, checks, certificate)
 
     def verify_presentation(
@@ -231,7 +335,9 @@ class CertificateVerifier:
         Raises:
             CertificateVerificationError: a subclass naming the first failed check
                 (``presentation.*`` codes for the holder binding, freshness, replays,
-                disclosures and the profile).
+                disclosures and the profile; ``certificate.status_unknown`` or
+                ``certificate.status_stale`` when revocation could not be checked).
+            QrUnreadable: the picture holds no readable QR code, or several.
         """
         when = resolve_time(self._clock, at)
         chosen = resolve_profile(profile)
@@ -254,7 +360,11 @@ class CertificateVerifier:
         window: timedelta = DEFAULT_WINDOW,
         at: datetime | None = None,
     ) -> PresentationReport:
-        """Run every check of :meth:`verify_presentation` and return a report."""
+        """Run every check of :meth:`verify_presentation` and return a report.
+
+        Raises:
+            QrUnreadable: the picture holds no readable QR code, or several.
+        """
         when = resolve_time(self._clock, at)
         chosen = resolve_profile(profile)
         checks: list[CertificateCheck] = []
@@ -269,6 +379,8 @@ class CertificateVerifier:
                 window=window,
             )
         except GovkitError as exc:
+            if not isinstance(exc, VerificationError):
+                raise  # nothing is known about the presentation: not a verdict
             names = PRESENTATION_CHECKS
             name = names[len(checks)] if len(checks) < len(names) else names[-1]
             where = ", ".join(f"{k}={v}" for k, v in exc.context.items())
@@ -295,7 +407,7 @@ class CertificateVerifier:
         checks: list[CertificateCheck],
         certificate: VerifiedCertificate | None,
     ) -> CertificateReport:
-        ok = all(c.ok for c in checks)
+        ok = all(c.ok is not False for c in checks)
         report = CertificateReport(kind, tuple(checks), certificate if ok else None)
         ident = certificate.licence.id if certificate is not None else "unknown"
         self._log(ident, "success" if report.ok else "failure", report.code)
@@ -315,7 +427,13 @@ class CertificateVerifier:
         return trust
 
     def _run(
-        self, data: str | bytes, when: datetime, trace: Trace, *, stale_ok: bool
+        self,
+        data: str | bytes,
+        when: datetime,
+        trace: Trace,
+        *,
+        stale_ok: bool,
+        used: list[SignedStatusList] | None = None,
     ) -> VerifiedCertificate:
         text = self._text_of(data)
         trace.ok(
@@ -365,10 +483,11 @@ class CertificateVerifier:
         trace.ok("issuer", f"{issuer.agency.name} may issue {licence.type}")
         codec.check_times(claims, at=when)
         trace.ok("validity", f"valid until {expires_at.isoformat()}")
-        status = self._status_of(licence.status_index, issuer, when, stale_ok=stale_ok)
-        trace.ok(
-            "status", "not checked (no status list)" if status is None else status.name.lower()
-        )
+        status = self._status_of(licence.status_index, issuer, when, stale_ok=stale_ok, used=used)
+        if status is None:
+            trace.skipped("status", STATUS_SKIPPED)
+        else:
+            trace.ok("status", STATUS_CHECKED)
         masked = MappingProxyType(self._registry.get(licence.type).masked(licence.fields))
         return VerifiedCertificate(
             licence,
@@ -397,23 +516,56 @@ class CertificateVerifier:
             raise CertificateFormatError("the input must be text or picture bytes", reason="input")
         return data.strip()
 
-    def _status_of(
-        self, index: int | None, issuer: TrustedIssuer, when: datetime, *, stale_ok: bool
-    ) -> Status | None:
-        if self._status is None or index is None:
-            return None
-        status_list = (
-            self._status
-            if isinstance(self._status, SignedStatusList)
-            else self._status.get(at=when, allow_stale=True)
+    def _status_list(self, issuer: TrustedIssuer, when: datetime) -> SignedStatusList:
+        """The issuer's status list (stale or not); past ``max_stale`` is status_stale."""
+        if self._status is None:
+            raise CertificateStatusUnknown(
+                "no status list was given, so revocation cannot be checked", reason="no_list"
+            )
+        issuer_kids = frozenset(k.key.kid for k in issuer.keys if not k.withdrawn)
+        status_list = self._status.signed_by(issuer_kids, when)
+        if status_list is not None:
+            return status_list
+        if len(self._status) == 1:
+            raise CertificateStatusUnknown(
+                "there is no status list for the licence's issuer: the list given is not "
+                "signed by a current key of that issuer",
+                reason="other_issuer",
+            )
+        raise CertificateStatusUnknown(
+            "there is no status list for the licence's issuer: none of the lists given is "
+            "signed by a current key of that issuer",
+            reason="no_list_for_issuer",
         )
+
+    def _status_of(
+        self,
+        index: int | None,
+        issuer: TrustedIssuer,
+        when: datetime,
+        *,
+        stale_ok: bool,
+        used: list[SignedStatusList] | None = None,
+    ) -> Status | None:
+        """The licence's status, or ``None`` only when the check is skipped (unsafe).
+
+        The issuer's list, once found, is appended to ``used`` (for ``inspect``).
+        """
+        if self._skip_status:
+            return None
+        if index is None:
+            raise CertificateStatusUnknown(
+                "the licence carries no status reference, so its revocation cannot be checked",
+                reason="no_index",
+            )
+        status_list = self._status_list(issuer, when)
+        if used is not None:
+            used.append(status_list)
         if not stale_ok and status_list.is_stale(when):
-            raise TrustListStale("the status list is past its expiry")
-        issuer_kids = {k.key.kid for k in issuer.keys if not k.withdrawn}
-        if status_list.kid not in issuer_kids:
-            raise StatusListInvalid(
-                "the status list is not signed by a current key of the licence's issuer",
-                reason="signer",
+            raise CertificateStatusStale(
+                "the issuer's status list is past its expiry",
+                expired=status_list.expires_at.isoformat(),
+                list_id=status_list.list_id,
             )
         status = status_list.status(index)
         if status is Status.REVOKED:

@@ -22,16 +22,23 @@ background. zxing-cpp itself tries rotations, inverted colours and downscaled co
 if it finds nothing, :func:`read_qr` retries a short, fixed list of copies (sharpened,
 upscaled when small, upscaled and sharpened, histogram-equalised) and stops at the first
 that holds a QR code. Only standard (model 2) QR codes are looked for, not Micro QR or
-rMQR. Its outcomes, each a :class:`~govkit.errors.QrNotFound` with ``context["reason"]``:
+rMQR. Its failures are :class:`~govkit.errors.QrUnreadable` errors, with
+``context["reason"]``:
 
-* ``not_an_image``: the bytes are not a PNG or JPEG picture Pillow can decode;
-* ``too_large``: over :data:`MAX_IMAGE_BYTES` bytes or ``max_pixels`` pixels (checked
-  from the header, before any pixel is decoded, so a decompression bomb costs nothing);
-* ``no_qr``: a picture, but no readable QR code in it;
-* ``several_qr``: two or more QR codes with different contents. As with the EU digital
-  COVID certificate, one picture must hold one code: picking one would let a verifier
-  check a licence other than the one the officer aimed at. The same content twice is
-  read as one.
+* :class:`~govkit.errors.QrNotFound` (``qr.not_found``), ``not_an_image``: the bytes
+  are not a PNG or JPEG picture Pillow can decode;
+* ``qr.not_found``, ``too_large``: over :data:`MAX_IMAGE_BYTES` bytes or ``max_pixels``
+  pixels (checked from the header, before any pixel is decoded, so a decompression bomb
+  costs nothing);
+* ``qr.not_found``, ``no_qr``: a picture, but no readable QR code in it;
+* :class:`~govkit.errors.QrSeveralCodes` (``qr.several_codes``), ``several_qr``: two or
+  more QR codes with different contents. As with the EU digital COVID certificate, one
+  picture must hold one code: picking one would let a verifier check a licence other
+  than the one the officer aimed at. The same content twice is read as one.
+
+None of them is a :class:`~govkit.errors.VerificationError`: a picture that could not
+be read says nothing about the licence in it (retake the photo), which is a different
+answer from "this licence is not genuine".
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from typing import Any, Final
 import zxingcpp
 from PIL import Image, ImageFilter, ImageOps
 
-from govkit.errors import ConfigurationError, QrNotFound
+from govkit.errors import ConfigurationError, QrNotFound, QrSeveralCodes
 
 __all__ = [
     "MAX_IMAGE_BYTES",
@@ -371,7 +378,8 @@ def read_qr(image: bytes | Image.Image, *, max_pixels: int = MAX_IMAGE_PIXELS) -
     """The text of the one QR code in a picture (PNG or JPEG bytes, or a Pillow image).
 
     Raises :class:`~govkit.errors.QrNotFound` (``context["reason"]``: ``not_an_image``,
-    ``too_large``, ``no_qr`` or ``several_qr``; see the module documentation), and
+    ``too_large`` or ``no_qr``) or :class:`~govkit.errors.QrSeveralCodes` (``several_qr``),
+    both :class:`~govkit.errors.QrUnreadable` (see the module documentation), and
     :class:`~govkit.errors.ConfigurationError` if ``max_pixels`` is not positive.
     """
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1:
@@ -401,7 +409,7 @@ def read_qr(image: bytes | Image.Image, *, max_pixels: int = MAX_IMAGE_PIXELS) -
         if len(texts) == 1:
             return texts[0]
         if texts:
-            raise QrNotFound(
+            raise QrSeveralCodes(
                 "the picture holds several different QR codes",
                 reason="several_qr",
                 count=len(texts),

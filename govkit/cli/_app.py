@@ -16,6 +16,8 @@ from govkit.errors import (
     AlgorithmUnavailable,
     ConfigurationError,
     GovkitError,
+    QrUnreadable,
+    TrustListError,
     VerificationError,
 )
 
@@ -25,12 +27,30 @@ EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
 #: Exit code: wrong arguments.
 EXIT_USAGE: Final = 2
-#: Exit code: something outside the input is wrong (files, variables, services).
+#: Exit code: something outside the input is wrong (files, variables, services), or the
+#: input could not be read at all (a picture without one readable QR code).
 EXIT_ENV: Final = 3
+
+#: What to do next, by error code, printed after the failure line (and as ``hint`` in
+#: the JSON ``error`` object).
+HINTS: Final = {
+    "qr.not_found": "请重新拍照：二维码完整、清晰、光线充足 / retake the photo (PNG or JPEG): "
+    "the whole QR code in the frame, sharp and well lit",
+    "qr.several_codes": "请重新拍照，画面中只保留一个二维码 / retake the photo with only one "
+    "QR code in the frame",
+    "certificate.status_unknown": "撤销状态无法检查：请用 --status 提供签发机关当前的状态列表 / "
+    "revocation could not be checked: give the issuer's current status list (--status)",
+    "certificate.status_stale": "状态列表已过期：请获取签发机关最新的状态列表 / the status list "
+    "has expired: fetch the issuer's latest one (--status)",
+}
 
 
 class CliUsageError(Exception):
-    """Bad combination of arguments (exit 2)."""
+    """Bad combination of arguments, or a required one missing (exit 2)."""
+
+    def __init__(self, message: str, code: str = "cli.usage") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class CliEnvironmentError(Exception):
@@ -137,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     from govkit.cli import (  # noqa: PLC0415 - keeps startup cheap
         _audit,
         _certificates,
+        _db,
         _demo,
         _esign,
         _identity,
@@ -165,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
         _verify,
         _audit,
         _payments,
+        _db,
         _demo,
     ):
         module.register(sub, common)
@@ -198,11 +220,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliInvalid:
         return EXIT_INVALID
     except CliUsageError as exc:
-        return _fail(out, args=args, code="cli.usage", message=str(exc), exit_code=EXIT_USAGE)
+        return _fail(out, args=args, code=exc.code, message=str(exc), exit_code=EXIT_USAGE)
     except CliEnvironmentError as exc:
         return _fail(out, args=args, code=exc.code, message=str(exc), exit_code=EXIT_ENV)
     except AlgorithmUnavailable as exc:  # an optional extra is not installed
         return _fail(out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_ENV)
+    except (QrUnreadable, TrustListError) as exc:  # nothing was read to give a verdict on
+        return _fail(
+            out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_ENV, error=exc
+        )
     except ConfigurationError as exc:
         return _fail(
             out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_USAGE, error=exc
@@ -236,6 +262,9 @@ def _fail(
 ) -> int:
     label = "INVALID" if isinstance(error, VerificationError) else "ERROR"
     sys.stderr.write(f"{label}: {message} [{code}]\n")
+    hint = HINTS.get(code)
+    if hint is not None:
+        sys.stderr.write(f"hint: {hint}\n")
     if args.verbose:
         traceback.print_exc(file=sys.stderr)
     if out.json:
@@ -244,5 +273,6 @@ def _fail(
             if error is not None
             else {"code": code, "message": message, "context": {}}
         )
-        out.data({"ok": False, "error": payload})
+        # The error shape: {"error": {...}} and nothing else at the top (never "valid").
+        out.data({"error": payload | ({} if hint is None else {"hint": hint})})
     return exit_code

@@ -2,9 +2,13 @@
 
 Key files follow the log-folder layout ``govkit demo`` writes: for a SQLite store
 ``DIR/audit.db`` the defaults are ``DIR/audit/note-key`` (the checkpoint signing
-key, a ``PRIVATE+KEY+...`` string), ``DIR/audit/note-key.vkey`` (its verifier key)
-and ``DIR/audit/pseudonym.key`` (the pseudonym secret). Options and the
-``GOVKIT_AUDIT_*`` environment variables override them.
+key, a ``PRIVATE+KEY+...`` string) and ``DIR/audit/pseudonym.key`` (the pseudonym
+secret). Options and the ``GOVKIT_AUDIT_*`` environment variables override them.
+
+``audit verify`` never takes its verifier key from there: whoever can rewrite the log
+folder can truncate the log, put their own key next to it and sign a new checkpoint.
+The trusted key comes from ``--vkey`` or ``GOVKIT_AUDIT_VKEY`` only (``cli.no_vkey``,
+exit 2, without one).
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from govkit.audit import (
     inspect_log,
     open_store,
 )
-from govkit.cli._app import CliEnvironmentError, CliInvalid, CliUsageError, Output, table
-from govkit.cli._files import read_file, write_file
+from govkit.cli._app import CliEnvironmentError, CliUsageError, Output, table
+from govkit.cli._files import read_file, refuse_existing, write_file
+from govkit.cli._report import emit_report
 from govkit.cli._types import aware_time
+from govkit.errors import AuditStoreError
 
 _ENV_VKEY = "GOVKIT_AUDIT_VKEY"
 _ENV_KEY = "GOVKIT_AUDIT_KEY_FILE"
@@ -56,7 +62,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--vkey",
         action="append",
         metavar="VKEY",
-        help="trusted verifier key (string or file; repeatable; default: the log folder's)",
+        help="trusted verifier key, a string or a file (repeatable; required unless "
+        "GOVKIT_AUDIT_VKEY is set; a key next to the log is never used)",
     )
     verify.add_argument("--deep", action="store_true", help="also check query columns")
     verify.set_defaults(handler=cmd_verify)
@@ -71,6 +78,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     checkpoint.add_argument(
         "--out", type=Path, metavar="FILE", help="also write the checkpoint to this file"
     )
+    checkpoint.add_argument("--force", action="store_true", help="replace an existing --out")
     checkpoint.set_defaults(handler=cmd_checkpoint)
 
     keygen = audit_sub.add_parser(
@@ -113,6 +121,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--key", type=Path, metavar="FILE", help="note signing key file (PRIVATE+KEY+...)"
     )
     export.add_argument("--out", type=Path, metavar="FILE", help="write the package to this file")
+    export.add_argument("--force", action="store_true", help="replace an existing --out")
     _add_filters(export, limit=None)
     export.set_defaults(handler=cmd_export)
 
@@ -168,12 +177,20 @@ def log_folder(store: str) -> Path | None:
     return path.parent / "audit"
 
 
-def _open_existing(store: str) -> AuditStore:
+def _open_existing(store: str, *, read_only: bool = False) -> AuditStore:
+    """Open an existing log; ``read_only`` for commands that only read (never an upgrade)."""
     if "://" not in store or store.startswith("sqlite:///"):
         path = Path(store.removeprefix("sqlite:///"))
         if not path.is_file():
             raise CliEnvironmentError(f"{path}: no such audit store", "cli.no_such_file")
-    opened = open_store(store)
+    try:
+        opened = open_store(store, read_only=read_only)
+    except AuditStoreError as exc:
+        if exc.context.get("absent"):  # read-only: a database without audit tables
+            raise CliEnvironmentError(
+                f"{store} is not a govkit audit log", "cli.not_a_log"
+            ) from None
+        raise
     if opened.origin() is None:
         opened.close()
         raise CliEnvironmentError(f"{store} is not a govkit audit log", "cli.not_a_log")
@@ -181,9 +198,13 @@ def _open_existing(store: str) -> AuditStore:
 
 
 def _open_log(
-    store: str, *, key: Path | None = None, pseudonym_key: Path | None = None
+    store: str,
+    *,
+    key: Path | None = None,
+    pseudonym_key: Path | None = None,
+    read_only: bool = False,
 ) -> AuditLog:
-    opened = _open_existing(store)
+    opened = _open_existing(store, read_only=read_only)
     origin = opened.origin()
     assert origin is not None  # noqa: S101 - checked by _open_existing
     signer = NoteSigner.from_private_key_string(_read_text(key).strip()) if key else None
@@ -205,19 +226,29 @@ def _default(path: Path | None, env: str, store: str, name: str) -> Path | None:
     return candidate if candidate is not None and candidate.is_file() else None
 
 
-def _verifiers(values: list[str] | None, store: str) -> list[NoteVerifier]:
-    texts: list[str] = []
-    for value in values or []:
-        texts.append(_read_text(Path(value)).strip() if Path(value).is_file() else value)
-    if not texts and os.environ.get(_ENV_VKEY):
-        texts.append(os.environ[_ENV_VKEY])
-    if not texts:
-        default = _default(None, "", store, "note-key.vkey")
-        if default is None:
-            raise CliEnvironmentError(
-                "no trusted verifier key: pass --vkey or set GOVKIT_AUDIT_VKEY", "cli.no_vkey"
-            )
-        texts.append(_read_text(default).strip())
+def _verifiers(values: list[str] | None) -> list[NoteVerifier]:
+    """The trusted verifier keys: ``--vkey`` values, else ``GOVKIT_AUDIT_VKEY``.
+
+    Never a key found next to the store: whoever can rewrite the log can replace it.
+    """
+    given = list(values or [])
+    if not given and os.environ.get(_ENV_VKEY):
+        given.append(os.environ[_ENV_VKEY])
+    if not given:
+        raise CliUsageError(
+            "no trusted verifier key: pass --vkey VKEY (the log's published verifier key, "
+            "a string or a file) or set GOVKIT_AUDIT_VKEY; a key stored next to the log "
+            "is never trusted, since whoever can rewrite the log can replace it",
+            "cli.no_vkey",
+        )
+    texts = []
+    for value in given:
+        if Path(value).is_file():
+            texts.append(_read_text(Path(value)).strip())
+        elif "+" not in value:  # not a vkey string (name+id+key), so a file name
+            raise CliEnvironmentError(f"{value}: no such vkey file", "cli.no_such_file")
+        else:
+            texts.append(value.strip())
     return [NoteVerifier.from_vkey(t) for t in texts]
 
 
@@ -232,10 +263,14 @@ def run_verify(
     deep: bool = False,
     out: Output | None = None,
 ) -> LogReport:
-    """The work of ``govkit audit verify``; returns the report (also used by the demo)."""
-    verifiers = _verifiers(vkeys, store)
+    """The work of ``govkit audit verify``; returns the report (also used by the demo).
+
+    ``vkeys`` are the trusted verifier keys (strings or file names); without them,
+    ``GOVKIT_AUDIT_VKEY``; without that, ``cli.no_vkey``.
+    """
+    verifiers = _verifiers(vkeys)
     saved = _read_text(checkpoint) if checkpoint is not None else None
-    opened = _open_existing(store)
+    opened = _open_existing(store, read_only=True)  # verification never writes
     try:
         progress = (lambda d, t: out.progress("verifying", d, t)) if out else None
         return inspect_log(
@@ -245,24 +280,18 @@ def run_verify(
         opened.close()
 
 
-def render_report(report: LogReport) -> str:
-    """Plain-text rendering of a log report."""
-    rows = [(c.name, "ok" if c.ok else "FAIL", c.code or "", c.detail) for c in report.checks]
-    verdict = "VALID" if report.ok else f"INVALID [{report.code}]"
-    return f"{report.store}: {verdict}\n" + table(rows, ("check", "result", "code", "detail"))
-
-
 def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     """``govkit audit verify``."""
     report = run_verify(
         args.store, vkeys=args.vkey, checkpoint=args.checkpoint, deep=args.deep, out=out
     )
-    out.data(report.to_dict(), text=render_report(report))
-    if not report.ok:
-        out.status(f"INVALID: audit log failed verification [{report.code}]")
-        raise CliInvalid
-    out.status(f"OK: {report.size} entries verified")
-    return 0
+    return emit_report(
+        report,
+        out,
+        title=report.store,
+        ok_text=f"{report.size} entries verified",
+        partly_text=f"{report.size} entries verified",
+    )
 
 
 def cmd_checkpoint(args: argparse.Namespace, out: Output) -> int:
@@ -272,11 +301,13 @@ def cmd_checkpoint(args: argparse.Namespace, out: Output) -> int:
         raise CliEnvironmentError(
             "no note signing key: pass --key or set GOVKIT_AUDIT_KEY_FILE", "cli.no_key"
         )
+    if args.out is not None:  # before signing: a refusal leaves the store as it was
+        refuse_existing(args.out, force=args.force)
     with _open_log(args.store, key=key) as log:
         note = log.checkpoint()
         size = log.size()
     if args.out is not None:
-        write_file(args.out, note.encode("utf-8"), force=True)
+        write_file(args.out, note.encode("utf-8"), force=args.force)
         out.status(f"wrote {args.out}")
     out.data({"size": size, "checkpoint": note}, text=note.rstrip("\n"))
     return 0
@@ -286,6 +317,7 @@ def cmd_keygen(args: argparse.Namespace, out: Output) -> int:
     """``govkit audit keygen``: a note signing key (mode 0600) and its verifier key."""
     signer = NoteSigner.generate(args.origin, alg=args.alg)
     vkey_path = args.out.with_name(args.out.name + ".vkey")
+    refuse_existing(args.out, vkey_path, force=args.force)  # neither written if one exists
     write_file(
         args.out,
         signer.to_private_key_string().encode("ascii") + b"\n",
@@ -305,7 +337,7 @@ def cmd_prove(args: argparse.Namespace, out: Output) -> int:
     """``govkit audit prove``."""
     if (args.index is None) == (args.from_size is None):
         raise CliUsageError("give either INDEX (inclusion) or --from-size (consistency)")
-    with _open_log(args.store) as log:
+    with _open_log(args.store, read_only=True) as log:
         size = args.size if args.size is not None else log.size()
         root = log.root_hash(size)
         if args.index is not None:
@@ -344,7 +376,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_show(args: argparse.Namespace, out: Output) -> int:
     """``govkit audit show``."""
     secret = _default(args.pseudonym_key_file, _ENV_PSEUDONYM, args.store, "pseudonym.key")
-    with _open_log(args.store, pseudonym_key=secret) as log:
+    with _open_log(args.store, pseudonym_key=secret, read_only=True) as log:
         entries = log.query(**_filters(args))
     items = [{"index": e.index, **e.event.to_dict()} for e in entries]
     rows = [
@@ -373,11 +405,13 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
     """``govkit audit export``."""
     key = _default(args.key, _ENV_KEY, args.store, "note-key")
     secret = _default(args.pseudonym_key_file, _ENV_PSEUDONYM, args.store, "pseudonym.key")
+    if args.out is not None:  # before signing a checkpoint into the store
+        refuse_existing(args.out, force=args.force)
     with _open_log(args.store, key=key, pseudonym_key=secret) as log:
         package = log.export(**_filters(args))
     text = json.dumps(package, indent=2, ensure_ascii=False)
     if args.out is not None:
-        write_file(args.out, text.encode("utf-8") + b"\n", force=True)
+        write_file(args.out, text.encode("utf-8") + b"\n", force=args.force)
         out.status(f"wrote {args.out} ({len(package['entries'])} entries)")
     out.data(package, text=text)
     return 0

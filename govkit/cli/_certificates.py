@@ -2,21 +2,23 @@
 
 Issuer-side status state is one JSON file (``--status-state``): the unsigned status
 list, the status index of every licence issued with it, and the last sequence
-signed. ``govkit revoke`` updates it and writes the signed status list.
+signed. Every licence gets a status index (a licence that could never be revoked is not
+issued), so ``govkit issue`` requires it; ``--status-out`` also publishes the signed
+status list. ``govkit revoke`` updates the state and writes the signed status list.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from govkit._json import loads_object
 from govkit.certificates import (
     Agency,
     CertificateIssuer,
-    CertificateReport,
     CertificateVerifier,
     Holder,
     LicenceRegistry,
@@ -33,14 +35,15 @@ from govkit.certificates import (
 )
 from govkit.cli._app import (
     CliEnvironmentError,
-    CliInvalid,
     CliUsageError,
     Output,
     env_password,
     table,
 )
-from govkit.cli._files import read_file, write_file
+from govkit.cli._files import read_file, refuse_existing, write_file
+from govkit.cli._report import emit_report
 from govkit.cli._types import duration, iso_date, name_value
+from govkit.errors import InvalidKey
 from govkit.keys import SigningKey, VerifyingKey
 
 
@@ -103,7 +106,19 @@ def _register_issuing(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     issue.add_argument("--valid-from", type=iso_date, metavar="DATE", help="default today")
     issue.add_argument("--valid-until", required=True, type=iso_date, metavar="DATE")
-    issue.add_argument("--status-state", type=Path, metavar="FILE", help="issuer status state")
+    issue.add_argument(
+        "--status-state",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="the issuer's status state (created if missing); every licence gets an index",
+    )
+    issue.add_argument(
+        "--status-out",
+        type=Path,
+        metavar="FILE",
+        help="also sign the status list (valid for a day) and write it here for verifiers",
+    )
     issue.add_argument("--out", required=True, type=Path, metavar="PREFIX", help="PREFIX.txt/.png")
     issue.add_argument(
         "--device-key",
@@ -111,6 +126,7 @@ def _register_issuing(sub: Any, common: argparse.ArgumentParser) -> None:
         metavar="PUBKEY",
         help="bind a selective licence to the holder's device; writes PREFIX.gks instead",
     )
+    issue.add_argument("--force", action="store_true", help="replace existing output files")
     issue.set_defaults(handler=cmd_issue)
 
     revoke = sub.add_parser("revoke", parents=[common], help="revoke or suspend a licence")
@@ -122,6 +138,7 @@ def _register_issuing(sub: Any, common: argparse.ArgumentParser) -> None:
     revoke.add_argument("--suspend", action="store_true", help="suspend instead of revoke")
     revoke.add_argument("--reinstate", action="store_true", help="mark valid again")
     revoke.add_argument("--valid-for", type=duration, default=timedelta(days=1), metavar="DURATION")
+    revoke.add_argument("--force", action="store_true", help="replace an existing --out file")
     revoke.set_defaults(handler=cmd_revoke)
 
 
@@ -137,7 +154,7 @@ def _public_key(path: Path) -> VerifyingKey:
     if b"PRIVATE KEY-----" in data:
         return SigningKey.from_pem(data).verifying_key
     if data.lstrip().startswith(b"{"):
-        return VerifyingKey.from_jwk(json.loads(data))
+        return VerifyingKey.from_jwk(loads_object(data, what="the JWK file", error=InvalidKey))
     return VerifyingKey.from_pem(data)
 
 
@@ -151,7 +168,7 @@ def load_state(path: Path) -> dict[str, Any]:
         status = StatusList(131072, list_id=path.stem or "status")
         return {"status": status.to_json(), "licences": {}, "sequence": 0}
     try:
-        state = json.loads(read_file(path))
+        state = loads_object(read_file(path), what=f"{path}", error=ValueError)
         StatusList.from_json(state["status"])
         if not isinstance(state["licences"], dict) or not isinstance(state["sequence"], int):
             raise TypeError
@@ -161,7 +178,7 @@ def load_state(path: Path) -> dict[str, Any]:
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """Write the status state atomically."""
+    """Write the status state atomically (updating it in place is what it is for)."""
     write_file(path, json.dumps(state, indent=1).encode("utf-8") + b"\n", private=True, force=True)
 
 
@@ -209,6 +226,7 @@ def cmd_trust_add(args: argparse.Namespace, out: Output) -> int:
         updated = current.with_issuer(TrustedIssuer(Agency(args.name, args.uscc), (key,)))
     now = _now()
     updated = TrustList(updated.issuers, updated.sequence, now, now + args.valid_for)
+    # add-issuer updates the FILE it was given, in place; it writes nothing else.
     write_file(args.trust_file, sign_trust_list(updated, anchor), force=True)
     out.status(f"added {args.name} (kid {key.kid.hex()}) to {args.trust_file}")
     out.data({"sequence": updated.sequence, "kid": key.kid.hex(), "types": types})
@@ -219,12 +237,11 @@ def cmd_trust_sign(args: argparse.Namespace, out: Output) -> int:
     """``govkit trust sign``: the body is what ``govkit trust show --json`` prints."""
     anchor = _signing_key(args.anchor, args.password_env)
     try:
-        body = json.loads(read_file(args.body))
-    except ValueError:
-        raise CliUsageError(f"{args.body} is not JSON") from None
-    if isinstance(body, dict):
-        body.pop("stale", None)
-        body = body.get("trust_list", body)
+        body = loads_object(read_file(args.body), what=f"{args.body}", error=ValueError)
+    except ValueError as exc:
+        raise CliUsageError(f"{exc} (a strict JSON object is expected)") from None
+    body.pop("stale", None)
+    body = body.get("trust_list", body)
     trust = TrustList.from_json(body)
     write_file(args.out, sign_trust_list(trust, anchor), force=args.force)
     out.status(f"wrote {args.out} (sequence {trust.sequence})")
@@ -264,6 +281,15 @@ def cmd_trust_show(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_issue(args: argparse.Namespace, out: Output) -> int:
     """``govkit issue``."""
+    prefix: Path = args.out
+    outputs = (
+        (prefix.with_suffix(".gks"),)
+        if args.device_key is not None
+        else (prefix.with_suffix(".txt"), prefix.with_suffix(".png"))
+    )
+    refuse_existing(*outputs, force=args.force)  # before the status state changes
+    if args.status_out is not None:
+        refuse_existing(args.status_out, force=args.force)
     key = _signing_key(args.key, args.password_env)
     state = load_state(args.status_state) if args.status_state else None
     status = StatusList.from_json(state["status"]) if state else None
@@ -272,7 +298,9 @@ def cmd_issue(args: argparse.Namespace, out: Output) -> int:
     if len(fields) != len(args.field):
         raise CliUsageError("a --field name is given twice")
     if args.device_key is not None:
-        return _issue_selective(args, out, issuer=issuer, fields=fields, state=state, status=status)
+        code = _issue_selective(args, out, issuer=issuer, fields=fields, state=state, status=status)
+        _publish_status(args, state, key, out)
+        return code
     issued = issuer.issue(
         args.licence_type,
         holder=Holder(args.holder, args.holder_kind),
@@ -281,19 +309,32 @@ def cmd_issue(args: argparse.Namespace, out: Output) -> int:
         valid_until=args.valid_until,
         allow_raw_id=args.allow_raw_id,
     )
-    prefix: Path = args.out
-    write_file(prefix.with_suffix(".txt"), issued.qr_payload.encode("ascii") + b"\n", force=True)
-    write_file(prefix.with_suffix(".png"), issued.qr_png(), force=True)
+    payload = issued.qr_payload.encode("ascii") + b"\n"
+    write_file(prefix.with_suffix(".txt"), payload, force=args.force)
+    write_file(prefix.with_suffix(".png"), issued.qr_png(), force=args.force)
     if state is not None and status is not None and args.status_state is not None:
         state["status"] = status.to_json()
         state["licences"][issued.id] = issued.licence.status_index
         save_state(args.status_state, state)
+    _publish_status(args, state, key, out)
     out.status(f"wrote {prefix.with_suffix('.txt')} and {prefix.with_suffix('.png')}")
     out.data(
         {**issued.to_json(), "qr_version": issued.qr_version()},
         text=f"{issued.id}\n{issued.qr_payload}",
     )
     return 0
+
+
+def _publish_status(
+    args: argparse.Namespace, state: dict[str, Any] | None, key: SigningKey, out: Output
+) -> None:
+    """``--status-out``: sign the state's status list (next sequence) and write it."""
+    if args.status_out is None or state is None:
+        return
+    signed = sign_state(state, key, timedelta(days=1))
+    save_state(args.status_state, state)
+    write_file(args.status_out, signed, force=args.force)
+    out.status(f"wrote {args.status_out} (status list #{state['sequence']}, valid for a day)")
 
 
 def _issue_selective(
@@ -317,7 +358,8 @@ def _issue_selective(
     )
     ident = str(credential.values()["id"])
     path = Path(args.out).with_suffix(".gks")
-    write_file(path, credential.to_text().encode("ascii") + b"\n", private=True, force=True)
+    text = credential.to_text().encode("ascii") + b"\n"
+    write_file(path, text, private=True, force=args.force)
     if state is not None and status is not None and args.status_state is not None:
         state["status"] = status.to_json()
         state["licences"][ident] = issuer.status_index(ident)
@@ -339,6 +381,7 @@ def cmd_revoke(args: argparse.Namespace, out: Output) -> int:
     """``govkit revoke``."""
     if args.suspend and args.reinstate:
         raise CliUsageError("give --suspend or --reinstate, not both")
+    refuse_existing(args.out, force=args.force)  # before the status state changes
     key = _signing_key(args.key, args.password_env)
     state = load_state(args.status_state)
     index = state["licences"].get(args.licence_id)
@@ -350,7 +393,7 @@ def cmd_revoke(args: argparse.Namespace, out: Output) -> int:
     state["status"] = status.to_json()
     signed = sign_state(state, key, args.valid_for)
     save_state(args.status_state, state)
-    write_file(args.out, signed, force=True)
+    write_file(args.out, signed, force=args.force)
     out.status(f"{args.licence_id} is now {new.name.lower()}; wrote {args.out}")
     out.data({"id": args.licence_id, "status": new.name.lower(), "sequence": state["sequence"]})
     return 0
@@ -359,50 +402,42 @@ def cmd_revoke(args: argparse.Namespace, out: Output) -> int:
 # -- verify ---------------------------------------------------------------------------------
 
 
-def _day(value: date | datetime) -> str:
-    return value.isoformat() if not isinstance(value, datetime) else value.date().isoformat()
-
-
-def render_report(report: CertificateReport) -> str:
-    """Plain-text rendering: the verdict, each check, and the licence with masked data."""
-    verdict = "VALID" if report.ok else f"INVALID [{report.code}]"
-    rows = [(c.name, "ok" if c.ok else "FAIL", c.code or "", c.detail) for c in report.checks]
-    lines = [
-        f"licence ({report.kind}): {verdict}",
-        table(rows, ("check", "result", "code", "detail")),
-    ]
-    cert = report.certificate
-    if cert is not None:
-        kind = LicenceRegistry.default().get(cert.licence.type)
-        lines.append(f"{kind.zh} {kind.en}  {cert.licence.id}")
-        lines.append(f"颁发机构 Issuer: {cert.issuer.agency.name} ({cert.issuer.agency.uscc})")
-        lines.append(f"持证人 Holder: {cert.licence.holder.masked()}")
-        for spec in kind.fields:
-            if spec.name in cert.masked_fields:
-                lines.append(f"{spec.zh} {spec.en}: {cert.masked_fields[spec.name]}")
-        lines.append(
-            f"有效期 Valid: {_day(cert.licence.valid_from)} – {_day(cert.licence.valid_until)}"
-        )
-    return "\n".join(lines)
+def _local_list(location: str) -> str:
+    """A list's file name or URL; a file that does not exist is cli.no_such_file (exit 3)."""
+    if not location.startswith(("https://", "http://")) and not Path(location).is_file():
+        raise CliEnvironmentError(f"{location}: no such file", "cli.no_such_file")
+    return location
 
 
 def open_verifier(args: argparse.Namespace, what: str) -> CertificateVerifier:
-    """The verifier ``--trust``, ``--anchor``, ``--status`` and ``--allow-stale`` describe."""
+    """The verifier ``--trust``, ``--anchor``, ``--status``, ``--allow-stale`` and
+    ``--unsafe-skip-status`` describe. The lists are loaded here, so one that cannot be
+    read is an environment error (exit 3), not a verdict about the licence."""
     if not args.trust or not args.anchor:
         raise CliUsageError(f"verifying {what} needs --trust and --anchor")
+    skip_status = getattr(args, "unsafe_skip_status", False)
+    if skip_status and args.status:
+        raise CliUsageError("give --status or --unsafe-skip-status, not both")
     anchor = _public_key(Path(args.anchor))
     # With --allow-stale the operator has decided: accept any age, still report it.
     max_stale = timedelta(days=36500) if args.allow_stale else timedelta(days=7)
-    trust = TrustListSource(args.trust, [anchor], max_stale=max_stale)
-    status = None
-    if args.status:
-        keys = [
-            k.key for i in trust.get(allow_stale=True).issuers for k in i.keys if not k.withdrawn
-        ]
-        if not keys:
-            raise CliUsageError("the trust list has no issuer keys to check the status list")
-        status = StatusListSource(args.status, keys, max_stale=max_stale)
-    return CertificateVerifier(trust, status=status, allow_stale_trust=args.allow_stale)
+    trust = TrustListSource(_local_list(args.trust), [anchor], max_stale=max_stale)
+    issuers = trust.get(allow_stale=True).issuers
+    # --status repeats, one list per issuer; each licence is checked in its own issuer's.
+    status: list[StatusListSource] = []
+    keys = [k.key for i in issuers for k in i.keys if not k.withdrawn]
+    if args.status and not keys:
+        raise CliUsageError("the trust list has no issuer keys to check the status list")
+    for location in args.status or ():
+        source = StatusListSource(_local_list(location), keys, max_stale=max_stale)
+        source.get(allow_stale=True)
+        status.append(source)
+    return CertificateVerifier(
+        trust,
+        status=status or None,
+        allow_stale_trust=args.allow_stale,
+        unsafe_skip_status=skip_status,
+    )
 
 
 def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
@@ -411,12 +446,13 @@ def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> 
     report = verifier.inspect(
         data.strip() if not data.startswith((b"\x89PNG", b"\xff\xd8")) else data, at=args.at
     )
-    out.data(report.to_dict(), text=render_report(report))
-    if not report.ok:
-        out.status(f"INVALID: the licence failed verification [{report.code}]")
-        raise CliInvalid
-    out.status("OK: the licence is genuine, current and not revoked")
-    return 0
+    return emit_report(
+        report,
+        out,
+        title=f"licence ({report.kind})",
+        ok_text="the licence is genuine, current and not revoked",
+        partly_text="the licence is genuine and current",
+    )
 
 
 __all__ = ["open_verifier", "register", "verify_licence_input"]

@@ -28,13 +28,17 @@ from govkit.certificates import (
     sign_status_list,
     sign_trust_list,
 )
-from govkit.cli._app import CliInvalid, Output, table
+from govkit.cli._app import CliEnvironmentError, CliInvalid, Output, table
+from govkit.cli._certificates import load_state, save_state
 from govkit.cli._files import write_file
 from govkit.identity import AssuranceLevel, TokenIssuer, TokenVerifier, pairwise_subject
 from govkit.keys import ALGORITHMS, KeyRing, SigningKey
 
 #: The demo log's C2SP origin.
 DEMO_ORIGIN = "demo.govkit.invalid/audit"
+#: The demo issuer's status state, as ``govkit issue --status-state`` and ``govkit revoke``
+#: read it: every licence the demo issues has an index in the one published status list.
+STATUS_STATE = "status-state.json"
 
 
 @dataclass
@@ -75,6 +79,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     demo.add_argument(
         "--out", type=Path, default=Path("demo-out"), metavar="DIR", help="output folder"
+    )
+    demo.add_argument(
+        "--force",
+        action="store_true",
+        help="run in a folder that is not empty (an earlier run's): replace its files",
     )
     demo.set_defaults(handler=cmd_demo)
 
@@ -234,6 +243,7 @@ def step_certificates(ctx: DemoContext) -> None:
     write_file(ctx.out_dir / "trust.json", sign_trust_list(trust, anchor), force=True)
     status = StatusList(4096, list_id="demo-status")
     issuer = CertificateIssuer(issuer_key, agency=agency, status=status, audit=ctx.audit)
+    state: dict[str, Any] = {"status": status.to_json(), "licences": {}, "sequence": 1}
     issued = []
     for name in registry.names():
         kind = registry.get(name)
@@ -262,6 +272,7 @@ def step_certificates(ctx: DemoContext) -> None:
         status, issuer_key, issued_at=now, expires_at=now + timedelta(days=1), sequence=1
     )
     write_file(ctx.out_dir / "status.json", signed_status, force=True)
+    save_issued_status(ctx, issuer, state, [licence.id for _, licence in issued] + [revoked.id])
     verifier = CertificateVerifier(
         load_trust_list((ctx.out_dir / "trust.json").read_bytes(), [anchor.verifying_key]),
         status=load_status_list(signed_status, [issuer_key.verifying_key]),
@@ -292,6 +303,7 @@ def step_certificates(ctx: DemoContext) -> None:
     ctx.results["certificates"] = {
         "trust": str(ctx.out_dir / "trust.json"),
         "status": str(ctx.out_dir / "status.json"),
+        "status_state": str(ctx.out_dir / STATUS_STATE),
         "anchor": str(keys / "trust-anchor.pub"),
         "licences": results,
         "revoked_example": {"id": revoked.id, "code": report.code},
@@ -304,23 +316,52 @@ def step_certificates(ctx: DemoContext) -> None:
         raise CliInvalid
 
 
+def issuer_with_status(
+    ctx: DemoContext, key: SigningKey, agency: Agency
+) -> tuple[CertificateIssuer, dict[str, Any]]:
+    """An issuer that goes on with the certificates step's status list (a licence that
+    could never be revoked is not issued), and the status state it continues."""
+    state = load_state(ctx.out_dir / STATUS_STATE)
+    status = StatusList.from_json(state["status"])
+    return CertificateIssuer(key, agency=agency, status=status, audit=ctx.audit), state
+
+
+def save_issued_status(
+    ctx: DemoContext, issuer: CertificateIssuer, state: dict[str, Any], ids: list[str]
+) -> None:
+    """Record the status index of each licence issued in ``status-state.json``.
+
+    Allocating an index changes no status bit, so the signed ``status.json`` published
+    by the certificates step already covers them (every entry not set is valid).
+    """
+    if issuer.status is None:
+        raise CliInvalid
+    state["status"] = issuer.status.to_json()
+    for ident in ids:
+        state["licences"][ident] = issuer.status_index(ident)
+    save_state(ctx.out_dir / STATUS_STATE, state)
+
+
 def step_audit(ctx: DemoContext) -> None:
     """Sign a checkpoint, write the log's files and verify the log like ``audit verify``."""
-    from govkit.cli._audit import render_report, run_verify  # noqa: PLC0415
+    from govkit.cli._audit import run_verify  # noqa: PLC0415
+    from govkit.cli._report import render_report  # noqa: PLC0415
 
     folder = ctx.out_dir / "audit"
     note = ctx.audit.checkpoint()
     write_file(folder / "checkpoint", note.encode("utf-8"), force=True)
     store = str(ctx.out_dir / "audit.db")
-    report = run_verify(store, checkpoint=folder / "checkpoint", out=ctx.out)
+    # The key the demo holds, passed explicitly: audit verify never trusts the log folder's.
+    vkey = ctx.audit.verifier.vkey
+    report = run_verify(store, vkeys=[vkey], checkpoint=folder / "checkpoint", out=ctx.out)
     ctx.results["audit"] = {
         "store": store,
         "size": report.size,
         "checkpoint": str(folder / "checkpoint"),
-        "vkey": ctx.audit.verifier.vkey,
+        "vkey": vkey,
         "verify": report.to_dict(),
     }
-    ctx.tables.append("Audit log (govkit audit verify)\n" + render_report(report))
+    ctx.tables.append("Audit log (govkit audit verify)\n" + render_report(report, report.store))
     if not report.ok:
         raise CliInvalid
 
@@ -368,6 +409,13 @@ def open_demo_log(out_dir: Path) -> AuditLog:
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     """``govkit demo``."""
     out_dir: Path = args.out
+    occupied = out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
+    if occupied and not args.force:
+        raise CliEnvironmentError(
+            f"{out_dir} is not empty; use --force to run the demo in it "
+            "(it replaces the files an earlier run wrote and appends to its audit log)",
+            "cli.file_exists",
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     with open_demo_log(out_dir) as audit:
         ctx = DemoContext(out_dir=out_dir, out=out, audit=audit)

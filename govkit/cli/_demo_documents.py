@@ -8,7 +8,6 @@ from cryptography.hazmat.primitives import serialization
 
 from govkit.certificates import (
     Agency,
-    CertificateIssuer,
     CertificateVerifier,
     Holder,
     LicencePdfVerifier,
@@ -18,7 +17,7 @@ from govkit.certificates import (
     render_licence_pdf,
 )
 from govkit.cli._app import CliInvalid, table
-from govkit.cli._demo import DemoContext, _sample_fields
+from govkit.cli._demo import DemoContext, _sample_fields, issuer_with_status, save_issued_status
 from govkit.cli._files import write_file
 from govkit.esign import (
     PadesSigner,
@@ -36,8 +35,9 @@ def step_documents(ctx: DemoContext) -> None:
     """Write ``keys/ca.crt`` and the agency certificate; sign each licence type as a PDF.
 
     The licences are issued again by the certificates step's issuer key (same agency,
-    same trust list and status list), rendered, signed at PAdES B-B, written to
-    ``certificates/<type>.pdf`` and verified (signature and embedded licence).
+    same trust list and status list: each gets its own status index), rendered, signed
+    at PAdES B-B, written to ``certificates/<type>.pdf`` and verified (signature and
+    embedded licence, revocation included).
     """
     keys, folder = ctx.out_dir / "keys", ctx.out_dir / "certificates"
     issuer_key = SigningKey.from_pem((keys / "issuer.pem").read_bytes())
@@ -61,9 +61,10 @@ def step_documents(ctx: DemoContext) -> None:
         PdfSignatureVerifier([ca.certificate]), CertificateVerifier(trust, status=status)
     )
     registry = LicenceRegistry.default()
-    issuer = CertificateIssuer(issuer_key, agency=agency)
+    issuer, state = issuer_with_status(ctx, issuer_key, agency)
     renderer = PdfRenderer()
     rows, results = [], []
+    ids: list[str] = []
     for name in registry.names():
         kind = registry.get(name)
         start = trust.issued_at.date() - timedelta(days=30)
@@ -84,6 +85,8 @@ def step_documents(ctx: DemoContext) -> None:
         )
         results.append({"type": name, "pdf": str(path), "valid": report.ok, "code": report.code})
         ctx.record("document.sign", "licence_pdf", licence.id, details={"type": name})
+        ids.append(licence.id)
+    save_issued_status(ctx, issuer, state, ids)
     ctx.results["documents"] = {
         "ca": str(keys / "ca.crt"),
         "agency_certificate": str(keys / "agency.crt"),

@@ -173,6 +173,10 @@ def step_payments(ctx: DemoContext) -> None:
     """Receive a fine paid through each provider, a duplicate and a forgery; check each verdict."""
     folder = ctx.out_dir / "payments"
     folder.mkdir(parents=True, exist_ok=True)
+    # A rerun (``govkit demo --force``) receives the same orders again: it starts a new
+    # inbox, replacing the earlier run's, as it replaces the demo's other files.
+    for name in ("inbox.db", "inbox.db-wal", "inbox.db-shm", "inbox.db-journal"):
+        (folder / name).unlink(missing_ok=True)
     apiv3 = secrets.token_hex(16)
     wechat_key, alipay_key, forger = (SigningKey.generate("RS256") for _ in range(3))
     union_key = secrets.token_hex(16)

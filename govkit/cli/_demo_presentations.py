@@ -1,10 +1,12 @@
 """The demo's presentations step: a selective driving licence on a phone, shown to police.
 
 The certificates step's issuer key signs a selective driving licence bound to a new
-device key; the "phone" makes a presentation for the ``traffic-police`` profile, written
-as ``presentations/driving-licence-traffic-police.txt`` and ``.png``; a roadside
-verifier reads the picture and checks it. Two refusals follow: the same QR shown again
-(a replay) and a presentation that reveals more than the profile allows.
+device key, with a status index in the certificates step's status list; the "phone"
+makes a presentation for the ``traffic-police`` profile, written as
+``presentations/driving-licence-traffic-police.txt`` and ``.png``; a roadside verifier
+reads the picture and checks it, revocation included (``status.json``). Two refusals
+follow: the same QR shown again (a replay) and a presentation that reveals more than the
+profile allows.
 """
 
 from __future__ import annotations
@@ -16,15 +18,15 @@ from datetime import UTC, datetime, timedelta
 
 from govkit.certificates import (
     PROFILES,
-    CertificateIssuer,
     CertificateVerifier,
     Holder,
     HolderDevice,
     LicenceRegistry,
+    load_status_list,
     load_trust_list,
 )
 from govkit.cli._app import CliInvalid, table
-from govkit.cli._demo import DemoContext, _sample_fields
+from govkit.cli._demo import DemoContext, _sample_fields, issuer_with_status, save_issued_status
 from govkit.cli._files import write_file
 from govkit.errors import GovkitError
 from govkit.keys import SigningKey, VerifyingKey
@@ -38,8 +40,11 @@ def step_presentations(ctx: DemoContext) -> None:
     anchor = VerifyingKey.from_pem((keys / "trust-anchor.pub").read_bytes())
     trust = load_trust_list((ctx.out_dir / "trust.json").read_bytes(), [anchor])
     issuer_key = SigningKey.from_pem((keys / "issuer.pem").read_bytes())
+    status = load_status_list(
+        (ctx.out_dir / "status.json").read_bytes(), [issuer_key.verifying_key]
+    )
     agency = trust.issuers[0].agency
-    issuer = CertificateIssuer(issuer_key, agency=agency, audit=ctx.audit)
+    issuer, state = issuer_with_status(ctx, issuer_key, agency)
     device_key = SigningKey.generate("EdDSA")
     write_file(keys / "device.pem", device_key.to_pem(), private=True, force=True)
     write_file(keys / "device.pem.pub", device_key.verifying_key.to_pem(), force=True)
@@ -55,6 +60,7 @@ def step_presentations(ctx: DemoContext) -> None:
         valid_from=today - timedelta(days=30),
         valid_until=today + timedelta(days=6 * 365),
     )
+    save_issued_status(ctx, issuer, state, [str(credential.values()["id"])])
     write_file(
         folder / "driving-licence.gks",
         credential.to_text().encode("ascii") + b"\n",
@@ -67,11 +73,13 @@ def step_presentations(ctx: DemoContext) -> None:
     base = folder / "driving-licence-traffic-police"
     write_file(base.with_suffix(".txt"), shown.text.encode("ascii") + b"\n", force=True)
     write_file(base.with_suffix(".png"), shown.qr_png(), force=True)
-    verifier = CertificateVerifier(trust, audit=ctx.audit)
+    verifier = CertificateVerifier(trust, status=status, audit=ctx.audit)
     report = verifier.inspect_presentation(base.with_suffix(".png").read_bytes(), profile=profile)
     replay = verifier.inspect_presentation(shown.text, profile=profile)
     too_much = phone.present(credential, [*sorted(profile.required), "file_number"])
-    over = CertificateVerifier(trust).inspect_presentation(too_much.text, profile=profile)
+    over = CertificateVerifier(trust, status=status).inspect_presentation(
+        too_much.text, profile=profile
+    )
     rows = [
         (
             "traffic-police, from the PNG",
@@ -106,8 +114,10 @@ def step_presentations(ctx: DemoContext) -> None:
     if (report.ok, replay.code, over.code) != expected:
         raise CliInvalid
     try:  # the picture verifies as the CLI would, with the profile by name
-        CertificateVerifier(trust).verify_presentation(
+        checked = CertificateVerifier(trust, status=status).verify_presentation(
             base.with_suffix(".png").read_bytes(), profile="traffic-police"
         )
     except GovkitError:
         raise CliInvalid from None
+    if checked.status is None:  # revocation is always checked
+        raise CliInvalid

@@ -9,7 +9,6 @@ writes ``letter.docx.sig`` (``--append SIG --role countersign`` adds a party to 
 from __future__ import annotations
 
 import argparse
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +16,24 @@ from govkit.certificates import (
     LICENCE_ATTACHMENT,
     CertificateVerifier,
     LicencePdfVerifier,
-    StatusListSource,
-    TrustListSource,
 )
-from govkit.cli._app import CliInvalid, CliUsageError, Output, env_password
-from govkit.cli._files import read_file, write_file
+from govkit.cli._app import CliUsageError, Output, env_password
+from govkit.cli._files import read_file, refuse_existing, write_file
+from govkit.cli._report import emit_report
 from govkit.errors import PdfReadError
 from govkit.esign import (
     PADES_LEVELS,
     ROLES,
     PadesSigner,
-    PdfSignatureReport,
     PdfSignatureVerifier,
     Seal,
+    inspect_detached,
     load_certificates,
     sign_detached,
-    verify_detached,
 )
 from govkit.keys import SigningKey, VerifyingKey
 from govkit.pdf import read_attachment
+from govkit.report import Report
 
 __all__ = ["register", "verify_detached_input", "verify_pdf_input"]
 
@@ -53,7 +51,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     sign.add_argument("--key", type=Path, required=True, metavar="KEYFILE", help="PEM key")
     sign.add_argument("--password-env", metavar="VAR", help="variable holding the key password")
     sign.add_argument("--out", type=Path, metavar="OUT", help="output file")
-    sign.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    sign.add_argument(
+        "--force", action="store_true", help="replace OUT if it exists (--append: SIG is updated)"
+    )
     pades = sign.add_argument_group("PDF (PAdES)")
     pades.add_argument("--cert", type=Path, metavar="CERT", help="the signer's certificate")
     pades.add_argument("--chain", type=Path, metavar="PEM", help="issuing CA certificate(s)")
@@ -96,6 +96,8 @@ def cmd_sign(args: argparse.Namespace, out: Output) -> int:
     if data.startswith(b"%PDF-") and not args.detached:
         if args.cert is None:
             raise CliUsageError("signing a PDF needs --cert (or --detached)")
+        target = args.out or args.file.with_suffix(".signed.pdf")
+        refuse_existing(target, force=args.force)  # before asking a timestamp authority
         chain = load_certificates(read_file(args.chain)) if args.chain else ()
         (certificate, *_rest) = load_certificates(read_file(args.cert))
         signer = PadesSigner(key, certificate, chain=chain, timestamp_url=args.tsa)
@@ -105,7 +107,6 @@ def cmd_sign(args: argparse.Namespace, out: Output) -> int:
             else None
         )
         signed = signer.sign(data, level=args.level, reason=args.reason, seal=seal)
-        target = args.out or args.file.with_suffix(".signed.pdf")
         write_file(target, signed, force=args.force)
         out.data({"ok": True, "out": str(target), "level": args.level}, text=str(target))
         out.status(f"signed ({args.level}) -> {target}")
@@ -115,33 +116,22 @@ def cmd_sign(args: argparse.Namespace, out: Output) -> int:
     previous = read_file(args.append) if args.append else None
     signature = sign_detached(data, key, purpose=args.purpose, role=args.role, previous=previous)
     target = args.out or (args.append if args.append else Path(f"{args.file}.sig"))
-    write_file(target, signature, force=args.force or args.append is not None)
+    # Countersigning extends the chain in SIG (the new file holds every earlier
+    # signature): updating SIG itself is what --append asks for; any other existing
+    # file needs --force.
+    in_place = args.append is not None and (
+        args.out is None or args.out.resolve() == args.append.resolve()
+    )
+    write_file(target, signature, force=args.force or in_place)
     out.data({"ok": True, "out": str(target), "role": args.role}, text=str(target))
     out.status(f"signed ({args.role}) -> {target}")
     return 0
 
 
-def _render_signature_report(report: PdfSignatureReport) -> str:
-    lines = [f"PDF signature: {'VALID' if report.ok else 'INVALID'}"]
-    lines += [
-        f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" + ("" if c.ok else f" [{c.code}]")
-        for c in report.checks
-    ]
-    lines += [f"  signer: {s.signer} ({s.level})" for s in report.signatures]
-    return "\n".join(lines)
-
-
 def _licence_verifier(args: argparse.Namespace) -> CertificateVerifier:
-    anchor = VerifyingKey.from_pem(read_file(Path(args.anchor)))
-    max_stale = timedelta(days=36500) if args.allow_stale else timedelta(days=7)
-    trust = TrustListSource(args.trust, [anchor], max_stale=max_stale)
-    status = None
-    if args.status:
-        keys = [
-            k.key for i in trust.get(allow_stale=True).issuers for k in i.keys if not k.withdrawn
-        ]
-        status = StatusListSource(args.status, keys, max_stale=max_stale)
-    return CertificateVerifier(trust, status=status, allow_stale_trust=args.allow_stale)
+    from govkit.cli._certificates import open_verifier  # noqa: PLC0415
+
+    return open_verifier(args, "a licence PDF")
 
 
 def verify_pdf_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
@@ -154,29 +144,20 @@ def verify_pdf_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
         has_licence = True
     except PdfReadError:
         has_licence = False
+    report: Report
     if not has_licence:
         report = signatures.inspect(data, at=args.at)
-        out.data(
-            {**report.to_dict(), "kind": "pdf", "licence": None},
-            text=_render_signature_report(report),
-        )
-        ok = report.ok
     else:
         if not args.trust or not args.anchor:
             raise CliUsageError("this PDF carries a licence: also give --trust and --anchor")
-        both = LicencePdfVerifier(signatures, _licence_verifier(args)).inspect(data, at=args.at)
-        text = _render_signature_report(both.signature)
-        if both.licence is not None:
-            from govkit.cli._certificates import render_report  # noqa: PLC0415
-
-            text += "\nEmbedded licence:\n" + render_report(both.licence)
-        out.data(both.to_dict(), text=text)
-        ok = both.ok
-    if not ok:
-        out.status("INVALID: the signed PDF failed verification")
-        raise CliInvalid
-    out.status("OK: the PDF signature and its contents are genuine")
-    return 0
+        report = LicencePdfVerifier(signatures, _licence_verifier(args)).inspect(data, at=args.at)
+    return emit_report(
+        report,
+        out,
+        title="signed PDF",
+        ok_text="the PDF signature and its contents are genuine",
+        partly_text="the PDF signature and its contents are genuine",
+    )
 
 
 def verify_detached_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
@@ -186,12 +167,12 @@ def verify_detached_input(data: bytes, args: argparse.Namespace, out: Output) ->
     keys = [VerifyingKey.from_pem(read_file(Path(p))) for p in args.key]
     signature = read_file(Path(args.signature))
     roles = tuple(args.roles.split(",")) if args.roles else None
-    parties = verify_detached(data, signature, keys, purpose=args.purpose, roles=roles, at=args.at)
-    payload = {"valid": True, "kind": "detached", "signatures": [p.to_dict() for p in parties]}
-    text = "\n".join(
-        f"{p.index + 1}. {p.role:<11} {p.purpose}  kid={p.kid}  {p.signed_at.isoformat()}"
-        for p in parties
+    report = inspect_detached(data, signature, keys, purpose=args.purpose, roles=roles, at=args.at)
+    count = len(report.signatures or ())
+    return emit_report(
+        report,
+        out,
+        title="detached signature",
+        ok_text=f"{count} signature(s) verify, in order",
+        partly_text=f"{count} signature(s) verify, in order",
     )
-    out.data(payload, text=text)
-    out.status(f"OK: {len(parties)} signature(s) verify, in order")
-    return 0

@@ -12,13 +12,28 @@ from govkit.cli._app import CliEnvironmentError
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
-def write_file(path: Path, data: bytes, *, private: bool = False, force: bool = False) -> None:
-    """Write ``data`` to ``path`` atomically (temp file + rename).
+def refuse_existing(*paths: Path, force: bool) -> None:
+    """Refuse (``cli.file_exists``, exit 3) if any of ``paths`` exists, unless ``force``.
 
-    Refuses to replace an existing file unless ``force``; ``private`` files get mode 0600.
+    A command that writes several files, or changes state before it writes, calls this
+    first, so a refusal leaves every file as it was.
     """
-    if path.exists() and not force:
-        raise CliEnvironmentError(f"{path} exists; use --force to replace it", "cli.file_exists")
+    if force:
+        return
+    for path in paths:
+        if path.exists() or path.is_symlink():
+            raise _exists(path)
+
+
+def write_file(path: Path, data: bytes, *, private: bool = False, force: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically (a temporary file in the same folder, then a rename).
+
+    The one way the CLI writes a file. Without ``force`` an existing ``path`` is refused
+    with ``cli.file_exists`` and left byte-identical: the new file is put in place with a
+    hard link, which fails if the name exists, so a file created in the meantime is not
+    replaced either. ``private`` files get mode 0600; others follow the umask.
+    """
+    refuse_existing(path, force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -30,11 +45,32 @@ def write_file(path: Path, data: bytes, *, private: bool = False, force: bool = 
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if force:
+            os.replace(tmp, path)
+        else:
+            _place_new(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _place_new(tmp: str, path: Path) -> None:
+    """Move ``tmp`` to ``path`` only if no file has that name (no check-then-write race)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise _exists(path) from None
+    except OSError:  # a file system without hard links: check, then rename
+        if path.exists() or path.is_symlink():
+            raise _exists(path) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def _exists(path: Path) -> CliEnvironmentError:
+    return CliEnvironmentError(f"{path} exists; use --force to replace it", "cli.file_exists")
 
 
 def read_file(path: Path, *, limit: int = MAX_INPUT_BYTES) -> bytes:

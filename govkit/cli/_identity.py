@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from govkit.cli._app import CliInvalid, CliUsageError, Output, env_password, table
+from govkit._json import loads_object
+from govkit.cli._app import CliUsageError, Output, env_password
 from govkit.cli._files import read_file
+from govkit.cli._report import emit_report
 from govkit.cli._types import duration, name_json_value
 from govkit.errors import InvalidKey
 from govkit.identity import (
@@ -17,7 +18,6 @@ from govkit.identity import (
     JwksSource,
     KeySource,
     TokenIssuer,
-    TokenReport,
     TokenVerifier,
 )
 from govkit.keys import ALGORITHMS, KeyRing, SigningKey, VerifyingKey
@@ -89,11 +89,8 @@ def load_keys(source: str, alg: str | None = None) -> KeySource:
         return JwksSource(source, alg=alg)
     data = read_file(Path(source), limit=1 << 20)
     if data.lstrip().startswith(b"{"):
-        try:
-            document = json.loads(data)
-        except ValueError:
-            raise InvalidKey("the key file is not valid JSON") from None
-        if isinstance(document, dict) and "keys" in document:
+        document = loads_object(data, what="the key file", error=InvalidKey)
+        if "keys" in document:
             return KeyRing.from_jwks(document, alg=alg)
         ring = KeyRing()
         ring.add(VerifyingKey.from_jwk(document, alg), kid=document.get("kid"))
@@ -101,20 +98,6 @@ def load_keys(source: str, alg: str | None = None) -> KeySource:
     ring = KeyRing()
     ring.add(VerifyingKey.from_pem(data, alg))
     return ring
-
-
-def render_token_report(report: TokenReport) -> str:
-    """Plain-text rendering of a token report."""
-    rows = [(c.name, "ok" if c.ok else "FAIL", c.code or "", c.detail) for c in report.checks]
-    verdict = "VALID" if report.ok else f"INVALID [{report.code}]"
-    lines = [f"token: {verdict}", table(rows, ("check", "result", "code", "detail"))]
-    if report.claims is not None:
-        c = report.claims
-        lines.append(
-            f"subject {c.subject}, assurance {c.assurance.name.lower()}, "
-            f"expires {c.expires_at.isoformat()}"
-        )
-    return "\n".join(lines)
 
 
 def verify_token_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
@@ -131,12 +114,6 @@ def verify_token_input(data: bytes, args: argparse.Namespace, out: Output) -> in
     )
     token = data.decode("utf-8", "replace").strip()
     report = verifier.inspect(token, at=args.at)
-    out.data(
-        {"valid": report.ok, "kind": "token", **report.to_dict()},
-        text=render_token_report(report),
+    return emit_report(
+        report, out, title="token", ok_text="the token is genuine and meets every check"
     )
-    if not report.ok:
-        out.status(f"INVALID: the token failed verification [{report.code}]")
-        raise CliInvalid
-    out.status("OK: the token is genuine and meets every check")
-    return 0

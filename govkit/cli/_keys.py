@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from govkit.cli._app import CliEnvironmentError, Output, env_password
-from govkit.cli._files import read_file, write_file
+from govkit._json import loads_object
+from govkit.cli._app import Output, env_password
+from govkit.cli._files import read_file, refuse_existing, write_file
 from govkit.errors import InvalidKey
 from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, SigningKey, VerifyingKey
 
@@ -54,10 +55,7 @@ def load_any_key(
     data = read_file(path)
     stripped = data.lstrip()
     if stripped.startswith(b"{"):
-        try:
-            jwk = json.loads(stripped)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidKey("the file is neither PEM nor a JSON JWK") from None
+        jwk = loads_object(stripped, what="the JWK file", error=InvalidKey)
         return VerifyingKey.from_jwk(jwk, alg), False
     if b"PRIVATE KEY-----" in data:
         return SigningKey.from_pem(data, password, alg).verifying_key, True
@@ -66,16 +64,11 @@ def load_any_key(
 
 def cmd_generate(args: argparse.Namespace, out: Output) -> int:
     """``govkit keys generate``."""
-    password = env_password(args.password_env)
-    key = SigningKey.generate(args.alg)
     out_path: Path = args.out
     pub_path = out_path.with_name(out_path.name + ".pub")
-    if not args.force:
-        for existing in (out_path, pub_path):
-            if existing.exists():
-                raise CliEnvironmentError(
-                    f"{existing} exists; use --force to replace it", "cli.file_exists"
-                )
+    refuse_existing(out_path, pub_path, force=args.force)  # neither written if one exists
+    password = env_password(args.password_env)
+    key = SigningKey.generate(args.alg)
     write_file(out_path, key.to_pem(password), private=True, force=args.force)
     write_file(pub_path, key.verifying_key.to_pem(), force=args.force)
     out.status(f"wrote {out_path} and {pub_path}")

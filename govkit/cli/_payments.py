@@ -48,15 +48,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     rec.set_defaults(handler=cmd_reconcile)
 
 
-def _open(url: str) -> PaymentInbox:
+def _open(url: str, *, read_only: bool = False) -> PaymentInbox:
+    """Open an existing inbox; ``read_only`` for the commands that only read."""
     if "://" not in url and not Path(url).is_file():
         raise CliEnvironmentError(f"no inbox at {url}", "cli.missing_file")
-    return PaymentInbox(url, orders=True)
+    return PaymentInbox(url, orders=True, read_only=read_only)
 
 
 def cmd_show(args: argparse.Namespace, out: Output) -> int:
     """``govkit payments show``."""
-    with _open(args.inbox) as inbox:
+    with _open(args.inbox, read_only=True) as inbox:
         stats = inbox.stats()
         records = inbox.events(state=args.state, limit=args.limit)
     rows = [
@@ -101,14 +102,19 @@ def cmd_reconcile(args: argparse.Namespace, out: Output) -> int:
     """``govkit payments reconcile``: exit 0 when the bill and the inbox agree, 1 otherwise."""
     data = args.bill.read_bytes()
     lines = parse_wechat_bill(data) if args.provider == "wechatpay" else parse_alipay_bill(data)
-    with _open(args.inbox) as inbox:
+    with _open(args.inbox, read_only=True) as inbox:
         report = reconcile(lines, inbox)
     rows = [
-        (d.kind, d.order_id, str(d.bill_amount), str(d.inbox_amount)) for d in report.differences
+        (d.kind, d.order_id, d.refund_id or "", str(d.bill_amount), str(d.inbox_amount))
+        for d in report.differences
     ]
-    text = f"{report.matched}/{report.bill_lines} payments match"
+    text = (
+        f"{report.matched}/{report.bill_lines} payments match, "
+        f"{report.refunds_matched}/{report.refund_lines} refunds match"
+    )
     if rows:
-        text += "\n\n" + table(rows, ("difference", "order", "bill (fen)", "inbox (fen)"))
+        header = ("difference", "order", "refund", "bill (fen)", "inbox (fen)")
+        text += "\n\n" + table(rows, header)
     out.data(report.to_dict(), text=text)
     if not report.ok:
         raise CliInvalid

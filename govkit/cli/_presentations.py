@@ -15,13 +15,12 @@ from typing import Any
 from govkit.certificates import (
     PROFILES,
     HolderDevice,
-    LicenceRegistry,
-    PresentationReport,
     SelectiveCredential,
 )
-from govkit.cli._app import CliInvalid, CliUsageError, Output, env_password, table
+from govkit.cli._app import CliUsageError, Output, env_password
 from govkit.cli._certificates import open_verifier
-from govkit.cli._files import read_file, write_file
+from govkit.cli._files import read_file, refuse_existing, write_file
+from govkit.cli._report import emit_report
 from govkit.keys import SigningKey
 
 #: Accepted values of ``--profile`` for tokens; anything else names a verifier profile.
@@ -46,6 +45,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     present.add_argument("--nonce", metavar="HEX", help="the verifier's challenge, if it shows one")
     present.add_argument("--out", type=Path, metavar="PREFIX", help="write PREFIX.txt and .png")
+    present.add_argument("--force", action="store_true", help="replace existing output files")
     present.set_defaults(handler=cmd_present)
 
 
@@ -66,6 +66,10 @@ def cmd_present(args: argparse.Namespace, out: Output) -> int:
     """``govkit present``."""
     if (args.disclose is None) == (args.profile is None):
         raise CliUsageError("give --disclose or --profile (one of them)")
+    if args.out is not None:
+        refuse_existing(
+            args.out.with_suffix(".txt"), args.out.with_suffix(".png"), force=args.force
+        )
     credential = SelectiveCredential.from_text(read_file(args.credential).decode("ascii").strip())
     if args.profile is not None:
         wanted = sorted(PROFILES[args.profile].required)
@@ -80,10 +84,9 @@ def cmd_present(args: argparse.Namespace, out: Output) -> int:
     presentation = HolderDevice(key).present(credential, wanted, nonce=parse_nonce(args.nonce))
     if args.out is not None:
         prefix: Path = args.out
-        write_file(
-            prefix.with_suffix(".txt"), presentation.text.encode("ascii") + b"\n", force=True
-        )
-        write_file(prefix.with_suffix(".png"), presentation.qr_png(), force=True)
+        text = presentation.text.encode("ascii") + b"\n"
+        write_file(prefix.with_suffix(".txt"), text, force=args.force)
+        write_file(prefix.with_suffix(".png"), presentation.qr_png(), force=args.force)
         out.status(f"wrote {prefix.with_suffix('.txt')} and {prefix.with_suffix('.png')}")
     out.data(
         {
@@ -99,29 +102,6 @@ def cmd_present(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-def render_presentation(report: PresentationReport) -> str:
-    """Plain text: the verdict, each check, and what the holder chose to reveal."""
-    verdict = "VALID" if report.ok else f"INVALID [{report.code}]"
-    rows = [(c.name, "ok" if c.ok else "FAIL", c.code or "", c.detail) for c in report.checks]
-    lines = [f"presentation: {verdict}", table(rows, ("check", "result", "code", "detail"))]
-    found = report.presentation
-    if found is not None:
-        kind = LicenceRegistry.default().get(found.licence_type)
-        lines.append(f"{kind.zh} {kind.en}")
-        lines.append(f"颁发机构 Issuer: {found.issuer.agency.name} ({found.issuer.agency.uscc})")
-        labels = {spec.name: f"{spec.zh} {spec.en}" for spec in kind.fields}
-        labels |= {"id": "证照编号 Licence id", "holder": "持证人 Holder"}
-        for name, value in found.disclosed.items():
-            lines.append(f"{labels.get(name, name)}: {value}")
-        for name, yes in found.predicates.items():
-            lines.append(f"{name}: {'yes' if yes else 'no'}")
-        lines.append(
-            f"有效期 Valid: {found.valid_from.isoformat()} – {found.valid_until.isoformat()}"
-        )
-        lines.append("(nothing else was disclosed)")
-    return "\n".join(lines)
-
-
 def verify_presentation_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
     """The presentation branch of ``govkit verify``."""
     profile = None if args.profile in (None, *TOKEN_PROFILES) else args.profile
@@ -131,12 +111,13 @@ def verify_presentation_input(data: bytes, args: argparse.Namespace, out: Output
     report = verifier.inspect_presentation(
         data, profile=profile, nonce=parse_nonce(getattr(args, "nonce", None)), at=args.at
     )
-    out.data(report.to_dict(), text=render_presentation(report))
-    if not report.ok:
-        out.status(f"INVALID: the presentation failed verification [{report.code}]")
-        raise CliInvalid
-    out.status("OK: a genuine, current licence, shown by its holder's device just now")
-    return 0
+    return emit_report(
+        report,
+        out,
+        title="presentation",
+        ok_text="a genuine, current licence, not revoked, shown by its holder's device just now",
+        partly_text="a genuine, current licence, shown by its holder's device just now",
+    )
 
 
 __all__ = ["TOKEN_PROFILES", "register", "verify_presentation_input"]

@@ -6,11 +6,19 @@ licence QR, a PDF is checked for PAdES signatures (``--ca``) and any embedded
 licence; with ``--signature SIG`` any file is checked against a detached signature
 (``--key``). ``govkit verify token INPUT`` and ``govkit verify licence INPUT`` name the
 kind explicitly.
+
+Exit 1 is only ever a verdict about an artifact that was read. An INPUT that is neither
+an existing file nor a token or licence text given inline is a file that does not exist
+(``cli.no_such_file``, exit 3), and a picture without exactly one readable QR code is
+``qr.not_found`` or ``qr.several_codes`` (exit 3, with a hint to retake the photo).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
+import json
 import re
 import sys
 from pathlib import Path
@@ -19,14 +27,14 @@ from typing import Any
 from govkit.certificates import PROFILES
 from govkit.certificates.qr import read_qr
 from govkit.cli import _certificates, _esign, _identity, _presentations
-from govkit.cli._app import CliUsageError, Output
+from govkit.cli._app import CliEnvironmentError, CliUsageError, Output
 from govkit.cli._files import read_file
 from govkit.cli._types import aware_time
-from govkit.errors import GovkitError
 
 _KINDS = ("token", "licence", "presentation")
 _JWS = re.compile(rb"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+_TEXT_PREFIXES = (b"GKP1:", b"GKS1:", b"GK1:", b"HC1:")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -57,9 +65,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     licences = verify.add_argument_group("licences")
     licences.add_argument("--trust", metavar="FILE|URL", help="the signed trust list")
     licences.add_argument("--anchor", metavar="KEYFILE", help="trust-anchor public key (PEM)")
-    licences.add_argument("--status", metavar="FILE|URL", help="the signed status list")
+    licences.add_argument(
+        "--status",
+        action="append",
+        metavar="FILE|URL",
+        help="an issuer's signed status list (repeatable: one per issuer)",
+    )
     licences.add_argument(
         "--allow-stale", action="store_true", help="accept a trust list past its expiry"
+    )
+    licences.add_argument(
+        "--unsafe-skip-status",
+        action="store_true",
+        help="do not check revocation (the report says it was NOT checked)",
     )
     licences.add_argument(
         "--nonce", metavar="HEX", help="presentations: the challenge this verifier showed"
@@ -75,28 +93,54 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     verify.set_defaults(handler=cmd_verify)
 
 
+def _is_inline(data: bytes) -> bool:
+    """Whether INPUT given on the command line is itself a token, licence or presentation."""
+    text = data.strip()
+    if text.upper().startswith(_TEXT_PREFIXES):
+        return True
+    if not _JWS.match(text):
+        return False
+    head = text.split(b".", 1)[0]
+    try:  # a JWS header is a base64url JSON object; a file name like a.b.c is not
+        header = json.loads(base64.urlsafe_b64decode(head + b"=" * (-len(head) % 4)))
+    except (ValueError, binascii.Error):
+        return False
+    return isinstance(header, dict)
+
+
 def read_input(value: str) -> bytes:
-    """The bytes of INPUT: ``-`` is stdin, ``@FILE`` or an existing path is read."""
+    """The bytes of INPUT: ``-`` is stdin, ``@FILE`` or an existing path is read, a token
+    or a ``GK1:``/``GKP1:`` text is taken as given; anything else is a missing file."""
     if value == "-":
         return sys.stdin.buffer.read(16 << 20)
     if value.startswith("@"):
         return read_file(Path(value[1:]))
     path = Path(value)
     try:
-        is_file = len(value) < 1024 and path.is_file()
+        is_file = len(value) < 1024 and path.exists()
     except OSError:  # a token or payload too long to be a file name
         is_file = False
-    return read_file(path) if is_file else value.encode("utf-8")
+    if is_file:
+        return read_file(path)
+    data = value.encode("utf-8", "surrogateescape")
+    if _is_inline(data):
+        return data
+    # Not a verdict about a licence: nothing was read. A JWS-shaped or long value may be
+    # a damaged token, which a message must not repeat.
+    shown = value if len(value) <= 200 and not _JWS.match(data.strip()) else "INPUT"
+    raise CliEnvironmentError(
+        f"{shown}: no such file (nor a token or a GK1:/GKP1: text)", "cli.no_such_file"
+    )
 
 
 def detect_kind(data: bytes) -> str:
     """``token``, ``licence`` or ``presentation`` from the look of the input (a picture
     is read first: its QR text decides)."""
     if data.startswith(_IMAGE_MAGIC):
-        try:
+        try:  # a picture without one readable QR code raises QrUnreadable: exit 3
             data = read_qr(data).encode("ascii")
-        except (GovkitError, UnicodeEncodeError):
-            return "licence"  # the licence branch reports the unreadable picture
+        except UnicodeEncodeError:
+            return "licence"  # the licence branch reports the text it cannot read
     text = data.strip()
     if text[:5].upper() == b"GKP1:":
         return "presentation"

@@ -24,7 +24,9 @@
 * :class:`PdfSignatureVerifier` checks integrity, whole-document coverage, no change
   after signing and the chain to trusted CAs (verify raises, inspect reports).
 * :func:`sign_detached` / :func:`verify_detached`: RFC 7797 JWS over a file's SHA-256,
-  with purpose, signing time and a multi-party chain (sign, countersign, approve).
+  with purpose, signing time and a multi-party chain (sign, countersign, approve);
+  :func:`inspect_detached` runs the same checks and returns a
+  :class:`DetachedSignatureReport`.
 * Certificates: :func:`make_test_ca`, :func:`issue_agency_certificate`,
   :func:`issue_tsa_certificate` for tests and demos; :func:`make_csr` for a real CA.
 """
@@ -33,6 +35,8 @@ from govkit.esign._detached import (
     DETACHED_TYP,
     ROLES,
     DetachedSignature,
+    DetachedSignatureReport,
+    inspect_detached,
     sign_detached,
     verify_detached,
 )
@@ -60,6 +64,7 @@ __all__ = [
     "ROLES",
     "SEAL_RED",
     "DetachedSignature",
+    "DetachedSignatureReport",
     "PadesLevel",
     "PadesSigner",
     "PdfSignatureReport",
@@ -68,6 +73,7 @@ __all__ = [
     "SignatureCheck",
     "SignatureInfo",
     "TestCa",
+    "inspect_detached",
     "issue_agency_certificate",
     "issue_tsa_certificate",
     "load_certificate",

@@ -17,17 +17,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from govkit._encoding import b64url_decode, b64url_encode
+from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
     ConfigurationError,
     DocumentDigestMismatch,
     DocumentSignatureInvalid,
     EncodingError,
+    EsignVerificationError,
     GovkitError,
     SignatureChainBroken,
     SignatureFormatError,
@@ -35,8 +37,17 @@ from govkit.errors import (
     WrongSignaturePurpose,
 )
 from govkit.keys import KeyRing, Signer, VerifyingKey
+from govkit.report import Check, Report
 
-__all__ = ["DETACHED_TYP", "ROLES", "DetachedSignature", "sign_detached", "verify_detached"]
+__all__ = [
+    "DETACHED_TYP",
+    "ROLES",
+    "DetachedSignature",
+    "DetachedSignatureReport",
+    "inspect_detached",
+    "sign_detached",
+    "verify_detached",
+]
 
 #: The ``typ`` of every govkit detached signature (its purpose binding).
 DETACHED_TYP: Final = "govkit-sig+jws"
@@ -84,34 +95,14 @@ def _link(entry: Mapping[str, str]) -> str:
     )
 
 
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in document:
-            raise ValueError("a JSON object repeats a member name")
-        document[name] = value
-    return document
-
-
-def _no_constants(name: str) -> None:
-    raise ValueError(f"JSON {name} is not allowed")
-
-
-def _strict_json(data: bytes) -> Any:
-    """JSON that means one thing: no repeated member names (RFC 7515 section 4 allows a
-    parser to keep the last one; govkit refuses them), no ``NaN`` or ``Infinity``."""
-    return json.loads(data, object_pairs_hook=_unique_members, parse_constant=_no_constants)
-
-
 def _parse(signature: bytes | str) -> list[dict[str, str]]:
     raw = signature.encode("utf-8") if isinstance(signature, str) else signature
     if not isinstance(raw, bytes) or len(raw) > MAX_SIGNATURE_FILE:
         raise SignatureFormatError("a signature file is JSON of at most 1 MiB")
-    try:
-        document = _strict_json(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise SignatureFormatError("the signature file is not JSON") from None
-    entries = document.get("signatures") if isinstance(document, dict) else None
+    # Strict JSON (RFC 7515 section 4 lets a parser keep the last of repeated member
+    # names; govkit refuses them, and NaN, Infinity and fractions, which no member has).
+    document = loads_object(raw, what="the signature file", error=SignatureFormatError)
+    entries = document.get("signatures")
     if not isinstance(entries, list) or not 0 < len(entries) <= MAX_PARTIES:
         raise SignatureFormatError("the signature file has no 'signatures' list")
     if "payload" in document:
@@ -184,12 +175,10 @@ def sign_detached(
 
 def _header(entry: Mapping[str, str]) -> dict[str, Any]:
     try:
-        header = _strict_json(b64url_decode(entry["protected"], what="protected header"))
-    except (EncodingError, ValueError, UnicodeDecodeError, RecursionError):
-        raise SignatureFormatError("a protected header is not base64url JSON") from None
-    if not isinstance(header, dict):
-        raise SignatureFormatError("a protected header is not a JSON object")
-    return header
+        raw = b64url_decode(entry["protected"], what="protected header")
+    except EncodingError:
+        raise SignatureFormatError("a protected header is not base64url") from None
+    return loads_object(raw, what="a protected header", error=SignatureFormatError)
 
 
 def _key_for(keys: KeyRing | Mapping[str, VerifyingKey], kid: str, at: datetime) -> VerifyingKey:
@@ -232,39 +221,159 @@ def verify_detached(
             times going backwards, or not the required ``roles``.
     """
     when = resolve_time(clock or SystemClock(), at)
+    return _verify(
+        data, signature, keys, purpose=purpose, roles=roles, when=when, steps=_Steps(None)
+    )
+
+
+def inspect_detached(
+    data: bytes,
+    signature: bytes | str,
+    keys: KeyRing | Iterable[VerifyingKey],
+    *,
+    purpose: str | None = None,
+    roles: Iterable[str] | None = None,
+    at: datetime | None = None,
+    clock: Clock | None = None,
+) -> DetachedSignatureReport:
+    """Run :func:`verify_detached`'s checks and return a report instead of raising.
+
+    The checks: ``format`` (the signature file), then for each party ``N`` (from 1)
+    ``partyN.header``, ``partyN.purpose`` (not performed without ``purpose``),
+    ``partyN.digest`` (over ``data``), ``partyN.signature`` (a trusted key verifies it)
+    and ``partyN.chain`` (the link to the party before, roles in order, times going
+    forward), and last ``roles`` (not performed without ``roles``). Checks stop at the
+    first failure. Only an :class:`~govkit.errors.EsignVerificationError` becomes a
+    failed check.
+
+    >>> from govkit.keys import SigningKey
+    >>> key = SigningKey.generate("EdDSA")
+    >>> sig = sign_detached(b"letter", key, purpose="official-letter")
+    >>> report = inspect_detached(b"letter", sig, [key.verifying_key])
+    >>> report.valid, report.skipped
+    (True, ('party1.purpose', 'roles'))
+    >>> inspect_detached(b"another letter", sig, [key.verifying_key]).code
+    'esign.digest_mismatch'
+
+    Raises:
+        ConfigurationError: ``data`` is not bytes.
+        NaiveDatetimeError: ``at`` or the clock's time is naive.
+    """
+    when = resolve_time(clock or SystemClock(), at)
+    checks: list[Check] = []
+    steps = _Steps(checks)
+    try:
+        parties = _verify(
+            data, signature, keys, purpose=purpose, roles=roles, when=when, steps=steps
+        )
+    except EsignVerificationError as exc:
+        checks.append(Check.from_error(steps.name, exc))
+        return DetachedSignatureReport(tuple(checks), None)
+    return DetachedSignatureReport(tuple(checks), parties)
+
+
+@dataclass(frozen=True)
+class DetachedSignatureReport(Report):
+    """What :func:`inspect_detached` found: the checks, and the parties when valid.
+
+    JSON (:meth:`~govkit.report.Report.to_dict`): ``valid``, ``kind`` (``detached``),
+    ``code``, ``checks``, then ``signatures``: each party
+    (:meth:`DetachedSignature.to_dict`) when the chain verified, else ``null``.
+    """
+
+    checks: tuple[Check, ...]
+    signatures: tuple[DetachedSignature, ...] | None = None
+    kind: str = field(default="detached", init=False)
+
+    def json_members(self) -> dict[str, Any]:
+        """``signatures``: the verified parties, or ``None``."""
+        parties = self.signatures
+        return {"signatures": None if parties is None else [p.to_dict() for p in parties]}
+
+    def summary(self) -> tuple[str, ...]:
+        """One line per verified party: role, purpose, key id and signing time."""
+        return tuple(
+            f"{p.index + 1}. {p.role:<11} {p.purpose}  kid={p.kid}  {p.signed_at.isoformat()}"
+            for p in self.signatures or ()
+        )
+
+
+class _Steps:
+    """Names the check being made and records the ones made (for :func:`inspect_detached`)."""
+
+    __slots__ = ("_record", "name")
+
+    def __init__(self, record: list[Check] | None) -> None:
+        self._record = record
+        self.name = "format"
+
+    def passed(self, detail: str) -> None:
+        if self._record is not None:
+            self._record.append(Check(self.name, True, None, detail))
+
+    def skipped(self, detail: str) -> None:
+        if self._record is not None:
+            self._record.append(Check(self.name, None, None, detail))
+
+
+def _party_header(
+    index: int, entry: Mapping[str, str]
+) -> tuple[dict[str, Any], str, str, str, int, str]:
+    """A party's protected header, checked: (header, kid, alg, role, iat, purpose)."""
+    header = _header(entry)
+    if header.get("typ") != DETACHED_TYP:
+        raise WrongSignaturePurpose("not a govkit detached signature", index=index)
+    if (
+        set(header) - _HEADER_KEYS
+        or header.get("b64") is not False
+        or header.get("crit") != ["b64"]
+    ):
+        raise SignatureFormatError("unexpected header members", index=index)
+    kid, alg, role, iat = (header.get(k) for k in ("kid", "alg", "role", "iat"))
+    text_purpose = header.get("purpose")
+    if not (
+        isinstance(kid, str)
+        and isinstance(alg, str)
+        and isinstance(text_purpose, str)
+        and role in ROLES
+        and isinstance(iat, int)
+        and not isinstance(iat, bool)
+        and 0 <= iat < 253402300800
+    ):
+        raise SignatureFormatError("a header lacks kid, alg, purpose, role or iat", index=index)
+    return header, kid, alg, str(role), iat, text_purpose
+
+
+def _verify(
+    data: bytes,
+    signature: bytes | str,
+    keys: KeyRing | Iterable[VerifyingKey],
+    *,
+    purpose: str | None,
+    roles: Iterable[str] | None,
+    when: datetime,
+    steps: _Steps,
+) -> tuple[DetachedSignature, ...]:
     digest = _digest(data)
     entries = _parse(signature)
+    steps.passed(f"a detached signature file of {len(entries)} signature(s)")
     trusted: KeyRing | Mapping[str, VerifyingKey] = (
         keys if isinstance(keys, KeyRing) else {k.kid: k for k in keys}
     )
     result: list[DetachedSignature] = []
     previous_time = 0
     for index, entry in enumerate(entries):
-        header = _header(entry)
-        if header.get("typ") != DETACHED_TYP:
-            raise WrongSignaturePurpose("not a govkit detached signature", index=index)
-        if (
-            set(header) - _HEADER_KEYS
-            or header.get("b64") is not False
-            or header.get("crit") != ["b64"]
-        ):
-            raise SignatureFormatError("unexpected header members", index=index)
-        kid, alg, role, iat = (header.get(k) for k in ("kid", "alg", "role", "iat"))
-        text_purpose = header.get("purpose")
-        if not (
-            isinstance(kid, str)
-            and isinstance(alg, str)
-            and isinstance(text_purpose, str)
-            and role in ROLES
-            and isinstance(iat, int)
-            and not isinstance(iat, bool)
-            and 0 <= iat < 253402300800
-        ):
-            raise SignatureFormatError("a header lacks kid, alg, purpose, role or iat", index=index)
-        if purpose is not None and text_purpose != purpose:
-            raise WrongSignaturePurpose("the signature is for another purpose", index=index)
+        party = f"party{index + 1}"
+        steps.name = f"{party}.header"
+        header, kid, alg, role, iat, text_purpose = _party_header(index, entry)
+        steps.passed(f"a govkit detached signature, role {role}")
+        steps.name = f"{party}.purpose"
+        _check_purpose(index, text_purpose, purpose, steps)
+        steps.name = f"{party}.digest"
         if header.get("sha256") != b64url_encode(digest):
             raise DocumentDigestMismatch("the signature is over other data", index=index)
+        steps.passed("over this data (SHA-256)")
+        steps.name = f"{party}.signature"
         signed_at = datetime.fromtimestamp(iat, UTC)
         key = _key_for(trusted, kid, signed_at)
         if key.alg != alg:
@@ -274,18 +383,38 @@ def verify_detached(
             key.verify(value, entry["protected"].encode("ascii") + b"." + digest)
         except (GovkitError, UnicodeEncodeError):
             raise DocumentSignatureInvalid("a signature does not verify", index=index) from None
+        steps.passed(f"verifies with trusted key {kid} ({alg})")
+        steps.name = f"{party}.chain"
         if index == 0:
             if role != "sign" or "prev" in header:
                 raise SignatureChainBroken("a chain starts with a 'sign' signature", index=0)
         else:
             if header.get("prev") != _link(entries[index - 1]):
                 raise SignatureChainBroken("a link does not match its predecessor", index=index)
-            if ROLES.index(str(role)) < ROLES.index(result[-1].role):
+            if ROLES.index(role) < ROLES.index(result[-1].role):
                 raise SignatureChainBroken("roles are out of order", index=index)
         if iat < previous_time or signed_at > when:
             raise SignatureChainBroken("signing times go backwards or lie ahead", index=index)
+        steps.passed(
+            "starts the chain" if index == 0 else "follows the signature before it, in order"
+        )
         previous_time = iat
-        result.append(DetachedSignature(index, str(role), text_purpose, kid, alg, signed_at))
-    if roles is not None and tuple(r.role for r in result) != tuple(roles):
+        result.append(DetachedSignature(index, role, text_purpose, kid, alg, signed_at))
+    steps.name = "roles"
+    if roles is None:
+        steps.skipped("no roles were required")
+    elif tuple(r.role for r in result) != tuple(roles):
         raise SignatureChainBroken("the chain does not have the required roles")
+    else:
+        steps.passed("the chain has exactly the required roles")
     return tuple(result)
+
+
+def _check_purpose(index: int, stated: str, required: str | None, steps: _Steps) -> None:
+    """The purpose a party signed for is the required one (when one is required)."""
+    if required is None:
+        steps.skipped("no purpose was required: any purpose is accepted")
+    elif stated != required:
+        raise WrongSignaturePurpose("the signature is for another purpose", index=index)
+    else:
+        steps.passed("for the required purpose")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ from govkit.errors import (
 )
 from govkit.esign._pades import _asn1
 from govkit.esign._pki import load_certificate
+from govkit.report import Check, Report
 
 __all__ = ["PdfSignatureReport", "PdfSignatureVerifier", "SignatureCheck", "SignatureInfo"]
 
@@ -39,14 +40,8 @@ MAX_PDF_BYTES = 64 * 1024 * 1024
 _HARMLESS = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 
 
-@dataclass(frozen=True)
-class SignatureCheck:
-    """One check of a :class:`PdfSignatureReport`: name, outcome, error code, detail."""
-
-    name: str
-    ok: bool
-    code: str | None = None
-    detail: str = ""
+#: One check of a :class:`PdfSignatureReport` (the name before :class:`govkit.report.Check`).
+SignatureCheck = Check
 
 
 @dataclass(frozen=True)
@@ -75,47 +70,48 @@ class SignatureInfo:
 
 
 @dataclass(frozen=True)
-class PdfSignatureReport:
-    """Every check of every signature in a PDF; ``ok`` when all passed."""
+class PdfSignatureReport(Report):
+    """Every check of every signature in a PDF; valid when all passed.
 
-    checks: tuple[SignatureCheck, ...]
+    The checks: ``signed`` (the PDF carries at least one signature), then for each
+    signature field ``<field>.integrity``, ``<field>.coverage``, ``<field>.trust`` and
+    ``<field>.timestamp`` (not performed for a signature without a timestamp: its
+    signing time is only the signer's claim). JSON
+    (:meth:`~govkit.report.Report.to_dict`): ``valid``, ``kind`` (``pdf``), ``code``,
+    ``checks``, then ``checked_at`` and ``signatures`` (what each signature says about
+    itself, read and then checked).
+    """
+
+    checks: tuple[Check, ...]
     signatures: tuple[SignatureInfo, ...]
     checked_at: datetime
+    kind: str = field(default="pdf", init=False)
 
-    @property
-    def ok(self) -> bool:
-        """Whether every check passed (and there was at least one signature)."""
-        return bool(self.checks) and all(c.ok for c in self.checks)
-
-    @property
-    def code(self) -> str | None:
-        """The code of the first failed check, if any."""
-        return next((c.code for c in self.checks if not c.ok), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``valid``, ``code``, ``checks`` and ``signatures``."""
+    def json_members(self) -> dict[str, Any]:
+        """``checked_at`` and ``signatures``."""
         return {
-            "valid": self.ok,
-            "code": self.code,
             "checked_at": self.checked_at.isoformat(),
-            "checks": [
-                {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail}
-                for c in self.checks
-            ],
             "signatures": [s.to_dict() for s in self.signatures],
         }
+
+    def summary(self) -> tuple[str, ...]:
+        """Who signed, at which PAdES level."""
+        return tuple(f"signer: {s.signer} ({s.level})" for s in self.signatures)
 
 
 class _Collect:
     def __init__(self) -> None:
-        self.checks: list[SignatureCheck] = []
+        self.checks: list[Check] = []
         self.errors: list[EsignVerificationError] = []
 
     def ok(self, name: str, detail: str) -> None:
-        self.checks.append(SignatureCheck(name, True, None, detail))
+        self.checks.append(Check(name, True, None, detail))
+
+    def skipped(self, name: str, detail: str) -> None:
+        self.checks.append(Check(name, None, None, detail))
 
     def fail(self, name: str, error: EsignVerificationError) -> None:
-        self.checks.append(SignatureCheck(name, False, error.code, error.message))
+        self.checks.append(Check(name, False, error.code, error.message))
         self.errors.append(error)
 
 
@@ -158,7 +154,11 @@ class PdfSignatureVerifier:
         return signatures
 
     def inspect(self, pdf: bytes, *, at: datetime | None = None) -> PdfSignatureReport:
-        """Run every check and report; never raises for a bad document."""
+        """Run every check and report; never raises for a bad document.
+
+        A signature without a timestamp gives a ``<field>.timestamp`` check that was
+        not performed (``ok`` is ``None``); it does not make the report invalid.
+        """
         signatures, collect, when = self._run(pdf, resolve_time(self._clock, at))
         return PdfSignatureReport(tuple(collect.checks), signatures, when)
 
@@ -269,7 +269,12 @@ class PdfSignatureVerifier:
             )
         ts_time: datetime | None = None
         ts = status.timestamp_validity
-        if ts is not None:
+        if ts is None:
+            collect.skipped(
+                f"{name}.timestamp",
+                "no signature timestamp: the signing time is the signer's claim",
+            )
+        else:
             ts_time = ts.timestamp
             if ts.intact and ts.valid and ts.trusted:
                 collect.ok(f"{name}.timestamp", f"trusted timestamp {ts_time.isoformat()}")

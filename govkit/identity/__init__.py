@@ -46,16 +46,22 @@ What a service gets, and what it never has to write:
   :data:`AMR_VALUES` are the RFC 8176 authentication methods (``face``, ``pwd``...).
 * :class:`JwksSource` is a :class:`KeySource` that fetches a configured JWKS URL (with
   caching, a refresh cooldown and stale-while-error); :class:`~govkit.keys.KeyRing` is
-  the other.
+  the other. Its fetch and cache limits are a :class:`SourcePolicy`, the same one the
+  certificate list sources and the payment clients take.
 * Sender-constrained tokens (RFC 9449): :func:`create_dpop_proof` on the client,
   ``TokenVerifier(dpop=DPoPVerifier(...))`` on the service, which then requires a
   proof by the key named in the token's ``cnf.jkt``.
 * Stores for revocation (``TokenVerifier(store=...)``: revoked ``jti`` values and "log
   out everywhere") and for DPoP replay: :class:`MemoryIdentityStore`,
   :class:`SQLiteIdentityStore`, :class:`PostgresIdentityStore`, implementing
-  :class:`RevocationStore` and :class:`ReplayStore`.
+  :class:`RevocationStore` and :class:`ReplayStore`. They read no clock: the
+  verifiers pass their verification time (``now=``). They live in
+  :mod:`govkit.stores` (re-exported here), next to separate replay and revocation
+  stores (:class:`~govkit.stores.SQLiteReplayStore`,
+  :class:`~govkit.stores.SQLiteRevocationStore`...) any verifier accepts.
 """
 
+from govkit._http import SourcePolicy
 from govkit.identity._assurance import AMR_VALUES, AssuranceLevel
 from govkit.identity._claims import IdentityClaims, Profile
 from govkit.identity._dpop import DPoPProof, DPoPVerifier, create_dpop_proof
@@ -66,6 +72,7 @@ from govkit.identity._stores import (
     ReplayStore,
     RevocationStore,
     SQLiteIdentityStore,
+    upgrade_identity_store,
 )
 from govkit.identity._tokens import (
     KeySource,
@@ -90,10 +97,12 @@ __all__ = [
     "ReplayStore",
     "RevocationStore",
     "SQLiteIdentityStore",
+    "SourcePolicy",
     "TokenCheck",
     "TokenIssuer",
     "TokenReport",
     "TokenVerifier",
     "create_dpop_proof",
     "pairwise_subject",
+    "upgrade_identity_store",
 ]

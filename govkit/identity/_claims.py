@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 from govkit.clock import require_aware
 from govkit.errors import ConfigurationError
@@ -16,6 +16,45 @@ __all__ = ["IdentityClaims", "Profile"]
 
 #: The two token profiles: ``access`` (RFC 9068 ``at+jwt``) and ``id`` (``JWT``).
 Profile: TypeAlias = Literal["access", "id"]
+
+# Characters that str.isprintable() accepts but that render as nothing or as a blank:
+# the Default_Ignorable_Code_Point characters of Unicode's DerivedCoreProperties.txt (14.0)
+# that are letters or marks (the others are Cf or Cn, which isprintable() refuses already:
+# U+00AD, U+200B-U+200F, U+2060-U+206F, U+FEFF, tags...) and U+2800 BRAILLE PATTERN BLANK.
+_BLANK_PRINTABLE: Final = (
+    (0x034F, 0x034F),  # COMBINING GRAPHEME JOINER
+    (0x115F, 0x1160),  # HANGUL CHOSEONG / JUNGSEONG FILLER
+    (0x17B4, 0x17B5),  # KHMER VOWEL INHERENT AQ / AA
+    (0x180B, 0x180F),  # MONGOLIAN FREE VARIATION SELECTORS (and VOWEL SEPARATOR)
+    (0x2800, 0x2800),  # BRAILLE PATTERN BLANK
+    (0x3164, 0x3164),  # HANGUL FILLER
+    (0xFE00, 0xFE0F),  # VARIATION SELECTORS 1-16
+    (0xFFA0, 0xFFA0),  # HALFWIDTH HANGUL FILLER
+    (0xE0000, 0xE0FFF),  # tags and VARIATION SELECTORS 17-256
+)
+
+
+def has_visible_character(text: str) -> bool:
+    """Whether ``text`` holds at least one character that is drawn as something.
+
+    Not visible: separators and spaces (Unicode ``Z*``, U+00A0, U+3000 ideographic
+    space), controls (``Cc``), format characters (``Cf``: U+200B-U+200D zero-width
+    characters, U+2060 word joiner, U+FEFF), surrogates, private-use and unassigned
+    code points (everything :meth:`str.isprintable` refuses besides), and the printable
+    blanks above (Hangul fillers, variation selectors, U+2800). A ``sub`` made only of
+    these would look empty in every log and screen.
+
+    >>> has_visible_character("pseudonym-7f3a"), has_visible_character("\\u3000\\u200b ")
+    (True, False)
+    """
+    for char in text:
+        if "!" <= char <= "~":  # the common case: printable ASCII
+            return True
+        if char >= "\x80" and char.isprintable() and not char.isspace():
+            code = ord(char)
+            if not any(low <= code <= high for low, high in _BLANK_PRINTABLE):
+                return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +103,8 @@ class IdentityClaims:
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
                 raise ConfigurationError(f"IdentityClaims.{name} must be a non-empty string")
+        if not has_visible_character(self.subject):
+            raise ConfigurationError("IdentityClaims.subject must contain a visible character")
         if not isinstance(self.assurance, AssuranceLevel):
             raise ConfigurationError("IdentityClaims.assurance must be an AssuranceLevel")
         if self.profile not in ("access", "id"):

@@ -2,14 +2,14 @@
 
 >>> from datetime import datetime, timezone
 >>> from govkit.identity._dpop import DPoPVerifier, create_dpop_proof
->>> from govkit.identity._stores import MemoryIdentityStore
+>>> from govkit.stores import MemoryReplayStore
 >>> from govkit.keys import SigningKey
 >>> from govkit.testing import FixedClock
 >>> clock = FixedClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
 >>> key = SigningKey.generate("ES256")
 >>> proof = create_dpop_proof(key, htm="GET", htu="https://api.example.gov/licences?page=2",
 ...                           access_token="at-123", clock=clock)
->>> verifier = DPoPVerifier(replay_store=MemoryIdentityStore(clock=clock), clock=clock)
+>>> verifier = DPoPVerifier(replay_store=MemoryReplayStore(), clock=clock)
 >>> checked = verifier.verify(proof, htm="GET", htu="https://API.example.gov:443/licences",
 ...                           access_token="at-123")
 >>> checked.jkt == key.kid, checked.htu
@@ -36,7 +36,9 @@ section 4.3 asks for, strictly:
   dropped);
 * ``iat`` within ``[now - max_age - leeway, now + leeway]``;
 * ``jti`` present (at most 256 characters) and never seen before for this key, in
-  the :class:`~govkit.identity._stores.ReplayStore`;
+  the :class:`~govkit.stores.ReplayStore` (asked with the verification
+  time, so a verifier on a test clock or ``at=`` and its store agree on what has
+  expired; the entry lasts until a second after the proof's ``iat`` window closes);
 * ``ath`` equal to the hash of the access token, when one is given;
 * a ``nonce`` accepted by ``require_nonce``, when the server uses nonces.
 
@@ -62,6 +64,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from govkit._encoding import b64url_decode, b64url_encode, canonical_json
+from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
     ConfigurationError,
@@ -71,9 +74,8 @@ from govkit.errors import (
     MalformedToken,
     TokenReplayed,
 )
-from govkit.identity._json import loads_strict
-from govkit.identity._stores import ReplayStore
 from govkit.keys import ALGORITHMS, SigningKey, VerifyingKey, jwk_thumbprint
+from govkit.stores import ReplayStore
 
 __all__ = ["DPoPProof", "DPoPVerifier", "create_dpop_proof"]
 
@@ -93,6 +95,7 @@ _PERCENT: Final = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_TIME: Final = 253402300799  # 9999-12-31T23:59:59Z
+_ONE_SECOND: Final = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,9 @@ class DPoPVerifier:
 
     Args:
         replay_store: where proof ``jti``\\ s are remembered (shared by every process
-            serving the same URLs, e.g. a SQLite or PostgreSQL identity store).
+            serving the same URLs, e.g. a :class:`~govkit.stores.SQLiteReplayStore` or
+            :class:`~govkit.stores.PostgresReplayStore`). It is asked with this
+            verifier's time; it reads no clock of its own.
         allowed_algs: the proof algorithms accepted; a subset of
             :data:`govkit.keys.ALGORITHMS` (``none`` and HMAC do not exist there).
         max_age: how old a proof's ``iat`` may be.
@@ -328,7 +333,8 @@ class DPoPVerifier:
             ConfigurationError: ``htm`` or ``htu`` (the server's own values) are
                 malformed.
             NaiveDatetimeError: ``at`` has no timezone.
-            IdentityStoreError: the replay store failed.
+            StoreError: the replay store failed or is full (the proof is refused, never
+                accepted; ``identity.store`` from an identity store).
         """
         now = resolve_time(self._clock, at)
         if not isinstance(htm, str) or not _METHOD.fullmatch(htm):
@@ -373,8 +379,12 @@ class DPoPVerifier:
             if not isinstance(nonce, str) or not nonce or not self._require_nonce(nonce):
                 raise _invalid("nonce", "the DPoP proof lacks the server's current nonce")
 
-        expires_at = issued_at + self._max_age + self._leeway
-        if not self._store.check_and_remember(f"dpop:{jkt}:{jti}", expires_at=expires_at):
+        # The proof passes the iat check up to and including issued_at + max_age + leeway;
+        # its entry must outlive that instant (an entry expiring at it would count as
+        # absent then), so it lasts one second longer.
+        expires_at = issued_at + self._max_age + self._leeway + _ONE_SECOND
+        replay_key = f"dpop:{jkt}:{jti}"
+        if not self._store.check_and_remember(replay_key, now=now, expires_at=expires_at):
             raise TokenReplayed("the DPoP proof was already used", reason="replay")
         return DPoPProof(jkt=jkt, jti=jti, htm=htm, htu=expected_htu, issued_at=issued_at, key=key)
 
@@ -395,8 +405,20 @@ class DPoPVerifier:
         except EncodingError:
             raise _invalid("malformed", "the DPoP proof is not strict base64url") from None
         try:
-            header = loads_strict(header_bytes, what="DPoP header")
-            claims = loads_strict(claims_bytes, what="DPoP claims")
+            header = loads_object(
+                header_bytes,
+                what="DPoP header",
+                error=MalformedToken,
+                allow_floats=True,
+                max_depth=16,
+            )
+            claims = loads_object(
+                claims_bytes,
+                what="DPoP claims",
+                error=MalformedToken,
+                allow_floats=True,
+                max_depth=16,
+            )
         except MalformedToken as exc:
             raise _invalid("malformed", f"the DPoP proof's {exc.message}") from None
         signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")

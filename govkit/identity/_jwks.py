@@ -10,7 +10,7 @@ JwksSource('https://idp.example.gov/.well-known/jwks.json')
 >>> JwksSource("http://idp.example.gov/jwks.json")
 Traceback (most recent call last):
     ...
-govkit.errors.ConfigurationError: a JWKS URL must use https (http only for a loopback host)
+govkit.errors.ConfigurationError: the JWKS URL must use https (http only for a loopback host)
 >>> source.close()
 
 Nothing is fetched until a key is asked for. :class:`JwksSource` is the
@@ -22,12 +22,15 @@ Behaviour:
 * **Only the configured URL.** The source knows one URL, given to its constructor;
   nothing in a token (``jku``, ``x5u``) can make it fetch another. The URL must be
   ``https``; plain ``http`` is allowed only for loopback hosts (``127.0.0.0/8``,
-  ``::1``, ``localhost``), for tests and sidecars. Redirects are never followed: a
-  3xx answer is a failed fetch.
-* **Bounded fetches.** ``GET`` with ``timeout`` (connect and each read, and a
-  deadline for the whole body), a body of at most ``max_bytes`` bytes (counted after
-  any content decoding), ``Content-Type`` ``application/json`` or
-  ``application/jwk-set+json``, strict JSON, at most ``max_keys`` keys.
+  ``::1``, ``localhost``), for tests and sidecars. By default redirects are not
+  followed (a 3xx answer is a failed fetch); with ``max_redirects`` in the
+  :class:`~govkit.identity.SourcePolicy` the source follows that many within the
+  URL's origin, and never one to another origin.
+* **Bounded fetches** (govkit's one HTTP fetcher). ``GET`` with ``timeout``
+  (connect and each read, and a deadline for the whole body that a trickling
+  body cannot outlive), a body of at most ``max_bytes`` bytes (counted while it
+  streams in, after any ``gzip`` decoding), ``Content-Type`` ``application/json``
+  or ``application/jwk-set+json``, strict JSON, at most ``max_keys`` keys.
 * **Usable keys only.** Keys govkit cannot use (``use`` other than ``sig``,
   encryption keys, unsupported key types, curves or algorithms, RSA under 2048 bits,
   a second key claiming a ``kid`` already taken) are skipped; a set with no usable
@@ -47,24 +50,23 @@ Behaviour:
 
 Errors never quote a response body; :class:`~govkit.errors.JwksError` carries a
 ``reason`` in its context (``http_status``, ``redirect``, ``timeout``, ``network``,
-``too_large``, ``content_type``, ``json``, ``jwks``, ``no_usable_key``,
+``too_large``, ``content_type``, ``content_encoding``, ``json``, ``jwks``, ``no_usable_key``,
 ``too_many_keys``, ``cooldown``).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import requests
 
+from govkit._http import FetchError, SourcePolicy, check_url, fetch, settle
+from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock, require_aware, resolve_time
 from govkit.errors import (
     ConfigurationError,
@@ -73,17 +75,23 @@ from govkit.errors import (
     MalformedToken,
     UnknownKey,
 )
-from govkit.identity._json import loads_strict
 from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, KeyRing, VerifyingKey
 
 __all__ = ["JwksSource"]
 
-_CONTENT_TYPES: Final = frozenset({"application/json", "application/jwk-set+json"})
+_CONTENT_TYPES: Final = ("application/jwk-set+json", "application/json")
+#: The JWKS source's defaults (``min_sequence`` does not apply to it).
+_DEFAULTS: Final = SourcePolicy(
+    timeout=5.0,
+    max_bytes=65536,
+    ttl=timedelta(minutes=5),
+    max_stale=timedelta(hours=24),
+    refetch_cooldown=timedelta(seconds=30),
+    max_redirects=0,
+)
 _MAX_KID_LENGTH: Final = 256
 # How many unknown kids are remembered at most; the oldest goes first.
 _MAX_NEGATIVE: Final = 1024
-# Bytes per read; the body deadline is checked between reads.
-_CHUNK: Final = 1024
 _MAX_AGE: Final = re.compile(r'max-age\s*=\s*"?(\d{1,12})"?\s*$', re.IGNORECASE)
 
 
@@ -112,40 +120,6 @@ class _FetchFailed(Exception):
         self.reason = reason
         self.message = message
         self.status = status
-
-
-def _check_url(url: str) -> str:
-    if not isinstance(url, str) or not url.isascii():
-        raise ConfigurationError("a JWKS URL must be an ASCII string")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        raise ConfigurationError("the JWKS URL is malformed") from None
-    if not host:
-        raise ConfigurationError("the JWKS URL has no host")
-    if parts.username is not None or parts.password is not None:
-        raise ConfigurationError(
-            "the JWKS URL must not carry credentials; configure them on the session"
-        )
-    if parts.fragment:
-        raise ConfigurationError("the JWKS URL must not have a fragment")
-    scheme = parts.scheme.lower()
-    if scheme == "https":
-        return url
-    if scheme == "http" and _is_loopback(host):
-        return url
-    raise ConfigurationError("a JWKS URL must use https (http only for a loopback host)")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _positive(value: timedelta, name: str, *, zero: bool = False) -> timedelta:
@@ -232,17 +206,29 @@ class JwksSource:
             certificates, CA bundle); by default the source makes its own and
             :meth:`close` closes it.
         alg: the algorithm for keys whose JWK has no ``alg`` (RSA keys need one).
-        timeout: seconds for the connection, each read, and the whole body.
-        max_bytes: the largest body accepted.
+        policy: the fetch and cache limits, a :class:`~govkit.identity.SourcePolicy`
+            (``timeout``, ``max_bytes``, ``ttl`` (the lifetime of a set served
+            without ``max-age``), ``max_stale``, ``refetch_cooldown``,
+            ``max_redirects``; ``min_sequence`` does not apply). Fields left unset
+            take the defaults below.
+        timeout: seconds for the connection, each read, and the whole body
+            (default 5); the same as ``policy.timeout``.
+        max_bytes: the largest body accepted (default 65536).
         max_keys: the most keys a set may hold.
-        default_ttl: lifetime of a set served without ``max-age``.
+        default_ttl: lifetime of a set served without ``max-age`` (default five
+            minutes); the same as ``policy.ttl``.
         min_ttl: lower bound of a set's lifetime (also used for ``no-store``).
         max_ttl: upper bound of a set's lifetime.
-        max_stale: how long after expiry a set stays usable while refreshes fail.
-        refetch_cooldown: the least time between two automatic fetches.
+        max_stale: how long after expiry a set stays usable while refreshes fail
+            (default 24 hours).
+        refetch_cooldown: the least time between two automatic fetches (default 30
+            seconds).
         negative_ttl: how long a ``kid`` missing from a freshly fetched set is
             refused without another fetch.
         clock: the time source (default :class:`~govkit.clock.SystemClock`).
+
+    A value may be given as a keyword or in ``policy``, not both
+    (:class:`~govkit.errors.ConfigurationError`).
     """
 
     def __init__(
@@ -251,39 +237,47 @@ class JwksSource:
         *,
         session: requests.Session | None = None,
         alg: str | None = None,
-        timeout: float = 5.0,
-        max_bytes: int = 65536,
+        policy: SourcePolicy | None = None,
+        timeout: float | None = None,
+        max_bytes: int | None = None,
         max_keys: int = 64,
-        default_ttl: timedelta = timedelta(minutes=5),
+        default_ttl: timedelta | None = None,
         min_ttl: timedelta = timedelta(seconds=30),
         max_ttl: timedelta = timedelta(hours=24),
-        max_stale: timedelta = timedelta(hours=24),
-        refetch_cooldown: timedelta = timedelta(seconds=30),
+        max_stale: timedelta | None = None,
+        refetch_cooldown: timedelta | None = None,
         negative_ttl: timedelta = timedelta(minutes=5),
         clock: Clock | None = None,
     ) -> None:
-        self._url = _check_url(url)
+        self._url = check_url(url, "JWKS")
         if alg is not None and alg not in ALGORITHMS + OPTIONAL_ALGORITHMS:
             raise ConfigurationError(
                 f"alg must be one of {', '.join(ALGORITHMS + OPTIONAL_ALGORITHMS)}"
             )
-        if not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
-            raise ConfigurationError("timeout must be between 0 and 300 seconds")
-        if not isinstance(max_bytes, int) or max_bytes < 1:
-            raise ConfigurationError("max_bytes must be a positive integer")
+        limits = settle(
+            policy,
+            SourcePolicy(
+                timeout=timeout,
+                max_bytes=max_bytes,
+                ttl=default_ttl,
+                max_stale=max_stale,
+                refetch_cooldown=refetch_cooldown,
+            ),
+            _DEFAULTS,
+            what="a JWKS source",
+        )
         if not isinstance(max_keys, int) or max_keys < 1:
             raise ConfigurationError("max_keys must be a positive integer")
         self._min_ttl = _positive(min_ttl, "min_ttl")
         self._max_ttl = _positive(max_ttl, "max_ttl")
         if self._max_ttl < self._min_ttl:
             raise ConfigurationError("max_ttl must not be shorter than min_ttl")
-        self._default_ttl = min(max(_positive(default_ttl, "default_ttl"), min_ttl), max_ttl)
-        self._max_stale = _positive(max_stale, "max_stale", zero=True)
-        self._cooldown = _positive(refetch_cooldown, "refetch_cooldown", zero=True)
+        self._default_ttl = min(max(limits.ttl, self._min_ttl), self._max_ttl)
+        self._max_stale = limits.max_stale
+        self._cooldown = limits.refetch_cooldown
         self._negative_ttl = _positive(negative_ttl, "negative_ttl", zero=True)
         self._alg = alg
-        self._timeout = float(timeout)
-        self._max_bytes = max_bytes
+        self._limits = limits
         self._max_keys = max_keys
         self._clock: Clock = clock or SystemClock()
         self._own_session = session is None
@@ -445,40 +439,26 @@ class JwksSource:
         return None
 
     def _download(self) -> tuple[tuple[_Entry, ...], timedelta]:
-        deadline = time.monotonic() + self._timeout
+        limits = self._limits
         try:
-            response = self._session.get(
+            result = fetch(
+                self._session,
                 self._url,
-                headers={"Accept": "application/jwk-set+json, application/json"},
-                timeout=self._timeout,
-                allow_redirects=False,
-                stream=True,
+                accept=_CONTENT_TYPES,
+                timeout=limits.timeout,
+                max_bytes=limits.max_bytes,
+                max_redirects=limits.max_redirects,
+                what="JWKS",
             )
-        except requests.Timeout:
-            raise _FetchFailed("timeout", "the JWKS request timed out") from None
-        except requests.RequestException as exc:
-            raise _FetchFailed(
-                "network", f"the JWKS request failed ({type(exc).__name__})"
-            ) from None
-        with response:
-            status = response.status_code
-            if 300 <= status < 400:
-                raise _FetchFailed(
-                    "redirect", "the JWKS URL redirected; redirects are refused", status
-                )
-            if status != 200:
-                raise _FetchFailed("http_status", f"the JWKS URL answered HTTP {status}", status)
-            media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-            if media not in _CONTENT_TYPES:
-                raise _FetchFailed("content_type", "the JWKS has the wrong Content-Type")
-            length = response.headers.get("Content-Length", "")
-            if length.strip().isdigit() and int(length) > self._max_bytes:
-                raise _FetchFailed("too_large", f"the JWKS is larger than {self._max_bytes} bytes")
-            body = self._read_body(response, deadline)
-            cache_control = response.headers.get("Cache-Control")
-            age = response.headers.get("Age")
+        except FetchError as exc:
+            raise _FetchFailed(exc.reason, exc.message, exc.status) from None
+        body = result.body
+        cache_control = result.headers.get("Cache-Control")
+        age = result.headers.get("Age")
         try:
-            document = loads_strict(body, what="JWKS")
+            document = loads_object(
+                body, what="JWKS", error=MalformedToken, allow_floats=True, max_depth=16
+            )
         except MalformedToken:
             raise _FetchFailed("json", "the JWKS is not a strict JSON object") from None
         entries = _parse_jwks(document, alg=self._alg, max_keys=self._max_keys)
@@ -490,25 +470,6 @@ class JwksSource:
             max_ttl=self._max_ttl,
         )
         return entries, ttl
-
-    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
-        body = bytearray()
-        try:
-            for chunk in response.iter_content(_CHUNK):
-                body += chunk
-                if len(body) > self._max_bytes:
-                    raise _FetchFailed(
-                        "too_large", f"the JWKS is larger than {self._max_bytes} bytes"
-                    )
-                if time.monotonic() > deadline:
-                    raise _FetchFailed("timeout", "the JWKS body took too long")
-        except requests.Timeout:
-            raise _FetchFailed("timeout", "the JWKS response timed out") from None
-        except requests.RequestException as exc:
-            raise _FetchFailed(
-                "network", f"reading the JWKS failed ({type(exc).__name__})"
-            ) from None
-        return bytes(body)
 
     def _error(self, failure: _FetchFailed) -> JwksError:
         context: dict[str, Any] = {"reason": failure.reason, "url": self._url}

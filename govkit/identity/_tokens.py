@@ -14,7 +14,7 @@ import math
 import re
 import secrets
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, Protocol, runtime_checkable
@@ -23,6 +23,7 @@ import jwt
 import jwt.algorithms
 
 from govkit._encoding import b64url_decode, b64url_encode, canonical_json
+from govkit._json import loads_object
 from govkit.audit import AuditEvent, AuditLog
 from govkit.clock import Clock, SystemClock, require_aware, resolve_time
 from govkit.errors import (
@@ -52,12 +53,12 @@ from govkit.errors import (
     WrongTokenType,
 )
 from govkit.identity._assurance import AMR_VALUES, AssuranceLevel
-from govkit.identity._claims import IdentityClaims, Profile
+from govkit.identity._claims import IdentityClaims, Profile, has_visible_character
 from govkit.identity._dpop import DPoPVerifier
-from govkit.identity._json import loads_strict
-from govkit.identity._stores import RevocationStore
 from govkit.identity.cn import is_valid_resident_id
 from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, KeyRing, Signer, SigningKey, VerifyingKey
+from govkit.report import Check, Report
+from govkit.stores import RevocationStore
 
 __all__ = [
     "KeySource",
@@ -338,7 +339,8 @@ class TokenIssuer:
 
         Args:
             subject: ``sub``: a stable pseudonym (:func:`pairwise_subject`), never an
-                ID number.
+                ID number; it must contain a visible character (not only spaces,
+                controls or zero-width characters).
             audience: ``aud``: the one service (resource server or client) the token
                 is for.
             assurance: ``acr``: how the person was authenticated, written as the eIDAS
@@ -354,7 +356,8 @@ class TokenIssuer:
             **claims: further claims (JSON values).
 
         Raises:
-            ConfigurationError: an argument is out of range (ttl, amr value, profile...).
+            ConfigurationError: an argument is out of range (ttl, amr value, profile,
+                a subject with no visible character...).
             ClaimNotAllowed: a claim is reserved, is not JSON, or holds a resident ID
                 number (anywhere, including ``subject``). The message names the claim,
                 never the value.
@@ -362,6 +365,11 @@ class TokenIssuer:
         """
         if not isinstance(subject, str) or not subject:
             raise ConfigurationError("subject must be a non-empty string")
+        if not has_visible_character(subject):
+            raise ConfigurationError(
+                "subject must contain a visible character, not only spaces, controls "
+                "or zero-width characters"
+            )
         if not isinstance(audience, str) or not audience:
             raise ConfigurationError("audience must be a non-empty string")
         if not isinstance(assurance, AssuranceLevel):
@@ -521,7 +529,9 @@ def _split(token: object) -> _Jws:
         raw = [b64url_decode(part, what=name) for part, name in zip(parts, names, strict=True)]
     except EncodingError as exc:
         raise MalformedToken(f"token part is not strict base64url: {exc.message}") from None
-    header = loads_strict(raw[0], what="header")
+    header = loads_object(
+        raw[0], what="header", error=MalformedToken, allow_floats=True, max_depth=16
+    )
     signing_input = text[: len(parts[0]) + 1 + len(parts[1])].encode("ascii")
     return _Jws(text, header, signing_input, raw[1], raw[2])
 
@@ -580,51 +590,37 @@ def _verify_jws(
 # --- verifying ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TokenCheck:
-    """One check of a :class:`TokenReport`: name, outcome, error code, detail line.
-
-    The detail never contains the token or claim values.
-    """
-
-    name: str
-    ok: bool
-    code: str | None = None
-    detail: str = ""
+#: One check of a :class:`TokenReport` (the name before :class:`govkit.report.Check`).
+TokenCheck = Check
 
 
 @dataclass(frozen=True, slots=True)
-class TokenReport:
+class TokenReport(Report):
     """What :meth:`TokenVerifier.inspect` found: the checks run, in order, and the claims.
 
-    Checks stop at the first failure, which is the last check. ``claims`` is set only
-    when every check passed.
+    Checks stop at the first failure, which is the last check. ``revocation`` is not
+    performed when the verifier has no revocation store. ``claims`` is set only when
+    the token verified. JSON (:meth:`~govkit.report.Report.to_dict`): ``valid``,
+    ``kind`` (``token``), ``code``, ``checks`` and ``claims`` (or ``null``).
     """
 
-    checks: tuple[TokenCheck, ...]
+    checks: tuple[Check, ...]
     claims: IdentityClaims | None = None
+    kind: str = field(default="token", init=False)
 
-    @property
-    def ok(self) -> bool:
-        """Whether the token verified."""
-        return bool(self.checks) and all(c.ok for c in self.checks)
+    def json_members(self) -> dict[str, Any]:
+        """``claims``: the verified claims, or ``None``."""
+        return {"claims": self.claims.to_dict() if self.claims is not None else None}
 
-    @property
-    def code(self) -> str | None:
-        """The error code of the failed check, or ``None`` when the token verified."""
-        return next((c.code for c in self.checks if not c.ok), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form: ``ok``, ``code``, ``checks`` and ``claims`` (or ``None``)."""
-        return {
-            "ok": self.ok,
-            "code": self.code,
-            "checks": [
-                {"name": c.name, "ok": c.ok, "code": c.code, "detail": c.detail}
-                for c in self.checks
-            ],
-            "claims": self.claims.to_dict() if self.claims is not None else None,
-        }
+    def summary(self) -> tuple[str, ...]:
+        """The subject, assurance level and expiry of a verified token."""
+        c = self.claims
+        if c is None:
+            return ()
+        return (
+            f"subject {c.subject}, assurance {c.assurance.name.lower()}, "
+            f"expires {c.expires_at.isoformat()}",
+        )
 
 
 class _Trace:
@@ -633,12 +629,16 @@ class _Trace:
     __slots__ = ("checks", "step")
 
     def __init__(self) -> None:
-        self.checks: list[TokenCheck] = []
+        self.checks: list[Check] = []
         self.step = "size"
 
     def passed(self, detail: str, *args: object) -> None:
         """Record the current step as passed; ``detail % args`` is formatted only here."""
-        self.checks.append(TokenCheck(self.step, True, None, detail % args if args else detail))
+        self.checks.append(Check(self.step, True, None, detail % args if args else detail))
+
+    def not_performed(self, detail: str) -> None:
+        """Record the current step as not performed (never a pass)."""
+        self.checks.append(Check(self.step, None, None, detail))
 
 
 class _NoTrace(_Trace):
@@ -647,6 +647,9 @@ class _NoTrace(_Trace):
     __slots__ = ()
 
     def passed(self, detail: str, *args: object) -> None:
+        """Do nothing: :meth:`TokenVerifier.verify` reports by raising."""
+
+    def not_performed(self, detail: str) -> None:
         """Do nothing: :meth:`TokenVerifier.verify` reports by raising."""
 
 
@@ -679,6 +682,14 @@ def _string(claims: Mapping[str, Any], name: str, *, max_length: int | None = No
     return value
 
 
+def _subject(claims: Mapping[str, Any]) -> str:
+    """``sub``: a non-empty string with a visible character (not only blanks or controls)."""
+    sub = _string(claims, "sub")
+    if not has_visible_character(sub):
+        raise MissingClaim("claim 'sub' must contain a visible character", claim="sub")
+    return sub
+
+
 def _utc(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
@@ -700,7 +711,8 @@ class TokenVerifier:
         leeway: clock skew allowed on ``exp``, ``nbf`` and ``iat`` (at most 5 minutes).
         max_token_bytes: longer tokens are refused before any parsing.
         clock: the time source; read once per verification.
-        store: a revocation store (``is_revoked(jti)``, ``subject_not_before(sub)``).
+        store: a revocation store (``is_revoked(jti, now=)``, ``subject_not_before(sub)``),
+            asked as of the verification time.
         dpop: a DPoP proof verifier, needed to accept DPoP-bound tokens (``cnf.jkt``).
 
     Raises:
@@ -796,7 +808,7 @@ class TokenVerifier:
     ) -> TokenReport:
         """Run :meth:`verify`'s checks and report each one instead of raising.
 
-        A token that fails gives a report with ``ok`` false and the failed check last.
+        A token that fails gives a report with ``valid`` false and the failed check last.
         Only errors that are not about the token propagate: misconfiguration, a naive
         ``at``, an unreachable JWKS (:class:`~govkit.errors.JwksError`) or a failing
         store.
@@ -807,7 +819,7 @@ class TokenVerifier:
         except GovkitError as exc:
             if not isinstance(exc, VerificationError):
                 raise
-            trace.checks.append(TokenCheck(trace.step, False, exc.code, exc.message))
+            trace.checks.append(Check(trace.step, False, exc.code, exc.message))
             return TokenReport(tuple(trace.checks), None)
         return TokenReport(tuple(trace.checks), claims)
 
@@ -824,11 +836,13 @@ class TokenVerifier:
         when = resolve_time(self._clock, at)  # the one clock read of this verification
         jws, key = self._check_jws(token, when, trace)
         trace.step = "claims"
-        claims = loads_strict(jws.payload, what="claims")
+        claims = loads_object(
+            jws.payload, what="claims", error=MalformedToken, allow_floats=True, max_depth=16
+        )
         trace.passed("claims are a JSON object")
         times = self._check_times(claims, when.timestamp(), trace)
         result = self._check_claims(claims, key, times, trace)
-        self._check_revocation(result, trace)
+        self._check_revocation(result, when, trace)
         self._check_binding(
             result, jws.text, when=when, dpop_proof=dpop_proof, htm=htm, htu=htu, trace=trace
         )
@@ -929,7 +943,7 @@ class TokenVerifier:
         trace.passed("aud is this audience only")
 
         trace.step = "subject"
-        sub = _string(claims, "sub")
+        sub = _subject(claims)
         trace.passed("sub present")
 
         trace.step = "token_id"
@@ -988,13 +1002,16 @@ class TokenVerifier:
             extra=MappingProxyType({k: v for k, v in claims.items() if k not in RESERVED_CLAIMS}),
         )
 
-    def _check_revocation(self, claims: IdentityClaims, trace: _Trace) -> None:
-        """The token's ``jti``, and its subject since a cutoff, must not be revoked."""
+    def _check_revocation(self, claims: IdentityClaims, when: datetime, trace: _Trace) -> None:
+        """The token's ``jti``, and its subject since a cutoff, must not be revoked.
+
+        The store is asked as of ``when``, the verification time: it reads no clock.
+        """
         trace.step = "revocation"
         if self._store is None:
-            trace.passed("no revocation store configured")
+            trace.not_performed("no revocation store configured")
             return
-        if self._store.is_revoked(claims.token_id):
+        if self._store.is_revoked(claims.token_id, now=when):
             raise TokenRevoked("the token has been revoked", claim="jti")
         cutoff = self._store.subject_not_before(claims.subject)
         if cutoff is not None and require_aware(cutoff, "subject_not_before") > claims.issued_at:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Final
+from typing import Final, TypeAlias
 from urllib.parse import parse_qsl
-
-from cryptography.hazmat.primitives import hashes
 
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
@@ -15,7 +13,8 @@ from govkit.errors import (
     PaymentMerchantMismatch,
     PaymentSignatureInvalid,
 )
-from govkit.payments._crypto import PublicKeyLike, RsaKey, b64decode_strict
+from govkit.keys import KeyRecord, KeyRing, VerifyingKey
+from govkit.payments._crypto import b64decode_strict
 from govkit.payments._event import (
     Acknowledgement,
     EventKind,
@@ -23,13 +22,36 @@ from govkit.payments._event import (
     Provider,
     yuan_to_fen,
 )
+from govkit.payments._keys import AlipayCertificates, ProviderKeys
+from govkit.payments._report import (
+    CALLBACK_CHECKS,
+    NO_SIGNED_TIME,
+    CallbackReport,
+    inspect_callback,
+)
 
-__all__ = ["Alipay", "alipay_content", "form_charset", "parse_form"]
+__all__ = ["Alipay", "AlipayKeys", "alipay_content", "form_charset", "parse_form"]
 
 #: China Standard Time: Alipay's and UnionPay's local times carry no offset.
 CST: Final = timezone(timedelta(hours=8), "CST")
 _CHARSETS: Final = {"utf-8": "utf-8", "utf8": "utf-8", "gbk": "gbk", "gb2312": "gbk"}
 _MAX_BODY = 64 * 1024
+
+#: What the Alipay adapters take as the Alipay public key: a key from
+#: :func:`~govkit.payments.load_alipay_public_key`, the certificate mode's
+#: :class:`~govkit.payments.AlipayCertificates`, or keys with validity windows (a
+#: :class:`~govkit.keys.KeyRecord`, a list of them, or a :class:`~govkit.keys.KeyRing`;
+#: each key valid at the time is tried).
+AlipayKeys: TypeAlias = (
+    VerifyingKey | AlipayCertificates | KeyRecord | KeyRing | Sequence[KeyRecord]
+)
+
+
+def alipay_keys(keys: AlipayKeys) -> ProviderKeys:
+    """The adapters' key set for Alipay's public key(s), checked at configuration time."""
+    if isinstance(keys, AlipayCertificates):
+        return ProviderKeys(keys.alipay_key, "Alipay")
+    return ProviderKeys(keys, "Alipay")
 
 
 def form_charset(body: bytes, field: str = "charset", default: str = "utf-8") -> str:
@@ -97,8 +119,13 @@ class Alipay:
     validity period is checked too. Alipay signs no timestamp, so there is no replay
     window: the inbox's unique key stops replays.
 
+    Keys are :mod:`govkit.keys` objects (``RS256``): load the key the Alipay console
+    shows with :func:`~govkit.payments.load_alipay_public_key`, or the certificate
+    mode's three files with :func:`~govkit.payments.load_alipay_certificates`.
+
     Args:
-        alipay_public_key: the *Alipay* public key (not the app's own) or its certificate.
+        alipay_public_key: the *Alipay* public key (not the app's own), as
+            :data:`AlipayKeys`.
         app_id: the app's id; a notification for another app is refused.
         seller_id: when given, the seller (``seller_id``) must match too.
         clock: time source (certificate validity).
@@ -109,14 +136,14 @@ class Alipay:
 
     def __init__(
         self,
-        alipay_public_key: PublicKeyLike,
+        alipay_public_key: AlipayKeys,
         app_id: str,
         *,
         seller_id: str | None = None,
         clock: Clock | None = None,
         unsafe_allow_rsa_sha1: bool = False,
     ) -> None:
-        self._key = RsaKey(alipay_public_key)
+        self._keys = alipay_keys(alipay_public_key)
         self._app_id = app_id
         self._seller_id = seller_id
         self._clock = clock or SystemClock()
@@ -138,26 +165,42 @@ class Alipay:
         params = parse_form(body, charset)
         sign_type = params.get("sign_type", "RSA2")
         if sign_type == "RSA2":
-            algorithm: hashes.HashAlgorithm = hashes.SHA256()
+            sha1 = False
         elif sign_type == "RSA" and self._allow_sha1:
-            algorithm = hashes.SHA1()  # noqa: S303 - opt-in legacy mode, named unsafe_*
+            sha1 = True  # opt-in legacy SHA1withRSA, named unsafe_*
         else:
             raise PaymentMalformed("the notification's sign_type is not accepted")
         signature = params.get("sign")
         if not signature:
             raise PaymentSignatureInvalid("the notification is not signed")
-        self._key.check_valid_at(now, "alipay")
         try:
             content = alipay_content(params).encode(charset)
         except UnicodeEncodeError:
             raise PaymentMalformed("a parameter cannot be encoded in the charset") from None
-        if not self._key.verify(b64decode_strict(signature, "the sign"), content, algorithm):
-            raise PaymentSignatureInvalid("the Alipay notification signature does not verify")
+        self._keys.verify(b64decode_strict(signature, "the sign"), content, now, sha1=sha1)
         if params.get("app_id") != self._app_id:
             raise PaymentMerchantMismatch("the notification is for another app")
         if self._seller_id is not None and params.get("seller_id") != self._seller_id:
             raise PaymentMerchantMismatch("the notification is for another seller")
         return _normalise(params)
+
+    def inspect(
+        self, headers: Mapping[str, str], body: bytes, *, at: datetime | None = None
+    ) -> CallbackReport:
+        """Run :meth:`parse`'s checks and report them instead of raising.
+
+        The checks are :data:`~govkit.payments.CALLBACK_CHECKS` for this provider; see
+        :class:`~govkit.payments.CallbackReport`. Only a
+        :class:`~govkit.errors.PaymentVerificationError` becomes a failed check.
+        """
+        return inspect_callback(
+            self,
+            headers,
+            body,
+            at=at,
+            checks=CALLBACK_CHECKS[self.provider],
+            unchecked={"timestamp": NO_SIGNED_TIME.format(name="Alipay")},
+        )
 
     def acknowledge(self) -> Acknowledgement:
         """HTTP 200 with the body ``success`` (exactly seven bytes)."""

@@ -6,12 +6,12 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from govkit.errors import PaymentMalformed
 from govkit.payments._alipay import CST
-from govkit.payments._event import EventKind, Provider, yuan_to_fen
+from govkit.payments._event import EventKind, PaymentEvent, Provider, yuan_to_fen
 from govkit.payments._inbox import PaymentInbox
 
 __all__ = [
@@ -44,21 +44,26 @@ class BillLine:
 class BillDifference:
     """One difference between a bill and the inbox.
 
-    ``kind`` is ``missing`` (in the bill, no verified callback), ``extra`` (a
-    verified callback the bill does not list), ``amount_mismatch``, or
-    ``unit_mismatch`` (the amounts differ by exactly 100: yuan read as fen).
+    For payments, ``kind`` is ``missing`` (in the bill, no verified callback),
+    ``extra`` (a verified callback the bill does not list), ``amount_mismatch``, or
+    ``unit_mismatch`` (one amount is exactly 100 times the other: yuan read as fen).
+    For refunds the same four with a ``refund_`` prefix (``refund_missing``,
+    ``refund_extra``, ``refund_amount_mismatch``, ``refund_unit_mismatch``), and
+    ``refund_id`` names the refund (``None`` when neither side numbers it).
     """
 
     kind: str
     order_id: str
     bill_amount: int | None
     inbox_amount: int | None
+    refund_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
             "kind": self.kind,
             "order_id": self.order_id,
+            "refund_id": self.refund_id,
             "bill_amount": self.bill_amount,
             "inbox_amount": self.inbox_amount,
         }
@@ -66,12 +71,23 @@ class BillDifference:
 
 @dataclass(frozen=True, slots=True)
 class ReconciliationReport:
-    """The outcome of :func:`reconcile`: matched payments and every difference."""
+    """The outcome of :func:`reconcile`: matched payments and refunds, and every difference.
+
+    Attributes:
+        provider: the bill's provider.
+        bill_lines: the payment lines of the bill.
+        matched: the payment lines whose verified callback has the same amount.
+        differences: every difference, payments first, then refunds.
+        refund_lines: the refund lines of the bill.
+        refunds_matched: the refund lines whose verified refund has the same amount.
+    """
 
     provider: Provider
     bill_lines: int
     matched: int
     differences: tuple[BillDifference, ...]
+    refund_lines: int = 0
+    refunds_matched: int = 0
 
     @property
     def ok(self) -> bool:
@@ -85,6 +101,8 @@ class ReconciliationReport:
             "provider": str(self.provider),
             "bill_lines": self.bill_lines,
             "matched": self.matched,
+            "refund_lines": self.refund_lines,
+            "refunds_matched": self.refunds_matched,
             "differences": [d.to_dict() for d in self.differences],
         }
 
@@ -214,17 +232,79 @@ def parse_alipay_bill(data: bytes) -> list[BillLine]:
     return lines
 
 
-def reconcile(lines: Iterable[BillLine], inbox: PaymentInbox) -> ReconciliationReport:
-    """Compare a bill's payments with the verified payments in ``inbox``.
+def _difference(
+    prefix: str, order_id: str, refund_id: str | None, billed: int, got: int | None
+) -> BillDifference | None:
+    """The difference between a bill line's amount and the inbox's, or ``None`` if equal."""
+    if got is None:
+        return BillDifference(prefix + "missing", order_id, billed, None, refund_id)
+    if got == billed:
+        return None
+    if billed and (got == billed * 100 or got * 100 == billed):
+        return BillDifference(prefix + "unit_mismatch", order_id, billed, got, refund_id)
+    return BillDifference(prefix + "amount_mismatch", order_id, billed, got, refund_id)
 
-    Only payments (``paid`` lines) are compared; the inbox side is every verified
-    ``paid`` event of the bill's provider on the bill's days (China Standard Time).
+
+@dataclass(frozen=True, slots=True)
+class _Refund:
+    amount: int
+    day: date
+
+
+def _inbox_refunds(inbox: PaymentInbox, provider: Provider) -> dict[tuple[str, str], _Refund]:
+    """The inbox's verified refunds of ``provider`` by (order, refund number), each's amount.
+
+    Alipay's refund notifications carry the order's refunded total (``refund_fee``,
+    ``refunded_total``): one refund's amount is that total less the one before it.
     """
+    events: dict[tuple[str, str], PaymentEvent] = {}
+    for kind in (EventKind.REFUNDED, EventKind.PARTIALLY_REFUNDED):
+        for record in inbox.events(limit=1_000_000, provider=provider, kind=kind):
+            event = record.event
+            events.setdefault((event.order_id, event.refund_id or ""), event)
+    amounts: dict[tuple[str, str], int] = {}
+    totals: dict[str, list[tuple[int, tuple[str, str]]]] = {}
+    for key, event in events.items():
+        if event.refunded_total is None:
+            amounts[key] = event.amount
+        else:
+            totals.setdefault(event.order_id, []).append((event.refunded_total, key))
+    for steps in totals.values():
+        before = 0
+        for total, key in sorted(steps):
+            amounts[key], before = total - before, total
+    return {
+        key: _Refund(amounts[key], event.occurred_at.astimezone(CST).date())
+        for key, event in events.items()
+    }
+
+
+def reconcile(lines: Iterable[BillLine], inbox: PaymentInbox) -> ReconciliationReport:
+    """Compare a bill's payments and refunds with the verified events in ``inbox``.
+
+    Payments: each ``paid`` line is compared with its order's verified ``paid``
+    event; the inbox side is every verified ``paid`` event of the bill's provider on
+    the bill's days (China Standard Time), so a payment the bill does not list is
+    ``extra``.
+
+    Refunds: each refund line is compared with the verified refund (``refunded`` or
+    ``partially_refunded`` event) of the same order and refund number (WeChat's
+    ``out_refund_no``, Alipay's ``out_request_no``), on whatever day it arrived; a
+    verified refund on the bill's days that the bill does not list is
+    ``refund_extra``.
+
+    Raises:
+        PaymentMalformed: the bill lists neither payments nor refunds.
+    """
+    lines = list(lines)
     paid = [line for line in lines if line.kind is EventKind.PAID]
-    if not paid:
-        raise PaymentMalformed("the bill lists no payments")
-    provider = paid[0].provider
-    days = {line.occurred_at.astimezone(CST).date() for line in paid}
+    refunds = [
+        line for line in lines if line.kind in (EventKind.REFUNDED, EventKind.PARTIALLY_REFUNDED)
+    ]
+    if not paid and not refunds:
+        raise PaymentMalformed("the bill lists no payments or refunds")
+    provider = (paid or refunds)[0].provider
+    days = {line.occurred_at.astimezone(CST).date() for line in (*paid, *refunds)}
     seen: dict[str, int] = {}
     for record in inbox.events(limit=1_000_000, provider=provider, kind=EventKind.PAID):
         event = record.event
@@ -235,16 +315,42 @@ def reconcile(lines: Iterable[BillLine], inbox: PaymentInbox) -> ReconciliationR
     billed: set[str] = set()
     for line in paid:
         billed.add(line.order_id)
-        got = seen.get(line.order_id)
-        if got is None:
-            differences.append(BillDifference("missing", line.order_id, line.amount, None))
-        elif got == line.amount:
+        difference = _difference("", line.order_id, None, line.amount, seen.get(line.order_id))
+        if difference is None:
             matched += 1
-        elif got in (line.amount * 100, line.amount // 100) and line.amount:
-            differences.append(BillDifference("unit_mismatch", line.order_id, line.amount, got))
         else:
-            differences.append(BillDifference("amount_mismatch", line.order_id, line.amount, got))
+            differences.append(difference)
     for order_id, amount in sorted(seen.items()):
         if order_id not in billed:
             differences.append(BillDifference("extra", order_id, None, amount))
-    return ReconciliationReport(provider, len(paid), matched, tuple(differences))
+    got_refunds = _inbox_refunds(inbox, provider)
+    refunds_matched = 0
+    billed_refunds: set[tuple[str, str]] = set()
+    for line in refunds:
+        key = (line.order_id, line.refund_id or "")
+        billed_refunds.add(key)
+        got = got_refunds.get(key)
+        difference = _difference(
+            "refund_",
+            line.order_id,
+            line.refund_id,
+            line.amount,
+            None if got is None else got.amount,
+        )
+        if difference is None:
+            refunds_matched += 1
+        else:
+            differences.append(difference)
+    for key, refund in sorted(got_refunds.items()):
+        if key not in billed_refunds and refund.day in days:
+            differences.append(
+                BillDifference("refund_extra", key[0], None, refund.amount, key[1] or None)
+            )
+    return ReconciliationReport(
+        provider,
+        len(paid),
+        matched,
+        tuple(differences),
+        refund_lines=len(refunds),
+        refunds_matched=refunds_matched,
+    )

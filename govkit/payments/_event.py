@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -27,8 +27,6 @@ __all__ = [
 
 _YUAN = re.compile(r"(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-#: What JSON counts as white space around a value (``json.decoder.WHITESPACE``).
-_JSON_SPACE = " \t\n\r"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: The largest amount govkit accepts, in minor units (fits a signed 64-bit column).
 MAX_AMOUNT = 2**62
@@ -307,6 +305,22 @@ class PaymentEvent:
             return f"{self.order_id}|{self.status}|{self.refund_id or ''}"
         return self.event_id
 
+    @property
+    def idempotency_key(self) -> str:
+        """``provider:dedup_key``: the same for every delivery of this event.
+
+        Hand it to whatever an at-least-once handler calls (a payment service's
+        ``Idempotency-Key``, a unique column of another database) so that a second
+        run of the handler is recognised there.
+
+        >>> from datetime import datetime, timezone
+        >>> PaymentEvent(provider="stripe", event_id="evt_1", kind="paid", order_id="G-1",
+        ...              amount=100, currency="CNY",
+        ...              occurred_at=datetime(2026, 5, 1, tzinfo=timezone.utc)).idempotency_key
+        'stripe:evt_1'
+        """
+        return f"{self.provider}:{self.dedup_key}"
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (without ``raw``)."""
         return {
@@ -387,79 +401,6 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == lower or key == wsgi:
             return candidate
     return None
-
-
-class _DuplicateMember(ValueError):
-    """A JSON object repeats a member (raised inside the decoder, reported as malformed)."""
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise _DuplicateMember
-    return result
-
-
-def strict_json_decoder() -> json.JSONDecoder:
-    """A JSON decoder that refuses repeated members (adapters keep one each)."""
-    return json.JSONDecoder(object_pairs_hook=_no_duplicates)
-
-
-def parse_json_object(
-    data: bytes | str, what: str, decoder: json.JSONDecoder | None = None
-) -> dict[str, Any]:
-    """JSON object parse; non-objects are malformed.
-
-    With ``decoder`` (see :func:`strict_json_decoder`) repeated members are malformed
-    too. Without one, the C parser runs alone (the last repeated member wins): used
-    only on bytes already authenticated (a verified signature or an AEAD tag), where
-    the verifier and the application read the same parsed object.
-    """
-    try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value = json.loads(text) if decoder is None else decoder.decode(text)
-    except _DuplicateMember:
-        raise PaymentMalformed(f"{what} repeats a JSON member") from None
-    except (ValueError, RecursionError):
-        raise PaymentMalformed(f"{what} is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise PaymentMalformed(f"{what} is not a JSON object")
-    return value
-
-
-class JsonObjectParser:
-    """:func:`parse_json_object` without a decoder, calling the C scanner directly.
-
-    Same results and the same errors as ``parse_json_object(data, what)``, that is as
-    :func:`json.loads` on the UTF-8 text (leading and trailing JSON whitespace allowed,
-    anything else after the value is malformed; the last repeated member wins, so
-    only for authenticated bytes), less the Python layers of :func:`json.loads`.
-    Each adapter keeps its own: the scanner holds a small memo of member names.
-    """
-
-    __slots__ = ("_scan",)
-
-    def __init__(self) -> None:
-        decoder: Any = json.JSONDecoder()  # typeshed does not declare scan_once
-        self._scan: Callable[[str, int], tuple[Any, int]] = decoder.scan_once
-
-    def parse(self, data: bytes | str, what: str) -> dict[str, Any]:
-        """The JSON object in ``data``.
-
-        Raises:
-            PaymentMalformed: not UTF-8, not JSON, or not an object.
-        """
-        try:
-            text = data.decode("utf-8") if isinstance(data, bytes) else data
-            start = 0 if text[:1] == "{" else len(text) - len(text.lstrip(_JSON_SPACE))
-            value, end = self._scan(text, start)
-        except (StopIteration, ValueError, RecursionError):
-            raise PaymentMalformed(f"{what} is not valid JSON") from None
-        if end != len(text) and text[end:].strip(_JSON_SPACE):
-            raise PaymentMalformed(f"{what} is not valid JSON")
-        if not isinstance(value, dict):
-            raise PaymentMalformed(f"{what} is not a JSON object")
-        return value
 
 
 def utc_from_unix(seconds: int) -> datetime:

@@ -8,22 +8,26 @@ worker can win), so concurrent duplicates run the order update and the handler
 once. Order updates happen in the same transaction that marks the event applied;
 a handler error marks the event ``failed`` (retryable) and answers the provider
 with a retry acknowledgement.
+
+The inbox runs on the SQL layer every govkit store shares (``govkit.stores._sql``):
+after a PostgreSQL restart the call that meets the dead connection fails with
+:class:`~govkit.errors.PaymentStoreError` (a delivery is never written twice behind
+the caller's back: the provider retries, and the dedup key makes the retry count
+once) and the next call reconnects; a busy store raises
+:class:`~govkit.errors.PaymentStoreLocked`; the schema version is recorded in
+``govkit_schema``.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 from govkit.audit import AuditEvent, AuditLog
 from govkit.clock import Clock, SystemClock, resolve_time
@@ -33,6 +37,8 @@ from govkit.errors import (
     PaymentKeyRefreshFailed,
     PaymentOrderRejected,
     PaymentStoreError,
+    PaymentStoreLocked,
+    PaymentStoreSchemaError,
     PaymentVerificationError,
 )
 from govkit.payments._event import (
@@ -44,6 +50,16 @@ from govkit.payments._event import (
     Provider,
 )
 from govkit.payments._orders import ApplyResult, Order, OrderState, Transition, apply_event
+from govkit.stores import SchemaUpgrade
+from govkit.stores._sql import (
+    Database,
+    Errors,
+    Schema,
+    Tx,
+    is_postgres_url,
+    open_database,
+    upgrade_database,
+)
 
 __all__ = [
     "DeliveryStatus",
@@ -52,6 +68,7 @@ __all__ = [
     "Handler",
     "PaymentInbox",
     "Receipt",
+    "upgrade_inbox",
 ]
 
 #: An application's handler: called once per event, after the order was updated.
@@ -114,6 +131,13 @@ CREATE TABLE IF NOT EXISTS payment_quarantine (
     created_us BIGINT NOT NULL
 )
 """
+
+#: The inbox tables' schema. Version 1 is the schema govkit 0.1 wrote (without a
+#: ``govkit_schema`` row).
+SCHEMA: Final = Schema(component="payments", version=1, create=(_SCHEMA,), marker="payment_events")
+_ERRORS: Final = Errors(
+    PaymentStoreError, PaymentStoreLocked, PaymentStoreSchemaError, "the payment inbox"
+)
 
 _EVENT_COLUMNS: Final = (
     "pk, provider, event_id, order_id, kind, amount, currency, state, attempts, deliveries, "
@@ -233,145 +257,38 @@ def _event_from_json(text: str) -> PaymentEvent:
         raise PaymentStoreError("a stored event is damaged") from None
 
 
-class _Backend:
-    """SQL shared by SQLite and PostgreSQL; subclasses supply connections."""
-
-    placeholder = "?"
-
-    def transaction(self) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    url: str = ""
-
-
-class _Tx:
-    """A cursor inside one transaction: ``?`` placeholders on both backends."""
-
-    def __init__(self, cursor: Any, postgres: bool) -> None:
-        self._cursor = cursor
-        self._postgres = postgres
-
-    def run(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        if self._postgres:
-            statement = statement.replace("?", "%s")
-        self._cursor.execute(statement, tuple(params))
-        if self._cursor.description is None:
-            return []
-        return list(self._cursor.fetchall())
-
-    @property
-    def rowcount(self) -> int:
-        return int(self._cursor.rowcount)
-
-    @property
-    def postgres(self) -> bool:
-        return self._postgres
-
-
-class _SQLite(_Backend):
-    def __init__(self, path: Path, *, durable: bool, busy_timeout: float) -> None:
-        self._path = path
-        self._lock = threading.RLock()
-        self.url = f"sqlite:///{path}"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            schema = _SCHEMA.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="BLOB")
-            with self.transaction() as tx:
-                for statement in schema.split(";"):
-                    if statement.strip():
-                        tx.run(statement)
-        except sqlite3.Error as exc:
-            raise PaymentStoreError(f"cannot open the SQLite inbox: {type(exc).__name__}") from None
-
-    @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise PaymentStoreError(f"the SQLite inbox is busy: {type(exc).__name__}") from None
-            try:
-                yield _Tx(conn.cursor(), postgres=False)
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise PaymentStoreError(f"SQLite error: {type(exc).__name__}") from None
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-
-class _Postgres(_Backend):
-    placeholder = "%s"
-
-    def __init__(self, url: str, *, connect_timeout: int) -> None:
-        try:
-            import psycopg  # noqa: PLC0415 - optional dependency
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ConfigurationError(
-                "a PostgreSQL inbox needs psycopg: pip install 'govkit[postgres]'"
-            ) from None
-        self._psycopg = psycopg
-        self._lock = threading.RLock()
-        parts = urlsplit(url)
-        netloc = parts.hostname or ""
-        if parts.username:
-            netloc = f"{parts.username}@{netloc}"
-        if parts.port:
-            netloc = f"{netloc}:{parts.port}"
-        self.url = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-        try:
-            self._conn = psycopg.connect(url, connect_timeout=connect_timeout, autocommit=True)
-            schema = _SCHEMA.format(serial="BIGSERIAL PRIMARY KEY", blob="BYTEA")
-            with self.transaction() as tx:
-                tx.run("SELECT pg_advisory_xact_lock(?)", (0x676F766B,))
-                for statement in schema.split(";"):
-                    if statement.strip():
-                        tx.run(statement)
-        except psycopg.Error as exc:
-            raise PaymentStoreError(
-                f"cannot open the PostgreSQL inbox: {type(exc).__name__}"
-            ) from None
-
-    @contextmanager
-    def transaction(self) -> Iterator[_Tx]:
-        with self._lock:
-            try:
-                with self._conn.transaction(), self._conn.cursor() as cursor:
-                    yield _Tx(cursor, postgres=True)
-            except self._psycopg.Error as exc:
-                raise PaymentStoreError(f"PostgreSQL error: {type(exc).__name__}") from None
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-
-def _open(url: str | Path, *, durable: bool, busy_timeout: float) -> _Backend:
+def _open(url: str | Path, *, durable: bool, busy_timeout: float, read_only: bool) -> Database:
     text = str(url)
-    if text.startswith(("postgresql://", "postgres://")):
-        return _Postgres(text, connect_timeout=10)
     if text.startswith("sqlite:///"):
-        return _SQLite(Path(text[len("sqlite:///") :]), durable=durable, busy_timeout=busy_timeout)
-    if "://" in text:
+        text = text[len("sqlite:///") :]
+    elif "://" in text and not is_postgres_url(text):
         raise ConfigurationError("the inbox URL must be sqlite:///path or postgresql://...")
-    return _SQLite(Path(text), durable=durable, busy_timeout=busy_timeout)
+    return open_database(
+        text,
+        schema=SCHEMA,
+        errors=_ERRORS,
+        read_only=read_only,
+        durable=durable,
+        busy_timeout=busy_timeout,
+    )
+
+
+def upgrade_inbox(url: str | Path) -> SchemaUpgrade | None:
+    """Bring the inbox tables in ``url`` to this release's schema (``govkit db upgrade``).
+
+    A :class:`PaymentInbox` upgrades on open anyway; this is for operators. Returns
+    ``None`` when the store holds no inbox (nothing is created).
+
+    Raises:
+        PaymentStoreError: the store cannot be reached or written.
+        PaymentStoreSchemaError: its schema is newer than this release.
+    """
+    text = str(url)
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///") :]
+    elif "://" in text and not is_postgres_url(text):
+        raise ConfigurationError("the inbox URL must be sqlite:///path or postgresql://...")
+    return upgrade_database(text, schema=SCHEMA, errors=_ERRORS)
 
 
 _CLAIMABLE = ("pending", "failed")
@@ -398,6 +315,15 @@ class PaymentInbox:
         lease: how long a claim stays exclusive before another worker may retry it.
         durable: SQLite ``synchronous=FULL`` (``False``: ``NORMAL``, faster, may lose
             the last commits on power loss but never corrupts).
+        busy_timeout: seconds a SQLite writer waits for the lock before
+            :class:`~govkit.errors.PaymentStoreLocked`.
+        read_only: open for reading only (``show``, reconciliation): nothing is
+            written, and :meth:`receive`, :meth:`create_order`, :meth:`replay` and
+            :meth:`process_pending` raise :class:`~govkit.errors.PaymentStoreError`.
+
+    Raises:
+        PaymentStoreError: the store cannot be reached or opened.
+        PaymentStoreSchemaError: its schema is newer than this release.
     """
 
     def __init__(
@@ -411,8 +337,9 @@ class PaymentInbox:
         lease: timedelta = timedelta(minutes=5),
         durable: bool = True,
         busy_timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
-        self._db = _open(url, durable=durable, busy_timeout=busy_timeout)
+        self._db = _open(url, durable=durable, busy_timeout=busy_timeout, read_only=read_only)
         self._handler = handler
         self._orders = orders
         self._audit = audit
@@ -486,7 +413,7 @@ class PaymentInbox:
 
     def _insert_delivery(
         self,
-        tx: _Tx,
+        tx: Tx,
         *,
         provider: Provider,
         now: datetime,
@@ -505,7 +432,7 @@ class PaymentInbox:
         return int(rows[0][0])
 
     def _record_event(
-        self, tx: _Tx, event: PaymentEvent, now: datetime
+        self, tx: Tx, event: PaymentEvent, now: datetime
     ) -> tuple[int, str | None, bool]:
         """Insert or find the event; claim it when it is new or retryable.
 
@@ -644,7 +571,7 @@ class PaymentInbox:
         self._audit_transition(event, transition, now)
         return transition
 
-    def _load_order(self, tx: _Tx, event: PaymentEvent) -> Order | None:
+    def _load_order(self, tx: Tx, event: PaymentEvent) -> Order | None:
         lock = " FOR UPDATE" if tx.postgres else ""
         columns = (
             "order_id, provider, amount, currency, merchant_id, state, refunded,"
@@ -793,7 +720,7 @@ class PaymentInbox:
 
     def order(self, order_id: str) -> Order | None:
         """The stored order, or ``None`` when no order has that id."""
-        with self._db.transaction() as tx:
+        with self._db.transaction(write=False) as tx:
             rows = tx.run(
                 "SELECT order_id, provider, amount, currency, merchant_id, state, refunded,"
                 " transaction_id, created_us, updated_us FROM payment_orders WHERE order_id = ?",
@@ -803,7 +730,7 @@ class PaymentInbox:
 
     def quarantine(self) -> list[tuple[str, str, str]]:
         """Quarantined events as ``(event_id, order_id, reason)``, oldest first."""
-        with self._db.transaction() as tx:
+        with self._db.transaction(write=False) as tx:
             rows = tx.run(
                 "SELECT e.event_id, q.order_id, q.reason FROM payment_quarantine q"
                 " JOIN payment_events e ON e.pk = q.event_pk ORDER BY q.id"
@@ -823,7 +750,7 @@ class PaymentInbox:
         if provider is not None:
             where += " AND provider = ?"
             params.append(str(Provider(provider)))
-        with self._db.transaction() as tx:
+        with self._db.transaction(write=False) as tx:
             rows = tx.run(
                 f"SELECT {_EVENT_COLUMNS} FROM payment_events WHERE {where} ORDER BY pk",
                 params,
@@ -854,7 +781,7 @@ class PaymentInbox:
                 clauses.append(f"{column} = ?")
                 params.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._db.transaction() as tx:
+        with self._db.transaction(write=False) as tx:
             rows = tx.run(
                 f"SELECT {_EVENT_COLUMNS} FROM payment_events {where} ORDER BY pk DESC LIMIT ?",
                 [*params, max(0, limit)],
@@ -863,7 +790,7 @@ class PaymentInbox:
 
     def stats(self) -> dict[str, int]:
         """Counts: deliveries, rejected deliveries, events, and events per state."""
-        with self._db.transaction() as tx:
+        with self._db.transaction(write=False) as tx:
             deliveries = tx.run(
                 "SELECT COUNT(*), COALESCE(SUM(CASE WHEN result = 'ok' THEN 0 ELSE 1 END), 0)"
                 " FROM payment_deliveries"
@@ -876,7 +803,7 @@ class PaymentInbox:
 
     def deliveries(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The latest deliveries (newest first): id, provider, time, source, result, event."""
-        with self._db.transaction() as tx:
+        with self._db.transaction(write=False) as tx:
             rows = tx.run(
                 "SELECT d.id, d.provider, d.received_us, d.source, d.result, e.event_id"
                 " FROM payment_deliveries d LEFT JOIN payment_events e ON e.pk = d.event_pk"
@@ -897,7 +824,7 @@ class PaymentInbox:
 
     def delivery_body(self, delivery_id: int) -> tuple[dict[str, str], bytes]:
         """The raw headers and body of a stored delivery (for re-verification)."""
-        with self._db.transaction() as tx:
+        with self._db.transaction(write=False) as tx:
             rows = tx.run(
                 "SELECT headers, body FROM payment_deliveries WHERE id = ?", (delivery_id,)
             )

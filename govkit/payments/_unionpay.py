@@ -8,21 +8,30 @@ from datetime import datetime
 from typing import Final
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
     ConfigurationError,
+    KeysError,
     PaymentKeyUnknown,
     PaymentMalformed,
     PaymentMerchantMismatch,
     PaymentSignatureInvalid,
 )
+from govkit.keys import VerifyingKey
 from govkit.payments._alipay import CST, form_charset, parse_form
-from govkit.payments._crypto import RsaKey, b64decode_strict, consteq
+from govkit.payments._crypto import b64decode_strict, consteq
 from govkit.payments._event import Acknowledgement, EventKind, PaymentEvent, Provider
+from govkit.payments._keys import rs256_verifies
+from govkit.payments._report import (
+    CALLBACK_CHECKS,
+    NO_SIGNED_TIME,
+    CallbackReport,
+    inspect_callback,
+)
 
 __all__ = ["UnionPay", "unionpay_content"]
 
@@ -56,6 +65,11 @@ class UnionPay:
     ``company`` in its CN. The signature is SHA256withRSA over the *lower-case hex*
     SHA-256 of the sorted ``k=v&...`` string. ``signMethod=11``: the signature is the
     hex SHA-256 of that string, ``&`` and the hex SHA-256 of ``secure_key``.
+
+    The signing certificate's key becomes a :mod:`govkit.keys` ``RS256`` key (RSA, at
+    least 2048 bits) and is verified with it. The roots and middle certificates are
+    trust anchors for a chain, not keys, so they stay certificates: load UnionPay's
+    ``.cer`` files with ``cryptography.x509.load_pem_x509_certificate``.
 
     Args:
         roots: trusted UnionPay root certificates (for ``01``).
@@ -119,7 +133,7 @@ class UnionPay:
             key = self._signing_key(params.get("signPubKeyCert"), now)
             digest = hashlib.sha256(content).hexdigest().encode("ascii")
             signed = b64decode_strict(signature, "the signature")
-            if not key.verify(signed, digest, hashes.SHA256()):
+            if not rs256_verifies(key, signed, digest):  # RS256 over the hex digest
                 raise PaymentSignatureInvalid("the UnionPay signature does not verify")
         elif method == "11" and self._secure_hash is not None:
             expected = hashlib.sha256(
@@ -133,7 +147,7 @@ class UnionPay:
             raise PaymentMerchantMismatch("the notification is for another merchant")
         return _normalise(params)
 
-    def _signing_key(self, pem: str | None, now: datetime) -> RsaKey:
+    def _signing_key(self, pem: str | None, now: datetime) -> VerifyingKey:
         if not pem:
             raise PaymentMalformed("the notification has no signPubKeyCert")
         try:
@@ -146,9 +160,12 @@ class UnionPay:
                 raise PaymentKeyUnknown("a UnionPay certificate is outside its validity")
         if self._company is not None and _company(cert) != self._company:
             raise PaymentKeyUnknown("the signing certificate is not UnionPay's")
-        try:
-            return RsaKey(cert)
-        except ConfigurationError:
+        try:  # an RS256 govkit key: RSA of at least 2048 bits
+            public = cert.public_key()
+            if not isinstance(public, rsa.RSAPublicKey):
+                raise PaymentKeyUnknown("the signing certificate has no usable RSA key")
+            return VerifyingKey(public, "RS256")
+        except (KeysError, ValueError, UnsupportedAlgorithm):
             raise PaymentKeyUnknown("the signing certificate has no usable RSA key") from None
 
     def _chain(self, cert: x509.Certificate) -> tuple[x509.Certificate, ...]:
@@ -162,6 +179,22 @@ class UnionPay:
                     if _issued_by(middle, root):
                         return (middle, root)
         raise PaymentKeyUnknown("the signing certificate does not chain to a trusted root")
+
+    def inspect(
+        self, headers: Mapping[str, str], body: bytes, *, at: datetime | None = None
+    ) -> CallbackReport:
+        """Run :meth:`parse`'s checks and report them instead of raising.
+
+        The checks are :data:`~govkit.payments.CALLBACK_CHECKS` for this provider; see
+        :class:`~govkit.payments.CallbackReport`. Only a
+        :class:`~govkit.errors.PaymentVerificationError` becomes a failed check.
+        """
+        unchecked = {"timestamp": NO_SIGNED_TIME.format(name="UnionPay")}
+        if self._mer_id is None:
+            unchecked["merchant"] = "no mer_id configured"
+        return inspect_callback(
+            self, headers, body, at=at, checks=CALLBACK_CHECKS[self.provider], unchecked=unchecked
+        )
 
     def acknowledge(self) -> Acknowledgement:
         """HTTP 200 (UnionPay reads any 200 as received)."""

@@ -10,27 +10,28 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
     ConfigurationError,
+    InvalidKey,
+    InvalidSignature,
     PaymentMalformed,
     PaymentSignatureInvalid,
     PaymentTimestampStale,
 )
-from govkit.keys import VerifyingKey
+from govkit.keys import KeyRecord, KeyRing, VerifyingKey
 from govkit.payments._event import (
     Acknowledgement,
     EventKind,
     PaymentEvent,
     Provider,
     header,
-    parse_json_object,
     parse_unix,
     utc_from_unix,
 )
+from govkit.payments._keys import is_valid_at, load_standard_webhooks_public_key, provider_records
+from govkit.payments._report import CALLBACK_CHECKS, CallbackReport, inspect_callback
 
 __all__ = ["StandardWebhooks", "Stripe"]
 
@@ -91,7 +92,8 @@ class Stripe:
         """Verify a webhook and return its event.
 
         Raises:
-            PaymentMalformed: no or a malformed ``Stripe-Signature``; bad JSON.
+            PaymentMalformed: no or a malformed ``Stripe-Signature``; bad JSON, or
+                JSON with a repeated member name, ``NaN`` or ``Infinity``.
             PaymentSignatureInvalid: no ``v1`` matches any secret.
             PaymentTimestampStale: ``t`` is outside the tolerance.
         """
@@ -121,7 +123,24 @@ class Stripe:
         ):
             raise PaymentSignatureInvalid("no v1 signature matches a Stripe signing secret")
         _check_window(now, timestamp, self._tolerance)
-        return _stripe_event(parse_json_object(body, "the Stripe event"))
+        # Strict: a duplicate member (two "amount"s under one valid signature), NaN or
+        # Infinity is malformed, where stripe-python's json.loads keeps the last one.
+        # Stripe objects carry floats (percent_off, exchange_rate), so those are allowed.
+        event = loads_object(
+            body, what="the Stripe event", error=PaymentMalformed, allow_floats=True
+        )
+        return _stripe_event(event)
+
+    def inspect(
+        self, headers: Mapping[str, str], body: bytes, *, at: datetime | None = None
+    ) -> CallbackReport:
+        """Run :meth:`parse`'s checks and report them instead of raising.
+
+        The checks are :data:`~govkit.payments.CALLBACK_CHECKS` for this provider; see
+        :class:`~govkit.payments.CallbackReport`. Only a
+        :class:`~govkit.errors.PaymentVerificationError` becomes a failed check.
+        """
+        return inspect_callback(self, headers, body, at=at, checks=CALLBACK_CHECKS[self.provider])
 
     def acknowledge(self) -> Acknowledgement:
         """HTTP 200."""
@@ -210,19 +229,26 @@ def _hmac_key(secret: str) -> bytes:
     return key
 
 
-def _ed25519_key(value: str | VerifyingKey | Ed25519PublicKey) -> Ed25519PublicKey:
-    if isinstance(value, Ed25519PublicKey):
-        return value
-    if isinstance(value, VerifyingKey):
-        public = value.public_key
-        if not isinstance(public, Ed25519PublicKey):
-            raise ConfigurationError("a v1a key must be an Ed25519 key")
-        return public
-    try:
-        raw = base64.b64decode(value.removeprefix("whpk_"), validate=True)
-        return Ed25519PublicKey.from_public_bytes(raw)
-    except (binascii.Error, ValueError):
-        raise ConfigurationError("a whpk_ key is not base64 of 32 bytes") from None
+def _ed25519_records(
+    public_keys: Sequence[str | VerifyingKey | KeyRecord] | KeyRing,
+) -> tuple[KeyRecord, ...]:
+    """The ``v1a`` keys as EdDSA key records; ``whpk_`` strings are loaded here."""
+    if isinstance(public_keys, KeyRing):
+        return provider_records(public_keys, "Standard Webhooks v1a", alg="EdDSA")
+    if isinstance(public_keys, str):
+        raise ConfigurationError("public_keys must be a list of keys, not one string")
+    loaded: list[object] = []
+    for value in public_keys:
+        if not isinstance(value, str):
+            loaded.append(value)
+            continue
+        try:
+            loaded.append(load_standard_webhooks_public_key(value))
+        except InvalidKey:
+            raise ConfigurationError("a whpk_ key is not base64 of 32 bytes") from None
+    if not loaded:
+        return ()
+    return provider_records(loaded, "Standard Webhooks v1a", alg="EdDSA")
 
 
 class StandardWebhooks:
@@ -236,7 +262,10 @@ class StandardWebhooks:
 
     Args:
         secrets: ``whsec_...`` HMAC secrets (``v1``).
-        public_keys: ``whpk_...`` strings or Ed25519 keys (``v1a``).
+        public_keys: the ``v1a`` keys: Ed25519 (``EdDSA``)
+            :class:`~govkit.keys.VerifyingKey` objects, ``whpk_...`` strings (loaded
+            with :func:`~govkit.payments.load_standard_webhooks_public_key`), key
+            records with validity windows, or a :class:`~govkit.keys.KeyRing`.
         clock: time source.
         tolerance: the replay window, both directions (300 s).
     """
@@ -247,14 +276,14 @@ class StandardWebhooks:
         self,
         secrets: Sequence[str] = (),
         *,
-        public_keys: Sequence[str | VerifyingKey | Ed25519PublicKey] = (),
+        public_keys: Sequence[str | VerifyingKey | KeyRecord] | KeyRing = (),
         clock: Clock | None = None,
         tolerance: timedelta = timedelta(seconds=300),
     ) -> None:
         if isinstance(secrets, str):
             raise ConfigurationError("secrets must be a list of whsec_ strings")
         self._hmac_keys = tuple(_hmac_key(s) for s in secrets)
-        self._ed_keys = tuple(_ed25519_key(k) for k in public_keys)
+        self._ed_keys = _ed25519_records(public_keys)
         if not self._hmac_keys and not self._ed_keys:
             raise ConfigurationError("Standard Webhooks needs a secret or a public key")
         self._clock = clock or SystemClock()
@@ -289,21 +318,23 @@ class StandardWebhooks:
                 hmac.compare_digest(e, sig.encode("ascii", "replace")) for e in mac_expected
             ):
                 break
-            if version == "v1a" and self._ed_keys and self._ed_ok(sig, signed):
+            if version == "v1a" and self._ed_keys and self._ed_ok(sig, signed, now):
                 break
         else:
             raise PaymentSignatureInvalid("no webhook signature matches a configured key")
         _check_window(now, timestamp, self._tolerance)
         return msg_id, timestamp
 
-    def _ed_ok(self, sig: str, signed: bytes) -> bool:
+    def _ed_ok(self, sig: str, signed: bytes, now: datetime) -> bool:
         try:
             raw = base64.b64decode(sig, validate=True)
         except (binascii.Error, ValueError):
             return False
-        for key in self._ed_keys:
+        for record in self._ed_keys:
+            if not is_valid_at(record, now):
+                continue
             try:
-                key.verify(raw, signed)
+                record.key.verify(raw, signed)
             except InvalidSignature:
                 continue
             return True
@@ -314,7 +345,9 @@ class StandardWebhooks:
     ) -> PaymentEvent:
         """Verify a webhook and return its event (see :meth:`verify` for the errors)."""
         msg_id, timestamp = self.verify(headers, body, at=at)
-        payload = parse_json_object(body, "the webhook payload")
+        payload = loads_object(
+            body, what="the webhook payload", error=PaymentMalformed, allow_floats=True
+        )
         kind_name = payload.get("type")
         data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
         assert isinstance(data, dict)  # noqa: S101 - narrowed above
@@ -358,6 +391,17 @@ class StandardWebhooks:
             status=kind_name[:64] if isinstance(kind_name, str) else "",
             raw=payload,
         )
+
+    def inspect(
+        self, headers: Mapping[str, str], body: bytes, *, at: datetime | None = None
+    ) -> CallbackReport:
+        """Run :meth:`parse`'s checks and report them instead of raising.
+
+        The checks are :data:`~govkit.payments.CALLBACK_CHECKS` for this provider; see
+        :class:`~govkit.payments.CallbackReport`. Only a
+        :class:`~govkit.errors.PaymentVerificationError` becomes a failed check.
+        """
+        return inspect_callback(self, headers, body, at=at, checks=CALLBACK_CHECKS[self.provider])
 
     def acknowledge(self) -> Acknowledgement:
         """HTTP 204."""

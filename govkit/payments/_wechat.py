@@ -5,20 +5,21 @@ from __future__ import annotations
 import binascii
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import requests
-from cryptography import x509
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from govkit._http import FetchError, SourcePolicy, check_url, fetch, settle
+from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
     ConfigurationError,
+    KeysError,
     PaymentDecryptFailed,
     PaymentKeyRefreshFailed,
     PaymentKeyUnknown,
@@ -28,22 +29,30 @@ from govkit.errors import (
     PaymentSignatureProbe,
     PaymentTimestampStale,
 )
-from govkit.keys import SigningKey
-from govkit.payments._crypto import PublicKeyLike, RsaKey, b64decode_strict
+from govkit.keys import KeyRecord, KeyRing, SigningKey, VerifyingKey
+from govkit.payments._crypto import b64decode_strict
 from govkit.payments._event import (
     Acknowledgement,
     EventKind,
-    JsonObjectParser,
     PaymentEvent,
     Provider,
     header,
-    parse_json_object,
     parse_unix,
 )
+from govkit.payments._keys import (
+    PUBLIC_KEY_PREFIX,
+    load_wechat_platform_certificate,
+    migration_hint,
+    normalise_wechat_key_id,
+    provider_records,
+    rs256_verifies,
+)
+from govkit.payments._report import CALLBACK_CHECKS, CallbackReport, inspect_callback
 
 __all__ = [
     "SIGNATURE_TYPE",
     "WeChatCertificateDownloader",
+    "WeChatKeys",
     "WeChatPayV3",
     "WeChatPlatformKeys",
     "decrypt_resource",
@@ -54,9 +63,10 @@ __all__ = [
 #: The only signature type govkit accepts on callbacks and responses.
 SIGNATURE_TYPE: Final = "WECHATPAY2-SHA256-RSA2048"
 PROBE_PREFIX: Final = "WECHATPAY/SIGNTEST/"
-PUBLIC_KEY_PREFIX: Final = "PUB_KEY_ID_"
 DEFAULT_BASE_URL: Final = "https://api.mch.weixin.qq.com"
-_SHA256 = hashes.SHA256()
+#: What the provider clients fetch with: only ``timeout``, ``max_bytes`` and
+#: ``max_redirects`` of a :class:`~govkit.payments.SourcePolicy` apply to them.
+_PROVIDER_DEFAULTS: Final = SourcePolicy(timeout=10.0, max_bytes=1024 * 1024, max_redirects=0)
 _SIGNATURE_NAMES: Final = (
     "Wechatpay-Signature",
     "Wechatpay-Timestamp",
@@ -83,8 +93,46 @@ def _apiv3_cipher(apiv3_key: bytes | str) -> AESGCM:
     return AESGCM(key)
 
 
-def _normalise_key_id(key_id: str) -> str:
-    return key_id if key_id.startswith(PUBLIC_KEY_PREFIX) else key_id.upper().lstrip("0")
+#: What the WeChat Pay adapters take as platform keys: key id -> key (or key with a
+#: validity window); records named by their alias (what the loaders return); or a
+#: :class:`~govkit.keys.KeyRing` whose aliases are the key ids.
+WeChatKeys: TypeAlias = Mapping[str, VerifyingKey | KeyRecord] | Iterable[KeyRecord] | KeyRing
+
+
+def _platform_records(keys: object) -> dict[str, KeyRecord]:
+    """Normalised key id -> RS256 key record, from any form of :data:`WeChatKeys`."""
+    named: list[tuple[str, KeyRecord]] = []
+    if isinstance(keys, Mapping):
+        for key_id, value in keys.items():
+            if not isinstance(key_id, str) or not key_id:
+                raise ConfigurationError("WeChat Pay key ids are non-empty strings")
+            if not isinstance(value, (VerifyingKey, KeyRecord)):
+                raise ConfigurationError(migration_hint(value, "WeChat Pay"))
+            named += [(key_id, record) for record in provider_records(value, "WeChat Pay")]
+    else:
+        if isinstance(keys, KeyRing):
+            items: list[object] = list(keys.records())
+        elif isinstance(keys, KeyRecord):
+            items = [keys]
+        elif isinstance(keys, Iterable) and not isinstance(keys, (str, bytes)):
+            items = list(keys)
+        else:
+            items = [keys]
+        for record in provider_records(items, "WeChat Pay") if items else ():
+            if not record.aliases:
+                raise ConfigurationError(
+                    "a WeChat Pay key needs its serial or PUB_KEY_ID_ as its alias "
+                    "(load_wechat_platform_certificate / load_wechat_public_key name it)"
+                )
+            named += [(alias, record) for alias in record.aliases]
+    found: dict[str, KeyRecord] = {}
+    for key_id, record in named:
+        normal = normalise_wechat_key_id(key_id)
+        old = found.get(normal)
+        if old is not None and old.key != record.key:
+            raise ConfigurationError("two WeChat Pay keys claim the same key id", key_id=normal)
+        found[normal] = record
+    return found
 
 
 def decrypt_resource(cipher: AESGCM, resource: Mapping[str, Any], what: str = "resource") -> bytes:
@@ -162,10 +210,20 @@ class WeChatCertificateDownloader:
         merchant_serial: the serial of the merchant's API certificate.
         merchant_key: the merchant's RSA signing key.
         apiv3_key: the 32-byte APIv3 key.
-        base_url: the API root (a local server in tests).
+        base_url: the API root (``https``; ``http`` only for a loopback host, such as
+            a local server in tests).
         session: a :class:`requests.Session` to reuse.
-        timeout: seconds for the HTTP request.
+        policy: a :class:`~govkit.payments.SourcePolicy`; ``timeout`` (default 10
+            seconds), ``max_bytes`` (default 1 MiB) and ``max_redirects`` (default 0)
+            apply.
+        timeout: seconds for connecting, each read and the whole body; the same
+            as ``policy.timeout``.
         clock: time source for the request timestamp.
+
+    The download goes through govkit's bounded fetcher: the body is read up to
+    ``max_bytes`` and within the deadline, must be ``application/json``, and a
+    redirect is a failed download (:class:`~govkit.errors.PaymentKeyRefreshFailed`
+    with ``reason`` ``redirect``).
     """
 
     def __init__(
@@ -177,20 +235,30 @@ class WeChatCertificateDownloader:
         apiv3_key: bytes | str,
         base_url: str = DEFAULT_BASE_URL,
         session: requests.Session | None = None,
-        timeout: float = 10.0,
+        policy: SourcePolicy | None = None,
+        timeout: float | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._mchid = mchid
         self._serial = merchant_serial
         self._key = merchant_key
         self._cipher = _apiv3_cipher(apiv3_key)
-        self._base_url = base_url.rstrip("/")
+        self._base_url = check_url(base_url, "WeChat Pay").rstrip("/")
         self._session = session or requests.Session()
-        self._timeout = timeout
+        self._limits = settle(
+            policy,
+            SourcePolicy(timeout=timeout),
+            _PROVIDER_DEFAULTS,
+            what="the WeChat Pay certificate download",
+        )
         self._clock = clock or SystemClock()
 
-    def __call__(self) -> dict[str, x509.Certificate]:
-        """Download and decrypt the current platform certificates, by serial."""
+    def __call__(self) -> list[KeyRecord]:
+        """Download and decrypt the current platform certificates.
+
+        Each comes back as :func:`~govkit.payments.load_wechat_platform_certificate`
+        loads it: a key named by its serial, valid over the certificate's period.
+        """
         path = "/v3/certificates"
         now = resolve_time(self._clock, None)
         auth = wechat_authorization(
@@ -201,67 +269,92 @@ class WeChatCertificateDownloader:
             path=path,
             timestamp=int(now.timestamp()),
         )
+        limits = self._limits
         try:
-            response = self._session.get(
+            result = fetch(
+                self._session,
                 self._base_url + path,
-                headers={"Authorization": auth, "Accept": "application/json"},
-                timeout=self._timeout,
+                accept=("application/json",),
+                headers={"Authorization": auth},
+                timeout=limits.timeout,
+                max_bytes=limits.max_bytes,
+                max_redirects=limits.max_redirects,
+                what="WeChat Pay certificate list",
             )
-        except requests.RequestException as exc:
+        except FetchError as exc:
+            context = {"status": exc.status} if exc.status is not None else {}
             raise PaymentKeyRefreshFailed(
-                "the platform certificate download failed", reason=type(exc).__name__
+                f"the platform certificate download failed: {exc.message}",
+                reason=exc.reason,
+                **context,
             ) from None
-        if response.status_code != 200:
-            raise PaymentKeyRefreshFailed(
-                "the platform certificate download was refused", status=response.status_code
-            )
         try:
-            document = parse_json_object(response.content, "the certificate list")
+            document = loads_object(
+                result.body, what="the certificate list", error=PaymentMalformed
+            )
         except PaymentMalformed:
             raise PaymentKeyRefreshFailed("the certificate list is not JSON") from None
         items = document.get("data")
         if not isinstance(items, list):
             raise PaymentKeyRefreshFailed("the certificate list has no data array")
-        found: dict[str, x509.Certificate] = {}
+        found: list[KeyRecord] = []
         for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("encrypt_certificate"), dict):
                 raise PaymentKeyRefreshFailed("a certificate entry is malformed")
             try:
                 pem = decrypt_resource(self._cipher, item["encrypt_certificate"], "certificate")
-                cert = x509.load_pem_x509_certificate(pem)
-            except (PaymentMalformed, PaymentDecryptFailed, ValueError):
+                found.append(load_wechat_platform_certificate(pem))
+            except (PaymentMalformed, PaymentDecryptFailed, KeysError):
                 raise PaymentKeyRefreshFailed(
                     "a downloaded certificate does not decrypt or parse"
                 ) from None
-            found[format(cert.serial_number, "X")] = cert
         return found
 
 
 class WeChatPlatformKeys:
     """A merchant's key ring of WeChat Pay platform keys, refreshed at most once per interval.
 
-    Holds platform certificates (by serial) and ``PUB_KEY_ID_...`` public keys side
-    by side. An unknown certificate serial triggers one download through
-    ``downloader`` (single-flight, at most once per ``min_refresh_interval``), never
-    a network call per request; an unknown ``PUB_KEY_ID_`` is never downloaded.
+    Holds platform certificates (by serial, each valid over its certificate's
+    period) and ``PUB_KEY_ID_...`` public keys side by side, all ``RS256``
+    :mod:`govkit.keys` keys. An unknown certificate serial triggers one download
+    through ``downloader`` (single-flight, at most once per ``min_refresh_interval``),
+    never a network call per request; an unknown ``PUB_KEY_ID_`` is never downloaded.
+
+    >>> from govkit.keys import SigningKey
+    >>> from govkit.payments import load_wechat_public_key
+    >>> platform = SigningKey.generate("RS256")
+    >>> pem = platform.verifying_key.to_pem()
+    >>> keys = WeChatPlatformKeys([load_wechat_public_key(pem, "PUB_KEY_ID_0001")])
+    >>> keys.key_ids
+    ('PUB_KEY_ID_0001',)
 
     Args:
-        keys: serial or public-key id -> public key or certificate.
-        downloader: a callable returning the current certificates by serial
+        keys: the trusted keys (:data:`WeChatKeys`): a list of records from
+            :func:`~govkit.payments.load_wechat_platform_certificate` and
+            :func:`~govkit.payments.load_wechat_public_key`, a mapping of key id
+            (serial or ``PUB_KEY_ID_...``) to :class:`~govkit.keys.VerifyingKey` or
+            :class:`~govkit.keys.KeyRecord`, or a :class:`~govkit.keys.KeyRing`
+            whose aliases are the key ids (copied when the ring is built).
+        downloader: a callable returning the current certificates as key records
             (usually a :class:`WeChatCertificateDownloader`).
         min_refresh_interval: the least time between two downloads.
         clock: time source for the rate limit.
+
+    Raises:
+        ConfigurationError: a key is not a govkit ``RS256`` key (a ``cryptography``
+            key, a certificate object or PEM text: load it first), has no key id, or
+            two different keys claim one key id.
     """
 
     def __init__(
         self,
-        keys: Mapping[str, PublicKeyLike],
+        keys: WeChatKeys = (),
         *,
-        downloader: Callable[[], Mapping[str, x509.Certificate]] | None = None,
+        downloader: Callable[[], Iterable[KeyRecord]] | None = None,
         min_refresh_interval: timedelta = timedelta(minutes=5),
         clock: Clock | None = None,
     ) -> None:
-        self._keys: dict[str, RsaKey] = {_normalise_key_id(k): RsaKey(v) for k, v in keys.items()}
+        self._keys = _platform_records(keys)
         self._downloader = downloader
         self._interval = min_refresh_interval
         self._clock = clock or SystemClock()
@@ -279,28 +372,34 @@ class WeChatPlatformKeys:
         """How many downloads this ring has made."""
         return self._refreshes
 
-    def lookup(self, key_id: str, at: datetime) -> RsaKey:
+    def lookup(self, key_id: str, at: datetime) -> VerifyingKey:
         """The key for ``key_id`` valid at ``at``, refreshing once if allowed.
 
         Raises:
             PaymentKeyUnknown: no such key (after any allowed refresh) or not valid at ``at``.
             PaymentKeyRefreshFailed: a refresh was due and failed.
         """
-        # _normalise_key_id, inline: this runs on every callback
+        # normalise_wechat_key_id, inline: this runs on every callback
         normal = key_id if key_id.startswith(PUBLIC_KEY_PREFIX) else key_id.upper().lstrip("0")
-        key = self._keys.get(normal)
+        record = self._keys.get(normal)
         if (
-            key is None
+            record is None
             and self._downloader is not None
             and not normal.startswith(PUBLIC_KEY_PREFIX)
         ):
             self._refresh_if_due()
-            key = self._keys.get(normal)
-        if key is None:
+            record = self._keys.get(normal)
+        if record is None:
             raise PaymentKeyUnknown("no trusted WeChat Pay platform key has this serial or id")
-        if key.bounded:
-            key.check_valid_at(at, normal)
-        return key
+        not_before, not_after = record.not_before, record.not_after
+        if (not_before is not None and at < not_before) or (
+            not_after is not None and at >= not_after
+        ):
+            raise PaymentKeyUnknown(
+                "the WeChat Pay platform key or certificate is not valid at this time",
+                key_id=normal,
+            )
+        return record.key
 
     def _refresh_if_due(self) -> None:
         with self._lock:  # single flight: concurrent misses wait for one download
@@ -310,8 +409,7 @@ class WeChatPlatformKeys:
             self._last_refresh = now
             assert self._downloader is not None  # noqa: S101 - checked by the caller
             self._refreshes += 1
-            downloaded = self._downloader()
-            fresh = {_normalise_key_id(k): RsaKey(v) for k, v in downloaded.items()}
+            fresh = _platform_records(list(self._downloader()))
             self._keys = {**self._keys, **fresh}
 
     def __repr__(self) -> str:
@@ -359,7 +457,7 @@ def verify_wechat_signature(
     key = keys.lookup(serial, now)
     # the header texts as sent (a leading zero stays), each line ending in "\n"
     message = b"\n".join((stamp.encode(), nonce.encode("utf-8"), body, b""))
-    if not key.verify(b64decode_strict(signature, "the signature"), message, _SHA256):
+    if not rs256_verifies(key, b64decode_strict(signature, "the signature"), message):
         raise PaymentSignatureInvalid("the WeChat Pay callback signature does not verify")
 
 
@@ -374,8 +472,10 @@ class WeChatPayV3:
 
     Args:
         apiv3_key: the merchant's 32-byte APIv3 key.
-        platform_keys: serial or ``PUB_KEY_ID_...`` -> public key or certificate, or a
-            :class:`WeChatPlatformKeys` ring (for refresh on unknown serials).
+        platform_keys: the platform keys (:data:`WeChatKeys`: loaded records, a
+            mapping of key id to :class:`~govkit.keys.VerifyingKey`, or a
+            :class:`~govkit.keys.KeyRing`), or a :class:`WeChatPlatformKeys` (for
+            refresh on unknown serials). See the payments guide for the loaders.
         mchid: when given, a callback for another merchant is refused.
         clock: time source for the replay window.
         tolerance: the replay window (300 s by default).
@@ -386,7 +486,7 @@ class WeChatPayV3:
     def __init__(
         self,
         apiv3_key: bytes | str,
-        platform_keys: Mapping[str, PublicKeyLike] | WeChatPlatformKeys,
+        platform_keys: WeChatKeys | WeChatPlatformKeys,
         *,
         mchid: str | None = None,
         clock: Clock | None = None,
@@ -401,7 +501,6 @@ class WeChatPayV3:
         )
         self._mchid = mchid
         self._tolerance = tolerance.total_seconds()
-        self._json = JsonObjectParser()
 
     def parse(
         self, headers: Mapping[str, str], body: bytes, *, at: datetime | None = None
@@ -410,7 +509,8 @@ class WeChatPayV3:
 
         Raises:
             PaymentSignatureProbe: a ``WECHATPAY/SIGNTEST/`` probe (answer 4xx).
-            PaymentMalformed: missing headers, bad JSON or fields.
+            PaymentMalformed: missing headers, bad fields, or bad JSON (a repeated
+                member name, ``NaN``, ``Infinity`` or a non-integer number included).
             PaymentTimestampStale: outside the replay window.
             PaymentKeyUnknown: no trusted key for ``Wechatpay-Serial``.
             PaymentSignatureInvalid: the signature does not verify.
@@ -423,14 +523,18 @@ class WeChatPayV3:
         return self._normalise(body)
 
     def _normalise(self, body: bytes) -> PaymentEvent:
-        envelope = self._json.parse(body, "the callback body")  # signature verified
+        # Strict JSON even under a verified signature or AEAD tag: a repeated member
+        # means two things to two parsers. WeChat's numbers are all integers (fen).
+        envelope = loads_object(body, what="the callback body", error=PaymentMalformed)
         resource = envelope.get("resource")
         event_id, event_type = envelope.get("id"), envelope.get("event_type")
         if not isinstance(resource, dict) or not isinstance(event_id, str):
             raise PaymentMalformed("the callback has no id or resource")
         if not isinstance(event_type, str):
             raise PaymentMalformed("the callback has no event_type")
-        plain = self._json.parse(decrypt_resource(self._cipher, resource), "the resource")
+        plain = loads_object(
+            decrypt_resource(self._cipher, resource), what="the resource", error=PaymentMalformed
+        )
         if self._mchid is not None:
             mchid = plain.get("mchid") if plain.get("mchid") is not None else plain.get("sp_mchid")
             if mchid != self._mchid:
@@ -441,6 +545,20 @@ class WeChatPayV3:
         if event_type.startswith("REFUND."):
             return _refund_event(event_id, plain, envelope)
         return _transaction_event(event_id, plain, envelope)
+
+    def inspect(
+        self, headers: Mapping[str, str], body: bytes, *, at: datetime | None = None
+    ) -> CallbackReport:
+        """Run :meth:`parse`'s checks and report them instead of raising.
+
+        The checks are :data:`~govkit.payments.CALLBACK_CHECKS` for this provider; see
+        :class:`~govkit.payments.CallbackReport`. Only a
+        :class:`~govkit.errors.PaymentVerificationError` becomes a failed check.
+        """
+        unchecked = {} if self._mchid else {"merchant": "no mchid configured"}
+        return inspect_callback(
+            self, headers, body, at=at, checks=CALLBACK_CHECKS[self.provider], unchecked=unchecked
+        )
 
     def acknowledge(self) -> Acknowledgement:
         """HTTP 204, no body."""

@@ -31,7 +31,7 @@ from urllib.parse import quote_plus
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
@@ -40,8 +40,10 @@ from govkit.keys import SigningKey
 from govkit.payments import alipay_content, fen_to_yuan, unionpay_content
 
 __all__ = [
+    "AlipayTestPki",
     "UnionPayTestPki",
     "alipay_callback",
+    "alipay_test_pki",
     "make_certificate",
     "standard_webhooks_callback",
     "stripe_callback",
@@ -338,6 +340,141 @@ class UnionPayTestPki:
     def signing_pem(self) -> str:
         """The signing certificate as PEM text (the ``signPubKeyCert`` value)."""
         return self.signing.public_bytes(Encoding.PEM).decode("ascii")
+
+
+def _alipay_name(common_name: str) -> x509.Name:
+    """A distinguished name written as Alipay's are: C, O, OU, CN, in that order."""
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "govkit test"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Certification Authority"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _alipay_certificate(
+    subject: str,
+    public: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
+    issuer: x509.Name | None,
+    issuer_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+    start: datetime,
+    valid_for: timedelta,
+) -> x509.Certificate:
+    name = _alipay_name(subject)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer or name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + valid_for)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(issuer_key, hashes.SHA256())
+    )
+
+
+class AlipayTestPki:
+    """Files shaped like Alipay's public-key-certificate mode, with the keys behind them.
+
+    ``root_cert`` is like ``alipayRootCert.crt``: two RSA-signed roots and one
+    ECDSA-signed root, separated by blank lines. ``alipay_cert`` is like
+    ``alipayCertPublicKey_RSA2.crt``: the Alipay public-key certificate, then the
+    intermediate that issued it. ``app_cert`` is the app's certificate from the same
+    intermediate. Every distinguished name is C, O, OU, CN, as Alipay writes them.
+    All three are PEM text; ``alipay_key`` signs notifications and responses.
+    """
+
+    def __init__(self, at: datetime | None = None, *, valid_for: timedelta | None = None) -> None:
+        start = _now(at) - timedelta(days=1)
+        long = timedelta(days=3650)
+        self.alipay_key = SigningKey.generate("RS256")
+        self.app_key = SigningKey.generate("RS256")
+        root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        old_root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ec_root_key = ec.generate_private_key(ec.SECP256R1())
+        middle_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        old_root = _alipay_certificate(
+            "govkit test Alipay Root CA",
+            old_root_key.public_key(),
+            None,
+            old_root_key,
+            ca=True,
+            start=start,
+            valid_for=long,
+        )
+        self.root = _alipay_certificate(
+            "govkit test Alipay Root CA R1",
+            root_key.public_key(),
+            None,
+            root_key,
+            ca=True,
+            start=start,
+            valid_for=long,
+        )
+        ec_root = _alipay_certificate(
+            "govkit test Alipay Root CA E1",
+            ec_root_key.public_key(),
+            None,
+            ec_root_key,
+            ca=True,
+            start=start,
+            valid_for=long,
+        )
+        self.middle = _alipay_certificate(
+            "govkit test Alipay Class 2 R1",
+            middle_key.public_key(),
+            self.root.subject,
+            root_key,
+            ca=True,
+            start=start,
+            valid_for=long,
+        )
+        self.alipay = _alipay_certificate(
+            "govkit test Alipay public key RSA2",
+            _rsa_private(self.alipay_key).public_key(),
+            self.middle.subject,
+            middle_key,
+            ca=False,
+            start=start,
+            valid_for=valid_for or timedelta(days=365),
+        )
+        self.app = _alipay_certificate(
+            "govkit test app 2021000118600000",
+            _rsa_private(self.app_key).public_key(),
+            self.middle.subject,
+            middle_key,
+            ca=False,
+            start=start,
+            valid_for=valid_for or timedelta(days=365),
+        )
+        self.root_certificates = (old_root, self.root, ec_root)
+
+    @property
+    def root_cert(self) -> str:
+        """``alipayRootCert.crt``: the roots as PEM, a blank line between each two."""
+        return "\n".join(c.public_bytes(Encoding.PEM).decode() for c in self.root_certificates)
+
+    @property
+    def alipay_cert(self) -> str:
+        """``alipayCertPublicKey_RSA2.crt``: the Alipay certificate and its issuer."""
+        return "".join(c.public_bytes(Encoding.PEM).decode() for c in (self.alipay, self.middle))
+
+    @property
+    def app_cert(self) -> str:
+        """``appCertPublicKey_<app id>.crt``: the app's certificate."""
+        return self.app.public_bytes(Encoding.PEM).decode()
+
+
+def alipay_test_pki(
+    at: datetime | None = None, *, valid_for: timedelta | None = None
+) -> AlipayTestPki:
+    """A fresh :class:`AlipayTestPki`; its leaf certificates are valid around ``at``."""
+    return AlipayTestPki(at, valid_for=valid_for)
 
 
 def unionpay_test_pki(at: datetime | None = None) -> UnionPayTestPki:

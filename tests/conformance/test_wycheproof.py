@@ -61,9 +61,11 @@ to its ``numberOfTests`` so nothing is silently dropped.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +74,10 @@ from cryptography.exceptions import InvalidSignature as CryptographyInvalidSigna
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from govkit.errors import GovkitError, InvalidSignature
+from govkit.errors import GovkitError, InvalidSignature, PaymentSignatureInvalid
 from govkit.keys import VerifyingKey, ecdsa_der_to_raw
-from govkit.payments._crypto import RsaKey
+from govkit.payments import load_alipay_public_key
+from govkit.payments._keys import ProviderKeys
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
@@ -214,28 +217,42 @@ def test_wycheproof_file(vectors_dir: Path, suite: Suite) -> None:
 
 
 def test_payment_rsa_keys_decide_every_pkcs1_vector_like_verify(vectors_dir: Path) -> None:
-    """``govkit.payments``' ``RsaKey.verify`` (RFC 8017's recover-and-compare path for
-    SHA-256) accepts exactly what the RS256 suite expects, and exactly what
-    ``cryptography``'s own ``verify`` accepts, vector for vector."""
+    """``govkit.payments`` verifies provider signatures with the key its loaders make
+    (here :func:`~govkit.payments.load_alipay_public_key` on the group's DER key in
+    base64, as the Alipay console shows keys) through RFC 8017's recover-and-compare
+    path (``rs256_verifies``): it accepts exactly what the RS256 suite expects, exactly
+    what ``cryptography``'s own ``verify`` accepts, and exactly what the same govkit
+    key's ``VerifyingKey.verify`` accepts."""
     suite = next(s for s in SUITES if s.filename == "rsa_signature_2048_sha256_test.json")
     data = load_suite(vectors_dir, suite)
     failures: list[str] = []
     run = 0
+    at = datetime(2026, 1, 1, tzinfo=UTC)
     for group in data["testGroups"]:
-        public = serialization.load_der_public_key(bytes.fromhex(group["publicKeyDer"]))
+        der = bytes.fromhex(group["publicKeyDer"])
+        public = serialization.load_der_public_key(der)
         assert isinstance(public, rsa.RSAPublicKey)
-        key = RsaKey(public)
+        keys = ProviderKeys(load_alipay_public_key(base64.b64encode(der)), "Alipay")
         for test in group["tests"]:
             run += 1
             signature, message = bytes.fromhex(test["sig"]), bytes.fromhex(test["msg"])
-            ours = key.verify(signature, message, hashes.SHA256())
+            try:
+                keys.verify(signature, message, at)
+                ours = True
+            except PaymentSignatureInvalid:
+                ours = False
             try:
                 public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
                 theirs = True
             except CryptographyInvalidSignature:
                 theirs = False
+            try:
+                keys.records[0].key.verify(signature, message)
+                govkit_key = True
+            except InvalidSignature:
+                govkit_key = False
             want = expected_outcome(test) == "accept"
-            if ours is not want or ours is not theirs:
+            if ours is not want or ours is not theirs or ours is not govkit_key:
                 failures.append(f"tcId {test['tcId']} ({test['comment']!r}): {ours}")
     assert run == data["numberOfTests"]
     assert failures == [], "\n".join(failures)

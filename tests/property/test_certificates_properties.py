@@ -3,8 +3,10 @@
 * Any valid driving-licence data survives issue -> verify unchanged.
 * The verifier fed anything (text, bytes, pictures' magic numbers followed by junk,
   well-framed ``GK1:`` base45, a valid payload with one character changed, dropped or
-  added) never raises from :meth:`~CertificateVerifier.inspect` and raises nothing but
-  a :class:`~govkit.errors.GovkitError` from :meth:`~CertificateVerifier.verify`.
+  added) never raises from :meth:`~CertificateVerifier.inspect` (but a
+  :class:`~govkit.errors.QrUnreadable` for a picture with no readable QR code: there
+  is nothing to report on) and raises nothing but a
+  :class:`~govkit.errors.GovkitError` from :meth:`~CertificateVerifier.verify`.
 * Whatever inspect accepts carries exactly the original signed bytes (deflate is
   malleable: a changed character can leave what the stream inflates to unchanged).
 
@@ -27,13 +29,17 @@ from govkit.certificates import (
     Holder,
     IssuedCertificate,
     LicenceRegistry,
+    Status,
+    StatusList,
     TrustedIssuer,
     TrustedKey,
     TrustList,
     VerifiedCertificate,
     codec,
+    load_status_list,
+    sign_status_list,
 )
-from govkit.errors import GovkitError
+from govkit.errors import GovkitError, QrUnreadable
 from govkit.keys import SigningKey
 from govkit.testing import FixedClock
 
@@ -42,14 +48,27 @@ TODAY = date(2026, 11, 28)
 CLOCK = FixedClock(T0)
 KEY = SigningKey.generate("ES256")
 AGENCY = Agency("广东省公安厅交通管理局", "114400000069445123")
-ISSUER = CertificateIssuer(KEY, agency=AGENCY, clock=CLOCK)
+STATUSES = StatusList(131072, list_id="gd-traffic-2026")
+ISSUER = CertificateIssuer(KEY, agency=AGENCY, clock=CLOCK, status=STATUSES)
 TRUST = TrustList(
     (TrustedIssuer(AGENCY, (TrustedKey.for_key(KEY.verifying_key, {"driving-licence"}),)),),
     1,
     T0 - timedelta(days=1),
     T0 + timedelta(days=30),
 )
-VERIFIER = CertificateVerifier(TRUST, clock=CLOCK)
+#: Published once: licences issued later get indexes whose entries are still VALID.
+STATUS = load_status_list(
+    sign_status_list(
+        STATUSES,
+        KEY,
+        issued_at=T0 - timedelta(hours=1),
+        expires_at=T0 + timedelta(days=1),
+        sequence=1,
+    ),
+    [KEY.verifying_key],
+    at=T0,
+)
+VERIFIER = CertificateVerifier(TRUST, status=STATUS, clock=CLOCK)
 DRIVING = LicenceRegistry.default().get("driving-licence")
 B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 #: Surnames and given-name characters, and the middle dot of transliterated names.
@@ -146,6 +165,7 @@ def test_any_valid_driving_licence_survives_issue_and_verify(
     assert verified.licence.holder == holder
     assert (verified.licence.valid_from, verified.licence.valid_until) == (valid_from, valid_until)
     assert verified.issuer.agency == AGENCY
+    assert verified.status is Status.VALID
 
 
 def test_the_undamaged_payload_verifies() -> None:
@@ -158,7 +178,12 @@ def test_the_undamaged_payload_verifies() -> None:
 @FAST
 @given(data=anything)
 def test_inspect_always_returns_a_report(data: str | bytes) -> None:
-    report = VERIFIER.inspect(data)
+    try:
+        report = VERIFIER.inspect(data)
+    except QrUnreadable:  # a picture with no readable QR code: nothing to report on
+        assert isinstance(data, bytes)
+        assert data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"))
+        return
     assert isinstance(report, CertificateReport)
     assert report.checks[-1].name == "trust_freshness"
     assert report.to_dict()["valid"] is report.ok

@@ -8,12 +8,18 @@
   (no malleable encoding, no ignored byte).
 * ``loads_strict`` returns a dict or raises :class:`~govkit.errors.MalformedToken`, and
   agrees with :func:`json.loads` on every document both accept.
+* A ``sub`` made only of separators, controls, format (zero-width) characters and
+  printable blanks is refused by the verifier (``token.missing_claim``) and by the
+  issuer (:class:`~govkit.errors.ConfigurationError`); any ``sub`` is accepted by both
+  exactly when an oracle built on :func:`unicodedata.category` finds a visible character.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -21,11 +27,21 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from govkit._encoding import b64url_encode
-from govkit.errors import GovkitError, MalformedToken, TokenError
+from govkit._json import loads_object
+from govkit.errors import (
+    ClaimNotAllowed,
+    ConfigurationError,
+    GovkitError,
+    MalformedToken,
+    MissingClaim,
+    TokenError,
+)
 from govkit.identity import AssuranceLevel, IdentityClaims, TokenIssuer, TokenVerifier
-from govkit.identity._json import loads_strict
 from govkit.keys import KeyRing, SigningKey
 from govkit.testing import FixedClock
+
+#: The strict JSON parse the verifier runs on a token's header and claims.
+loads_strict = partial(loads_object, error=MalformedToken, allow_floats=True, max_depth=16)
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 NOW = int(T0.timestamp())
@@ -213,3 +229,76 @@ def test_loads_strict_agrees_with_json_loads(value: dict[str, Any]) -> None:
     except MalformedToken:
         return  # refused (lone surrogates); json.loads would have accepted
     assert strict == json.loads(data)
+
+
+# --- subjects must show something (issue #14) -----------------------------------------
+
+#: Printable characters that still draw nothing: Default_Ignorable_Code_Point letters and
+#: marks (Unicode 14 DerivedCoreProperties.txt) and U+2800 BRAILLE PATTERN BLANK.
+PRINTABLE_BLANKS = frozenset({
+    0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x2800, 0x3164,
+    *range(0xFE00, 0xFE10), 0xFFA0, *range(0xE0100, 0xE01F0),
+})  # fmt: skip
+INVISIBLE_CHARS = st.characters(categories=("Zs", "Zl", "Zp", "Cc", "Cf")) | st.sampled_from(
+    sorted(chr(c) for c in PRINTABLE_BLANKS)
+)
+#: Everything but lone surrogates (which JSON text cannot carry as UTF-8).
+SUBJECT_CHARS = st.characters(exclude_categories=("Cs",))
+
+
+def oracle_visible(text: str) -> bool:
+    """Visible: a character outside Z*, C* whose code point is not a printable blank."""
+    return any(
+        unicodedata.category(c)[0] not in "ZC" and ord(c) not in PRINTABLE_BLANKS for c in text
+    )
+
+
+def token_with_sub(key: SigningKey, sub: str) -> str:
+    claims = {
+        "iss": ISS,
+        "sub": sub,
+        "aud": AUD,
+        "exp": NOW + 600,
+        "iat": NOW,
+        "jti": "j-1",
+        "acr": AssuranceLevel.HIGH.acr,
+    }
+    h = b64url_encode(json.dumps({"alg": key.alg, "kid": key.kid, "typ": "at+jwt"}).encode())
+    p = b64url_encode(json.dumps(claims).encode())
+    return f"{h}.{p}.{b64url_encode(key.sign(f'{h}.{p}'.encode()))}"
+
+
+@FAST
+@given(sub=st.text(INVISIBLE_CHARS, min_size=1, max_size=20))
+def test_a_subject_of_invisible_characters_is_refused_by_verifier_and_issuer(
+    verifier: TokenVerifier, key: SigningKey, sub: str
+) -> None:
+    with pytest.raises(MissingClaim) as caught:
+        verifier.verify(token_with_sub(key, sub))
+    assert (caught.value.code, caught.value.context["claim"]) == ("token.missing_claim", "sub")
+    with pytest.raises(ConfigurationError):
+        TokenIssuer(key, issuer=ISS, clock=FixedClock(T0)).issue(
+            sub, AUD, AssuranceLevel.HIGH, timedelta(minutes=10)
+        )
+
+
+@FAST
+@given(sub=st.text(SUBJECT_CHARS, min_size=1, max_size=20) | st.text(INVISIBLE_CHARS, min_size=1))
+def test_a_subject_is_accepted_exactly_when_it_shows_a_character(
+    verifier: TokenVerifier, key: SigningKey, sub: str
+) -> None:
+    visible = oracle_visible(sub)
+    report = verifier.inspect(token_with_sub(key, sub))
+    assert report.ok == visible, report.to_dict()
+    if not visible:
+        assert report.code == "token.missing_claim"
+    try:
+        TokenIssuer(key, issuer=ISS, clock=FixedClock(T0)).issue(
+            sub, AUD, AssuranceLevel.HIGH, timedelta(minutes=10)
+        )
+    except ClaimNotAllowed:  # a resident ID number in the subject, refused for that
+        assert visible
+    except ConfigurationError:
+        assert not visible
+    else:
+        assert visible

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Final, Literal
 
+from stdnum.cn import ric
+
 from govkit.clock import require_aware
 from govkit.errors import ConfigurationError, InvalidIdentifier
 
@@ -46,11 +48,6 @@ _WHOLE_PROVINCE_ONLY: Final = frozenset({"71", "81", "82", "83"})
 #: prefectures, 90 county-level divisions under the province. Nothing else is assigned.
 _PREFECTURES: Final = frozenset([f"{n:02d}" for n in range(71)] + ["90"])
 
-#: ``W_i = 2^(18-i) mod 11`` for i = 1..17.
-_WEIGHTS: Final = tuple(pow(2, 17 - i, 11) for i in range(17))
-#: ``S mod 11`` -> check character; the same as ISO 7064 MOD 11-2.
-_CHECK: Final = "10X98765432"
-
 _FORM_18 = re.compile(r"[0-9]{17}[0-9Xx]")
 _FORM_15 = re.compile(r"[0-9]{15}")
 
@@ -60,9 +57,13 @@ def _invalid(message: str, reason: str, **context: Any) -> InvalidIdentifier:
 
 
 def compute_check_character(first17: str) -> str:
-    """The GB 11643 check character (``0``-``9`` or ``X``) of 17 ASCII digits."""
-    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK[total % 11]
+    """The GB 11643 check character (``0``-``9`` or ``X``) of 17 ASCII digits.
+
+    ISO 7064 MOD 11-2, computed by python-stdnum (``stdnum.cn.ric``), the one
+    implementation govkit uses. The caller checks the layout first: stdnum reads
+    the 17 digits as a base-13 number, which would take letters too.
+    """
+    return ric.calc_check_digit(first17 + "0")  # stdnum ignores the last character
 
 
 def normalise_layout(s: object) -> tuple[str, bool]:
@@ -103,7 +104,7 @@ def region_problem(code: str) -> str | None:
 
 def _decode(number: str) -> tuple[str, date, str, Sex]:
     """Check a normalised 18-character number, except that its date is not in the future."""
-    if compute_check_character(number[:17]) != number[17]:
+    if ric.calc_check_digit(number) != number[17]:  # compute_check_character(number[:17])
         raise _invalid("the resident ID number's check character does not match", "check_digit")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

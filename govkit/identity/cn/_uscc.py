@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from govkit._encoding import (
+    USCC_ALPHABET,
+    organisation_code_check_character,
+    uscc_check_character,
+)
 from govkit.errors import InvalidIdentifier
 
 __all__ = ["AUTHORITY_ENTITY_TYPES", "Uscc", "is_valid_uscc", "parse_uscc"]
 
 #: The 31 characters of a USCC, valued 0-30 in this order (no I, O, S, V, Z).
-ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_VALUE: Final = {c: i for i, c in enumerate(ALPHABET)}
-#: ``W_i = 3^(i-1) mod 31`` for i = 1..17.
-_WEIGHTS: Final = tuple(pow(3, i, 31) for i in range(17))
-#: GB 11714 organisation code weights over its first 8 characters.
-_ORG_WEIGHTS: Final = (3, 7, 9, 10, 5, 8, 4, 2)
+ALPHABET: Final = USCC_ALPHABET
+_CHARACTERS: Final = frozenset(ALPHABET)
 
 #: Registration authority (character 1) -> the entity types (character 2) it assigns:
 #: GB 32100-2015 table A.1 with the authorities added to it since (2-4, 6-8, A, N).
@@ -43,19 +44,6 @@ def _invalid(message: str, reason: str) -> InvalidIdentifier:
     return InvalidIdentifier(message, identifier="uscc", reason=reason)
 
 
-def compute_check_character(first17: str) -> str:
-    """The GB 32100 check character of 17 characters of :data:`ALPHABET`."""
-    total = sum(_VALUE[c] * w for c, w in zip(first17, _WEIGHTS, strict=True))
-    return ALPHABET[-total % 31]
-
-
-def compute_organisation_check(first8: str) -> str:
-    """The GB 11714 check character (``0``-``9`` or ``X``) of an organisation code body."""
-    total = sum(int(c, 36) * w for c, w in zip(first8, _ORG_WEIGHTS, strict=True))
-    check = 11 - total % 11
-    return "X" if check == 10 else str(check % 11)
-
-
 def _check(code: str) -> None:
     """Every check of a normalised 18-character code of :data:`ALPHABET` characters."""
     types = AUTHORITY_ENTITY_TYPES.get(code[0])
@@ -67,9 +55,9 @@ def _check(code: str) -> None:
         )
     if not code[2:8].isdigit():
         raise _invalid("characters 3-8 (the region code) are not digits", "region")
-    if compute_check_character(code[:17]) != code[17]:
+    if uscc_check_character(code[:17]) != code[17]:
         raise _invalid("the check character does not match", "check_digit")
-    if compute_organisation_check(code[8:16]) != code[16]:
+    if organisation_code_check_character(code[8:16]) != code[16]:
         raise _invalid(
             "the embedded organisation code's check character does not match",
             "organisation_code",
@@ -106,7 +94,7 @@ class Uscc:
         if (
             not isinstance(self.code, str)
             or len(self.code) != 18
-            or not all(c in _VALUE for c in self.code)
+            or not all(c in _CHARACTERS for c in self.code)
         ):
             raise _invalid("Uscc.code must be a normalised 18-character code", "format")
         _check(self.code)
@@ -131,7 +119,7 @@ def parse(s: object) -> Uscc:
     if not text.isascii():
         raise _invalid("a unified social credit code has ASCII characters only", "format")
     code = text.upper()
-    if not all(c in _VALUE for c in code):
+    if not all(c in _CHARACTERS for c in code):
         raise _invalid(
             "a unified social credit code uses digits and A-Z without I, O, S, V, Z", "format"
         )
@@ -142,8 +130,9 @@ def parse(s: object) -> Uscc:
 def parse_uscc(s: str) -> Uscc:
     """Check a unified social credit code (GB 32100-2015) and return its parts.
 
-    Accepted: 18 ASCII characters from ``0123456789ABCDEFGHJKLMNPQRTUWXY``; lower-case
-    letters are upper-cased and surrounding whitespace is stripped, nothing else.
+    Accepted: 18 ASCII characters, digits and the letters ``A``-``Y`` except ``I``,
+    ``O``, ``S`` and ``V`` (no ``Z`` either); lower-case letters are upper-cased and
+    surrounding whitespace is stripped, nothing else.
 
     Checked, in this order: length, characters, that character 1 is a registration
     authority and character 2 one of its entity types (:data:`AUTHORITY_ENTITY_TYPES`),

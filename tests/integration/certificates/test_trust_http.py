@@ -17,16 +17,17 @@ from typing import Any
 
 import pytest
 
+from govkit.certificates import SourcePolicy
 from govkit.certificates._model import Agency
+from govkit.certificates._sources import TrustListSource
 from govkit.certificates._status import Status, StatusList, StatusListSource, sign_status_list
 from govkit.certificates._trust import (
     TrustedIssuer,
     TrustedKey,
     TrustList,
-    TrustListSource,
     sign_trust_list,
 )
-from govkit.errors import TrustListError, TrustListStale
+from govkit.errors import ConfigurationError, TrustListError, TrustListStale
 from govkit.keys import SigningKey
 from govkit.testing import FixedClock
 
@@ -65,6 +66,7 @@ class Script:
 
     documents: dict[str, bytes] = field(default_factory=dict)
     fault: str | None = None
+    content_type: str = "application/json"
     requests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -80,7 +82,7 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
 
         def send(self, status: int, body: bytes, **headers: str) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", script.content_type)
             self.send_header("Content-Length", str(len(body)))
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -95,6 +97,13 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
                     self.send(500, SECRET_BODY)
                 elif script.fault == "redirect":
                     self.send(302, b"", Location="https://evil.example/trust.json")
+                elif script.fault == "cross_origin":
+                    # localhost is another origin than 127.0.0.1 but this same server:
+                    # a followed redirect would show in script.requests.
+                    port = self.server.server_address[1]
+                    self.send(302, b"", Location=f"http://localhost:{port}{self.path}")
+                elif self.path.startswith("/moved/"):
+                    self.send(301, b"", Location=self.path.removeprefix("/moved"))
                 elif script.fault == "huge":
                     self.send(200, b"{" + b" " * (2 * 1024 * 1024) + b"}")
                 elif self.path in script.documents:
@@ -161,7 +170,7 @@ def test_a_failed_refresh_keeps_the_last_good_list(
 ) -> None:
     base, script = server
     script.documents[TRUST_PATH] = trust_document(1)
-    source = trust_source(base, clock)
+    source = trust_source(base, clock, max_bytes=1024 * 1024)  # "huge" is 2 MiB
     try:
         source.get()
         for fault in ("500", "redirect", "huge"):
@@ -271,3 +280,100 @@ def test_the_status_list_is_served_and_cached(
         assert source.refresh().status(4242) is Status.VALID
     finally:
         source.close()
+
+
+# --- redirects (the one HTTP fetcher) ----------------------------------------------
+
+
+def test_a_cross_origin_redirect_of_the_trust_list_is_refused(
+    server: tuple[str, Script], clock: FixedClock
+) -> None:
+    base, script = server
+    script.documents[TRUST_PATH] = trust_document(1)
+    script.fault = "cross_origin"
+    source = TrustListSource(
+        base + TRUST_PATH,
+        [ANCHOR.verifying_key],
+        clock=clock,
+        policy=SourcePolicy(timeout=2.0, max_redirects=3),
+    )
+    try:
+        with pytest.raises(TrustListError) as caught:
+            source.get()
+        assert (caught.value.code, caught.value.context["reason"]) == (
+            "trust.unavailable",
+            "redirect",
+        )
+        assert caught.value.context["status"] == 302
+        assert script.requests == [TRUST_PATH]
+    finally:
+        source.close()
+
+
+def test_a_cross_origin_redirect_of_the_status_list_is_refused(
+    server: tuple[str, Script], clock: FixedClock
+) -> None:
+    base, script = server
+    script.documents[STATUS_PATH] = status_document(1)
+    script.fault = "cross_origin"
+    source = StatusListSource(
+        base + STATUS_PATH,
+        [ISSUER_KEY.verifying_key],
+        clock=clock,
+        policy=SourcePolicy(timeout=2.0, max_redirects=3),
+    )
+    try:
+        with pytest.raises(TrustListError) as caught:
+            source.get()
+        assert (caught.value.code, caught.value.context["reason"]) == (
+            "trust.unavailable",
+            "redirect",
+        )
+        assert script.requests == [STATUS_PATH]
+    finally:
+        source.close()
+
+
+def test_a_same_origin_redirect_is_followed_only_when_the_policy_allows(
+    server: tuple[str, Script], clock: FixedClock
+) -> None:
+    base, script = server
+    script.documents[TRUST_PATH] = trust_document(1)
+    moved = base + "/moved" + TRUST_PATH
+    refusing = TrustListSource(moved, [ANCHOR.verifying_key], clock=clock, timeout=2.0)
+    following = TrustListSource(
+        moved, [ANCHOR.verifying_key], clock=clock, policy=SourcePolicy(max_redirects=1)
+    )
+    try:
+        with pytest.raises(TrustListError) as caught:
+            refusing.get()
+        assert caught.value.context["reason"] == "redirect"
+        assert following.get().sequence == 1
+        assert script.requests == ["/moved" + TRUST_PATH, "/moved" + TRUST_PATH, TRUST_PATH]
+    finally:
+        refusing.close()
+        following.close()
+
+
+def test_a_list_served_as_html_is_refused(server: tuple[str, Script], clock: FixedClock) -> None:
+    base, script = server
+    script.documents[TRUST_PATH] = trust_document(1)
+    script.content_type = "text/html"
+    source = trust_source(base, clock)
+    try:
+        with pytest.raises(TrustListError) as caught:
+            source.get()
+        assert caught.value.context["reason"] == "content_type"
+    finally:
+        source.close()
+
+
+def test_a_policy_and_the_same_keyword_together_are_refused() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        TrustListSource(
+            "https://trust.example.gov.cn/trust.json",
+            [ANCHOR.verifying_key],
+            policy=SourcePolicy(ttl=timedelta(minutes=5)),
+            ttl=timedelta(minutes=10),
+        )
+    assert caught.value.context["argument"] == "ttl"

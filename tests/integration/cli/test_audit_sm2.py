@@ -1,8 +1,10 @@
 """``govkit audit checkpoint`` and ``govkit audit verify`` on a log whose checkpoints are SM2.
 
-The key files follow the log-folder layout the CLI reads by default
-(``DIR/audit/note-key`` and ``DIR/audit/note-key.vkey``); an SM2 note key is created
-with the Python API (``NoteSigner.generate(origin, alg="SM2")``).
+The signing key follows the log-folder layout the CLI reads by default
+(``DIR/audit/note-key``); the verifier key (``DIR/audit/note-key.vkey``) is always
+passed explicitly with ``--vkey``, since ``audit verify`` never trusts a key next to the
+log. An SM2 note key is created with the Python API
+(``NoteSigner.generate(origin, alg="SM2")``).
 """
 
 from __future__ import annotations
@@ -52,10 +54,13 @@ def test_audit_checkpoint_signs_with_the_sm2_key_file_and_verify_accepts_it(
     data = json.loads(capsys.readouterr().out)
     assert data["size"] == 4
     assert data["checkpoint"] == saved.read_text()
-    code = main(["audit", "verify", str(sm2_log), "--checkpoint", str(saved), "--json"])
+    vkey = str(sm2_log.parent / "audit" / "note-key.vkey")
+    code = main(
+        ["audit", "verify", str(sm2_log), "--vkey", vkey, "--checkpoint", str(saved), "--json"]
+    )
     report = json.loads(capsys.readouterr().out)
     assert code == EXIT_OK
-    assert report["ok"] is True
+    assert report["valid"] is True
 
 
 def test_audit_verify_with_an_ed25519_vkey_of_the_same_name_rejects_the_sm2_log(
@@ -73,7 +78,8 @@ def test_sm2_log_without_the_extra_is_an_environment_error(
 ) -> None:
     # Exit 3, not 1: nothing is wrong with the log; the machine lacks govkit[sm].
     monkeypatch.setitem(sys.modules, "tongsuopy", None)
-    code = main(["audit", "verify", str(sm2_log), "--json"])
+    vkey = str(sm2_log.parent / "audit" / "note-key.vkey")
+    code = main(["audit", "verify", str(sm2_log), "--vkey", vkey, "--json"])
     err = capsys.readouterr().err
     assert code == EXIT_ENV
     assert "key.algorithm_unavailable" in err

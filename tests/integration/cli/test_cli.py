@@ -159,7 +159,7 @@ def test_keys_show_malformed_file_is_invalid_with_a_code(
     bad.write_text("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
     code, data = run_json(capsys, "keys", "show", str(bad))
     assert code == EXIT_INVALID
-    assert data == {"ok": False, "error": data["error"]}
+    assert data == {"error": data["error"]}
     assert data["error"]["code"] == "key.invalid"
 
 
@@ -235,7 +235,7 @@ def test_demo_json_reports_the_verification(
 ) -> None:
     code, data = run_json(capsys, "demo", "--out", str(tmp_path / "d"))
     assert code == EXIT_OK
-    assert data["audit"]["verify"]["ok"] is True
+    assert data["audit"]["verify"]["valid"] is True
     assert {k["alg"] for k in data["keys"]} == {"EdDSA", "ES256", "PS256", "RS256"}
 
 
@@ -247,12 +247,20 @@ def test_audit_verify_accepts_the_demo_log(
         "audit",
         "verify",
         str(demo_dir / "audit.db"),
+        "--vkey",
+        str(demo_dir / "audit" / "note-key.vkey"),
         "--checkpoint",
         str(demo_dir / "audit" / "checkpoint"),
     )
     assert code == EXIT_OK
-    assert data["ok"] is True
-    assert [c["name"] for c in data["checks"]] == ["entries", "nodes", "checkpoints", "consistency"]
+    assert data["valid"] is True
+    assert [(c["name"], c["ok"]) for c in data["checks"]] == [
+        ("entries", True),
+        ("columns", None),  # not checked without --deep
+        ("nodes", True),
+        ("checkpoints", True),
+        ("consistency", True),
+    ]
 
 
 def test_audit_prove_gives_proofs_that_verify(
@@ -307,7 +315,10 @@ def test_audit_checkpoint_and_erase_keep_the_log_valid(
     code, erased = run_json(capsys, "audit", "erase", store, "--subject", "440104199003071234")
     assert code == EXIT_OK
     assert erased["removed"] == 1
-    code, report = run_json(capsys, "audit", "verify", store, "--checkpoint", str(saved))
+    vkey = str(out / "audit" / "note-key.vkey")
+    code, report = run_json(
+        capsys, "audit", "verify", store, "--vkey", vkey, "--checkpoint", str(saved)
+    )
     assert code == EXIT_OK, report
     code, exported = run_json(capsys, "audit", "export", store, "--action", "audit.erase")
     assert code == EXIT_OK
@@ -326,10 +337,11 @@ def test_audit_verify_reports_a_changed_byte_with_its_code(
         tampered = bytearray(entry)
         tampered[-3] ^= 0x01
         conn.execute("UPDATE audit_entries SET entry = ? WHERE idx = 1", (bytes(tampered),))
-    code, report = run_json(capsys, "audit", "verify", str(store))
+    vkey = str(out / "audit" / "note-key.vkey")
+    code, report = run_json(capsys, "audit", "verify", str(store), "--vkey", vkey)
     assert code == EXIT_INVALID
     assert report["code"] == "audit.leaf_mismatch"
-    code, _, err = run(capsys, "audit", "verify", str(store))
+    code, _, err = run(capsys, "audit", "verify", str(store), "--vkey", vkey)
     assert code == EXIT_INVALID
     assert "INVALID" in err
     assert "audit.leaf_mismatch" in err
@@ -344,13 +356,15 @@ def test_audit_verify_against_another_logs_checkpoint_is_a_fork(
     (second / "audit").mkdir(parents=True)
     for name in ("note-key", "pseudonym.key"):
         (second / "audit" / name).write_bytes((first / "audit" / name).read_bytes())
-    assert main(["demo", "--out", str(second), "--quiet"]) == EXIT_OK
+    assert main(["demo", "--out", str(second), "--quiet", "--force"]) == EXIT_OK
     capsys.readouterr()
     code, report = run_json(
         capsys,
         "audit",
         "verify",
         str(second / "audit.db"),
+        "--vkey",
+        str(first / "audit" / "note-key.vkey"),
         "--checkpoint",
         str(first / "audit" / "checkpoint"),
     )
@@ -368,7 +382,7 @@ def test_audit_verify_needs_an_existing_store_and_a_key(
     other = tmp_path / "lonely.db"
     AuditLog(other, origin="example.gov/x").close()
     code, _, err = run(capsys, "audit", "verify", str(other))
-    assert code == EXIT_ENV
+    assert code == EXIT_USAGE
     assert "cli.no_vkey" in err
     assert os.path.exists(other)
 
@@ -427,7 +441,7 @@ def test_token_issue_then_verify_token_is_valid(
         "substantial",
     )
     assert code == EXIT_OK
-    assert report["ok"] is True
+    assert (report["valid"], report["kind"]) == (True, "token")
     assert report["claims"]["subject"] == "p-1"
 
 
@@ -557,7 +571,7 @@ def test_demo_issues_and_verifies_a_token_per_assurance_level(
         data["identity"]["audience"],
     )
     assert code == EXIT_OK
-    assert report["ok"] is True
+    assert report["valid"] is True
 
 
 # --- licences --------------------------------------------------------------------------
@@ -625,6 +639,8 @@ def issue_licence(
         "2031-05-31",
         "--status-state",
         str(setup["dir"] / "state.json"),
+        "--status-out",
+        str(setup["dir"] / "status.json"),
         "--out",
         str(setup["dir"] / "dl"),
         *extra,
@@ -634,6 +650,8 @@ def issue_licence(
 
 
 def verify_args(setup: dict[str, Path], target: str, *extra: str) -> list[str]:
+    """``govkit verify TARGET`` with the trust list and the status list ``issue`` published
+    (revocation is a required check)."""
     return [
         "verify",
         target,
@@ -641,6 +659,8 @@ def verify_args(setup: dict[str, Path], target: str, *extra: str) -> list[str]:
         str(setup["trust"]),
         "--anchor",
         f"{setup['anchor']}.pub",
+        "--status",
+        str(setup["dir"] / "status.json"),
         *extra,
     ]
 
@@ -654,6 +674,7 @@ def test_issue_then_verify_the_png_and_the_text(
         assert code == EXIT_OK, report
         assert report["valid"] is True
         assert report["certificate"]["id"] == issued["id"]
+        assert report["certificate"]["status"] == "valid"
         assert [c["name"] for c in report["checks"]][:3] == ["input", "format", "trust"]
     code, out, _ = run(capsys, *verify_args(licence_setup, str(licence_setup["dir"] / "dl.png")))
     assert code == EXIT_OK
@@ -677,11 +698,11 @@ def test_revoked_licence_is_invalid_with_the_status_list(
         str(licence_setup["dir"] / "state.json"),
         "--out",
         str(status),
+        "--force",  # replaces the list issue published
     )
     assert code == EXIT_OK
     code, report = run_json(
-        capsys,
-        *verify_args(licence_setup, str(licence_setup["dir"] / "dl.txt"), "--status", str(status)),
+        capsys, *verify_args(licence_setup, str(licence_setup["dir"] / "dl.txt"))
     )
     assert code == EXIT_INVALID
     assert report["code"] == "certificate.revoked"
@@ -738,6 +759,8 @@ def test_demo_writes_and_verifies_ten_licences(
         str(demo_dir / "trust.json"),
         "--anchor",
         str(demo_dir / "keys" / "trust-anchor.pub"),
+        "--status",
+        str(demo_dir / "status.json"),
     )
     assert code == EXIT_OK, report
     assert report["kind"] == "image"

@@ -29,8 +29,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def trust_args(demo: Path) -> list[str]:
-    return ["--trust", str(demo / "trust.json"), "--anchor", str(demo / "keys/trust-anchor.pub")]
+def trust_args(demo: Path, status: Path | None = None) -> list[str]:
+    """The demo's trust list and anchor, and a status list (revocation is a required check)."""
+    return [
+        "--trust",
+        str(demo / "trust.json"),
+        "--anchor",
+        str(demo / "keys/trust-anchor.pub"),
+        "--status",
+        str(status or demo / "status.json"),
+    ]
 
 
 def test_demo_writes_a_traffic_police_presentation_that_fits_version_15(demo: Path) -> None:
@@ -60,10 +68,14 @@ def test_issue_present_and_verify_from_the_command_line(
         "--field", "file_number=440100999999",
         "--valid-until", "2031-05-01",
         "--device-key", str(demo / "keys/device.pem.pub"),
+        "--status-state", str(tmp_path / "state.json"),
+        "--status-out", str(tmp_path / "status.json"),
         "--out", str(tmp_path / "mine"),
     )  # fmt: skip
     assert code == EXIT_OK
     assert issued["type"] == "driving-licence"
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["licences"] == {issued["id"]: 0}  # the selective licence has a status index
     credential = tmp_path / "mine.gks"
     assert credential.read_text().startswith("GKS1:")
 
@@ -82,12 +94,13 @@ def test_issue_present_and_verify_from_the_command_line(
         capsys,
         "verify",
         str(tmp_path / "shown.png"),
-        *trust_args(demo),
+        *trust_args(demo, tmp_path / "status.json"),
         "--profile",
         "traffic-police",
     )
     assert code == EXIT_OK
     assert report["valid"] is True
+    assert report["presentation"]["status"] == "valid"
     assert report["kind"] == "presentation"
     assert report["presentation"]["disclosed"]["name"] == "赵六"
     assert "file_number" not in report["presentation"]["disclosed"]

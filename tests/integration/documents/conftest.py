@@ -32,9 +32,12 @@ from govkit.certificates import (
     Holder,
     IssuedCertificate,
     LicenceRegistry,
+    StatusList,
     TrustedIssuer,
     TrustedKey,
     TrustList,
+    load_status_list,
+    sign_status_list,
 )
 from govkit.esign import TestCa, issue_agency_certificate, issue_tsa_certificate, make_test_ca
 from govkit.keys import SigningKey
@@ -184,7 +187,8 @@ def sample_fields(registry: LicenceRegistry, name: str) -> dict[str, object]:
 def licences() -> Licences:
     registry = LicenceRegistry.default()
     key = SigningKey.generate("ES256")
-    issuer = CertificateIssuer(key, agency=AGENCY)
+    statuses = StatusList(1024, list_id="documents-tests")
+    issuer = CertificateIssuer(key, agency=AGENCY, status=statuses)
     now = datetime.now(UTC).replace(microsecond=0)
     issued = {}
     for name in registry.names():
@@ -204,4 +208,8 @@ def licences() -> Licences:
         now,
         now + timedelta(days=30),
     )
-    return Licences(issued, CertificateVerifier(trust))
+    published = sign_status_list(
+        statuses, key, issued_at=now, expires_at=now + timedelta(days=30), sequence=1
+    )
+    status = load_status_list(published, [key.verifying_key], at=now)
+    return Licences(issued, CertificateVerifier(trust, status=status))

@@ -190,7 +190,7 @@ class World:
 def world() -> World:
     clock = FixedClock(T0)
     ring = KeyRing(SigningKey.generate("ES256"), clock=clock)
-    dpop = DPoPVerifier(replay_store=MemoryIdentityStore(clock=clock), clock=clock)
+    dpop = DPoPVerifier(replay_store=MemoryIdentityStore(), clock=clock)
     verifier = TokenVerifier(ring, issuer=ISS, audience=AUD, clock=clock, dpop=dpop)
     issuer = TokenIssuer(ring, issuer=ISS, clock=clock)
     return World(clock, ring, issuer, verifier, SigningKey.generate("EdDSA"))

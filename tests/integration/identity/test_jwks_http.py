@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from govkit.errors import JwksError, UnknownKey
+from govkit.identity import SourcePolicy
 from govkit.identity._jwks import JwksSource
 from govkit.keys import SigningKey
 from govkit.testing import FixedClock
@@ -109,6 +110,13 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
             elif fault == "redirect":
                 self.send_response(302)
                 self.send_header("Location", "/elsewhere.json")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif fault == "cross_origin":
+                # localhost is another origin than 127.0.0.1, served by this same server:
+                # had the client followed, the request would be in script.requests.
+                self.send_response(302)
+                self.send_header("Location", f"http://localhost:{self.server.server_port}{PATH}")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
             elif fault == "content_type":
@@ -450,6 +458,30 @@ def test_the_redirect_target_is_never_requested(
     with pytest.raises(JwksError):
         source.get(old_key.kid)
     assert server.script.requests == [PATH]
+
+
+def test_a_cross_origin_redirect_is_refused_even_when_redirects_are_allowed(
+    server: Server, session: requests.Session, clock: FixedClock, old_key: SigningKey
+) -> None:
+    server.script.publish(old_key)
+    server.script.fault = "cross_origin"
+    policy = SourcePolicy(timeout=TIMEOUT, max_redirects=3)
+    source = JwksSource(server.url, session=session, clock=clock, policy=policy)
+    with pytest.raises(JwksError) as caught:
+        source.get(old_key.kid)
+    assert (caught.value.context["reason"], caught.value.context["status"]) == ("redirect", 302)
+    assert server.script.requests == [PATH]
+
+
+def test_a_same_origin_redirect_is_followed_when_the_policy_allows_it(
+    server: Server, session: requests.Session, clock: FixedClock, old_key: SigningKey
+) -> None:
+    server.script.publish(old_key)
+    server.script.fault = "redirect"  # to /elsewhere.json on this origin, which serves the set
+    policy = SourcePolicy(timeout=TIMEOUT, max_redirects=1)
+    source = JwksSource(server.url, session=session, clock=clock, policy=policy)
+    assert source.get(old_key.kid) == old_key.verifying_key
+    assert server.script.requests == [PATH, "/elsewhere.json"]
 
 
 def test_the_source_recovers_when_the_server_does(

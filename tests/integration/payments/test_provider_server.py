@@ -16,11 +16,17 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from govkit.errors import PaymentSignatureInvalid
+from govkit.errors import (
+    ConfigurationError,
+    PaymentKeyRefreshFailed,
+    PaymentQueryFailed,
+    PaymentSignatureInvalid,
+)
 from govkit.keys import SigningKey
 from govkit.payments import (
     AlipayClient,
     EventKind,
+    SourcePolicy,
     WeChatCertificateDownloader,
     WeChatPayClient,
     WeChatPlatformKeys,
@@ -45,6 +51,21 @@ class Provider(BaseHTTPRequestHandler):
 
     forge = False
     seen_auth: list[str] = []  # noqa: RUF012 - test double state, per server class
+    paths: list[str] = []  # noqa: RUF012 - every request's path, in order
+    cross_origin = False  # answer every request with a redirect to another origin
+
+    def _redirected(self) -> bool:
+        type(self).paths.append(self.path)
+        if not self.cross_origin:
+            return False
+        # localhost is another origin than 127.0.0.1, and this same server: a followed
+        # redirect would show in ``paths``.
+        port = self.server.server_address[1]
+        self.send_response(302)
+        self.send_header("Location", f"http://localhost:{port}{self.path}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return True
 
     def log_message(self, *args: Any) -> None:
         return
@@ -65,6 +86,8 @@ class Provider(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
+        if self._redirected():
+            return
         auth = self.headers.get("Authorization", "")
         type(self).seen_auth.append(auth)
         if not auth.startswith("WECHATPAY2-SHA256-RSA2048 mchid="):
@@ -102,7 +125,10 @@ class Provider(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", "0"))
-        params = dict(parse_qsl(self.rfile.read(length).decode()))
+        body = self.rfile.read(length)
+        if self._redirected():
+            return
+        params = dict(parse_qsl(body.decode()))
         signature = base64.b64decode(params.pop("sign"))
         content = "&".join(f"{k}={params[k]}" for k in sorted(params) if params[k])
         APP.verifying_key.verify(signature, content.encode())  # raises when not signed by the app
@@ -128,7 +154,7 @@ class Provider(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, type[Provider]]]:
-    handler = type("Handler", (Provider,), {"forge": False, "seen_auth": []})
+    handler = type("Handler", (Provider,), {"forge": False, "seen_auth": [], "paths": []})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -139,13 +165,14 @@ def server() -> Iterator[tuple[str, type[Provider]]]:
         httpd.server_close()
 
 
-def wechat_client(url: str) -> WeChatPayClient:
+def wechat_client(url: str, **options: Any) -> WeChatPayClient:
     return WeChatPayClient(
         mchid="1900000109",
         merchant_serial="MERCHANT01",
         merchant_key=MERCHANT,
         platform_keys={"PUB_KEY_ID_1": PLATFORM.verifying_key},
         base_url=url,
+        **options,
     )
 
 
@@ -178,16 +205,17 @@ def test_certificate_download_decrypts_with_the_apiv3_key(
     )
     ring = WeChatPlatformKeys({}, downloader=downloader, min_refresh_interval=timedelta(hours=1))
     key = ring.lookup("7E57", datetime.now(UTC))
-    assert key.key.public_numbers() == PLATFORM.verifying_key.public_key.public_numbers()
+    assert key == PLATFORM.verifying_key  # a govkit RS256 key, named by the serial
     assert ring.refreshes == 1
 
 
-def alipay_client(url: str) -> AlipayClient:
+def alipay_client(url: str, **options: Any) -> AlipayClient:
     return AlipayClient(
         app_id="2021000118600000",
         app_private_key=APP,
         alipay_public_key=ALIPAY.verifying_key,
         gateway=url + "/gateway.do",
+        **options,
     )
 
 
@@ -205,3 +233,90 @@ def test_alipay_query_with_a_forged_response_raises(server: tuple[str, type[Prov
     handler.forge = True
     with pytest.raises(PaymentSignatureInvalid):
         alipay_client(url).query_order("GOV-A")
+
+
+# --- the one HTTP fetcher: redirects and URLs -----------------------------------------
+
+REDIRECTS_ALLOWED = SourcePolicy(timeout=5.0, max_redirects=3)
+
+
+def downloader(url: str, **options: Any) -> WeChatCertificateDownloader:
+    return WeChatCertificateDownloader(
+        mchid="1900000109",
+        merchant_serial="MERCHANT01",
+        merchant_key=MERCHANT,
+        apiv3_key=APIV3,
+        base_url=url,
+        **options,
+    )
+
+
+def test_a_cross_origin_redirect_of_the_certificate_download_is_refused(
+    server: tuple[str, type[Provider]],
+) -> None:
+    url, handler = server
+    handler.cross_origin = True
+    with pytest.raises(PaymentKeyRefreshFailed) as caught:
+        downloader(url, policy=REDIRECTS_ALLOWED)()
+    assert (caught.value.code, caught.value.context["reason"]) == (
+        "payment.key_refresh",
+        "redirect",
+    )
+    assert caught.value.context["status"] == 302
+    assert handler.paths == ["/v3/certificates"]
+
+
+def test_a_cross_origin_redirect_of_a_wechat_query_is_refused(
+    server: tuple[str, type[Provider]],
+) -> None:
+    url, handler = server
+    handler.cross_origin = True
+    with pytest.raises(PaymentQueryFailed) as caught:
+        wechat_client(url, policy=REDIRECTS_ALLOWED).query_order("GOV-Q")
+    assert (caught.value.code, caught.value.context["reason"]) == (
+        "payment.query_failed",
+        "redirect",
+    )
+    assert len(handler.paths) == 1
+
+
+def test_a_redirect_of_an_alipay_call_is_refused(server: tuple[str, type[Provider]]) -> None:
+    url, handler = server
+    handler.cross_origin = True
+    with pytest.raises(PaymentQueryFailed) as caught:
+        alipay_client(url, policy=REDIRECTS_ALLOWED).query_order("GOV-A")
+    assert caught.value.context["reason"] == "redirect"
+    assert handler.paths == ["/gateway.do"]
+
+
+def test_a_response_over_the_byte_limit_is_refused(server: tuple[str, type[Provider]]) -> None:
+    url, _ = server
+    with pytest.raises(PaymentQueryFailed) as caught:
+        wechat_client(url, policy=SourcePolicy(max_bytes=64)).query_order("GOV-Q")
+    assert caught.value.context["reason"] == "too_large"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: wechat_client("http://api.mch.weixin.qq.com"),
+        lambda: downloader("http://api.mch.weixin.qq.com"),
+        lambda: AlipayClient(
+            app_id="2021000118600000",
+            app_private_key=APP,
+            alipay_public_key=ALIPAY.verifying_key,
+            gateway="http://openapi.alipay.com/gateway.do",
+        ),
+    ],
+    ids=["wechat_client", "certificate_download", "alipay_client"],
+)
+def test_plain_http_to_a_provider_is_refused_before_any_request(make: Any) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        make()
+    assert "must use https" in str(caught.value)
+
+
+def test_a_provider_client_refuses_list_settings_it_has_no_use_for() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        wechat_client("https://api.mch.weixin.qq.com", policy=SourcePolicy(min_sequence=1))
+    assert caught.value.context["argument"] == "min_sequence"

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from govkit.audit import (
+    LOG_CHECKS,
     AuditEvent,
     AuditLog,
     Checkpoint,
@@ -672,7 +673,16 @@ def test_honest_log_verifies_and_inspects_clean(
     report = inspect_log(db, verifiers=[vkey_verifier], checkpoint=first, deep=True)
     assert report.ok
     assert report.code is None
-    assert [c.name for c in report.checks] == ["entries", "nodes", "checkpoints", "consistency"]
+    assert [c.name for c in report.checks] == list(LOG_CHECKS)
+    assert all(c.ok is True for c in report.checks)  # deep and a saved checkpoint: all made
+    shallow = inspect_log(db, verifiers=[vkey_verifier])
+    assert (shallow.valid, shallow.skipped) == (True, ("columns", "consistency"))
+    assert shallow.to_dict()["checks"][1] == {
+        "name": "columns",
+        "ok": None,
+        "code": None,
+        "detail": "each entry's canonical form and query columns: only with deep",
+    }
     with closing(SQLiteStore(db)) as store:
         assert verify_log(store, verifiers=[vkey_verifier]).size == PROOF_LOG_SIZE + 1
 

@@ -233,6 +233,49 @@ def test_signer_cannot_be_pickled() -> None:
         pickle.dumps(make_signer())
 
 
+def _test_note_line() -> tuple[bytes, bytes]:
+    """``(text, signature)`` of TEST_NOTE: the note text and the bytes after the key ID."""
+    text, block = TEST_NOTE.rsplit("\n\n", 1)
+    raw = base64.b64decode(block.rsplit(" ", 1)[1])
+    return (text + "\n").encode(), raw[4:]
+
+
+def test_note_verifier_verify_takes_signature_and_data_by_keyword() -> None:
+    text, signature = _test_note_line()
+    verified = NoteVerifier.from_vkey(TEST_VKEY).verify(signature=signature, data=text)
+    assert (verified.name, verified.key_id.hex(), verified.timestamp) == (
+        TEST_LOG,
+        "eebe138b",
+        None,
+    )
+
+
+def test_note_verifier_called_in_the_old_text_signature_order_fails_loudly() -> None:
+    # Before issue #15 the order was verify(text, signature): both bytes, so swapping
+    # them silently checked the wrong thing. Positional calls are now a TypeError.
+    text, signature = _test_note_line()
+    verifier = NoteVerifier.from_vkey(TEST_VKEY)
+    with pytest.raises(TypeError):
+        verifier.verify(text, signature)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        verifier.verify(signature, text)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        verifier.verify(text=text, signature=signature)  # type: ignore[call-arg]
+
+
+def test_note_verifier_with_signature_and_data_swapped_by_keyword_is_refused() -> None:
+    text, signature = _test_note_line()
+    with pytest.raises(CheckpointSignatureInvalid) as info:
+        NoteVerifier.from_vkey(TEST_VKEY).verify(signature=text, data=signature)
+    assert info.value.code == "audit.checkpoint_signature"
+
+
+def test_note_verifier_refuses_text_given_as_str() -> None:
+    text, signature = _test_note_line()
+    with pytest.raises(CheckpointSignatureInvalid, match="must be bytes"):
+        NoteVerifier.from_vkey(TEST_VKEY).verify(signature=signature, data=text.decode())  # type: ignore[arg-type]
+
+
 # --- attacks on signatures --------------------------------------------------------
 
 

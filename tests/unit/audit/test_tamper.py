@@ -122,7 +122,7 @@ def assert_detected(
     report = inspect_log(db, verifiers=[verifier], deep=deep, checkpoint=checkpoint)
     assert not report.ok
     assert report.code == error.code
-    failed = [c for c in report.checks if not c.ok]
+    failed = [c for c in report.checks if c.ok is False]
     assert [(c.name, c.code) for c in failed] == [(check, error.code)]
     assert report.to_dict()["code"] == error.code
 
@@ -322,7 +322,7 @@ def test_query_column_rewritten_to_mislead_searches_is_caught_only_by_deep_verif
     assert verify_log(db, verifiers=[verifier]).size == SIZE
     assert inspect_log(db, verifiers=[verifier]).ok
     assert IndexMismatch.code == "audit.index_mismatch"
-    assert_detected(db, verifier, IndexMismatch, "entries", deep=True)
+    assert_detected(db, verifier, IndexMismatch, "columns", deep=True)
 
 
 # --- checkpoints ----------------------------------------------------------------------------

@@ -51,9 +51,12 @@ def test_check_character_agrees_with_python_stdnum(text: str) -> None:
 
 
 @given(st.text(alphabet=ALNUM, min_size=18, max_size=18))
-def test_private_uscc_check_agrees_with_identity_cn_on_the_check_character(code: str) -> None:
-    # identity.cn checks more (authority, entity type, GB 11714); the private copy
-    # checks the alphabet, region digits and the GB 32100 check character only.
+def test_certificates_uscc_check_agrees_with_identity_cn_on_the_check_character(
+    code: str,
+) -> None:
+    # identity.cn checks more (authority, entity type, GB 11714); certificates check
+    # the alphabet, region digits and the GB 32100 check character only (both with
+    # the one implementation in govkit._encoding).
     if is_valid_uscc(code):
         assert is_uscc(code)
 

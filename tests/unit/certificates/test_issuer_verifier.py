@@ -40,6 +40,7 @@ from govkit.certificates import (
     SignedStatusList,
     Status,
     StatusList,
+    StatusListSource,
     TrustedIssuer,
     TrustedKey,
     TrustList,
@@ -58,15 +59,19 @@ from govkit.errors import (
     CertificateNotYetValid,
     CertificateRevoked,
     CertificateSignatureInvalid,
+    CertificateStatusStale,
+    CertificateStatusUnknown,
     CertificateSuspended,
     CertificateTooLarge,
     CertificateVerificationError,
+    ConfigurationError,
     IssuerNotAllowed,
     LicenceDataInvalid,
     QrNotFound,
-    StatusListInvalid,
+    QrUnreadable,
     TrustListInvalid,
     TrustListStale,
+    VerificationError,
 )
 from govkit.keys import SigningKey
 from govkit.testing import FixedClock
@@ -266,17 +271,24 @@ class World:
     trust: TrustList
 
     def verifier(self, **options: Any) -> CertificateVerifier:
+        """A verifier of this world; revocation is a required check, so unless the test
+        gives its own ``status`` (or skips it), the issuer's list is published now, valid
+        for ten years (tests that move the clock are about something else)."""
         options.setdefault("clock", self.clock)
+        if "status" not in options and not options.get("unsafe_skip_status"):
+            options["status"] = self.publish_status(valid_for=timedelta(days=3650))
         return CertificateVerifier(options.pop("trust", self.trust), **options)
 
-    def publish_status(self, sequence: int = 1) -> SignedStatusList:
+    def publish_status(
+        self, sequence: int = 1, *, valid_for: timedelta = timedelta(days=1)
+    ) -> SignedStatusList:
         """Sign the issuer's status list now and load it as a verifier would."""
         now = self.clock.now()
         data = sign_status_list(
             self.statuses,
             self.key,
             issued_at=now,
-            expires_at=now + timedelta(days=1),
+            expires_at=now + valid_for,
             sequence=sequence,
         )
         return load_status_list(data, [self.key.verifying_key], at=now)
@@ -384,18 +396,12 @@ def test_round_trip_from_text_and_from_qr_picture(world: World, licence_type: st
         assert summary["issuer"] == {"name": TRAFFIC_POLICE.name, "uscc": TRAFFIC_POLICE.uscc}
 
 
-def test_licence_without_status_list_verifies_with_status_unchecked(world: World) -> None:
-    issued = world.issue()
-    verified = world.verifier().verify(issued.qr_payload)
-    assert verified.status is None
-    assert verified.licence == issued.licence
-
-
 @pytest.mark.parametrize("alg", ["EdDSA", "PS256"])
 def test_round_trip_with_other_cose_algorithms(alg: str) -> None:
     clock = FixedClock(T0)
     key = SigningKey.generate(alg)
-    issuer = CertificateIssuer(key, agency=TRAFFIC_POLICE, clock=clock)
+    statuses = StatusList(8, list_id="other-alg")
+    issuer = CertificateIssuer(key, agency=TRAFFIC_POLICE, clock=clock, status=statuses)
     issued = issuer.issue(
         "driving-licence",
         holder=HOLDER,
@@ -406,9 +412,14 @@ def test_round_trip_with_other_cose_algorithms(alg: str) -> None:
     trust = published_trust(
         (TrustedIssuer(TRAFFIC_POLICE, (TrustedKey.for_key(key.verifying_key, ALL_TYPES),)),)
     )
-    verified = CertificateVerifier(trust, clock=clock).verify(issued.qr_payload)
+    published = sign_status_list(
+        statuses, key, issued_at=T0, expires_at=T0 + timedelta(days=1), sequence=1
+    )
+    status = load_status_list(published, [key.verifying_key], at=T0)
+    verified = CertificateVerifier(trust, status=status, clock=clock).verify(issued.qr_payload)
     assert verified.licence == issued.licence
     assert verified.key.key.alg == alg
+    assert verified.status is Status.VALID
 
 
 # --- validity -------------------------------------------------------------------------
@@ -505,11 +516,166 @@ def test_stale_status_list_is_refused_by_verify_and_reported_by_inspect(world: W
     issued = world.issue()
     verifier = world.verifier(status=world.publish_status())
     world.clock.advance(timedelta(days=2))  # the status list expired after one day
-    with pytest.raises(TrustListStale):
+    with pytest.raises(CertificateStatusStale) as caught:
         verifier.verify(issued.qr_payload)
+    assert caught.value.code == "certificate.status_stale"
+    assert isinstance(caught.value, CertificateStatusUnknown)  # caught as "status unknown"
     report = verifier.inspect(issued.qr_payload)
     assert report.ok is False
-    assert report.code == "trust.stale"
+    assert report.code == "certificate.status_stale"
+    assert report.certificate is None
+    freshness = report.checks[-1]
+    assert (freshness.name, freshness.ok) == ("status_freshness", False)
+
+
+def test_stale_status_list_is_accepted_with_allow_stale_trust_but_still_reported(
+    world: World,
+) -> None:
+    issued = world.issue()
+    verifier = world.verifier(status=world.publish_status(), allow_stale_trust=True)
+    world.clock.advance(timedelta(days=2))
+    assert verifier.verify(issued.qr_payload).status is Status.VALID
+    report = verifier.inspect(issued.qr_payload)
+    assert report.ok is True
+    freshness = report.checks[-1]
+    assert (freshness.name, freshness.ok, freshness.code) == (
+        "status_freshness",
+        True,
+        "certificate.status_stale",
+    )
+
+
+# --- revocation is a required check ------------------------------------------------------
+
+
+def assert_status_refused(
+    verifier: CertificateVerifier,
+    payload: str,
+    error: type[CertificateStatusUnknown],
+    reason: str | None = None,
+) -> CertificateStatusUnknown:
+    """verify() raises ``error``; inspect() fails the ``status`` check with its code, after
+    every earlier check passed, and returns no certificate."""
+    with pytest.raises(CertificateStatusUnknown) as caught:
+        verifier.verify(payload)
+    assert type(caught.value) is error
+    assert isinstance(caught.value, VerificationError)
+    if reason is not None:
+        assert caught.value.context["reason"] == reason
+    report = verifier.inspect(payload)
+    assert (report.ok, report.code, report.certificate) == (False, error.code, None)
+    by_name = {c.name: c for c in report.checks}
+    assert all(by_name[name].ok is True for name in CHECK_ORDER[:-1])
+    assert (by_name["status"].ok, by_name["status"].code) == (False, error.code)
+    assert report.to_dict()["valid"] is False
+    return caught.value
+
+
+def test_revoked_licence_without_a_status_list_is_status_unknown_not_valid(
+    world: World,
+) -> None:
+    issued = world.issue()
+    world.issuer.revoke(issued)
+    verifier = CertificateVerifier(world.trust, clock=world.clock)  # no status list
+    assert_status_refused(verifier, issued.qr_payload, CertificateStatusUnknown, "no_list")
+
+
+def test_licence_without_a_status_reference_is_status_unknown(world: World) -> None:
+    # Crafted with the issuer's own key: the claims of a licence issued before status
+    # references were required (there is no other way to get one now).
+    issued = world.issue()
+    parts = open_cose(issued.qr_payload)
+    claims = cbor2.loads(parts[2])
+    # The licence map's "s" member is the status index (see the wire format).
+    assert claims[LICENCE_CLAIM].pop("s") == issued.licence.status_index
+    parts[2] = cbor2.dumps(claims, canonical=True)
+    parts[3] = world.key.sign(cbor2.dumps(["Signature1", parts[0], b"", parts[2]]))
+    payload = seal_cose(parts)
+    assert codec.verify_signature(codec.decode(payload), [world.key.verifying_key])
+    assert_status_refused(world.verifier(), payload, CertificateStatusUnknown, "no_index")
+
+
+def test_status_list_expired_past_max_stale_of_its_source_is_status_stale(
+    world: World, tmp_path: Path
+) -> None:
+    issued = world.issue()
+    path = tmp_path / "status.json"
+    path.write_bytes(
+        sign_status_list(
+            world.statuses,
+            world.key,
+            issued_at=T0,
+            expires_at=T0 + timedelta(days=1),
+            sequence=1,
+        )
+    )
+    source = StatusListSource(
+        path, [world.key.verifying_key], clock=world.clock, max_stale=timedelta(days=7)
+    )
+    verifier = world.verifier(status=source, allow_stale_trust=True)
+    assert verifier.verify(issued.qr_payload).status is Status.VALID
+    world.clock.advance(timedelta(days=30))  # past expiry + max_stale: even allow_stale refuses
+    error = assert_status_refused(verifier, issued.qr_payload, CertificateStatusStale)
+    assert error.context["reason"] == "max_stale"
+
+
+def test_unsafe_skip_status_accepts_a_revoked_licence_but_reports_status_not_performed(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    issued = world.issue()
+    world.issuer.revoke(issued)
+    with caplog.at_level("WARNING", logger="govkit.certificates"):
+        verifier = world.verifier(unsafe_skip_status=True)
+    assert "revocation is NOT checked" in caplog.text  # loud when not safe
+    verified = verifier.verify(issued.qr_payload)
+    assert verified.status is None
+    report = verifier.inspect(issued.qr_payload)
+    assert report.ok is True
+    assert report.code is None
+    assert report.skipped == ("status",)
+    status = next(c for c in report.checks if c.name == "status")
+    assert (status.ok, status.performed, status.code) == (None, False, None)
+    assert "NOT checked" in status.detail
+    document = report.to_dict()
+    assert document["valid"] is True
+    assert document["certificate"]["status"] is None
+    [as_json] = [c for c in document["checks"] if c["name"] == "status"]
+    assert as_json["ok"] is None  # JSON null: not performed, never a pass
+
+
+def test_unsafe_skip_status_with_a_status_list_is_a_configuration_error(world: World) -> None:
+    with pytest.raises(ConfigurationError):
+        world.verifier(status=world.publish_status(), unsafe_skip_status=True)
+
+
+def test_issuers_own_mutable_status_list_is_not_a_verifiers_status(world: World) -> None:
+    with pytest.raises(ConfigurationError):
+        world.verifier(status=world.statuses)
+
+
+def test_issuer_without_status_list_refuses_to_issue() -> None:
+    issuer = CertificateIssuer(
+        SigningKey.generate("ES256"), agency=TRAFFIC_POLICE, clock=FixedClock(T0)
+    )
+    sample = SAMPLES["driving-licence"]
+    with pytest.raises(ConfigurationError) as caught:
+        issuer.issue(
+            "driving-licence",
+            holder=HOLDER,
+            fields=sample.fields,
+            valid_from=sample.valid_from,
+            valid_until=sample.valid_until,
+        )
+    assert "status list" in caught.value.message
+    with pytest.raises(ConfigurationError):
+        issuer.issue_many([_request()])
+
+
+def test_every_issued_licence_carries_a_status_reference(world: World) -> None:
+    issued = [world.issue(licence_type) for licence_type in sorted(SAMPLES)]
+    assert [i.licence.status_index for i in issued] == list(range(len(SAMPLES)))
+    verifier = world.verifier()
+    assert all(verifier.verify(i.qr_payload).licence.status_index is not None for i in issued)
 
 
 # --- trust ----------------------------------------------------------------------------
@@ -573,7 +739,10 @@ def test_trust_list_signed_by_another_anchor_is_refused(world: World) -> None:
 
 def test_licence_signed_by_key_not_on_trust_list_is_unknown_key(world: World) -> None:
     rogue = CertificateIssuer(
-        SigningKey.generate("ES256"), agency=TRAFFIC_POLICE, clock=world.clock
+        SigningKey.generate("ES256"),
+        agency=TRAFFIC_POLICE,
+        clock=world.clock,
+        status=StatusList(8, list_id="rogue"),
     )
     forged = rogue.issue(
         "driving-licence",
@@ -611,15 +780,29 @@ def _kid_collision_world() -> tuple[FixedClock, bytes, dict[str, CertificateIssu
     )
     assert len(trust.candidates(shared)) == 2
     issuers = {
-        "police": CertificateIssuer(police_key, agency=TRAFFIC_POLICE, kid=shared, clock=clock),
-        "market": CertificateIssuer(market_key, agency=MARKET_REGULATOR, kid=shared, clock=clock),
+        "police": CertificateIssuer(
+            police_key,
+            agency=TRAFFIC_POLICE,
+            kid=shared,
+            clock=clock,
+            status=StatusList(8, list_id="police"),
+        ),
+        "market": CertificateIssuer(
+            market_key,
+            agency=MARKET_REGULATOR,
+            kid=shared,
+            clock=clock,
+            status=StatusList(8, list_id="market"),
+        ),
     }
     return clock, shared, issuers, trust
 
 
 def test_kid_collision_finds_the_key_that_signed(world: World) -> None:
     clock, shared, issuers, trust = _kid_collision_world()
-    verifier = CertificateVerifier(trust, clock=clock)
+    # About finding the signer among colliding kids; one verifier holds one issuer's
+    # status list, so revocation is skipped here (the status tests cover it).
+    verifier = CertificateVerifier(trust, clock=clock, unsafe_skip_status=True)
     for name, licence_type, agency in (
         ("police", "driving-licence", TRAFFIC_POLICE),  # the first candidate
         ("market", "business-licence", MARKET_REGULATOR),  # the second candidate
@@ -643,7 +826,11 @@ def test_kid_collision_finds_the_key_that_signed(world: World) -> None:
 def test_forged_licence_from_untrusted_key_sharing_a_trusted_kid_is_invalid_signature() -> None:
     clock, shared, _, trust = _kid_collision_world()
     forger = CertificateIssuer(
-        SigningKey.generate("ES256"), agency=TRAFFIC_POLICE, kid=shared, clock=clock
+        SigningKey.generate("ES256"),
+        agency=TRAFFIC_POLICE,
+        kid=shared,
+        clock=clock,
+        status=StatusList(8, list_id="forger"),
     )
     forged = forger.issue(
         "driving-licence",
@@ -653,7 +840,7 @@ def test_forged_licence_from_untrusted_key_sharing_a_trusted_kid_is_invalid_sign
         valid_until=date(2031, 6, 1),
     )
     assert_refused(
-        CertificateVerifier(trust, clock=clock),
+        CertificateVerifier(trust, clock=clock, unsafe_skip_status=True),
         forged.qr_payload,
         CertificateSignatureInvalid,
         "certificate.invalid_signature",
@@ -756,7 +943,9 @@ def test_licence_issued_before_key_window_opened_is_not_allowed(world: World) ->
 
 
 def test_agency_key_issuing_in_another_agencys_name_is_not_allowed(world: World) -> None:
-    impersonator = CertificateIssuer(world.key, agency=PUBLIC_SECURITY, clock=world.clock)
+    impersonator = CertificateIssuer(
+        world.key, agency=PUBLIC_SECURITY, clock=world.clock, status=world.statuses
+    )
     issued = impersonator.issue(
         "driving-licence",
         holder=HOLDER,
@@ -834,7 +1023,9 @@ def test_every_single_character_change_in_base45_text_is_refused_or_changes_noth
 def test_changed_character_in_uncompressed_payload_signature_is_invalid_signature(
     world: World,
 ) -> None:
-    plain = CertificateIssuer(world.key, agency=TRAFFIC_POLICE, clock=world.clock, compress=False)
+    plain = CertificateIssuer(
+        world.key, agency=TRAFFIC_POLICE, clock=world.clock, status=world.statuses, compress=False
+    )
     sample = SAMPLES["driving-licence"]
     payload = plain.issue(
         "driving-licence",
@@ -976,12 +1167,20 @@ def test_oversized_text_is_too_large_before_decoding(world: World) -> None:
     assert error.context["limit"] == "text"
 
 
-def test_picture_without_qr_code_is_qr_not_found(world: World) -> None:
+def test_picture_without_qr_code_is_unreadable_not_an_invalid_licence(world: World) -> None:
+    # "I could not read it" is not "it is fake": no verdict, and not a VerificationError.
     buffer = io.BytesIO()
     Image.new("L", (400, 400), 255).save(buffer, format="PNG")
     blank = buffer.getvalue()
-    assert_refused(world.verifier(), blank, QrNotFound, "qr.not_found", "input")
-    assert world.verifier().inspect(blank).kind == "image"
+    verifier = world.verifier()
+    with pytest.raises(QrNotFound) as caught:
+        verifier.verify(blank)
+    assert caught.value.code == "qr.not_found"
+    assert caught.value.context["reason"] == "no_qr"
+    assert isinstance(caught.value, QrUnreadable)
+    assert not isinstance(caught.value, VerificationError)
+    with pytest.raises(QrNotFound):  # inspect has no licence to report on
+        verifier.inspect(blank)
 
 
 def test_non_ascii_bytes_that_are_not_a_picture_are_format(world: World) -> None:
@@ -1181,7 +1380,7 @@ def test_forged_payload_with_a_far_future_iat_is_a_format_error_not_a_crash(worl
     assert world.verifier().inspect(payload).code == "certificate.format"
 
 
-def test_status_list_signed_by_another_issuer_is_refused(world: World) -> None:
+def test_status_list_signed_by_another_issuer_is_status_unknown(world: World) -> None:
     issued = world.issue()
     other = SigningKey.generate("ES256")
     foreign = StatusList(64, list_id="someone-else")
@@ -1193,6 +1392,7 @@ def test_status_list_signed_by_another_issuer_is_refused(world: World) -> None:
         sequence=1,
     )
     status = load_status_list(signed, [other.verifying_key], clock=world.clock)
-    with pytest.raises(StatusListInvalid) as caught:
-        world.verifier(status=status).verify(issued.qr_payload)
-    assert caught.value.context["reason"] == "signer"
+    # No status list for the licence's issuer: its revocation cannot be checked.
+    assert_status_refused(
+        world.verifier(status=status), issued.qr_payload, CertificateStatusUnknown, "other_issuer"
+    )

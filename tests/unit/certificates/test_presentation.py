@@ -22,17 +22,19 @@ from hypothesis import strategies as st
 from govkit._encoding import b45decode, b45encode
 from govkit.certificates import (
     PROFILES,
+    SELECTIVE_CLAIM,
     Agency,
     CertificateIssuer,
     CertificateVerifier,
     Holder,
     HolderDevice,
-    MemoryReplayCache,
     SelectiveCredential,
+    SignedStatusList,
     StatusList,
     TrustedIssuer,
     TrustedKey,
     TrustList,
+    codec,
     disclosable_items,
     load_status_list,
     sign_status_list,
@@ -42,6 +44,8 @@ from govkit.errors import (
     CertificateFormatError,
     CertificateRevoked,
     CertificateSignatureInvalid,
+    CertificateStatusStale,
+    CertificateStatusUnknown,
     CertificateVerificationError,
     ConfigurationError,
     DisclosureInvalid,
@@ -51,8 +55,11 @@ from govkit.errors import (
     PresentationOverDisclosed,
     PresentationReplayed,
     PresentationStale,
+    StoreError,
+    StoreFull,
 )
 from govkit.keys import SigningKey
+from govkit.stores import MemoryReplayStore
 from govkit.testing import FixedClock
 
 T0 = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
@@ -80,7 +87,10 @@ class World:
             self.key, agency=POLICE, clock=self.clock, status=self.statuses
         )
         self.id_key = SigningKey.generate("ES256")
-        self.id_issuer = CertificateIssuer(self.id_key, agency=PUBLIC_SECURITY, clock=self.clock)
+        self.id_statuses = StatusList(64, list_id="gd-id-2026")
+        self.id_issuer = CertificateIssuer(
+            self.id_key, agency=PUBLIC_SECURITY, clock=self.clock, status=self.id_statuses
+        )
         self.trust = TrustList(
             (
                 TrustedIssuer(
@@ -108,8 +118,30 @@ class World:
         options.update(changes)
         return self.issuer.issue_selective("driving-licence", **options)
 
+    def publish(
+        self,
+        key: SigningKey | None = None,
+        statuses: StatusList | None = None,
+        *,
+        valid_for: timedelta = timedelta(days=1),
+    ) -> SignedStatusList:
+        """An issuer's status list (the police's by default), signed now and loaded."""
+        now = self.clock.now()
+        signed = sign_status_list(
+            statuses or self.statuses,
+            key or self.key,
+            issued_at=now,
+            expires_at=now + valid_for,
+            sequence=1,
+        )
+        return load_status_list(signed, [(key or self.key).verifying_key], at=now)
+
     def verifier(self, **options: Any) -> CertificateVerifier:
+        """A verifier with the police's status list (revocation is a required check),
+        published now and valid for ten years, unless the test gives or skips one."""
         options.setdefault("clock", self.clock)
+        if "status" not in options and not options.get("unsafe_skip_status"):
+            options["status"] = self.publish(valid_for=timedelta(days=3650))
         return CertificateVerifier(self.trust, **options)
 
 
@@ -205,12 +237,15 @@ def test_age_predicate_for_a_resident_id_card(world: World) -> None:
         valid_until=date(2040, 1, 1),
     )
     shown = world.device.present(credential, ["age_over_18"])
-    result = world.verifier().verify_presentation(shown.text, profile="age-check")
+    id_status = world.publish(world.id_key, world.id_statuses)
+    result = world.verifier(status=id_status).verify_presentation(shown.text, profile="age-check")
     assert dict(result.predicates) == {"age_over_18": True}
     assert dict(result.disclosed) == {}
     assert credential.values()["age_over_60"] is True  # born 1949, valid from 2020
     hotel = world.device.present(credential, ["name", "holder"])
-    checked = world.verifier().verify_presentation(hotel.text, profile="hotel-check-in")
+    checked = world.verifier(status=id_status).verify_presentation(
+        hotel.text, profile="hotel-check-in"
+    )
     assert checked.disclosed["holder"] == ["r", "11010519491231002X"]
 
 
@@ -255,7 +290,7 @@ def test_any_subset_of_items_round_trips(items: set[str]) -> None:
     world = _WORLD
     credential = _CREDENTIAL
     shown = world.device.present(credential, items)
-    result = world.verifier(replay_cache=MemoryReplayCache()).verify_presentation(shown.text)
+    result = world.verifier(replay_store=MemoryReplayStore()).verify_presentation(shown.text)
     assert set(result.disclosed) | set(result.predicates) == items
     values = credential.values()
     for name in result.disclosed:
@@ -329,6 +364,71 @@ def test_replayed_presentation_is_refused_within_the_window(world: World) -> Non
         verifier.verify_presentation(shown)
 
 
+class RecordingStore:
+    """A replay store that remembers what it was asked (and may fail)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.inner = MemoryReplayStore()
+        self.calls: list[tuple[str, datetime, datetime]] = []
+        self.fail = fail
+
+    def check_and_remember(self, key: str, *, now: datetime, expires_at: datetime) -> bool:
+        self.calls.append((key, now, expires_at))
+        if self.fail:
+            raise StoreError("the replay store is down")
+        return self.inner.check_and_remember(key, now=now, expires_at=expires_at)
+
+
+def test_a_replay_at_the_last_instant_of_the_window_is_refused(world: World) -> None:
+    """At presented_at + window the presentation is still fresh: its entry must still be
+    there (an entry whose expiry equals ``now`` counts as absent)."""
+    store = RecordingStore()
+    verifier = world.verifier(replay_store=store)
+    shown = world.device.present(world.licence(), TRAFFIC).text  # presented at T0
+    verifier.verify_presentation(shown)
+    world.clock.advance(timedelta(seconds=60))
+    with pytest.raises(PresentationReplayed):
+        verifier.verify_presentation(shown)
+    key, now, expires_at = store.calls[0]
+    assert key.startswith("presentation:")  # one store can also hold DPoP proofs
+    assert (now, expires_at) == (T0, T0 + timedelta(seconds=60, microseconds=1))
+
+
+def test_a_full_memory_replay_store_refuses_instead_of_forgetting(world: World) -> None:
+    """Fail closed: a store that cannot remember a new presentation raises store.full from
+    verify and inspect alike (no verdict), and what it remembers stays refused."""
+    verifier = world.verifier(replay_store=MemoryReplayStore(max_entries=1))
+    first = world.device.present(world.licence(), TRAFFIC).text
+    second = world.device.present(world.licence(), ["name", "licence_class"]).text
+    verifier.verify_presentation(first)
+    with pytest.raises(StoreFull) as caught:
+        verifier.verify_presentation(second)
+    assert caught.value.code == "store.full"
+    with pytest.raises(StoreFull):
+        verifier.inspect_presentation(second)
+    with pytest.raises(PresentationReplayed):
+        verifier.verify_presentation(first)
+
+
+def test_a_failing_replay_store_is_never_taken_for_not_a_replay(world: World) -> None:
+    verifier = world.verifier(replay_store=RecordingStore(fail=True))
+    shown = world.device.present(world.licence(), TRAFFIC).text
+    with pytest.raises(StoreError) as caught:
+        verifier.verify_presentation(shown)
+    assert caught.value.code == "store.error"
+    with pytest.raises(StoreError):
+        verifier.inspect_presentation(shown)  # a store failure is not a verdict
+
+
+def test_a_replay_store_must_implement_the_protocol(world: World) -> None:
+    class Seen:  # the old cache protocol: seen() returned True on a replay
+        def seen(self, key: bytes, *, until: datetime, now: datetime) -> bool:
+            return False
+
+    with pytest.raises(ConfigurationError):
+        world.verifier(replay_store=Seen())
+
+
 def test_stale_presentation_is_refused(world: World) -> None:
     shown = world.device.present(world.licence(), TRAFFIC, at=T0 - timedelta(seconds=61)).text
     refused(world.verifier, shown, PresentationStale, "freshness")
@@ -365,7 +465,9 @@ def test_time_bound_presentation_is_not_accepted_as_nonce_bound(world: World) ->
 
 
 def test_unbound_presentation_of_a_plain_licence_is_refused(world: World) -> None:
-    plain_issuer = CertificateIssuer(world.key, agency=POLICE, clock=world.clock, compress=False)
+    plain_issuer = CertificateIssuer(
+        world.key, agency=POLICE, clock=world.clock, status=world.statuses, compress=False
+    )
     plain = plain_issuer.issue(
         "driving-licence",
         holder=Holder("p-3f9a1c07d2", "pseudonym"),
@@ -407,7 +509,12 @@ def test_licence_type_outside_the_profile_is_refused(world: World) -> None:
 
 def test_forged_issuer_signature_is_refused(world: World) -> None:
     genuine = world.device.present(world.licence(), TRAFFIC).text
-    other = CertificateIssuer(SigningKey.generate("ES256"), agency=POLICE, kid=world.issuer.kid)
+    other = CertificateIssuer(
+        SigningKey.generate("ES256"),
+        agency=POLICE,
+        kid=world.issuer.kid,
+        status=StatusList(8, list_id="forger"),
+    )
     forged = other.issue_selective(
         "driving-licence",
         device_key=world.device.verifying_key,
@@ -430,6 +537,90 @@ def test_revoked_selective_licence_is_refused(world: World) -> None:
     status = load_status_list(signed, [world.key.verifying_key], at=T0)
     shown = world.device.present(credential, TRAFFIC).text
     refused(lambda: world.verifier(status=status), shown, CertificateRevoked, "status")
+
+
+# --- revocation is a required check for presentations too -------------------------------
+
+
+def test_selective_licence_carries_a_status_index_and_its_presentation_checks_it(
+    world: World,
+) -> None:
+    first, second = world.licence(), world.licence()
+    indexes = [world.issuer.status_index(c.values()["id"]) for c in (first, second)]
+    assert indexes == [0, 1]
+    signed = codec.decode_cose(first.signed, canonical=True).claims[SELECTIVE_CLAIM]
+    assert signed["s"] == 0  # the status index is inside the issuer's signature
+    shown = world.device.present(first, TRAFFIC).text
+    result = world.verifier().verify_presentation(shown)
+    assert result.status is not None
+    assert result.status.name == "VALID"
+    report = world.verifier().inspect_presentation(shown)
+    status = next(c for c in report.checks if c.name == "status")
+    assert (status.ok, status.code) == (True, None)
+    assert report.to_dict()["presentation"]["status"] == "valid"
+
+
+def test_presentation_without_a_status_list_is_status_unknown(world: World) -> None:
+    credential = world.licence()
+    world.issuer.revoke(credential.values()["id"])
+    shown = world.device.present(credential, TRAFFIC).text
+    make = lambda: CertificateVerifier(world.trust, clock=world.clock)  # noqa: E731
+    error = refused(make, shown, CertificateStatusUnknown, "status")
+    assert error.context["reason"] == "no_list"
+
+
+def test_presentation_with_another_issuers_status_list_is_status_unknown(world: World) -> None:
+    shown = world.device.present(world.licence(), TRAFFIC).text
+    id_status = world.publish(world.id_key, world.id_statuses)
+    error = refused(
+        lambda: world.verifier(status=id_status), shown, CertificateStatusUnknown, "status"
+    )
+    assert error.context["reason"] == "other_issuer"
+
+
+def test_presentation_with_an_expired_status_list_is_status_stale(world: World) -> None:
+    status = world.publish()  # valid for one day
+    world.clock.advance(timedelta(days=2))
+    shown = world.device.present(world.licence(), TRAFFIC).text
+    error = refused(lambda: world.verifier(status=status), shown, CertificateStatusStale, "status")
+    assert error.code == "certificate.status_stale"
+
+
+def test_selective_licence_without_a_status_index_is_status_unknown(world: World) -> None:
+    # Re-signed by the issuer's own key without "s": a selective licence made before
+    # status references were required (the issuer no longer makes one).
+    credential = world.licence()
+    cose = cbor2.loads(credential.signed)
+    assert cose.tag == 18  # COSE_Sign1: [protected, unprotected, payload, signature]
+    parts = list(cose.value)
+    claims = cbor2.loads(parts[2])
+    assert claims[SELECTIVE_CLAIM].pop("s") == 0
+    parts[2] = cbor2.dumps(claims, canonical=True)
+    parts[3] = world.key.sign(cbor2.dumps(["Signature1", parts[0], b"", parts[2]]))
+    signed = cbor2.dumps(cbor2.CBORTag(18, parts), canonical=True)
+    old = SelectiveCredential(credential.licence_type, signed, credential.disclosures)
+    shown = world.device.present(old, TRAFFIC).text
+    error = refused(world.verifier, shown, CertificateStatusUnknown, "status")
+    assert error.context["reason"] == "no_index"
+
+
+def test_unsafe_skip_status_presentation_is_valid_but_status_not_performed(
+    world: World,
+) -> None:
+    credential = world.licence()
+    world.issuer.revoke(credential.values()["id"])
+    shown = world.device.present(credential, TRAFFIC).text
+    verifier = world.verifier(unsafe_skip_status=True)
+    report = verifier.inspect_presentation(shown, profile="traffic-police")
+    assert (report.ok, report.code, report.skipped) == (True, None, ("status",))
+    status = next(c for c in report.checks if c.name == "status")
+    assert (status.ok, status.performed) == (None, False)
+    assert "NOT checked" in status.detail
+    document = report.to_dict()
+    assert next(c for c in document["checks"] if c["name"] == "status")["ok"] is None
+    assert document["presentation"]["status"] is None
+    fresh = world.verifier(unsafe_skip_status=True)
+    assert fresh.verify_presentation(shown).status is None
 
 
 def test_repeated_disclosure_signed_by_the_device_is_refused(world: World) -> None:
@@ -524,7 +715,7 @@ def test_any_changed_byte_of_a_credential_makes_it_unusable(position: int, flip:
     def present_and_verify() -> None:
         changed = SelectiveCredential.from_text("GKS1:" + b45encode(bytes(raw)))
         shown = _WORLD.device.present(changed, TRAFFIC)
-        _WORLD.verifier(replay_cache=MemoryReplayCache()).verify_presentation(shown.text)
+        _WORLD.verifier(replay_store=MemoryReplayStore()).verify_presentation(shown.text)
 
     with pytest.raises(GovkitError):
         present_and_verify()

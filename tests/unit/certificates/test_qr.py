@@ -36,7 +36,14 @@ from govkit.certificates.qr import (
     qr_version_for,
     read_qr,
 )
-from govkit.errors import ConfigurationError, GovkitError, QrNotFound
+from govkit.errors import (
+    ConfigurationError,
+    GovkitError,
+    QrNotFound,
+    QrSeveralCodes,
+    QrUnreadable,
+    VerificationError,
+)
 
 BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -507,10 +514,18 @@ def test_two_different_codes_in_one_picture_are_refused() -> None:
     both = Image.new("L", (first.width + second.width, max(first.height, second.height)), 255)
     both.paste(first, (0, 0))
     both.paste(second, (first.width, 0))
-    with pytest.raises(QrNotFound) as excinfo:
+    with pytest.raises(QrSeveralCodes) as excinfo:
         read_qr(both)
-    assert _reason(excinfo) == "several_qr"
+    assert excinfo.value.code == "qr.several_codes"
+    assert excinfo.value.context["reason"] == "several_qr"
     assert excinfo.value.context["count"] == 2
+
+
+def test_unreadable_pictures_are_not_verification_errors() -> None:
+    # "I could not read it" is a different answer from "it is not genuine".
+    for error in (QrNotFound, QrSeveralCodes):
+        assert issubclass(error, QrUnreadable)
+        assert not issubclass(error, VerificationError)
 
 
 def test_the_same_code_twice_reads_as_one() -> None:

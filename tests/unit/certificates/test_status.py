@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govkit._encoding import b64url_decode, b64url_encode
+from govkit.certificates._envelope import sign_envelope
 from govkit.certificates._model import Agency
 from govkit.certificates._status import (
     STATUS_LIST_TYPE,
@@ -29,7 +30,6 @@ from govkit.certificates._trust import (
     TrustedIssuer,
     TrustedKey,
     TrustList,
-    sign_envelope,
     sign_trust_list,
 )
 from govkit.errors import (

@@ -14,17 +14,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from govkit._encoding import b64url_encode, canonical_json
+from govkit.certificates._envelope import sign_envelope
 from govkit.certificates._model import Agency
+from govkit.certificates._sources import TrustListSource
 from govkit.certificates._status import StatusList, sign_status_list
 from govkit.certificates._trust import (
     TRUST_LIST_TYPE,
     TrustedIssuer,
     TrustedKey,
     TrustList,
-    TrustListSource,
     cose_kid,
     load_trust_list,
-    sign_envelope,
     sign_trust_list,
 )
 from govkit.errors import (

@@ -64,6 +64,10 @@ KNOWN_NOT_VERIFICATION = {
     "AuditEventInvalid",  # an event the caller is about to append is malformed
     "InvalidIdentifier",  # an ID number fails its check digit: input validation, no artifact
     "LicenceDataInvalid",  # licence data an issuer is about to sign does not fit its schema
+    # A picture that could not be read says nothing about the licence in it: retake it.
+    "QrUnreadable",
+    "QrNotFound",
+    "QrSeveralCodes",
 }
 
 #: A name that reads as "this is not genuine" must be a VerificationError (or be listed above).

@@ -93,7 +93,7 @@ def test_change_after_the_last_signature_is_still_refused_when_countersigned() -
     buffer = io.BytesIO()
     writer.write(buffer)
     report = PdfSignatureVerifier([CA.certificate]).inspect(buffer.getvalue())
-    failed = [(c.name, c.code) for c in report.checks if not c.ok]
+    failed = [(c.name, c.code) for c in report.checks if c.ok is False]
     assert ("Signature2.coverage", "esign.modified") in failed
     with pytest.raises(DocumentModified):
         PdfSignatureVerifier([CA.certificate]).verify(buffer.getvalue())
@@ -107,4 +107,4 @@ def test_countersignature_by_an_untrusted_signer_fails_the_document() -> None:
     both = PadesSigner(stranger, stranger_cert, chain=[stranger_ca.certificate]).sign(first)
     report = PdfSignatureVerifier([CA.certificate]).inspect(both)
     assert not report.ok
-    assert [c.code for c in report.checks if not c.ok] == ["esign.untrusted"]
+    assert [c.code for c in report.checks if c.ok is False] == ["esign.untrusted"]

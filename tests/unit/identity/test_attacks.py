@@ -868,7 +868,7 @@ def test_huge_integer_in_claims_is_rejected(
 
 @pytest.fixture
 def dpop_verifier(ring: KeyRing, clock: FixedClock) -> TokenVerifier:
-    dpop = DPoPVerifier(replay_store=MemoryIdentityStore(clock=clock), clock=clock)
+    dpop = DPoPVerifier(replay_store=MemoryIdentityStore(), clock=clock)
     return TokenVerifier(ring, issuer=ISS, audience=AUD, clock=clock, dpop=dpop)
 
 

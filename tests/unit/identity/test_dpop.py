@@ -55,7 +55,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def verifier(clock: FixedClock) -> DPoPVerifier:
-    return DPoPVerifier(replay_store=MemoryIdentityStore(clock=clock), clock=clock)
+    return DPoPVerifier(replay_store=MemoryIdentityStore(), clock=clock)
 
 
 def parts(proof: str) -> tuple[dict[str, Any], dict[str, Any], bytes]:
@@ -122,9 +122,7 @@ def test_create_then_verify_round_trips_for_each_algorithm(
     alg: str, keys: dict[str, SigningKey], clock: FixedClock
 ) -> None:
     key = keys[alg]
-    verifier = DPoPVerifier(
-        replay_store=MemoryIdentityStore(clock=clock), allowed_algs=ALGS, clock=clock
-    )
+    verifier = DPoPVerifier(replay_store=MemoryIdentityStore(), allowed_algs=ALGS, clock=clock)
     proof = create_dpop_proof(key, htm="POST", htu=HTU, access_token=TOKEN, clock=clock)
     checked = verifier.verify(proof, htm="POST", htu=HTU, access_token=TOKEN)
     assert isinstance(checked, DPoPProof)
@@ -220,7 +218,7 @@ def test_server_nonce_is_checked_when_required(
     keys: dict[str, SigningKey], clock: FixedClock
 ) -> None:
     verifier = DPoPVerifier(
-        replay_store=MemoryIdentityStore(clock=clock),
+        replay_store=MemoryIdentityStore(),
         require_nonce=lambda nonce: nonce == "n-2026",
         clock=clock,
     )
@@ -265,6 +263,67 @@ def test_refused_proof_does_not_use_up_its_jti(
     proof = forge(good_header(key), good_claims(), key)
     refused(verifier, proof, "htm", htm="GET")
     verifier.verify(proof, htm="POST", htu=HTU, access_token=TOKEN)
+
+
+def test_replay_at_the_last_instant_of_the_iat_window_is_refused(
+    keys: dict[str, SigningKey], verifier: DPoPVerifier
+) -> None:
+    """The oldest acceptable proof, replayed at the same instant: its entry must still count."""
+    key = keys["EdDSA"]
+    oldest = int((T0 - timedelta(seconds=65)).timestamp())  # max_age 60 s + leeway 5 s
+    proof = forge(good_header(key), good_claims(iat=oldest), key)
+    verifier.verify(proof, htm="POST", htu=HTU, access_token=TOKEN, at=T0)
+    with pytest.raises(TokenReplayed) as caught:
+        verifier.verify(proof, htm="POST", htu=HTU, access_token=TOKEN, at=T0)
+    assert caught.value.code == "token.replayed"
+
+
+class RecordingStore:
+    """A ReplayStore fake that records the times it is given and reads no clock."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, datetime, datetime]] = []
+
+    def check_and_remember(self, key: str, *, now: datetime, expires_at: datetime) -> bool:
+        self.calls.append((key, now, expires_at))
+        return all(k != key or e <= now for k, _, e in self.calls[:-1])
+
+
+def test_the_replay_store_is_asked_with_the_verification_time(
+    keys: dict[str, SigningKey], clock: FixedClock
+) -> None:
+    store = RecordingStore()
+    verifier = DPoPVerifier(replay_store=store, clock=clock)
+    key = keys["EdDSA"]
+    first = forge(good_header(key), good_claims(jti="by-clock"), key)
+    verifier.verify(first, htm="POST", htu=HTU, access_token=TOKEN)
+    at = T0 + timedelta(seconds=20)
+    second = forge(good_header(key), good_claims(jti="by-at"), key)
+    verifier.verify(second, htm="POST", htu=HTU, access_token=TOKEN, at=at)
+    (key1, now1, until1), (key2, now2, until2) = store.calls
+    assert (key1, now1) == (f"dpop:{key.kid}:by-clock", T0)
+    assert (key2, now2) == (f"dpop:{key.kid}:by-at", at)
+    # remembered until one second after the iat window (60 s + 5 s leeway) closes
+    assert until1 == until2 == T0 + timedelta(seconds=66)
+
+
+@pytest.mark.parametrize("how", ["clock", "at"])
+def test_replay_to_a_verifier_years_behind_the_system_clock_is_refused(
+    how: str, keys: dict[str, SigningKey]
+) -> None:
+    """The store once read the system clock: the entry was already expired when stored."""
+    past = datetime(2019, 5, 1, 8, 0, tzinfo=UTC)
+    assert past < datetime.now(UTC) - timedelta(days=365 * 5)
+    behind = FixedClock(past)
+    verifier = DPoPVerifier(
+        replay_store=MemoryIdentityStore(), clock=behind if how == "clock" else FixedClock(T0)
+    )
+    at = None if how == "clock" else past
+    proof = create_dpop_proof(keys["ES256"], htm="POST", htu=HTU, access_token=TOKEN, clock=behind)
+    verifier.verify(proof, htm="POST", htu=HTU, access_token=TOKEN, at=at)
+    with pytest.raises(TokenReplayed) as caught:
+        verifier.verify(proof, htm="POST", htu=HTU, access_token=TOKEN, at=at)
+    assert caught.value.code == "token.replayed"
 
 
 def test_htm_mismatch_is_refused(keys: dict[str, SigningKey], verifier: DPoPVerifier) -> None:
@@ -591,7 +650,7 @@ def test_verification_reads_the_clock_once(keys: dict[str, SigningKey]) -> None:
             return super().now()
 
     clock = CountingClock(T0)
-    verifier = DPoPVerifier(replay_store=MemoryIdentityStore(clock=FixedClock(T0)), clock=clock)
+    verifier = DPoPVerifier(replay_store=MemoryIdentityStore(), clock=clock)
     key = keys["EdDSA"]
     verifier.verify(forge(good_header(key), good_claims(), key), htm="POST", htu=HTU)
     assert clock.reads == 1
@@ -613,9 +672,7 @@ JSON_VALUES = st.recursive(
 
 def _fresh_verifier() -> DPoPVerifier:
     clock = FixedClock(T0)
-    return DPoPVerifier(
-        replay_store=MemoryIdentityStore(clock=clock), allowed_algs=ALGS, clock=clock
-    )
+    return DPoPVerifier(replay_store=MemoryIdentityStore(), allowed_algs=ALGS, clock=clock)
 
 
 def _outcome(proof: str) -> None:

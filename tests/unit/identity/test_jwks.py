@@ -20,6 +20,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from govkit.errors import ConfigurationError, JwksError, NaiveDatetimeError, UnknownKey
+from govkit.identity import SourcePolicy
 from govkit.identity._jwks import JwksSource, _cache_ttl
 from govkit.keys import KeyRing, SigningKey
 from govkit.testing import FixedClock
@@ -145,6 +146,39 @@ def test_plain_http_to_other_hosts_and_other_urls_are_refused(url: str) -> None:
 def test_impossible_settings_are_refused(options: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         JwksSource(URL, **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "argument"),
+    [
+        ({"policy": SourcePolicy(timeout=1.0), "timeout": 2.0}, "timeout"),
+        ({"policy": SourcePolicy(ttl=timedelta(minutes=1)), "default_ttl": timedelta(1)}, "ttl"),
+        ({"policy": SourcePolicy(min_sequence=3)}, "min_sequence"),
+    ],
+    ids=["timeout_twice", "ttl_twice", "min_sequence_does_not_apply"],
+)
+def test_a_policy_that_conflicts_or_does_not_apply_is_refused(
+    options: dict[str, Any], argument: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        JwksSource(URL, **options)
+    assert caught.value.context["argument"] == argument
+
+
+def test_the_policy_sets_the_fetch_limits(
+    adapter: ScriptedAdapter,
+    session: requests.Session,
+    clock: FixedClock,
+    keys: dict[str, SigningKey],
+) -> None:
+    policy = SourcePolicy(timeout=2.5, max_bytes=100)
+    source = JwksSource(URL, session=session, clock=clock, policy=policy)
+    adapter.serve({"keys": [jwk(keys["EdDSA"])]})
+    with pytest.raises(JwksError) as caught:
+        source.get(keys["EdDSA"].kid)
+    assert caught.value.context["reason"] == "too_large"
+    ((_, options),) = adapter.requests
+    assert options["timeout"] == 2.5
 
 
 def test_nothing_is_fetched_on_construction(adapter: ScriptedAdapter, source: JwksSource) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import FrozenInstanceError, dataclass
+from dataclasses import FrozenInstanceError, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,31 @@ DROP = object()
 RESIDENT_IDS = ("11010519491231002X", "440524188001010014", "360426199101010071")
 #: The first one in the legacy 15-digit form, and with a lower-case check character.
 RESIDENT_ID_VARIANTS = ("110105491231002", "11010519491231002x")
+
+#: Subjects with nothing visible in them (issue #14): spaces, controls, zero-width and
+#: other format characters, separators, and printable blanks.
+INVISIBLE_SUBJECTS = (
+    " ",
+    "\x00",
+    "\u200b",  # ZERO WIDTH SPACE
+    "\u200c",  # ZERO WIDTH NON-JOINER
+    "\u200d",  # ZERO WIDTH JOINER
+    "\u2060",  # WORD JOINER
+    "\ufeff",  # ZERO WIDTH NO-BREAK SPACE (BOM)
+    "\u3000",  # IDEOGRAPHIC SPACE
+    "\u00a0",  # NO-BREAK SPACE
+    "\u00ad",  # SOFT HYPHEN
+    "\u2028",  # LINE SEPARATOR
+    "\u202e",  # RIGHT-TO-LEFT OVERRIDE
+    "\u3164",  # HANGUL FILLER (Lo, but printable and blank)
+    "\u2800",  # BRAILLE PATTERN BLANK
+    "\ufe0f",  # VARIATION SELECTOR-16
+    "\U000e0041",  # TAG LATIN CAPITAL LETTER A
+    "\t\r\n\x0b\x0c\x1f\x7f",
+    " \u200b\u3000\u00a0\ufeff\x00 ",
+)
+#: Subjects with something visible, however odd the rest.
+VISIBLE_SUBJECTS = (" x ", "\u200bpseudonym\u200b", "\u3000张\u3000", "\x00.", "\u00e9", "\u0301")
 
 #: Check names ``inspect`` reports for a good token, in order.
 CHECK_NAMES = (
@@ -423,6 +448,10 @@ CLAIM_CASES: list[tuple[str, dict[str, object], type[TokenError], str]] = [
     ("sub_missing", {"sub": DROP}, MissingClaim, "token.missing_claim"),
     ("sub_empty", {"sub": ""}, MissingClaim, "token.missing_claim"),
     ("sub_number", {"sub": 42}, MissingClaim, "token.missing_claim"),
+    *(
+        (f"sub_invisible_{sub!a}", {"sub": sub}, MissingClaim, "token.missing_claim")
+        for sub in INVISIBLE_SUBJECTS
+    ),
     ("jti_missing", {"jti": DROP}, MissingClaim, "token.missing_claim"),
     ("jti_empty", {"jti": ""}, MissingClaim, "token.missing_claim"),
     ("jti_too_long", {"jti": "j" * 257}, MissingClaim, "token.missing_claim"),
@@ -487,6 +516,35 @@ def test_accepted_claim_forms(
         assert report.code == "dpop.binding_mismatch"
     else:
         assert report.ok, report.to_dict()
+
+
+@pytest.mark.parametrize("sub", INVISIBLE_SUBJECTS, ids=ascii)
+def test_subject_with_no_visible_character_is_refused(
+    sub: str, key: SigningKey, clock: FixedClock
+) -> None:
+    """A blank-looking ``sub`` would show as nobody in every log; the claim is malformed."""
+    verifier = verifier_for(KeyRing(key, clock=clock), clock)
+    token = forge(key, claims_with(sub=sub))
+    with pytest.raises(MissingClaim) as caught:
+        verifier.verify(token)
+    assert caught.value.code == "token.missing_claim"
+    assert caught.value.context["claim"] == "sub"
+    assert "visible" in caught.value.message
+    report = verifier.inspect(token)
+    assert (report.checks[-1].name, report.code) == ("subject", "token.missing_claim")
+    with pytest.raises(ConfigurationError) as refused:
+        issuer_for(key, clock).issue(sub, AUD, AssuranceLevel.HIGH, TTL)
+    assert "visible" in refused.value.message
+    with pytest.raises(ConfigurationError):
+        replace(verifier.verify(forge(key, claims_with())), subject=sub)
+
+
+@pytest.mark.parametrize("sub", VISIBLE_SUBJECTS, ids=ascii)
+def test_subject_with_a_visible_character_is_accepted(
+    sub: str, key: SigningKey, clock: FixedClock
+) -> None:
+    token = issuer_for(key, clock).issue(sub, AUD, AssuranceLevel.HIGH, TTL)
+    assert verifier_for(KeyRing(key, clock=clock), clock).verify(token).subject == sub
 
 
 def test_nbf_absent_means_valid_from_iat(key: SigningKey, clock: FixedClock) -> None:
@@ -621,11 +679,15 @@ def test_inspect_reports_every_check_of_a_good_token(key: SigningKey, clock: Fix
     assert isinstance(report, TokenReport)
     assert (report.ok, report.code) == (True, None)
     assert tuple(c.name for c in report.checks) == CHECK_NAMES
-    assert all(c.ok and c.code is None and c.detail for c in report.checks)
+    assert all(c.code is None and c.detail for c in report.checks)
+    # No revocation store: revocation is reported as not performed, never as a pass.
+    assert [c.name for c in report.checks if c.ok is not True] == ["revocation"]
+    assert report.skipped == ("revocation",)
     assert report.claims is not None
     assert report.claims.subject == SUB
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["ok"] is True
+    assert (data["valid"], data["kind"], data["code"]) == (True, "token", None)
+    assert next(c for c in data["checks"] if c["name"] == "revocation")["ok"] is None
     assert [c["name"] for c in data["checks"]] == list(CHECK_NAMES)
     assert data["claims"]["assurance"] == "high"
 
@@ -688,7 +750,7 @@ def test_inspect_names_the_failed_check(
     assert (report.ok, report.code, report.claims) == (False, code, None)
     *passed, failed = report.checks
     assert failed == TokenCheck(name, False, code, failed.detail)
-    assert all(c.ok for c in passed)
+    assert all(c.ok or (c.name == "revocation" and c.ok is None) for c in passed)
     assert [c.name for c in report.checks] == list(CHECK_NAMES[: len(report.checks)])
     with pytest.raises(TokenError) as caught:
         verifier.verify(token)
@@ -1064,8 +1126,10 @@ def test_pairwise_subject_refuses_bad_input(secret: Any, person: str, sector: st
 class FakeRevocations:
     revoked: frozenset[str] = frozenset()
     cutoff: datetime | None = None
+    asked_at: list[datetime] = field(default_factory=list)
 
-    def is_revoked(self, jti: str) -> bool:
+    def is_revoked(self, jti: str, *, now: datetime) -> bool:
+        self.asked_at.append(now)
         return jti in self.revoked
 
     def subject_not_before(self, subject: str) -> datetime | None:
@@ -1105,7 +1169,7 @@ def test_subject_not_before_with_a_fake_store(
 
 
 def test_revocation_with_the_memory_identity_store(key: SigningKey, clock: FixedClock) -> None:
-    store = MemoryIdentityStore(clock=clock)
+    store = MemoryIdentityStore()
     issuer = issuer_for(key, clock)
     verifier = verifier_for(KeyRing(key, clock=clock), clock, store=store)
     first = issuer.issue(SUB, AUD, AssuranceLevel.HIGH, TTL)
@@ -1123,6 +1187,34 @@ def test_revocation_with_the_memory_identity_store(key: SigningKey, clock: Fixed
     clock.advance(timedelta(seconds=1))
     fresh = issuer.issue(SUB, AUD, AssuranceLevel.HIGH, TTL)
     assert verifier.verify(fresh).subject == SUB
+
+
+def test_the_revocation_store_is_asked_with_the_verification_time(
+    key: SigningKey, clock: FixedClock
+) -> None:
+    store = FakeRevocations()
+    verifier = verifier_for(KeyRing(key, clock=clock), clock, store=store)
+    verifier.verify(forge(key, claims_with()))
+    at = T0 + timedelta(minutes=3)
+    verifier.verify(forge(key, claims_with()), at=at)
+    assert store.asked_at == [T0, at]
+
+
+def test_revoked_token_to_a_verifier_years_behind_the_system_clock_is_refused(
+    key: SigningKey,
+) -> None:
+    """The store once read the system clock: the revocation had already expired for it."""
+    past = datetime(2019, 5, 1, 8, 0, tzinfo=UTC)
+    assert past < datetime.now(UTC) - timedelta(days=365 * 5)
+    behind = FixedClock(past)
+    store = MemoryIdentityStore()
+    token = issuer_for(key, behind).issue(SUB, AUD, AssuranceLevel.HIGH, TTL)
+    verifier = verifier_for(KeyRing(key, clock=behind), behind, store=store)
+    claims = verifier.verify(token)
+    store.revoke_token(claims.token_id, expires_at=claims.expires_at + timedelta(seconds=30))
+    with pytest.raises(TokenRevoked) as caught:
+        verifier.verify(token)
+    assert caught.value.code == "token.revoked"
 
 
 def test_revocation_is_reported_by_inspect(key: SigningKey, clock: FixedClock) -> None:
@@ -1208,7 +1300,7 @@ def test_dpop_binding_with_the_real_dpop_verifier(
     keys: dict[str, SigningKey], clock: FixedClock
 ) -> None:
     idp_key, client_key, thief_key = keys["ES256"], keys["EdDSA"], SigningKey.generate("ES256")
-    dpop = DPoPVerifier(replay_store=MemoryIdentityStore(clock=clock), clock=clock)
+    dpop = DPoPVerifier(replay_store=MemoryIdentityStore(), clock=clock)
     verifier = verifier_for(KeyRing(idp_key, clock=clock), clock, dpop=dpop)
     token = issuer_for(idp_key, clock).issue(
         SUB, AUD, AssuranceLevel.HIGH, TTL, confirmation_jkt=client_key.kid

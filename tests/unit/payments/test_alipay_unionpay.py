@@ -15,10 +15,10 @@ from govkit.errors import (
     PaymentSignatureInvalid,
 )
 from govkit.keys import SigningKey
-from govkit.payments import Alipay, EventKind, UnionPay
+from govkit.payments import Alipay, EventKind, UnionPay, load_alipay_certificates
 from govkit.testing.payments import (
     alipay_callback,
-    make_certificate,
+    alipay_test_pki,
     unionpay_callback,
     unionpay_test_pki,
 )
@@ -144,16 +144,13 @@ def test_alipay_unknown_charset_is_malformed(alipay_key: SigningKey) -> None:
         )
 
 
-def test_alipay_certificate_mode_checks_the_certificate_validity(alipay_key: SigningKey) -> None:
-    cert = make_certificate(
-        alipay_key,
-        alipay_key,
-        common_name="Alipay RSA2",
-        not_before=NOW - timedelta(days=1),
-        valid_for=timedelta(days=10),
+def test_alipay_certificate_mode_checks_the_certificate_validity() -> None:
+    pki = alipay_test_pki(NOW, valid_for=timedelta(days=10))
+    certs = load_alipay_certificates(
+        app_cert=pki.app_cert, alipay_cert=pki.alipay_cert, root_cert=pki.root_cert
     )
-    alipay = Alipay(cert, APP_ID)
-    headers, body = alipay_callback(alipay_key, APP_ID, order_id="G", amount=1, at=NOW)
+    alipay = Alipay(certs, APP_ID)
+    headers, body = alipay_callback(pki.alipay_key, APP_ID, order_id="G", amount=1, at=NOW)
     assert alipay.parse(headers, body, at=NOW).amount == 1
     with pytest.raises(PaymentKeyUnknown):
         alipay.parse(headers, body, at=NOW + timedelta(days=30))

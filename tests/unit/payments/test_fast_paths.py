@@ -16,19 +16,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govkit.clock import require_aware
-from govkit.errors import GovkitError, PaymentMalformed
+from govkit.errors import GovkitError, PaymentMalformed, PaymentSignatureInvalid
+from govkit.keys import VerifyingKey
 from govkit.payments import EventKind, PaymentEvent, Provider
-from govkit.payments._crypto import RsaKey, b64decode_strict
+from govkit.payments._crypto import b64decode_strict
+from govkit.payments._keys import ProviderKeys
 from govkit.payments._event import (
     _CONTROL,
     MAX_AMOUNT,
-    JsonObjectParser,
     _check_fields,
     _no_control,
-    parse_json_object,
 )
 
 CST = timezone(timedelta(hours=8))
+NOW_UTC = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 GOOD: dict[str, Any] = {
     "provider": Provider.WECHATPAY,
     "event_id": "EV-1",
@@ -232,46 +233,6 @@ def test_control_shortcut_agrees_on_every_code_point() -> None:
         assert _no_control(char) is (_CONTROL.search(char) is None), hex(code)
 
 
-def json_outcome(parse: Any, data: bytes | str) -> tuple[str, Any]:
-    try:
-        return "value", parse(data, "the body")
-    except PaymentMalformed as exc:
-        return "error", str(exc)
-
-
-JSON_CASES: list[bytes | str] = [
-    b'{"a": 1, "b": [1, 2.5, "x"], "c": {"d": null}}',
-    b' \t\r\n{"a": 1} \n',
-    b'{"a": 1} x',
-    b'{"a": 1}{"b": 2}',
-    b'{"a": 1, "a": 2}',
-    b"\xef\xbb\xbf{}",
-    "\ufeff{}",
-    b"",
-    b"   ",
-    b"[1, 2]",
-    b'"text"',
-    b"\xff{}",
-    b'{"n": NaN, "i": -Infinity}',
-    b'{"a": "\\ud800"}',
-    b'{"a": "\x01"}',
-    b"[" * 100_000 + b"]" * 100_000,
-    b'{"a": 1}\x0b',
-    '{"订单": "支付成功"}',
-    b'{"n": ' + b"9" * 5000 + b"}",
-]
-
-
-@pytest.mark.parametrize("data", JSON_CASES)
-def test_json_shortcut_matches_parse_json_object(data: bytes | str) -> None:
-    assert json_outcome(JsonObjectParser().parse, data) == json_outcome(parse_json_object, data)
-
-
-@given(st.binary(max_size=64) | st.text(max_size=64))
-def test_json_shortcut_matches_on_arbitrary_input(data: bytes | str) -> None:
-    assert json_outcome(JsonObjectParser().parse, data) == json_outcome(parse_json_object, data)
-
-
 @given(st.text(alphabet="AZaz09+/= \n-_é", max_size=16))
 def test_strict_base64_matches_validating_b64decode(text: str) -> None:
     try:
@@ -300,41 +261,51 @@ def rsa_private() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-@pytest.mark.parametrize(
-    "algorithm",
-    [hashes.SHA256(), hashes.SHA1(), hashes.SHA512()],  # noqa: S303 - Alipay's legacy RSA mode
-)
-def test_rsa_key_verify_agrees_with_cryptography(
-    rsa_private: rsa.RSAPrivateKey, algorithm: hashes.HashAlgorithm
+def _provider_verdict(keys: ProviderKeys, signature: bytes, data: bytes, *, sha1: bool) -> bool:
+    try:
+        keys.verify(signature, data, NOW_UTC, sha1=sha1)
+    except PaymentSignatureInvalid:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("sha1", [False, True])  # True: Alipay's legacy RSA mode
+def test_provider_key_verify_agrees_with_cryptography(
+    rsa_private: rsa.RSAPrivateKey, sha1: bool
 ) -> None:
+    """The adapters' RSA check on a govkit RS256 key (RFC 8017 recover-and-compare for
+    SHA-256, cryptography's ``verify`` for the opt-in SHA-1 mode) gives cryptography's
+    verdict on every case."""
     public = rsa_private.public_key()
-    key = RsaKey(public)
+    keys = ProviderKeys(VerifyingKey(public, "RS256"), "test")
+    algorithm: hashes.HashAlgorithm = hashes.SHA1() if sha1 else hashes.SHA256()  # noqa: S303
     good = rsa_private.sign(b"body", padding.PKCS1v15(), algorithm)
-    other_hash = hashes.SHA384()
+    other = hashes.SHA256() if sha1 else hashes.SHA1()  # noqa: S303
     cases = [
-        (good, b"body", algorithm),
-        (good, b"Body", algorithm),
-        (good[:-1] + bytes([good[-1] ^ 1]), b"body", algorithm),
-        (good + b"\x00", b"body", algorithm),
-        (b"\x00" + good, b"body", algorithm),
-        (b"", b"body", algorithm),
-        (b"\xff" * len(good), b"body", algorithm),  # larger than the modulus
-        (rsa_private.sign(b"body", padding.PKCS1v15(), other_hash), b"body", algorithm),
+        (good, b"body"),
+        (good, b"Body"),
+        (good[:-1] + bytes([good[-1] ^ 1]), b"body"),
+        (good + b"\x00", b"body"),
+        (b"\x00" + good, b"body"),
+        (b"", b"body"),
+        (b"\xff" * len(good), b"body"),  # larger than the modulus
+        (rsa_private.sign(b"body", padding.PKCS1v15(), other), b"body"),
+        (rsa_private.sign(b"body", padding.PKCS1v15(), hashes.SHA512()), b"body"),
     ]
-    for signature, data, alg in cases:
-        assert key.verify(signature, data, alg) is _cryptography_verdict(
-            public, signature, data, alg
+    for signature, data in cases:
+        assert _provider_verdict(keys, signature, data, sha1=sha1) is _cryptography_verdict(
+            public, signature, data, algorithm
         )
-    assert key.verify(good, b"body", algorithm) is True
+    assert _provider_verdict(keys, good, b"body", sha1=sha1) is True
 
 
-def test_rsa_key_refuses_a_signature_with_its_leading_zero_byte_dropped(
+def test_provider_key_refuses_a_signature_with_its_leading_zero_byte_dropped(
     rsa_private: rsa.RSAPrivateKey,
 ) -> None:
     """OpenSSL's recovery alone would read a 255-byte signature as if zero-padded;
     RFC 8017 (8.2.2 step 1) and ``verify`` refuse any length but the modulus's."""
     public = rsa_private.public_key()
-    key = RsaKey(public)
+    keys = ProviderKeys(VerifyingKey(public, "RS256"), "test")
     for counter in range(20_000):  # about 1 in 256 signatures starts with 0x00
         message = b"message %d" % counter
         signature = rsa_private.sign(message, padding.PKCS1v15(), hashes.SHA256())
@@ -342,8 +313,8 @@ def test_rsa_key_refuses_a_signature_with_its_leading_zero_byte_dropped(
             break
     else:  # pragma: no cover - probability about 1e-34
         pytest.fail("no signature with a leading zero byte")
-    assert key.verify(signature, message, hashes.SHA256()) is True
+    assert _provider_verdict(keys, signature, message, sha1=False) is True
     short = signature[1:]
     assert public.recover_data_from_signature(short, padding.PKCS1v15(), None)  # OpenSSL: yes
-    assert key.verify(short, message, hashes.SHA256()) is False
+    assert _provider_verdict(keys, short, message, sha1=False) is False
     assert _cryptography_verdict(public, short, message, hashes.SHA256()) is False

@@ -181,6 +181,7 @@ def test_reconcile_reports_missing_extra_amount_and_unit_mismatches(tmp_path: Pa
         ("amount_mismatch", "GOV-B"),
         ("extra", "GOV-X"),
         ("missing", "GOV-M"),
+        ("refund_missing", "GOV-D"),  # the bill's refund RF-1 has no verified refund
         ("unit_mismatch", "GOV-C"),
     ]
     assert not report.ok

@@ -6,15 +6,24 @@ import base64
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from govkit.errors import (
     ConfigurationError,
+    InvalidKey,
     PaymentMalformed,
     PaymentSignatureInvalid,
     PaymentTimestampStale,
 )
-from govkit.payments import EventKind, StandardWebhooks, Stripe
+from govkit.keys import KeyRecord, KeyRing, SigningKey, VerifyingKey
+from govkit.payments import (
+    EventKind,
+    StandardWebhooks,
+    Stripe,
+    load_standard_webhooks_public_key,
+)
 from govkit.payments._event import utc_from_unix
+from govkit.testing import FixedClock
 from govkit.testing.payments import standard_webhooks_callback, stripe_callback
 
 from .conftest import NOW
@@ -111,12 +120,47 @@ def test_standard_webhooks_hmac_and_ed25519() -> None:
     headers, body = standard_webhooks_callback(
         private, order_id="G", amount=800, kind="refunded", at=NOW
     )
-    verifier = StandardWebhooks(public_keys=[private.public_key()])
+    verifier = StandardWebhooks(public_keys=[VerifyingKey(private.public_key())])
     assert verifier.parse(headers, body, at=NOW).kind is EventKind.REFUNDED
     with pytest.raises(PaymentSignatureInvalid):
-        StandardWebhooks(public_keys=[Ed25519PrivateKey.generate().public_key()]).parse(
-            headers, body, at=NOW
-        )
+        StandardWebhooks(
+            public_keys=[VerifyingKey(Ed25519PrivateKey.generate().public_key())]
+        ).parse(headers, body, at=NOW)
+
+
+def test_standard_webhooks_whpk_key_loads_and_verifies() -> None:
+    private = Ed25519PrivateKey.generate()
+    raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    whpk = "whpk_" + base64.b64encode(raw).decode()
+    loaded = load_standard_webhooks_public_key(whpk)
+    assert (loaded.alg, loaded.kid) == ("EdDSA", VerifyingKey(private.public_key()).kid)
+    headers, body = standard_webhooks_callback(private, order_id="G", amount=9, at=NOW)
+    for keys in ([whpk], [loaded], KeyRing(clock=FixedClock(NOW))):
+        if isinstance(keys, KeyRing):
+            keys.add(loaded)
+        assert StandardWebhooks(public_keys=keys).parse(headers, body, at=NOW).amount == 9
+
+
+def test_standard_webhooks_key_outside_its_window_does_not_verify() -> None:
+    private = Ed25519PrivateKey.generate()
+    headers, body = standard_webhooks_callback(private, order_id="G", amount=9, at=NOW)
+    retired = KeyRecord(VerifyingKey(private.public_key()), not_after=NOW)
+    with pytest.raises(PaymentSignatureInvalid):
+        StandardWebhooks(public_keys=[retired]).parse(headers, body, at=NOW)
+
+
+def test_standard_webhooks_raw_cryptography_key_is_refused_with_the_loader_named() -> None:
+    # before issue #15 a cryptography Ed25519PublicKey was accepted as it was
+    raw = Ed25519PrivateKey.generate().public_key()
+    with pytest.raises(ConfigurationError, match="load_standard_webhooks_public_key") as caught:
+        StandardWebhooks(public_keys=[raw])  # type: ignore[list-item]
+    assert caught.value.code == "config.invalid"
+    with pytest.raises(ConfigurationError):
+        StandardWebhooks(public_keys=[SigningKey.generate("ES256").verifying_key])
+    with pytest.raises(ConfigurationError):
+        StandardWebhooks(public_keys=["whpk_not-base64"])
+    with pytest.raises(InvalidKey):
+        load_standard_webhooks_public_key("whpk_" + base64.b64encode(b"short").decode())
 
 
 def test_standard_webhooks_rotation_lists_several_signatures() -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from govkit.errors import (
     ConfigurationError,
@@ -23,8 +24,15 @@ from govkit.errors import (
     PaymentTimestampStale,
     VerificationError,
 )
-from govkit.keys import SigningKey
-from govkit.payments import EventKind, Provider, WeChatPayV3, WeChatPlatformKeys
+from govkit.keys import KeyRecord, SigningKey
+from govkit.payments import (
+    EventKind,
+    Provider,
+    WeChatPayV3,
+    WeChatPlatformKeys,
+    load_wechat_platform_certificate,
+    load_wechat_public_key,
+)
 from govkit.payments._wechat import decrypt_resource
 from govkit.testing import FixedClock
 from govkit.testing.payments import make_certificate, wechat_callback, wechat_refund_callback
@@ -256,13 +264,18 @@ def certificate_for(key: SigningKey, serial: int, days: int = 365) -> x509.Certi
     )
 
 
+def loaded(cert: x509.Certificate) -> KeyRecord:
+    """The certificate as the merchant platform hands it out (PEM), loaded."""
+    return load_wechat_platform_certificate(cert.public_bytes(Encoding.PEM))
+
+
 def test_platform_certificates_and_public_key_ids_work_side_by_side(
     platform_key: SigningKey, other_key: SigningKey
 ) -> None:
     cert = certificate_for(other_key, 0x5157F09EFDC096DE15EBE81A47057A7232F1B8E1)
     wechat = WeChatPayV3(
         APIV3,
-        {PUB_KEY_ID: platform_key.verifying_key, "5157F09EFDC096DE15EBE81A47057A7232F1B8E1": cert},
+        [load_wechat_public_key(platform_key.verifying_key.to_pem(), PUB_KEY_ID), loaded(cert)],
     )
     for key, key_id in ((platform_key, PUB_KEY_ID), (other_key, format(cert.serial_number, "X"))):
         headers, body = wechat_callback(key, key_id, APIV3, order_id="G", amount=3, at=NOW)
@@ -271,7 +284,7 @@ def test_platform_certificates_and_public_key_ids_work_side_by_side(
 
 def test_expired_platform_certificate_is_refused(platform_key: SigningKey) -> None:
     cert = certificate_for(platform_key, 0xABCDEF, days=2)
-    wechat = WeChatPayV3(APIV3, {"ABCDEF": cert})
+    wechat = WeChatPayV3(APIV3, [loaded(cert)])
     later = NOW + timedelta(days=3)
     headers, body = wechat_callback(platform_key, "ABCDEF", APIV3, order_id="G", amount=1, at=later)
     with pytest.raises(PaymentKeyUnknown):
@@ -286,11 +299,11 @@ class CountingDownloader:
         self.calls = 0
         self.fail = fail
 
-    def __call__(self) -> dict[str, x509.Certificate]:
+    def __call__(self) -> list[KeyRecord]:
         self.calls += 1
         if self.fail:
             raise PaymentKeyRefreshFailed("download failed")
-        return self.certs
+        return [loaded(cert) for cert in self.certs.values()]
 
 
 def test_unknown_serial_triggers_one_refresh_then_verifies(platform_key: SigningKey) -> None:

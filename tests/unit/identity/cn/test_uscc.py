@@ -3,7 +3,8 @@
 Vectors marked "spec" come from the research notes (``shared/specs/identity.md`` (c)).
 The others were built outside govkit: organisation-code check characters with the notes'
 GB 11714 formula, USCC check characters with the notes' weight list
-``1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28``.
+``1 3 9 27 19 26 16 17 20 29 25 13 8 24 10 30 28`` (python-stdnum's
+``stdnum.cn.uscc.calc_check_digit``, the oracle below, uses the same list).
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from govkit.errors import InvalidIdentifier
 from govkit.identity.cn import AUTHORITY_ENTITY_TYPES, Uscc, is_valid_uscc, parse_uscc
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 def uscc_check(first17: str) -> str:
-    total = sum(ALPHABET.index(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
-    return ALPHABET[(31 - total % 31) % 31]
+    """The GB 32100 check character by python-stdnum, independent of govkit."""
+    return stdnum_uscc.calc_check_digit(first17)
 
 
 def org_check(body: str) -> str:

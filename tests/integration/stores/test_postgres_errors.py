@@ -1,0 +1,184 @@
+"""PostgreSQL errors through the SQL layer: codes, SQLSTATEs, no data; read-only sessions.
+
+Runs against the session's throwaway PostgreSQL server (a fresh database per test).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from govkit.audit import AuditEvent, AuditLog, NoteSigner, PostgresStore, verify_log
+from govkit.errors import (
+    AuditStoreError,
+    AuditStoreLocked,
+    AuditStoreSchemaError,
+    IdentityStoreLocked,
+    PaymentStoreError,
+    PaymentStoreLocked,
+    StoreLocked,
+)
+from govkit.identity import PostgresIdentityStore
+from govkit.payments import PaymentInbox
+from govkit.stores._sql import Errors, Schema, open_database
+
+pytestmark = pytest.mark.postgres
+
+NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+ERRORS = Errors(AuditStoreError, AuditStoreLocked, AuditStoreSchemaError, "the test store")
+THINGS = Schema(
+    component="things",
+    version=1,
+    create=("CREATE TABLE things (id BIGINT PRIMARY KEY, name TEXT NOT NULL UNIQUE)",),
+    marker="things",
+)
+#: A value that must never appear in an error: PostgreSQL's DETAIL line quotes it.
+SECRET = "110101199003070035"
+
+
+def test_unique_violation_keeps_sqlstate_and_primary_message_never_the_detail(
+    pg_store_url: str,
+) -> None:
+    db = open_database(pg_store_url, schema=THINGS, errors=ERRORS)
+    try:
+        with db.transaction() as tx:
+            tx.run("INSERT INTO things (id, name) VALUES (?, ?)", (1, SECRET))
+        with pytest.raises(AuditStoreError) as caught, db.transaction() as tx:
+            tx.run("INSERT INTO things (id, name) VALUES (?, ?)", (2, SECRET))
+        # The same statement straight through psycopg: the DETAIL line has the value.
+        with psycopg.connect(pg_store_url) as conn, pytest.raises(psycopg.Error) as raw:
+            conn.execute("INSERT INTO things (id, name) VALUES (%s, %s)", (3, SECRET))
+        assert raw.value.diag.message_detail is not None
+        assert SECRET in raw.value.diag.message_detail
+        assert SECRET in str(raw.value)
+        err = caught.value
+        assert err.code == "audit.store"
+        assert err.context["sqlstate"] == "23505"
+        assert "23505" in err.message
+        assert 'duplicate key value violates unique constraint "things_name_key"' in err.message
+        assert SECRET not in str(err)
+        assert SECRET not in json.dumps(err.to_dict())
+        assert all(SECRET not in str(v) for v in err.context.values())
+        assert "DETAIL" not in str(err)
+        assert "Key (" not in str(err)
+        # The connection is fine after an error: the next call works.
+        assert db.read("SELECT COUNT(*) FROM things") == [(1,)]
+    finally:
+        db.close()
+
+
+def test_data_exception_message_drops_the_value_it_quotes(pg_store_url: str) -> None:
+    db = open_database(pg_store_url, schema=THINGS, errors=ERRORS)
+    try:
+        with pytest.raises(AuditStoreError) as caught:
+            db.read("SELECT CAST(? AS BIGINT)", (SECRET + "x",))
+    finally:
+        db.close()
+    assert caught.value.context["sqlstate"] == "22P02"
+    assert "invalid input syntax for type bigint" in caught.value.message
+    assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "name"),
+    [("55P03", "lock_not_available"), ("40001", "serialization_failure"), ("40P01", "deadlock")],
+)
+def test_lock_and_serialization_failures_are_store_locked(
+    pg_store_url: str, sqlstate: str, name: str
+) -> None:
+    db = open_database(pg_store_url, schema=THINGS, errors=ERRORS)
+    try:
+        with pytest.raises(AuditStoreLocked) as caught, db.transaction() as tx:
+            tx.run(f"DO $$ BEGIN RAISE EXCEPTION '{name}' USING ERRCODE = '{sqlstate}'; END $$")
+    finally:
+        db.close()
+    assert caught.value.code == "audit.store_locked"
+    assert caught.value.context["sqlstate"] == sqlstate
+
+
+def test_a_row_locked_by_another_session_is_store_locked_in_every_component(
+    pg_store_url: str,
+) -> None:
+    """A real lock: another session holds the tables; ``lock_timeout`` expires (55P03)."""
+    url = pg_store_url + "?options=-c%20lock_timeout%3D200"
+    log = AuditLog(url, origin="example.gov/audit")
+    inbox = PaymentInbox(url)
+    identity = PostgresIdentityStore(url)
+    holder = psycopg.connect(pg_store_url)
+    try:
+        holder.execute(
+            "LOCK TABLE audit_entries, payment_orders, identity_subjects IN ACCESS EXCLUSIVE MODE"
+        )
+        event = AuditEvent(
+            occurred_at=NOW,
+            actor_id="clerk-1",
+            actor_type="officer",
+            action="licence.issue",
+            resource_type="driving_licence",
+            personal=frozenset(),
+        )
+        with pytest.raises(AuditStoreLocked) as audit:
+            log.append(event)
+        with pytest.raises(PaymentStoreLocked) as payment:
+            inbox.create_order("GOV-1", provider="stripe", amount=1, at=NOW)
+        with pytest.raises(IdentityStoreLocked) as identity_error:
+            identity.revoke_subject("pseudonym-1", not_before=NOW)
+        for caught in (audit, payment, identity_error):
+            assert caught.value.context["sqlstate"] == "55P03"
+            assert isinstance(caught.value, StoreLocked)
+        holder.rollback()
+        assert log.append(event) == 0  # released: the next call works
+        assert inbox.create_order("GOV-1", provider="stripe", amount=1, at=NOW).amount == 1
+    finally:
+        holder.close()
+        log.close()
+        inbox.close()
+        identity.close()
+
+
+def test_read_only_postgres_store_verifies_and_refuses_writes(pg_store_url: str) -> None:
+    signer = NoteSigner.generate("example.gov/audit")
+    with AuditLog(pg_store_url, origin="example.gov/audit", signer=signer) as log:
+        log.append(
+            AuditEvent(
+                occurred_at=NOW,
+                actor_id="clerk-1",
+                actor_type="officer",
+                action="licence.issue",
+                resource_type="driving_licence",
+                personal=frozenset(),
+            )
+        )
+        log.checkpoint()
+    store = PostgresStore(pg_store_url, read_only=True)
+    try:
+        assert store.read_only
+        assert store._db.read("SHOW default_transaction_read_only") == [("on",)]
+        assert verify_log(store, verifiers=[signer.verifier]).size == 1
+        with pytest.raises(AuditStoreError) as caught:
+            store.save_checkpoint(1, "forged", 0)
+        assert caught.value.context["sqlstate"] == "25006"  # read_only_sql_transaction
+    finally:
+        store.close()
+    assert verify_log(pg_store_url, verifiers=[signer.verifier]).size == 1  # opens read-only
+
+
+def test_read_only_inbox_refuses_to_receive(pg_store_url: str) -> None:
+    PaymentInbox(pg_store_url).close()
+    with PaymentInbox(pg_store_url, read_only=True) as inbox:
+        assert inbox.stats()["deliveries"] == 0
+        with pytest.raises(PaymentStoreError) as caught:
+            inbox.create_order("GOV-1", provider="stripe", amount=1, at=NOW)
+    assert caught.value.context["sqlstate"] == "25006"
+
+
+def test_unreachable_server_is_a_typed_store_error_without_the_password() -> None:
+    url = "postgresql://app:s3cret-pw@127.0.0.1:1/audit"
+    with pytest.raises(AuditStoreError) as caught:
+        PostgresStore(url, connect_timeout=2)
+    assert "s3cret-pw" not in json.dumps(caught.value.to_dict())
+    with pytest.raises(PaymentStoreError):
+        PaymentInbox(url)

@@ -35,9 +35,11 @@ The tree::
     │   ├── FlowExpired                      store.flow_expired
     │   └── FlowTaken                        store.flow_taken
     ├── ConfigurationError                   config.invalid
+    │   └── VerifierAnchorConflict           verifier.anchor_conflict
     ├── EncodingError                        encoding.malformed        (+ VerificationError)
     ├── ClockError
-    │   └── NaiveDatetimeError               clock.naive_datetime
+    │   ├── NaiveDatetimeError               clock.naive_datetime
+    │   └── ClockBehind                      clock.behind
     ├── KeysError
     │   ├── UnsupportedAlgorithm             key.unsupported_algorithm
     │   │   └── AlgorithmUnavailable         key.algorithm_unavailable
@@ -95,6 +97,9 @@ The tree::
     ├── CertificateError
     │   ├── LicenceDataInvalid               certificate.data_invalid
     │   ├── TrustListError                   trust.unavailable
+    │   │   └── TrustListVersionUnsupported  trust.unsupported_version
+    │   ├── VerifierStateError               verifier.state            (+ StoreError)
+    │   │   └── VerifierStateLocked          verifier.state_locked     (+ StoreLocked)
     │   ├── QrUnreadable                     qr.unreadable
     │   │   ├── QrNotFound                   qr.not_found
     │   │   └── QrSeveralCodes               qr.several_codes
@@ -113,6 +118,8 @@ The tree::
     │       │   └── CertificateStatusStale   certificate.status_stale
     │       ├── TrustListInvalid             trust.invalid
     │       ├── TrustListStale               trust.stale
+    │       ├── TrustListRollback            trust.rollback
+    │       ├── TrustListEquivocation        trust.equivocation
     │       ├── StatusListInvalid            status.invalid
     │       ├── DisclosureInvalid            presentation.disclosure
     │       ├── HolderBindingInvalid         presentation.holder_binding
@@ -137,7 +144,8 @@ The tree::
     │       ├── SignerUntrusted              esign.untrusted
     │       ├── DocumentModified             esign.modified
     │       ├── WrongSignaturePurpose        esign.wrong_purpose
-    │       └── SignatureChainBroken         esign.chain
+    │       ├── SignatureChainBroken         esign.chain
+    │       └── SignerMismatch               esign.signer_mismatch
     └── PaymentError
         ├── PaymentStoreError                payment.store             (+ StoreError)
         │   ├── PaymentStoreLocked           payment.store_locked      (+ StoreLocked)
@@ -149,6 +157,8 @@ The tree::
         ├── PaymentInFlight                  payment.in_flight
         ├── PaymentHandlerFailed             payment.handler_failed
         ├── PaymentReleaseRefused            payment.release_refused
+        ├── PaymentEventUnknown              payment.event_unknown
+        ├── PaymentDeliveryUnknown           payment.delivery_unknown
         └── PaymentVerificationError         payment.invalid           (+ VerificationError)
             ├── PaymentSignatureInvalid      payment.bad_signature
             │   └── PaymentSignatureProbe    payment.signature_probe
@@ -190,6 +200,7 @@ __all__ = [
     "CheckpointInvalid",
     "CheckpointSignatureInvalid",
     "ClaimNotAllowed",
+    "ClockBehind",
     "ClockError",
     "ConfigurationError",
     "DPoPBindingMismatch",
@@ -238,7 +249,9 @@ __all__ = [
     "PaymentBodyTooLarge",
     "PaymentConflict",
     "PaymentDecryptFailed",
+    "PaymentDeliveryUnknown",
     "PaymentError",
+    "PaymentEventUnknown",
     "PaymentHandlerFailed",
     "PaymentInFlight",
     "PaymentKeyRefreshFailed",
@@ -271,6 +284,7 @@ __all__ = [
     "RootMismatch",
     "SignatureChainBroken",
     "SignatureFormatError",
+    "SignerMismatch",
     "SignerUntrusted",
     "SigningError",
     "StatusListInvalid",
@@ -290,18 +304,26 @@ __all__ = [
     "TokenRevoked",
     "TokenSignatureInvalid",
     "TokenTooLarge",
+    "TrustListEquivocation",
     "TrustListError",
     "TrustListInvalid",
+    "TrustListRollback",
     "TrustListStale",
+    "TrustListVersionUnsupported",
     "UnknownKey",
     "UnsupportedAlgorithm",
     "UnsupportedCritical",
     "VerificationError",
+    "VerifierAnchorConflict",
+    "VerifierStateError",
+    "VerifierStateLocked",
     "WeakKey",
     "WrongAudience",
     "WrongIssuer",
     "WrongSignaturePurpose",
     "WrongTokenType",
+    "message_for",
+    "render_message",
 ]
 
 
@@ -344,6 +366,122 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return str(value)
+
+
+# --- messages in English and Chinese -------------------------------------------------
+
+#: The most characters of one context value (or of one item of a list) shown in a
+#: rendered message, and the most items of a list.
+_SHOWN_MAX = 80
+_SHOWN_ITEMS = 20
+
+
+def _language(lang: str) -> str:
+    if not isinstance(lang, str):
+        raise ConfigurationError("lang is a language tag such as 'zh' or 'en'", argument="lang")
+    return "zh" if lang.strip().lower().startswith("zh") else "en"
+
+
+def _shown(value: Any, lang: str) -> str:
+    """A context value as it may appear in a message: one line of plain text (a list
+    as its items, each cut like a single value)."""
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
+        shown = [_shown(v, lang) for v in items[:_SHOWN_ITEMS]]
+        shown += ["…"] if len(items) > _SHOWN_ITEMS else []
+        return ("、" if lang == "zh" else ", ").join(shown)
+    import unicodedata  # noqa: PLC0415 - only when a message is rendered
+
+    text = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c
+        for c in str(value)
+    )
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
+
+
+def _from_catalogue(codes: tuple[str, ...], lang: str, context: Mapping[str, Any]) -> str | None:
+    """The first variant, for the first of ``codes`` the catalogue has, whose
+    placeholders ``context`` fills (``code#reason`` before ``code``)."""
+    import string  # noqa: PLC0415 - only when a message is rendered
+
+    from govkit._messages import MESSAGES  # noqa: PLC0415 - the catalogue is loaded lazily
+
+    given = {
+        k: _shown(v, lang) for k, v in context.items() if v is not None and v != "" and v != ()
+    }
+    given = {k: v for k, v in given.items() if v.strip()}
+    reason = context.get("reason")
+    for code in codes:
+        keys = ((f"{code}#{reason}",) if isinstance(reason, str) else ()) + (code,)
+        for key in keys:
+            for variants in MESSAGES.get(key, ()):
+                template = variants[1] if lang == "zh" else variants[0]
+                names = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+                if names <= given.keys():
+                    return template.format_map({n: given[n] for n in names})
+    return None
+
+
+def render_message(error: GovkitError, lang: str = "en") -> str:
+    """The message of ``error`` for people who read ``lang``: ``"en"`` or ``"zh"``.
+
+    English is the error's own :attr:`~GovkitError.message` (stable codes, English
+    messages: nothing changes for a caller who does not ask). Chinese comes from
+    govkit's catalogue, keyed by the error's code (an application's subclass without
+    an entry of its own gets its nearest base class's), with the identifiers of the
+    error's :attr:`~GovkitError.context` filled in: a field name, a key id, the valid
+    licence types. A context value is shown as one line of at most 80 characters.
+
+    Any language tag starting with ``zh`` (``zh-CN``, ``zh_Hans``) is Chinese; any
+    other is English. Nothing here reads the environment: an application passes the
+    language its user chose.
+
+    >>> from govkit.errors import CertificateRevoked, render_message
+    >>> render_message(CertificateRevoked("the licence is revoked"), "zh")
+    '电子证照已被吊销'
+    >>> render_message(CertificateRevoked("the licence is revoked"), "en")
+    'the licence is revoked'
+
+    Raises:
+        ConfigurationError: ``lang`` is not a string.
+    """
+    if _language(lang) == "en":
+        return error.message
+    codes = tuple(
+        dict.fromkeys(
+            cls.code
+            for cls in type(error).__mro__
+            if isinstance(cls, type) and issubclass(cls, GovkitError)
+        )
+    )
+    found = _from_catalogue(codes, "zh", error.context)
+    return found if found is not None else message_for(error.code, "zh")
+
+
+def message_for(code: str, lang: str = "en", /, **context: Any) -> str:
+    """The catalogue's message for ``code`` in ``lang`` (``"en"`` or ``"zh"``).
+
+    For a code read from JSON (the ``govkit`` command's ``--json``, a report's failed
+    check) rather than caught as an error. ``context`` fills the message's
+    placeholders, as an error's context does for :func:`render_message`; a
+    ``reason`` picks that reason's wording when there is one. A code the catalogue
+    does not know gives a generic message naming it.
+
+    >>> from govkit.errors import message_for
+    >>> message_for("certificate.data_invalid", "zh", field="name", reason="missing")
+    '缺少证照字段“name”'
+    >>> message_for("certificate.data_invalid", "en", field="name", reason="missing")
+    "licence field 'name' is missing"
+
+    Raises:
+        ConfigurationError: ``lang`` is not a string.
+    """
+    lang = _language(lang)
+    found = _from_catalogue((code,), lang, context)
+    if found is not None:
+        return found
+    shown = _shown(code, lang)
+    return f"govkit 错误（{shown}）" if lang == "zh" else f"govkit error ({shown})"
 
 
 class VerificationError(GovkitError):
@@ -417,6 +555,12 @@ class ConfigurationError(GovkitError):
     code = "config.invalid"
 
 
+class VerifierAnchorConflict(ConfigurationError):
+    """The trust anchors given are not the ones the verifier state trusts."""
+
+    code = "verifier.anchor_conflict"
+
+
 class EncodingError(VerificationError):
     """Bytes or text are not in the expected encoding."""
 
@@ -433,6 +577,14 @@ class NaiveDatetimeError(ClockError):
     """A datetime without a timezone was given; govkit only accepts aware datetimes."""
 
     code = "clock.naive_datetime"
+
+
+# The device's clock, not an artifact: a verifier whose clock is behind a time it has
+# already seen signed cannot judge validity or freshness, so no verdict is "valid".
+class ClockBehind(ClockError):
+    """The device clock is earlier than the newest signed time this verifier has seen."""
+
+    code = "clock.behind"
 
 
 # --- keys -------------------------------------------------------------------
@@ -796,6 +948,26 @@ class TrustListError(CertificateError):
     code = "trust.unavailable"
 
 
+class TrustListVersionUnsupported(TrustListError):
+    """The trust list has a newer major format version than this release reads."""
+
+    code = "trust.unsupported_version"
+
+
+# The verifier state (govkit.certificates.VerifierState) is shared state on disk, like a
+# store: one that cannot be read, written or locked is never a verdict.
+class VerifierStateError(CertificateError, StoreError):
+    """The verifier state directory cannot be read or written, or holds damaged data."""
+
+    code = "verifier.state"
+
+
+class VerifierStateLocked(VerifierStateError, StoreLocked):
+    """Another process held the verifier state's lock longer than allowed; try again."""
+
+    code = "verifier.state_locked"
+
+
 class QrUnreadable(CertificateError):
     """A picture could not be read as one QR code (nothing is known about the artifact)."""
 
@@ -902,6 +1074,18 @@ class TrustListStale(CertificateVerificationError):
     """The trust list (or status list) is past its expiry."""
 
     code = "trust.stale"
+
+
+class TrustListRollback(CertificateVerificationError):
+    """The trust list (or status list) is older than the one the verifier already holds."""
+
+    code = "trust.rollback"
+
+
+class TrustListEquivocation(CertificateVerificationError):
+    """A different trust list (or status list) has the sequence number already held."""
+
+    code = "trust.equivocation"
 
 
 class StatusListInvalid(CertificateVerificationError):
@@ -1013,6 +1197,21 @@ class PaymentReleaseRefused(PaymentError):
     """Only a quarantined event can be released from quarantine."""
 
     code = "payment.release_refused"
+
+
+class PaymentEventUnknown(PaymentError):
+    """No single stored event has that id: none, or several providers use it.
+
+    A lookup that found nothing, not a store failure (the store answered).
+    """
+
+    code = "payment.event_unknown"
+
+
+class PaymentDeliveryUnknown(PaymentError):
+    """No stored delivery has that id (a lookup that found nothing, not a store failure)."""
+
+    code = "payment.delivery_unknown"
 
 
 class PaymentVerificationError(PaymentError, VerificationError):
@@ -1181,3 +1380,9 @@ class SignatureChainBroken(EsignVerificationError):
     """A multi-party signature chain is out of order, or a link does not match."""
 
     code = "esign.chain"
+
+
+class SignerMismatch(EsignVerificationError):
+    """The signer's certificate is not one the trust list authorises for the licence's issuer."""
+
+    code = "esign.signer_mismatch"

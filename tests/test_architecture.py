@@ -9,8 +9,8 @@ becomes an arrow between components, and every arrow must be drawn in ``ALLOWED`
     certificates ──► esign, pdf          esign ──► pdf (fonts for the visible seal)
     identity, certificates, esign, payments ──► audit, stores, keys
     audit ──► stores, keys      stores ──► core      pdf ──► (core only)      keys ──► core
-    core = errors, clock, report, _encoding, _json, _http  ──► standard library, cryptography,
-           requests
+    core = errors, clock, report, _encoding, _json, _http, _messages  ──► standard library,
+           cryptography, requests
     testing ──► anything; nothing under govkit/ imports testing or cli
 
 One private module is shared on purpose: ``govkit.stores._sql``, "the private SQL
@@ -37,7 +37,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "govkit"
 
-CORE = frozenset({"errors", "clock", "report", "_encoding", "_json", "_http"})
+CORE = frozenset({"errors", "clock", "report", "_encoding", "_json", "_http", "_messages"})
 PUBLIC_COMPONENTS = frozenset(
     {
         "errors",
@@ -65,6 +65,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "_encoding": CORE,
     "_json": CORE,
     "_http": CORE,
+    # the error messages in English and Chinese: data only, read by govkit.errors
+    "_messages": frozenset(),
     "keys": CORE,
     "stores": CORE,
     "audit": frozenset({"keys", "stores"}) | CORE,
@@ -94,6 +96,7 @@ THIRD_PARTY: dict[str, frozenset[str]] = {
     "_json": frozenset(),  # the standard library only
     # the one bounded HTTP fetcher (ARCHITECTURE.md: core ──► requests)
     "_http": frozenset({"requests"}),
+    "_messages": frozenset(),  # data only
     # shared state: AES-GCM and HKDF for sealed flow secrets; the PostgreSQL driver,
     # imported only when a PostgreSQL store is opened
     "stores": frozenset({"cryptography", "psycopg"}),

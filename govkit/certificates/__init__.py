@@ -46,6 +46,9 @@ The pieces:
   (:class:`StatusList`, revoked and suspended, privacy-preserving), loaded by
   :class:`TrustListSource` and :class:`StatusListSource` within the limits of a
   :class:`SourcePolicy`;
+* the verifier state (:class:`VerifierState`): a directory holding the anchors, the
+  newest trust and status lists, audit checkpoints and a replay store, which only
+  moves forward (rollback, equivocation, a clock set back and replays are refused);
 * :mod:`govkit.certificates.qr`: QR pictures in and out with zxing-cpp;
 * presentations: selective-disclosure licences bound to the holder's device
   (:meth:`CertificateIssuer.issue_selective`, :class:`SelectiveCredential`), dynamic
@@ -53,16 +56,19 @@ The pieces:
   issuer-signed predicates, checked against :data:`PROFILES` by
   :meth:`CertificateVerifier.verify_presentation`;
 * licence PDFs: :func:`render_licence_pdf` (via :mod:`govkit.pdf`) and
-  :class:`LicencePdfVerifier` (the PAdES signature via :mod:`govkit.esign`, and the
-  embedded payload as above).
+  :class:`LicencePdfVerifier` (the PAdES signature via :mod:`govkit.esign`, the
+  embedded payload as above, and :func:`check_pdf_signers`: the signer is one the trust
+  list authorises for the licence's issuer).
 """
 
 from govkit._http import SourcePolicy
 from govkit.certificates._documents import (
     LICENCE_ATTACHMENT,
+    PDF_SIGNER_CHECK,
     LicencePdfReport,
     LicencePdfVerifier,
     VerifiedLicencePdf,
+    check_pdf_signers,
     licence_document,
     licence_template,
     render_licence_pdf,
@@ -100,7 +106,14 @@ from govkit.certificates._presentation import (
 )
 from govkit.certificates._report import CertificateCheck
 from govkit.certificates._sources import TrustListSource
+from govkit.certificates._state import (
+    CLOCK_TOLERANCE,
+    ListUpdate,
+    SyncResult,
+    VerifierState,
+)
 from govkit.certificates._status import (
+    STATUS_LIST_MAX_BYTES,
     SignedStatusList,
     Status,
     StatusList,
@@ -109,6 +122,8 @@ from govkit.certificates._status import (
     sign_status_list,
 )
 from govkit.certificates._trust import (
+    TRUST_LIST_MAX_BYTES,
+    TRUST_LIST_VERSION,
     TrustedIssuer,
     TrustedKey,
     TrustList,
@@ -122,14 +137,19 @@ from govkit.certificates._verifier import (
 )
 
 __all__ = [
+    "CLOCK_TOLERANCE",
     "CREDENTIAL_PREFIX",
     "DEFAULT_WINDOW",
     "LICENCE_ATTACHMENT",
     "LICENCE_CLAIM",
+    "PDF_SIGNER_CHECK",
     "PREDICATES",
     "PRESENTATION_PREFIX",
     "PROFILES",
     "SELECTIVE_CLAIM",
+    "STATUS_LIST_MAX_BYTES",
+    "TRUST_LIST_MAX_BYTES",
+    "TRUST_LIST_VERSION",
     "Agency",
     "CertificateCheck",
     "CertificateIssuer",
@@ -146,6 +166,7 @@ __all__ = [
     "LicencePdfVerifier",
     "LicenceRegistry",
     "LicenceType",
+    "ListUpdate",
     "Predicate",
     "Presentation",
     "PresentationReport",
@@ -155,6 +176,7 @@ __all__ = [
     "Status",
     "StatusList",
     "StatusListSource",
+    "SyncResult",
     "TrustList",
     "TrustListSource",
     "TrustedIssuer",
@@ -163,6 +185,8 @@ __all__ = [
     "VerifiedLicencePdf",
     "VerifiedPresentation",
     "VerifierProfile",
+    "VerifierState",
+    "check_pdf_signers",
     "disclosable_items",
     "licence_document",
     "licence_id",

@@ -145,6 +145,7 @@ def open_envelope(
     keys: Sequence[VerifyingKey],
     error: type[CertificateVerificationError],
     max_bytes: int,
+    unsupported: type[GovkitError] | None = None,
 ) -> tuple[dict[str, Any], VerifyingKey, bytes]:
     """Check a signed envelope; return its body, the key that signed it, the signed bytes.
 
@@ -152,7 +153,9 @@ def open_envelope(
     :func:`sign_envelope` wrote (sources compare them to spot equivocation).
 
     Raises ``error`` with ``reason`` ``type``, ``too_large``, ``json``, ``layout``,
-    ``wrong_type``, ``signature`` or ``unknown_key``.
+    ``wrong_type``, ``signature`` or ``unknown_key``; ``unsupported``, when given, for
+    a document of the same family under a newer major version (``…/v2`` where
+    ``marker`` is ``…/v1``), before its signature is looked at.
     """
     what = marker.split("/", 1)[0].removeprefix("govkit.").replace("-", " ")
     if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -161,7 +164,21 @@ def open_envelope(
         raise error(f"the signed {what} is larger than {max_bytes} bytes", reason="too_large")
     raw = bytes(data)
     document = loads_strict(raw, error, what)
-    if document.get("type") != marker:
+    kind = document.get("type")
+    if kind != marker:
+        family = marker.rsplit("/v", 1)[0] + "/v"
+        if (
+            unsupported is not None
+            and isinstance(kind, str)
+            and kind.startswith(family)
+            and kind[len(family) :].isdigit()
+            and int(kind[len(family) :][:8]) > int(marker[len(family) :])
+        ):
+            raise unsupported(
+                f"the document is a {kind}; this release reads {marker} only",
+                reason="version",
+                version=kind[len(family) :][:8],
+            )
         raise error(f"the document is not a {marker}", reason="wrong_type")
     if set(document) != {"type", member, "signature"}:
         raise error(f"the {what} must have exactly type, {member} and signature", reason="layout")
@@ -195,12 +212,18 @@ def members(
     optional: set[str],
     error: type[GovkitError],
     what: str,
+    *,
+    ignore_unknown: bool = False,
 ) -> dict[str, Any]:
-    """``obj`` as a dict with all of ``required`` and nothing outside ``optional``."""
+    """``obj`` as a dict with all of ``required`` and nothing outside ``optional``.
+
+    With ``ignore_unknown`` members outside ``required | optional`` are allowed (the
+    caller reads only the names it knows): the trust list's rule within a major version.
+    """
     if not isinstance(obj, dict):
         raise error(f"{what} must be an object", reason="layout", member=what)
     names = set(obj)
-    if not required <= names or not names <= required | optional:
+    if not required <= names or (not ignore_unknown and not names <= required | optional):
         raise error(f"{what} has missing or unknown members", reason="layout", member=what)
     return obj
 

@@ -134,7 +134,8 @@ class LicenceId:
             raise _invalid("the version must be an int", "version")
         if not 0 <= self.version <= 999:
             raise _invalid("the version must be from 0 to 999", "version")
-        if self.check != mod37_36_check(self._body()):
+        # every part is 0-9A-Z by now, so the check character is never None here
+        if self.check != mod37_36_check_character(self._body()):
             raise _invalid("the check character does not match", "check")
 
     def _body(self) -> str:

@@ -66,6 +66,7 @@ always allowed.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -158,12 +159,28 @@ class LicenceRegistry:
         """The type called ``name``.
 
         Raises:
-            LicenceDataInvalid: no such type (``reason`` ``unknown_type``).
+            LicenceDataInvalid: no such type (``reason`` ``unknown_type``). The context
+                lists ``valid_types`` and the ``suggestions`` closest to the name
+                given (closest first), and holds the name as ``given`` when it has the
+                form of a type name (never arbitrary text).
         """
         licence_type = self._types.get(name) if isinstance(name, str) else None
         if licence_type is None:
-            raise invalid("unknown licence type", "type", "unknown_type")
+            raise self._unknown_type(name)
         return licence_type
+
+    def _unknown_type(self, name: object) -> LicenceDataInvalid:
+        valid = tuple(self._types)
+        given = name if isinstance(name, str) and TYPE_NAME.fullmatch(name) else None
+        close = tuple(difflib.get_close_matches(given, valid, n=3)) if given else ()
+        message = "unknown licence type" + (f" {given!r}" if given else "")
+        if close:
+            message += f" (did you mean {', '.join(close)}?)"
+        message += f"; the valid types are {', '.join(valid) or '(none)'}"
+        context: dict[str, Any] = {"suggestions": close, "valid_types": valid}
+        if given:
+            context["given"] = given
+        return invalid(message, "type", "unknown_type", **context)
 
     def by_type_code(self, type_code: str) -> LicenceType:
         """The type whose GB/T 36904 type code is ``type_code``.

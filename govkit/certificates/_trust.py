@@ -22,16 +22,22 @@ whitespace)::
     {
       "type": "govkit.trust-list/v1",
       "trust_list": {
+        "version": "1.1",                                  (optional, see below)
         "sequence": 7,
         "issued_at": "2026-06-01T00:00:00Z",
         "expires_at": "2026-06-08T00:00:00Z",
+        "next_anchors": [{…public JWK…}],                  (optional, see below)
         "issuers": [
           {"name": "广州市公安局", "uscc": "11440100MB2C92923F",
+           "status_url": "https://…/status.json",         (optional, see below)
            "keys": [{"jwk": {…public JWK as VerifyingKey.to_jwk() writes it…},
                      "kid": "<base64url of the 8-byte COSE kid>",
                      "licence_types": ["driving-licence"],
                      "not_before": "…Z", "not_after": "…Z",      (both optional)
-                     "withdrawn": false}]}
+                     "withdrawn": false}],
+           "pdf_signers": {"spki_sha256": ["<64 lowercase hex digits>"],   (optional,
+                           "subjects": ["organizationIdentifier=NTRCN-…"]}   see below)
+          }
         ]
       },
       "signature": {"alg": "ES256", "kid": "<anchor's JWK thumbprint>",
@@ -40,10 +46,36 @@ whitespace)::
 
 The signature covers the canonical JSON of ``{"type": …, "trust_list": …}``, so the
 type marker is inside the signed bytes: a status list or any other govkit document
-signed by the same anchor can never pass as a trust list. Loading is strict:
-unknown or missing members, duplicate names, floats, ``NaN``, a JWK not in the exact
-form govkit writes, a ``kid`` of the wrong length, naive or fractional times are all
+signed by the same anchor can never pass as a trust list. Loading is strict: missing
+members, duplicate names, floats, ``NaN``, a JWK not in the exact form govkit writes, a
+``kid`` of the wrong length, naive or fractional times are all
 :class:`~govkit.errors.TrustListInvalid` (``reason`` in the context).
+
+**Versions.** The type marker carries the major version (``/v1``); the optional
+``version`` member of the body says ``MAJOR.MINOR`` (absent: ``"1.0"``). Within major
+version 1 a reader ignores members it does not know in the body, in an issuer, in a key
+and in ``pdf_signers`` (never in a JWK, the envelope or the signature, which stay
+exact), so a later minor version can add members that older readers skip. A change
+that an older reader must not skip (one that would make it accept more than it
+should) takes a new major version: a list of another major version
+(``govkit.trust-list/v2``, or a ``version`` of ``"2.0"``) is refused with
+:class:`~govkit.errors.TrustListVersionUnsupported` (``trust.unsupported_version``),
+never read as version 1. A writer stamps the lowest version that describes the list:
+a list using none of the 1.1 members (``status_url``, ``next_anchors``,
+``pdf_signers``) has no ``version`` member and is exactly what releases before 1.1
+write and read; a list using one says ``"1.1"``. Releases before 1.1 read every member
+strictly, so they refuse a 1.1 list (``trust.invalid``, ``layout``): publish a list
+without those members at another URL for devices that cannot be updated.
+
+**Status list URLs.** An issuer's ``status_url`` (optional, an ``https`` URL, ``http``
+only for a loopback host, at most 256 characters) is where its signed status list is
+published; ``govkit verifier sync`` fetches each one (:class:`VerifierState`).
+
+**Anchor rotation.** ``next_anchors`` (optional, at most 8 public JWKs in govkit's exact
+form) introduces the anchors that will sign later lists, as a TUF root introduces the
+next root keys. A verifier state accepts a list signed by a next anchor only while the
+list it holds, signed by a current anchor, introduces it; from then on the next anchors
+are the current ones and the old anchor signs nothing the state accepts.
 
 **Key ids.** A :class:`TrustedKey`'s ``kid`` is the 8-byte COSE key id the QR payload
 carries: the first 8 bytes of SHA-256 over the key's SubjectPublicKeyInfo DER
@@ -54,6 +86,18 @@ most 8 a kid (a ninth is refused: each costs the verifier a signature check), an
 try. Only after a signature verifies does it call :meth:`TrustList.check_permission`,
 which raises :class:`~govkit.errors.IssuerNotAllowed` with ``reason`` ``unknown``,
 ``withdrawn``, ``type``, ``algorithm`` or ``window``.
+
+**Licence PDF signers.** A licence PDF is signed (PAdES) with an X.509 certificate,
+not with the issuer's licence key; ``pdf_signers`` names the certificates allowed to
+sign the issuer's PDFs: by ``spki_sha256``, the SHA-256 of the certificate's DER
+SubjectPublicKeyInfo in lowercase hex (:func:`govkit.esign.spki_sha256`), or by a
+subject identifier, ``organizationIdentifier=<value>`` or ``serialNumber=<value>``
+(:func:`govkit.esign.subject_ids`; a subject holding two such attributes matches
+neither). Each array is optional, sorted, without duplicates, at most 64 entries; the
+member is written only when the issuer has a PDF signer. An issuer without one has no
+PDF signer: :class:`~govkit.certificates.LicencePdfVerifier` refuses every licence PDF
+of that issuer (``esign.signer_mismatch``). Lists written before the member existed
+load unchanged, and so refuse licence PDFs until their issuers are given signers.
 
 **Size.** A list holds at most :data:`MAX_TRUSTED_ISSUERS` (100,000) issuers, 256 keys
 each. Its index (kid to keys, public key to its issuer) is built once, when the list
@@ -86,6 +130,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from govkit._encoding import b64url_decode, b64url_encode
+from govkit._http import check_url
 from govkit.certificates._envelope import (
     check_keys,
     format_time,
@@ -107,6 +152,7 @@ from govkit.errors import (
     LicenceDataInvalid,
     TrustListInvalid,
     TrustListStale,
+    TrustListVersionUnsupported,
 )
 from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, Signer, VerifyingKey
 
@@ -115,6 +161,7 @@ __all__ = [
     "TRUST_LIST_BYTES_PER_ISSUER",
     "TRUST_LIST_MAX_BYTES",
     "TRUST_LIST_TYPE",
+    "TRUST_LIST_VERSION",
     "TrustList",
     "TrustedIssuer",
     "TrustedKey",
@@ -122,8 +169,17 @@ __all__ = [
     "sign_trust_list",
 ]
 
-#: The type marker inside every signed trust list.
+#: The type marker inside every signed trust list (its major version is the ``/v1``).
 TRUST_LIST_TYPE: Final = "govkit.trust-list/v1"
+#: The newest format version this release writes and reads (``MAJOR.MINOR``); a list
+#: using none of its additions is written without a ``version`` member (``"1.0"``).
+TRUST_LIST_VERSION: Final = "1.1"
+_MAJOR: Final = 1
+_VERSION = re.compile(r"([1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})")
+#: The issuer members a version 1.0 list may have; any other makes the list 1.1.
+_ISSUER_MEMBERS_1_0: Final = frozenset({"name", "uscc", "keys", "required_algorithms"})
+_MAX_STATUS_URL: Final = 256
+_MAX_NEXT_ANCHORS: Final = 8
 #: The most issuers a trust list may hold (Guangdong alone has about 7,300 issuing
 #: departments and platforms; this leaves room for a national list).
 MAX_TRUSTED_ISSUERS: Final = 100_000
@@ -148,6 +204,12 @@ _MAX_KEYS_PER_ISSUER: Final = 256
 _MAX_TYPES_PER_KEY: Final = 64
 _MAX_SEQUENCE: Final = 2**53 - 1
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+){0,7}")
+#: Certificates an issuer may name as licence PDF signers, of each kind (hash, subject).
+_MAX_PDF_SIGNERS: Final = 64
+_SPKI_HASH_BYTES: Final = 32
+_SPKI_HEX = re.compile(r"[0-9a-f]{64}")
+#: ``organizationIdentifier=…`` or ``serialNumber=…``: 1-128 characters, no controls.
+_SUBJECT_ID = re.compile(r"(?:organizationIdentifier|serialNumber)=[^\x00-\x1f\x7f]{1,128}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,11 +317,28 @@ class TrustedIssuer:
             signed otherwise raises :class:`~govkit.errors.IssuerNotAllowed` with
             ``reason`` ``algorithm``. Written as ``"required_algorithms"`` (sorted)
             only when not empty.
+        pdf_signer_spki: the certificates allowed to sign this issuer's licence PDFs,
+            by the SHA-256 of their SubjectPublicKeyInfo (32 bytes each,
+            :func:`govkit.esign.spki_sha256`; at most 64).
+        pdf_signer_subjects: the certificates allowed to sign them by subject
+            identifier, ``organizationIdentifier=<value>`` or ``serialNumber=<value>``
+            (:func:`govkit.esign.subject_ids`; at most 64). Trust these only when every
+            CA the PDF verifier trusts vets that attribute; a hash names one key.
+
+    Both empty (the default): no certificate may sign the issuer's licence PDFs. Written
+    as ``"pdf_signers"`` only when one is not empty.
+
+    ``status_url`` (optional): where the issuer publishes its signed status list, an
+    ``https`` URL (``http`` only for a loopback host), at most 256 characters; written
+    as ``"status_url"`` only when given. ``govkit verifier sync`` fetches it.
     """
 
     agency: Agency
     keys: tuple[TrustedKey, ...]
     required_algorithms: frozenset[str] = frozenset()
+    pdf_signer_spki: frozenset[bytes] = frozenset()
+    pdf_signer_subjects: frozenset[str] = frozenset()
+    status_url: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.agency, Agency):
@@ -278,6 +357,39 @@ class TrustedIssuer:
             raise ConfigurationError(
                 "TrustedIssuer.required_algorithms must be a frozenset of govkit algorithm names"
             )
+        spki = _name_set(self.pdf_signer_spki, "pdf_signer_spki")
+        if not all(isinstance(h, bytes) and len(h) == _SPKI_HASH_BYTES for h in spki):
+            raise ConfigurationError("pdf_signer_spki holds 32-byte SHA-256 hashes")
+        subjects = _name_set(self.pdf_signer_subjects, "pdf_signer_subjects")
+        if not all(isinstance(i, str) and _SUBJECT_ID.fullmatch(i) for i in subjects):
+            raise ConfigurationError(
+                "pdf_signer_subjects holds organizationIdentifier=… or serialNumber=… ids"
+            )
+        object.__setattr__(self, "pdf_signer_spki", spki)
+        object.__setattr__(self, "pdf_signer_subjects", subjects)
+        if self.status_url is not None:
+            if not isinstance(self.status_url, str) or len(self.status_url) > _MAX_STATUS_URL:
+                raise ConfigurationError(
+                    f"TrustedIssuer.status_url must be a URL of at most {_MAX_STATUS_URL} "
+                    "characters"
+                )
+            check_url(self.status_url, "status list")
+
+    def pdf_signer_match(self, spki_sha256: bytes, subject_ids: Iterable[str]) -> str | None:
+        """How a certificate is authorised to sign this issuer's licence PDFs, or ``None``.
+
+        ``spki_sha256`` and ``subject_ids`` are the certificate's
+        (:func:`govkit.esign.spki_sha256`, :func:`govkit.esign.subject_ids`). Returns
+        ``"spki_sha256"`` or the attribute name of the matching subject identifier
+        (``"organizationIdentifier"``, ``"serialNumber"``); ``None`` when neither
+        matches, always so for an issuer without PDF signers.
+        """
+        if spki_sha256 in self.pdf_signer_spki:
+            return "spki_sha256"
+        for ident in subject_ids:
+            if ident in self.pdf_signer_subjects:
+                return ident.split("=", 1)[0]
+        return None
 
     def to_json(self) -> dict[str, Any]:
         """The issuer as it appears in a trust list's ``issuers`` array."""
@@ -288,7 +400,29 @@ class TrustedIssuer:
         }
         if self.required_algorithms:
             result["required_algorithms"] = sorted(self.required_algorithms)
+        signers: dict[str, list[str]] = {}
+        if self.pdf_signer_spki:
+            signers["spki_sha256"] = sorted(h.hex() for h in self.pdf_signer_spki)
+        if self.pdf_signer_subjects:
+            signers["subjects"] = sorted(self.pdf_signer_subjects)
+        if signers:
+            result["pdf_signers"] = signers
+        if self.status_url is not None:
+            result["status_url"] = self.status_url
         return result
+
+
+def _name_set(given: object, name: str) -> frozenset[Any]:
+    """``given`` (any iterable but a string) as a frozenset of at most 64 members."""
+    if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+        raise ConfigurationError(f"TrustedIssuer.{name} must be a set")
+    try:
+        found: frozenset[Any] = frozenset(given)
+    except TypeError:
+        raise ConfigurationError(f"TrustedIssuer.{name} must be a set") from None
+    if len(found) > _MAX_PDF_SIGNERS:
+        raise ConfigurationError(f"TrustedIssuer.{name} holds at most {_MAX_PDF_SIGNERS}")
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,20 +435,23 @@ class TrustList:
         sequence: increases with every new list (0 to 2**53 - 1).
         issued_at: when the list was made.
         expires_at: after this the list is stale (the maximum offline age).
+        next_anchors: the anchors this list introduces for signing later lists
+            (anchor rotation; at most 8, distinct; default none).
 
     Making a list (or loading one) also builds its index, once: COSE ``kid`` to the
     ``(issuer, key)`` pairs with that kid, and public key to its one pair. Finding a
     licence's signer (:meth:`candidates`) and checking its permission
     (:meth:`check_permission`) then take the same time for 10 issuers as for 100,000.
 
-    The builders (:meth:`with_issuer`, :meth:`with_key`, :meth:`withdraw`,
-    :meth:`renewed`) return a new list with ``sequence + 1``.
+    The builders (:meth:`with_issuer`, :meth:`with_key`, :meth:`with_pdf_signers`,
+    :meth:`withdraw`, :meth:`renewed`) return a new list with ``sequence + 1``.
     """
 
     issuers: tuple[TrustedIssuer, ...]
     sequence: int
     issued_at: datetime
     expires_at: datetime
+    next_anchors: tuple[VerifyingKey, ...] = ()
     _by_kid: dict[bytes, tuple[tuple[TrustedIssuer, TrustedKey], ...]] = field(
         init=False, repr=False, compare=False
     )
@@ -341,6 +478,13 @@ class TrustList:
         object.__setattr__(self, "expires_at", whole_seconds(self.expires_at, "expires_at"))
         if self.expires_at <= self.issued_at:
             raise ConfigurationError("expires_at must be later than issued_at")
+        anchors = self.next_anchors
+        if not isinstance(anchors, tuple) or not all(isinstance(k, VerifyingKey) for k in anchors):
+            raise ConfigurationError("TrustList.next_anchors must be a tuple of VerifyingKey")
+        if len(anchors) > _MAX_NEXT_ANCHORS or len(set(anchors)) != len(anchors):
+            raise ConfigurationError(
+                f"TrustList.next_anchors holds at most {_MAX_NEXT_ANCHORS} distinct keys"
+            )
         usccs: set[str] = set()
         by_kid: dict[bytes, tuple[tuple[TrustedIssuer, TrustedKey], ...]] = {}
         by_key: dict[VerifyingKey, tuple[TrustedIssuer, TrustedKey]] = {}
@@ -426,26 +570,55 @@ class TrustList:
         """Whether the list is past ``expires_at`` at ``at``."""
         return require_aware(at) >= self.expires_at
 
+    @property
+    def format_version(self) -> str:
+        """The lowest format version describing this list: ``"1.1"`` when it uses a
+        member added in 1.1 (``status_url``, ``next_anchors``, ``pdf_signers``), else
+        ``"1.0"`` (what releases before 1.1 read)."""
+        return "1.0" if "version" not in self.to_json() else TRUST_LIST_VERSION
+
     def to_json(self) -> dict[str, Any]:
-        """The ``trust_list`` member of the signed document."""
-        return {
+        """The ``trust_list`` member of the signed document.
+
+        ``version`` is written only for a list that needs 1.1 (see
+        :attr:`format_version`); a 1.0 list is exactly what earlier releases write.
+        """
+        issuers = [i.to_json() for i in self.issuers]
+        result: dict[str, Any] = {
             "sequence": self.sequence,
             "issued_at": format_time(self.issued_at),
             "expires_at": format_time(self.expires_at),
-            "issuers": [i.to_json() for i in self.issuers],
+            "issuers": issuers,
         }
+        if self.next_anchors:
+            result["next_anchors"] = [k.to_jwk() for k in self.next_anchors]
+        if self.next_anchors or any(not _ISSUER_MEMBERS_1_0.issuperset(i) for i in issuers):
+            result["version"] = TRUST_LIST_VERSION
+        return result
 
     @classmethod
     def from_json(cls, body: object) -> TrustList:
         """Parse a ``trust_list`` member strictly (no signature check).
 
+        Members this release does not know are ignored (major version 1); a
+        ``version`` of another major version is refused.
+
         Raises:
             TrustListInvalid: anything is off (``reason`` in the context).
+            TrustListVersionUnsupported: ``version`` has another major version.
         """
         err = TrustListInvalid
         obj = members(
-            body, {"sequence", "issued_at", "expires_at", "issuers"}, set(), err, "trust_list"
+            body,
+            {"sequence", "issued_at", "expires_at", "issuers"},
+            {"version", "next_anchors"},
+            err,
+            "trust_list",
+            ignore_unknown=True,
         )
+        if "version" in obj:
+            _check_version(obj["version"])
+        next_anchors = _anchors_from_json(obj.get("next_anchors", []))
         issuers_json = obj["issuers"]
         if not isinstance(issuers_json, list):
             raise err("issuers must be an array", reason="layout", member="issuers")
@@ -463,6 +636,7 @@ class TrustList:
                 json_int(obj["sequence"], err, "sequence", _MAX_SEQUENCE),
                 parse_time(obj["issued_at"], err, "issued_at"),
                 parse_time(obj["expires_at"], err, "expires_at"),
+                next_anchors,
             )
         except (ConfigurationError, LicenceDataInvalid) as exc:
             raise err(f"the trust list is inconsistent: {exc.message}", reason="content") from None
@@ -483,6 +657,30 @@ class TrustList:
         for issuer in self.issuers:
             if issuer.agency.uscc == uscc:
                 updated = replace(issuer, keys=(*issuer.keys, key))
+                issuers = tuple(updated if i is issuer else i for i in self.issuers)
+                return replace(self, issuers=issuers, sequence=self.sequence + 1)
+        raise ConfigurationError("no issuer on the trust list has that USCC")
+
+    def with_pdf_signers(
+        self,
+        uscc: str,
+        *,
+        spki_sha256: Iterable[bytes] = (),
+        subjects: Iterable[str] = (),
+    ) -> TrustList:
+        """A new list in which the issuer with ``uscc`` may also have its licence PDFs
+        signed by these certificates (added to those it has; see :class:`TrustedIssuer`).
+
+        Raises:
+            ConfigurationError: no issuer has that USCC, or a value is malformed.
+        """
+        for issuer in self.issuers:
+            if issuer.agency.uscc == uscc:
+                updated = replace(
+                    issuer,
+                    pdf_signer_spki=issuer.pdf_signer_spki | frozenset(spki_sha256),
+                    pdf_signer_subjects=issuer.pdf_signer_subjects | frozenset(subjects),
+                )
                 issuers = tuple(updated if i is issuer else i for i in self.issuers)
                 return replace(self, issuers=issuers, sequence=self.sequence + 1)
         raise ConfigurationError("no issuer on the trust list has that USCC")
@@ -508,9 +706,54 @@ class TrustList:
         return replace(self, issued_at=issued_at, expires_at=expires_at, sequence=self.sequence + 1)
 
 
+def _check_version(value: object) -> None:
+    """A ``version`` member: ``"1.MINOR"`` (any minor); another major is unsupported."""
+    match = _VERSION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise TrustListInvalid(
+            "version must be MAJOR.MINOR, such as 1.1", reason="layout", member="version"
+        )
+    if int(match.group(1)) < _MAJOR:
+        raise TrustListInvalid("version must be 1.MINOR", reason="layout", member="version")
+    if int(match.group(1)) > _MAJOR:
+        raise TrustListVersionUnsupported(
+            f"the trust list is version {value}; this release reads version {_MAJOR}.x",
+            reason="version",
+            version=value,
+        )
+
+
+def _anchors_from_json(value: object) -> tuple[VerifyingKey, ...]:
+    """``next_anchors``: an array of public JWKs in govkit's exact form."""
+    err = TrustListInvalid
+    if not isinstance(value, list) or len(value) > _MAX_NEXT_ANCHORS:
+        raise err(
+            f"next_anchors must be an array of at most {_MAX_NEXT_ANCHORS} JWKs",
+            reason="layout",
+            member="next_anchors",
+        )
+    anchors = []
+    for jwk in value:
+        try:
+            key = VerifyingKey.from_jwk(jwk)
+        except KeysError:
+            raise err("a next anchor is not a usable public key", reason="jwk") from None
+        if key.to_jwk() != jwk:
+            raise err("a next anchor's JWK is not in govkit's exact form", reason="jwk")
+        anchors.append(key)
+    return tuple(anchors)
+
+
 def _issuer_from_json(obj: object) -> TrustedIssuer:
     err = TrustListInvalid
-    issuer = members(obj, {"name", "uscc", "keys"}, {"required_algorithms"}, err, "issuer")
+    issuer = members(
+        obj,
+        {"name", "uscc", "keys"},
+        {"required_algorithms", "pdf_signers", "status_url"},
+        err,
+        "issuer",
+        ignore_unknown=True,
+    )
     keys_json = issuer["keys"]
     if not isinstance(keys_json, list):
         raise err("keys must be an array", reason="layout", member="keys")
@@ -533,11 +776,47 @@ def _issuer_from_json(obj: object) -> TrustedIssuer:
             reason="layout",
             member="required_algorithms",
         )
+    spki, subjects = (
+        _pdf_signers_from_json(issuer["pdf_signers"]) if "pdf_signers" in issuer else ((), ())
+    )
     return TrustedIssuer(
         Agency(issuer["name"], issuer["uscc"]),
         tuple(_key_from_json(k) for k in keys_json),
         frozenset(required),
+        pdf_signer_spki=frozenset(bytes.fromhex(h) for h in spki),
+        pdf_signer_subjects=frozenset(subjects),
+        status_url=issuer.get("status_url"),
     )
+
+
+def _pdf_signers_from_json(obj: object) -> tuple[list[str], list[str]]:
+    """An issuer's ``pdf_signers``: its ``spki_sha256`` (hex) and ``subjects`` arrays."""
+    err = TrustListInvalid
+    signers = members(
+        obj, set(), {"spki_sha256", "subjects"}, err, "pdf_signers", ignore_unknown=True
+    )
+    found: list[list[str]] = []
+    for name, form in (("spki_sha256", _SPKI_HEX), ("subjects", _SUBJECT_ID)):
+        values = signers.get(name, [])
+        if name in signers and (
+            not isinstance(values, list)
+            or not 0 < len(values) <= _MAX_PDF_SIGNERS
+            or not all(isinstance(v, str) and form.fullmatch(v) for v in values)
+            or values != sorted(set(values))
+        ):
+            raise err(
+                f"pdf_signers.{name} must be a non-empty sorted array of at most "
+                f"{_MAX_PDF_SIGNERS} distinct "
+                + ("lowercase hex SHA-256 hashes" if name == "spki_sha256" else "subject ids"),
+                reason="layout",
+                member=f"pdf_signers.{name}",
+            )
+        found.append(values)
+    if not signers:
+        raise err(
+            "pdf_signers must name at least one signer", reason="layout", member="pdf_signers"
+        )
+    return found[0], found[1]
 
 
 def _key_from_json(obj: object) -> TrustedKey:
@@ -548,6 +827,7 @@ def _key_from_json(obj: object) -> TrustedKey:
         {"not_before", "not_after"},
         err,
         "key",
+        ignore_unknown=True,
     )
     jwk = entry["jwk"]
     try:
@@ -603,6 +883,8 @@ def load_trust_list(
             (``context["reason"]``: ``type``, ``too_large``, ``json``, ``layout``,
             ``wrong_type``, ``unknown_key``, ``signature``, ``time``, ``jwk``,
             ``kid``, ``too_many``, ``content``).
+        TrustListVersionUnsupported: the list has another major format version
+            (``trust.unsupported_version``).
         TrustListStale: the list is past ``expires_at`` and ``allow_stale`` is false.
         NaiveDatetimeError: ``at`` has no timezone.
     """
@@ -641,17 +923,34 @@ def _load_trust_list(
     max_bytes: int,
 ) -> tuple[TrustList, bytes]:
     """:func:`load_trust_list`, and the signed bytes (the canonical type and body)."""
+    trust_list, _, signed = _open_trust_list(
+        data, anchors, at=at, clock=clock, allow_stale=allow_stale, max_bytes=max_bytes
+    )
+    return trust_list, signed
+
+
+def _open_trust_list(
+    data: bytes,
+    anchors: Sequence[VerifyingKey],
+    *,
+    at: datetime | None,
+    clock: Clock | None,
+    allow_stale: bool,
+    max_bytes: int,
+) -> tuple[TrustList, VerifyingKey, bytes]:
+    """:func:`load_trust_list`, the anchor that signed it and the signed bytes."""
     keys = check_keys(anchors, "anchors")
     when = resolve_time(clock or SystemClock(), at)
     size = len(data) if isinstance(data, (bytes, bytearray, memoryview)) else 0
     with _collector_paused(size):
-        body, _, signed = open_envelope(
+        body, key, signed = open_envelope(
             data,
             marker=TRUST_LIST_TYPE,
             member="trust_list",
             keys=keys,
             error=TrustListInvalid,
             max_bytes=max_bytes,
+            unsupported=TrustListVersionUnsupported,
         )
         trust_list = TrustList.from_json(body)
         del body
@@ -661,4 +960,4 @@ def _load_trust_list(
             expired=format_time(trust_list.expires_at),
             sequence=trust_list.sequence,
         )
-    return trust_list, signed
+    return trust_list, key, signed

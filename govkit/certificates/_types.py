@@ -29,6 +29,7 @@ personal field.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -183,37 +184,43 @@ class FieldSpec:
                 ``length``, ``choice``, ``date`` or ``range``).
         """
         name = self.name
+        field = f"licence field {name!r}"
         if self.kind == "text":
             if not isinstance(value, str):
-                raise invalid("the field must be text", name, "kind")
+                raise invalid(f"{field} must be text", name, "kind")
             if not is_clean_text(value, self.max_length):
                 raise invalid(
-                    f"the field must be 1-{self.max_length} characters of clean text",
+                    f"{field} must be 1-{self.max_length} characters of clean text",
                     name,
                     "length",
                 )
             return value
         if self.kind == "enum":
             if not isinstance(value, str):
-                raise invalid("the field must be text", name, "kind")
+                raise invalid(f"{field} must be text", name, "kind")
             if value not in self.choices:
-                raise invalid("the field is not one of its allowed values", name, "choice")
+                raise invalid(
+                    f"{field} must be one of: {', '.join(self.choices)}",
+                    name,
+                    "choice",
+                    choices=self.choices,  # the schema's values, never the one given
+                )
             return value
         if self.kind == "date":
             if not isinstance(value, (str, date)):
-                raise invalid("the field must be a date or YYYY-MM-DD text", name, "kind")
+                raise invalid(f"{field} must be a date or YYYY-MM-DD text", name, "kind")
             iso = iso_date(value)
             if iso is None:
-                raise invalid("the field is not a valid YYYY-MM-DD date", name, "date")
+                raise invalid(f"{field} is not a valid YYYY-MM-DD date", name, "date")
             return iso
         if self.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise invalid("the field must be an int", name, "kind")
+                raise invalid(f"{field} must be an int", name, "kind")
             if abs(value) > _MAX_INT:
-                raise invalid("the field is out of range", name, "range")
+                raise invalid(f"{field} is out of range", name, "range")
             return value
         if not isinstance(value, bool):
-            raise invalid("the field must be a bool", name, "kind")
+            raise invalid(f"{field} must be a bool", name, "kind")
         return value
 
 
@@ -279,7 +286,21 @@ class LicenceType:
         for spec in self.fields:
             if spec.name == name:
                 return spec
-        raise invalid("the licence type has no such field", field_label(name), "unknown")
+        raise self._no_such_field(name)
+
+    def _no_such_field(self, name: object) -> LicenceDataInvalid:
+        """``reason`` ``unknown``: the field named (when it is a field name), and the
+        closest of this type's fields, for a misspelt name."""
+        label = field_label(name)
+        known = [spec.name for spec in self.fields]
+        close = tuple(difflib.get_close_matches(label, known, n=3)) if label != "?" else ()
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+        return invalid(
+            f"licence type {self.name!r} has no field {label!r}{hint}",
+            label,
+            "unknown",
+            suggestions=close,
+        )
 
     def validate(self, fields: Mapping[str, Any]) -> Mapping[str, FieldValue]:
         """Check licence data against this type; return it normalised and read-only.
@@ -299,12 +320,12 @@ class LicenceType:
         known = {spec.name for spec in self.fields}
         for name in fields:
             if name not in known:
-                raise invalid("the licence type has no such field", field_label(name), "unknown")
+                raise self._no_such_field(name)
         result: dict[str, FieldValue] = {}
         for spec in self.fields:
             if spec.name not in fields:
                 if spec.required:
-                    raise invalid("a required field is missing", spec.name, "missing")
+                    raise invalid(f"licence field {spec.name!r} is missing", spec.name, "missing")
                 continue
             result[spec.name] = spec.normalise(fields[spec.name])
         return MappingProxyType(result)

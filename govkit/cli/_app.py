@@ -16,7 +16,10 @@ from govkit.errors import (
     AlgorithmUnavailable,
     ConfigurationError,
     GovkitError,
+    PaymentDeliveryUnknown,
+    PaymentEventUnknown,
     QrUnreadable,
+    StoreError,
     TrustListError,
     VerificationError,
 )
@@ -42,7 +45,29 @@ HINTS: Final = {
     "revocation could not be checked: give the issuer's current status list (--status)",
     "certificate.status_stale": "状态列表已过期：请获取签发机关最新的状态列表 / the status list "
     "has expired: fetch the issuer's latest one (--status)",
+    "esign.signer_mismatch": "信任列表未授权该证书为此签发机关签署PDF：请勿采信此文件；"
+    "若证书确属该机关，由信任列表管理方添加（govkit trust add-issuer --pdf-signer-cert）/ "
+    "the trust list does not "
+    "authorise this PDF's signing certificate for the licence's issuer: do not rely on the "
+    "file; if the certificate is the issuer's, the list's operator adds it "
+    "(govkit trust add-issuer --pdf-signer-cert)",
+    "payment.event_unknown": "请核对事件编号（govkit payments show 可列出事件）；若多个支付渠道使用"
+    "同一编号，请加 --provider / check the event id (govkit payments show lists them); if "
+    "several providers use that id, give --provider",
 }
+
+#: Errors that say something outside the input is wrong or missing, never a verdict
+#: (exit 3): nothing was read to give one on. A store that is down, locked, damaged or
+#: of a newer schema (every ``*.store*`` code), a picture without one readable QR code,
+#: a trust list that cannot be loaded, and an id the store does not hold (like a file
+#: that does not exist).
+_ENVIRONMENT_ERRORS: Final = (
+    StoreError,
+    QrUnreadable,
+    TrustListError,
+    PaymentEventUnknown,
+    PaymentDeliveryUnknown,
+)
 
 
 class CliUsageError(Exception):
@@ -225,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(out, args=args, code=exc.code, message=str(exc), exit_code=EXIT_ENV)
     except AlgorithmUnavailable as exc:  # an optional extra is not installed
         return _fail(out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_ENV)
-    except (QrUnreadable, TrustListError) as exc:  # nothing was read to give a verdict on
+    except _ENVIRONMENT_ERRORS as exc:  # nothing was read to give a verdict on
         return _fail(
             out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_ENV, error=exc
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from govkit.audit import (
     open_store,
 )
 from govkit.cli._app import CliEnvironmentError, CliUsageError, Output, table
-from govkit.cli._files import read_file, refuse_existing, write_file
+from govkit.cli._files import open_for_write, read_file, refuse_existing, write_file
 from govkit.cli._report import emit_report
 from govkit.cli._types import aware_time
 from govkit.errors import AuditStoreError
@@ -402,18 +402,29 @@ def _short(value: str) -> str:
 
 
 def cmd_export(args: argparse.Namespace, out: Output) -> int:
-    """``govkit audit export``."""
+    """``govkit audit export``: the package to stdout, or to ``--out`` (then a summary).
+
+    The package is written entry by entry (:meth:`AuditLog.export_to`), so memory does
+    not grow with the log; ``--out`` goes through a temporary file, put in place only
+    when the whole package is written.
+    """
     key = _default(args.key, _ENV_KEY, args.store, "note-key")
     secret = _default(args.pseudonym_key_file, _ENV_PSEUDONYM, args.store, "pseudonym.key")
     if args.out is not None:  # before signing a checkpoint into the store
         refuse_existing(args.out, force=args.force)
     with _open_log(args.store, key=key, pseudonym_key=secret) as log:
-        package = log.export(**_filters(args))
-    text = json.dumps(package, indent=2, ensure_ascii=False)
-    if args.out is not None:
-        write_file(args.out, text.encode("utf-8") + b"\n", force=args.force)
-        out.status(f"wrote {args.out} ({len(package['entries'])} entries)")
-    out.data(package, text=text)
+        if args.out is None:
+            log.export_to(out.stdout, **_filters(args))
+            out.stdout.flush()
+            return 0
+        with open_for_write(args.out, force=args.force) as handle:
+            text = io.TextIOWrapper(handle, encoding="utf-8", newline="")
+            try:
+                count = log.export_to(text, **_filters(args))
+            finally:
+                text.detach()  # flushes; the file itself is closed by open_for_write
+    out.status(f"wrote {args.out} ({count} entries)")
+    out.data({"out": str(args.out), "entries": count}, text=str(args.out))
     return 0
 
 

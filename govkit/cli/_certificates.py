@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from govkit._json import loads_object
 from govkit.certificates import (
+    TRUST_LIST_MAX_BYTES,
     Agency,
     CertificateIssuer,
     CertificateVerifier,
@@ -44,6 +46,7 @@ from govkit.cli._files import read_file, refuse_existing, write_file
 from govkit.cli._report import emit_report
 from govkit.cli._types import duration, iso_date, name_value
 from govkit.errors import InvalidKey
+from govkit.esign import load_certificates, spki_sha256
 from govkit.keys import SigningKey, VerifyingKey
 
 
@@ -71,6 +74,35 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument("--types", required=True, metavar="T1,T2", help="licence types it signs")
     add.add_argument("--valid-for", type=duration, default=timedelta(days=30), metavar="DURATION")
     add.add_argument("--password-env", metavar="VAR", help="password of the anchor key")
+    pdf = add.add_argument_group(
+        "licence PDF signers",
+        "the certificates allowed to sign this issuer's licence PDFs (repeatable; added to "
+        "those it has). An issuer with none has no licence PDF accepted. For an issuer "
+        "already on the list, give its listed --key again: the key entry is kept as it is.",
+    )
+    pdf.add_argument(
+        "--pdf-signer-cert",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="CERT",
+        help="a signing certificate (PEM or DER): its SPKI SHA-256 is listed",
+    )
+    pdf.add_argument(
+        "--pdf-signer-spki",
+        action="append",
+        default=[],
+        type=_spki_hex,
+        metavar="HEX",
+        help="SHA-256 of a certificate's DER SubjectPublicKeyInfo (64 hex digits)",
+    )
+    pdf.add_argument(
+        "--pdf-signer-subject",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="organizationIdentifier=VALUE or serialNumber=VALUE of the certificate subject",
+    )
     add.set_defaults(handler=cmd_trust_add)
     sign = trust_sub.add_parser(
         "sign", parents=[common], help="sign an edited (unsigned) trust list with the anchor"
@@ -158,6 +190,35 @@ def _public_key(path: Path) -> VerifyingKey:
     return VerifyingKey.from_pem(data)
 
 
+def _spki_hex(text: str) -> bytes:
+    """``--pdf-signer-spki``: a SHA-256 hash as 64 hex digits (``:`` separators allowed)."""
+    digits = text.strip().replace(":", "")
+    if len(digits) != 64:
+        raise argparse.ArgumentTypeError("expected a SHA-256 hash: 64 hex digits")
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a SHA-256 hash: 64 hex digits") from None
+
+
+def _pdf_signer_spki(args: argparse.Namespace) -> list[bytes]:
+    """The SPKI hashes ``--pdf-signer-cert`` and ``--pdf-signer-spki`` name."""
+    found = list(args.pdf_signer_spki)
+    for path in args.pdf_signer_cert:
+        certificates = load_certificates(read_file(path))
+        if len(certificates) != 1:
+            raise CliUsageError(f"{path}: give one certificate per --pdf-signer-cert")
+        found.append(spki_sha256(certificates[0]))
+    return found
+
+
+def read_trust_list(path: Path) -> bytes:
+    """A trust list file (signed, or the body ``trust sign`` takes), up to the library's
+    limit for a list of 100,000 issuers (:data:`~govkit.certificates.TRUST_LIST_MAX_BYTES`,
+    about 98 MiB) rather than the 16 MiB other input files may have."""
+    return read_file(path, limit=TRUST_LIST_MAX_BYTES)
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -212,24 +273,43 @@ def cmd_trust_create(args: argparse.Namespace, out: Output) -> int:
 def cmd_trust_add(args: argparse.Namespace, out: Output) -> int:
     """``govkit trust add-issuer``."""
     anchor = _signing_key(args.anchor, args.password_env)
-    current = load_trust_list(read_file(args.trust_file), [anchor.verifying_key], allow_stale=True)
+    current = load_trust_list(
+        read_trust_list(args.trust_file), [anchor.verifying_key], allow_stale=True
+    )
     types = [t.strip() for t in args.types.split(",") if t.strip()]
     registry = LicenceRegistry.default()
     unknown = [t for t in types if t not in registry]
     if unknown or not types:
         raise CliUsageError(f"unknown licence types: {', '.join(unknown) or '(none)'}")
     key = TrustedKey.for_key(_public_key(args.key), types)
+    spki, subjects = _pdf_signer_spki(args), list(args.pdf_signer_subject)
     existing = [i for i in current.issuers if i.agency.uscc == args.uscc]
-    if existing:
+    if existing and (spki or subjects) and any(k.key == key.key for k in existing[0].keys):
+        updated = current  # adding PDF signers to an issuer: its key entry stays as it is
+    elif existing:
         updated = current.with_key(args.uscc, key)
     else:
         updated = current.with_issuer(TrustedIssuer(Agency(args.name, args.uscc), (key,)))
+    if spki or subjects:
+        updated = updated.with_pdf_signers(args.uscc, spki_sha256=spki, subjects=subjects)
     now = _now()
-    updated = TrustList(updated.issuers, updated.sequence, now, now + args.valid_for)
+    # One new sequence number for the whole edit; every other member of the list is kept.
+    updated = replace(
+        updated, sequence=current.sequence + 1, issued_at=now, expires_at=now + args.valid_for
+    )
     # add-issuer updates the FILE it was given, in place; it writes nothing else.
     write_file(args.trust_file, sign_trust_list(updated, anchor), force=True)
     out.status(f"added {args.name} (kid {key.kid.hex()}) to {args.trust_file}")
-    out.data({"sequence": updated.sequence, "kid": key.kid.hex(), "types": types})
+    out.data(
+        {
+            "sequence": updated.sequence,
+            "kid": key.kid.hex(),
+            "types": types,
+            "pdf_signers": next(i for i in updated.issuers if i.agency.uscc == args.uscc)
+            .to_json()
+            .get("pdf_signers", {}),
+        }
+    )
     return 0
 
 
@@ -237,7 +317,7 @@ def cmd_trust_sign(args: argparse.Namespace, out: Output) -> int:
     """``govkit trust sign``: the body is what ``govkit trust show --json`` prints."""
     anchor = _signing_key(args.anchor, args.password_env)
     try:
-        body = loads_object(read_file(args.body), what=f"{args.body}", error=ValueError)
+        body = loads_object(read_trust_list(args.body), what=f"{args.body}", error=ValueError)
     except ValueError as exc:
         raise CliUsageError(f"{exc} (a strict JSON object is expected)") from None
     body.pop("stale", None)
@@ -252,7 +332,7 @@ def cmd_trust_sign(args: argparse.Namespace, out: Output) -> int:
 def cmd_trust_show(args: argparse.Namespace, out: Output) -> int:
     """``govkit trust show``."""
     trust = load_trust_list(
-        read_file(args.trust_file), [_public_key(args.anchor)], allow_stale=True
+        read_trust_list(args.trust_file), [_public_key(args.anchor)], allow_stale=True
     )
     rows = [
         (

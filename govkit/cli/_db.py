@@ -21,7 +21,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from govkit.audit import upgrade_store
 from govkit.cli._app import CliEnvironmentError, Output, table
-from govkit.errors import StoreError
 from govkit.payments import upgrade_inbox
 from govkit.stores import (
     SchemaUpgrade,
@@ -87,10 +86,7 @@ def cmd_upgrade(args: argparse.Namespace, out: Output) -> int:
     for name, upgrade in _COMPONENTS:
         if name not in wanted:
             continue
-        try:
-            done = upgrade(store)
-        except StoreError as exc:  # the store, not an artifact: an environment error
-            raise CliEnvironmentError(exc.message, exc.code) from None
+        done = upgrade(store)  # a StoreError exits 3 with its code and context (_app)
         if done is None:
             results.append({"component": name, "present": False})
             rows.append((name, "-", "-", "not in this store"))

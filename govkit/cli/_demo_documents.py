@@ -15,6 +15,7 @@ from govkit.certificates import (
     load_status_list,
     load_trust_list,
     render_licence_pdf,
+    sign_trust_list,
 )
 from govkit.cli._app import CliInvalid, table
 from govkit.cli._demo import DemoContext, _sample_fields, issuer_with_status, save_issued_status
@@ -24,6 +25,7 @@ from govkit.esign import (
     PdfSignatureVerifier,
     issue_agency_certificate,
     make_test_ca,
+    spki_sha256,
 )
 from govkit.keys import SigningKey, VerifyingKey
 from govkit.pdf import PdfRenderer
@@ -34,7 +36,10 @@ __all__ = ["step_documents"]
 def step_documents(ctx: DemoContext) -> None:
     """Write ``keys/ca.crt`` and the agency certificate; sign each licence type as a PDF.
 
-    The licences are issued again by the certificates step's issuer key (same agency,
+    The trust list (``trust.json``) is re-signed by the demo's anchor with the agency
+    certificate as the agency's licence PDF signer (``pdf_signers``, by SPKI hash):
+    without it no licence PDF of the agency verifies (``esign.signer_mismatch``). The
+    licences are issued again by the certificates step's issuer key (same agency,
     same trust list and status list: each gets its own status index), rendered, signed
     at PAdES B-B, written to ``certificates/<type>.pdf`` and verified (signature and
     embedded licence, revocation included).
@@ -56,6 +61,11 @@ def step_documents(ctx: DemoContext) -> None:
     write_file(keys / "ca.crt", ca.certificate_pem, force=True)
     write_file(keys / "agency.crt", certificate.public_bytes(pem), force=True)
     write_file(keys / "agency-signing.pem", agency_key.to_pem(), private=True, force=True)
+    # The list's operator names the certificate that may sign the agency's licence PDFs.
+    anchor_key = SigningKey.from_pem((keys / "trust-anchor.pem").read_bytes())
+    authorised = trust.with_pdf_signers(agency.uscc, spki_sha256=[spki_sha256(certificate)])
+    write_file(ctx.out_dir / "trust.json", sign_trust_list(authorised, anchor_key), force=True)
+    trust = load_trust_list((ctx.out_dir / "trust.json").read_bytes(), [anchor])
     signer = PadesSigner(agency_key, certificate, chain=[ca.certificate])
     verifier = LicencePdfVerifier(
         PdfSignatureVerifier([ca.certificate]), CertificateVerifier(trust, status=status)

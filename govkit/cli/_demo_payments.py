@@ -260,5 +260,5 @@ def step_payments(ctx: DemoContext) -> None:
         "Payments (govkit payments show)\n"
         + table(rows, ("provider", "delivery", "status", "http", "code"))
     )
-    if not ok or stats.get("done") != 5:
+    if not ok or stats.get("processed") != 5:
         raise CliInvalid

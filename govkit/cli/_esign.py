@@ -147,16 +147,26 @@ def verify_pdf_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
     report: Report
     if not has_licence:
         report = signatures.inspect(data, at=args.at)
-    else:
-        if not args.trust or not args.anchor:
-            raise CliUsageError("this PDF carries a licence: also give --trust and --anchor")
-        report = LicencePdfVerifier(signatures, _licence_verifier(args)).inspect(data, at=args.at)
+        return emit_report(
+            report,
+            out,
+            title="signed PDF",
+            ok_text="the PDF signature and its contents are genuine",
+            partly_text="the PDF signature and its contents are genuine",
+        )
+    if not args.trust or not args.anchor:
+        raise CliUsageError("this PDF carries a licence: also give --trust and --anchor")
+    # The licence's issuer must authorise the PDF's signer (the trust list's pdf_signers):
+    # a certificate from a trusted CA alone may not wrap someone else's licence.
+    report = LicencePdfVerifier(signatures, _licence_verifier(args)).inspect(data, at=args.at)
+    signed = "signed by a certificate the trust list authorises for the licence's issuer"
+    page = "the printed page is only a picture of the signed payload"
     return emit_report(
         report,
         out,
-        title="signed PDF",
-        ok_text="the PDF signature and its contents are genuine",
-        partly_text="the PDF signature and its contents are genuine",
+        title="licence PDF",
+        ok_text=f"{signed}; the embedded licence is genuine, current and not revoked; {page}",
+        partly_text=f"{signed}; the embedded licence is genuine and current; {page}",
     )
 
 

@@ -1,16 +1,22 @@
-"""``govkit payments``: show an inbox, replay a stored event, reconcile a daily bill."""
+"""``govkit payments``: show an inbox, replay, release and re-drive events, reconcile a bill."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from govkit.cli._app import CliEnvironmentError, CliInvalid, Output, table
+from govkit.audit import AuditLog
+from govkit.cli._app import CliEnvironmentError, CliInvalid, CliUsageError, Output, table
 from govkit.payments import (
     EventState,
+    Handler,
     PaymentInbox,
     Provider,
+    TransactionalHandler,
     parse_alipay_bill,
     parse_wechat_bill,
     reconcile,
@@ -18,7 +24,7 @@ from govkit.payments import (
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    """Add ``payments show``, ``payments replay`` and ``payments reconcile``."""
+    """Add ``payments show``, ``replay``, ``release``, ``worker`` and ``reconcile``."""
     payments = sub.add_parser("payments", parents=[common], help="payment callback inboxes")
     payments_sub = payments.add_subparsers(
         dest="payments_command", metavar="SUBCOMMAND", required=True
@@ -36,7 +42,31 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     replay.add_argument("inbox", metavar="INBOX")
     replay.add_argument("event_id", metavar="EVENT_ID")
     replay.add_argument("--provider", choices=[p.value for p in Provider])
+    _handler_options(replay)
     replay.set_defaults(handler=cmd_replay)
+    release = payments_sub.add_parser(
+        "release", parents=[common], help="release a quarantined event after review"
+    )
+    release.add_argument("inbox", metavar="INBOX")
+    release.add_argument("event_id", metavar="EVENT_ID")
+    release.add_argument("--reason", required=True, metavar="TEXT", help="why (recorded)")
+    release.add_argument("--actor", required=True, metavar="NAME", help="who reviewed it")
+    release.add_argument("--provider", choices=[p.value for p in Provider])
+    _handler_options(release)
+    release.set_defaults(handler=cmd_release)
+    worker = payments_sub.add_parser(
+        "worker",
+        parents=[common],
+        help="re-drive pending, failed and stranded events until SIGTERM",
+    )
+    worker.add_argument("inbox", metavar="INBOX")
+    _handler_options(worker)
+    worker.add_argument("--no-orders", action="store_true", help="the inbox keeps no order book")
+    worker.add_argument("--lease", type=float, default=300.0, metavar="SECONDS")
+    worker.add_argument("--poll", type=float, default=1.0, metavar="SECONDS")
+    worker.add_argument("--max-poll", type=float, default=30.0, metavar="SECONDS")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
+    worker.set_defaults(handler=cmd_worker)
     rec = payments_sub.add_parser(
         "reconcile", parents=[common], help="compare a daily trade bill with an inbox"
     )
@@ -48,11 +78,82 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     rec.set_defaults(handler=cmd_reconcile)
 
 
-def _open(url: str, *, read_only: bool = False) -> PaymentInbox:
-    """Open an existing inbox; ``read_only`` for the commands that only read."""
+def _handler_options(parser: argparse.ArgumentParser) -> None:
+    """``--handler`` / ``--transactional-handler`` (the application's, by import path)
+    and ``--audit``."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--handler",
+        dest="app_handler",
+        metavar="MODULE:NAME",
+        help="your at-least-once handler, handler(event)",
+    )
+    which.add_argument(
+        "--transactional-handler",
+        dest="app_tx_handler",
+        metavar="MODULE:NAME",
+        help="your transactional handler, handler(event, tx)",
+    )
+    parser.add_argument("--audit", metavar="STORE", help="append to this audit log")
+
+
+def _import(spec: str, option: str) -> Any:
+    """The object ``MODULE:NAME`` names (``NAME`` may be dotted)."""
+    module_name, sep, name = spec.partition(":")
+    if not sep or not module_name or not name:
+        raise CliUsageError(f"{option} takes MODULE:NAME, e.g. myapp.payments:handle")
+    try:
+        found: Any = importlib.import_module(module_name)
+        for part in name.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as exc:
+        raise CliEnvironmentError(
+            f"cannot load {option} {spec}: {type(exc).__name__}", "cli.handler"
+        ) from None
+    if not callable(found):
+        raise CliUsageError(f"{option} {spec} is not callable")
+    return found
+
+
+def _open(
+    url: str,
+    *,
+    read_only: bool = False,
+    args: argparse.Namespace | None = None,
+    audit: AuditLog | None = None,
+) -> PaymentInbox:
+    """Open an existing inbox; ``read_only`` for the commands that only read.
+
+    With ``args``, the inbox gets the application's handler and audit log they name:
+    an event received with a handler is processed only by an inbox with one.
+    """
     if "://" not in url and not Path(url).is_file():
         raise CliEnvironmentError(f"no inbox at {url}", "cli.missing_file")
-    return PaymentInbox(url, orders=True, read_only=read_only)
+    if args is None:
+        return PaymentInbox(url, orders=True, read_only=read_only)
+    handler: Handler | None = None
+    tx_handler: TransactionalHandler | None = None
+    if getattr(args, "app_handler", None):
+        handler = _import(args.app_handler, "--handler")
+    if getattr(args, "app_tx_handler", None):
+        tx_handler = _import(args.app_tx_handler, "--transactional-handler")
+    return PaymentInbox(
+        url,
+        handler=handler,
+        transactional_handler=tx_handler,
+        orders=not getattr(args, "no_orders", False),
+        audit=audit,
+        lease=timedelta(seconds=getattr(args, "lease", 300.0)),
+    )
+
+
+def _audit(args: argparse.Namespace) -> contextlib.AbstractContextManager[AuditLog | None]:
+    """The audit log ``--audit`` names (closed on exit), or ``None``."""
+    if not getattr(args, "audit", None):
+        return contextlib.nullcontext()
+    from govkit.cli._audit import _open_log  # noqa: PLC0415 - only with --audit
+
+    return _open_log(args.audit)
 
 
 def cmd_show(args: argparse.Namespace, out: Output) -> int:
@@ -69,32 +170,88 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
             str(r.event.amount),
             r.event.currency,
             str(r.state),
+            r.result or "",
             str(r.deliveries),
         )
         for r in records
     ]
     counts = ", ".join(f"{k}={v}" for k, v in stats.items())
-    text = (
-        counts
-        + "\n\n"
-        + table(
-            rows, ("provider", "event", "kind", "order", "amount", "cur", "state", "deliveries")
+    header = ("provider", "event", "kind", "order", "amount", "cur", "state", "result", "deliv.")
+    text = counts + "\n\n" + table(rows, header)
+    conflicts = [r for r in records if r.state is EventState.CONFLICT]
+    for r in conflicts:
+        other = r.conflicting_event
+        text += (
+            f"\nconflict {r.event.provider}:{r.event.event_id}: stored "
+            f"{r.event.amount} {r.event.currency} (content {str(r.content_digest)[:16]}), "
+            f"then {'?' if other is None else other.amount} "
+            f"(content {str(r.conflict_digest)[:16]})"
         )
-    )
     out.data({"stats": stats, "events": [r.to_dict() for r in records]}, text=text)
     return 0
 
 
+_WAITS = (
+    " (it was received with a handler: it waits for `govkit payments worker` or an "
+    "inbox with your handler, or pass --handler/--transactional-handler)"
+)
+
+
 def cmd_replay(args: argparse.Namespace, out: Output) -> int:
-    """``govkit payments replay``: exit 0 when the event ends done, 1 otherwise."""
-    with _open(args.inbox) as inbox:
+    """``govkit payments replay``: exit 0 when the event ends processed, 1 otherwise."""
+    with _audit(args) as audit, _open(args.inbox, args=args, audit=audit) as inbox:
         record = inbox.replay(args.event_id, provider=args.provider)
-    out.data(
-        {"ok": record.state is EventState.DONE, "event": record.to_dict()},
-        text=f"{record.event.event_id}: {record.state} (attempts {record.attempts})",
-    )
-    if record.state is not EventState.DONE:
+    done = record.state is EventState.PROCESSED
+    text = f"{record.event.event_id}: {record.state} (attempts {record.attempts})"
+    if record.state in (EventState.PENDING, EventState.FAILED) and not _has_handler(args):
+        text += _WAITS
+    out.data({"ok": done, "event": record.to_dict()}, text=text)
+    if not done:
         raise CliInvalid
+    return 0
+
+
+def _has_handler(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "app_handler", None) or getattr(args, "app_tx_handler", None))
+
+
+def cmd_release(args: argparse.Namespace, out: Output) -> int:
+    """``govkit payments release``: exit 0 once released (1 if it is not quarantined)."""
+    with _audit(args) as audit, _open(args.inbox, args=args, audit=audit) as inbox:
+        record = inbox.release(
+            args.event_id, reason=args.reason, actor=args.actor, provider=args.provider
+        )
+    text = f"{record.event.event_id}: released by {args.actor}; now {record.state}"
+    if record.state is EventState.PENDING:
+        text += _WAITS
+    out.data({"released": True, "event": record.to_dict()}, text=text)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, out: Output) -> int:
+    """``govkit payments worker``: re-drive until SIGTERM or SIGINT; exit 0 when stopped."""
+    for name in ("lease", "poll", "max_poll"):
+        if not getattr(args, name) > 0:
+            raise CliUsageError(f"--{name.replace('_', '-')} must be a positive number")
+    with _audit(args) as audit, _open(args.inbox, args=args, audit=audit) as inbox:
+        if args.once:
+            processed = inbox.process_pending()
+            totals = {"passes": 1, "processed": processed}
+        else:
+            out.status(
+                f"worker on {inbox.url}: re-driving pending, failed and stranded events "
+                "(SIGTERM or Ctrl-C stops it after the current event)"
+            )
+            totals = inbox.run_pending(
+                poll=timedelta(seconds=args.poll), max_poll=timedelta(seconds=args.max_poll)
+            )
+        stats = inbox.stats()
+    out.status("worker stopped cleanly")
+    counts = ", ".join(f"{k}={v}" for k, v in totals.items())
+    out.data(
+        {**totals, "stats": stats},
+        text=f"{counts}\n" + ", ".join(f"{k}={v}" for k, v in stats.items()),
+    )
     return 0
 
 

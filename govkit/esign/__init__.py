@@ -28,7 +28,9 @@
   :func:`inspect_detached` runs the same checks and returns a
   :class:`DetachedSignatureReport`.
 * Certificates: :func:`make_test_ca`, :func:`issue_agency_certificate`,
-  :func:`issue_tsa_certificate` for tests and demos; :func:`make_csr` for a real CA.
+  :func:`issue_tsa_certificate` for tests and demos; :func:`make_csr` for a real CA;
+  :func:`spki_sha256` and :func:`subject_ids`, what a trust list names a licence PDF's
+  signer by.
 """
 
 from govkit.esign._detached import (
@@ -49,6 +51,8 @@ from govkit.esign._pki import (
     load_certificates,
     make_csr,
     make_test_ca,
+    spki_sha256,
+    subject_ids,
 )
 from govkit.esign._seal import SEAL_RED, Seal
 from govkit.esign._verify import (
@@ -81,5 +85,7 @@ __all__ = [
     "make_csr",
     "make_test_ca",
     "sign_detached",
+    "spki_sha256",
+    "subject_ids",
     "verify_detached",
 ]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -24,6 +26,8 @@ __all__ = [
     "load_certificates",
     "make_csr",
     "make_test_ca",
+    "spki_sha256",
+    "subject_ids",
 ]
 
 _USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}")
@@ -90,6 +94,66 @@ def load_certificates(data: bytes) -> tuple[x509.Certificate, ...]:
     if not found:
         raise SignatureFormatError("the PEM data holds no certificate")
     return found
+
+
+#: The subject attributes :func:`subject_ids` reads, by the names its ids carry.
+_SUBJECT_ID_ATTRIBUTES: tuple[tuple[str, x509.ObjectIdentifier], ...] = (
+    ("organizationIdentifier", NameOID.ORGANIZATION_IDENTIFIER),
+    ("serialNumber", NameOID.SERIAL_NUMBER),
+)
+
+
+def spki_sha256(certificate: bytes | x509.Certificate) -> bytes:
+    """SHA-256 of the certificate's SubjectPublicKeyInfo, DER, as the certificate holds it.
+
+    The 32 bytes a trust list names a licence PDF signer by (``pdf_signers``, written
+    in lowercase hex). The same as
+    ``openssl x509 -in CERT -pubkey -noout | openssl pkey -pubin -outform der | sha256sum``.
+
+    >>> from govkit.esign import issue_agency_certificate, make_test_ca, spki_sha256
+    >>> from govkit.keys import SigningKey
+    >>> key = SigningKey.generate("ES256")
+    >>> cert = issue_agency_certificate(make_test_ca(), key.verifying_key, agency_name="示例局")
+    >>> import hashlib
+    >>> from cryptography.hazmat.primitives import serialization
+    >>> spki = cert.public_key().public_bytes(
+    ...     serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    >>> spki_sha256(cert) == hashlib.sha256(spki).digest()
+    True
+
+    Raises:
+        SignatureFormatError: ``certificate`` is not a certificate.
+    """
+    der = load_certificate(certificate).public_bytes(serialization.Encoding.DER)
+    spki = asn1_x509.Certificate.load(der)["tbs_certificate"]["subject_public_key_info"]
+    return hashlib.sha256(spki.dump()).digest()
+
+
+def subject_ids(certificate: bytes | x509.Certificate) -> tuple[str, ...]:
+    """The subject identifiers a trust list may authorise a licence PDF signer by.
+
+    ``organizationIdentifier=<value>`` and ``serialNumber=<value>``, each only when the
+    certificate's subject holds exactly one such attribute, as text (a subject with two
+    is matched by neither). :func:`issue_agency_certificate` writes the agency's USCC as
+    ``organizationIdentifier`` ``NTRCN-<uscc>``:
+
+    >>> from govkit.esign import issue_agency_certificate, make_test_ca, subject_ids
+    >>> from govkit.keys import SigningKey
+    >>> cert = issue_agency_certificate(make_test_ca(), SigningKey.generate("ES256").verifying_key,
+    ...     agency_name="示例局", uscc="114400000069445123")
+    >>> subject_ids(cert)
+    ('organizationIdentifier=NTRCN-114400000069445123',)
+
+    Raises:
+        SignatureFormatError: ``certificate`` is not a certificate.
+    """
+    subject = load_certificate(certificate).subject
+    found: list[str] = []
+    for name, oid in _SUBJECT_ID_ATTRIBUTES:
+        values = subject.get_attributes_for_oid(oid)
+        if len(values) == 1 and isinstance(values[0].value, str) and values[0].value:
+            found.append(f"{name}={values[0].value}")
+    return tuple(found)
 
 
 @dataclass(frozen=True)

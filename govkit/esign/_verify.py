@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from govkit.errors import (
     SignerUntrusted,
 )
 from govkit.esign._pades import _asn1
-from govkit.esign._pki import load_certificate
+from govkit.esign._pki import load_certificate, spki_sha256
 from govkit.report import Check, Report
 
 __all__ = ["PdfSignatureReport", "PdfSignatureVerifier", "SignatureCheck", "SignatureInfo"]
@@ -46,7 +47,12 @@ SignatureCheck = Check
 
 @dataclass(frozen=True)
 class SignatureInfo:
-    """What one signature in a PDF says about itself (read, then checked)."""
+    """What one signature in a PDF says about itself (read, then checked).
+
+    ``certificate`` is the signer's certificate as the signature carries it (``None``
+    only for an info made by hand); a licence PDF's verifier matches it against the
+    trust list's ``pdf_signers``. JSON shows its :func:`~govkit.esign.spki_sha256` in hex.
+    """
 
     field: str
     signer: str
@@ -55,6 +61,9 @@ class SignatureInfo:
     timestamp: datetime | None
     level: str
     coverage: str
+    certificate: x509.Certificate | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -66,6 +75,9 @@ class SignatureInfo:
             "timestamp": None if self.timestamp is None else self.timestamp.isoformat(),
             "level": self.level,
             "coverage": self.coverage,
+            "spki_sha256": None
+            if self.certificate is None
+            else spki_sha256(self.certificate).hex(),
         }
 
 
@@ -295,7 +307,17 @@ class PdfSignatureVerifier:
             timestamp=ts_time,
             level="B-LT" if ts is not None and dss else ("B-T" if ts is not None else "B-B"),
             coverage=coverage.name.lower(),
+            certificate=_certificate(signer_cert),
         )
+
+
+def _certificate(signer_cert: Any) -> x509.Certificate | None:
+    """The signer's certificate (pyHanko's asn1crypto object) for ``cryptography``, or
+    ``None`` when ``cryptography`` cannot read it (it then matches no trust list entry)."""
+    try:
+        return x509.load_der_x509_certificate(signer_cert.dump())
+    except ValueError:
+        return None
 
 
 def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -17,8 +17,10 @@ integer minor units, or raises a typed
 ``inspect()`` runs the same checks and returns a :class:`CallbackReport` (signature,
 timestamp window, decryption, merchant, format) with the event when valid.
 :class:`PaymentInbox` stores every delivery, deduplicates, processes each event
-exactly once, drives the forward-only order state machine and returns the exact
-acknowledgement each provider expects. :mod:`govkit.testing.payments` makes
+once (exactly once for a :class:`TransactionalHandler`'s writes to the inbox's own
+database, at least once for any other :class:`Handler`), drives the forward-only
+order state machine and answers each provider "received" only once the event's
+processing has committed. :mod:`govkit.testing.payments` makes
 signed callbacks for applications' own tests. The clients that call a provider
 (:class:`WeChatPayClient`, :class:`AlipayClient`, :class:`WeChatCertificateDownloader`)
 fetch with govkit's bounded HTTP fetcher, limited by a :class:`SourcePolicy`.
@@ -53,8 +55,10 @@ from govkit.payments._inbox import (
     EventRecord,
     EventState,
     Handler,
+    HandlerTransaction,
     PaymentInbox,
     Receipt,
+    TransactionalHandler,
     upgrade_inbox,
 )
 from govkit.payments._keys import (
@@ -96,6 +100,7 @@ __all__ = [
     "EventRecord",
     "EventState",
     "Handler",
+    "HandlerTransaction",
     "Order",
     "OrderState",
     "PaymentEvent",
@@ -107,6 +112,7 @@ __all__ = [
     "SourcePolicy",
     "StandardWebhooks",
     "Stripe",
+    "TransactionalHandler",
     "Transition",
     "UnionPay",
     "WeChatCertificateDownloader",

@@ -26,6 +26,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from govkit.errors import (
     ConfigurationError,
+    PaymentDeliveryUnknown,
     PaymentError,
     PaymentStoreError,
     PaymentStoreLocked,
@@ -348,6 +349,86 @@ def insert_event(
     return int(rows[0][0]) if rows else None
 
 
+def insert_event_delivery(
+    tx: Tx,
+    event: PaymentEvent,
+    *,
+    digest: str,
+    state: str,
+    needs_handler: bool,
+    now: int,
+    source: str | None,
+    headers: str,
+    body: bytes,
+) -> tuple[int | None, int]:
+    """Insert a verified delivery and, unless its dedup key is taken, its event.
+
+    Returns ``(event pk or None, delivery id)``. On PostgreSQL both rows go in one
+    statement (one round trip); a delivery of a known event is linked to it with
+    :func:`link_delivery`.
+    """
+    event_row = (
+        str(event.provider),
+        event.dedup_key,
+        event.event_id,
+        event.order_id,
+        str(event.kind),
+        event.amount,
+        event.currency,
+        event_json(event),
+        state,
+        1 if state == "processed" else 0,
+        digest,
+        int(needs_handler),
+        now,
+        now,
+    )
+    delivery_row = (
+        str(event.provider),
+        now,
+        None if source is None else source[:SOURCE_LIMIT],
+        headers,
+        body,
+        len(body),
+    )
+    if tx.postgres:
+        rows = tx.run(
+            "WITH e AS (INSERT INTO payment_events (provider, dedup_key, event_id, order_id,"
+            " kind, amount, currency, event_json, state, attempts, content_digest,"
+            " needs_handler, created_us, updated_us)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (provider, dedup_key) DO NOTHING RETURNING pk),"
+            " d AS (INSERT INTO payment_deliveries (provider, received_us, source, headers,"
+            " body, body_size, excerpt, result, event_pk)"
+            " VALUES (?, ?, ?, ?, ?, ?, 0, 'ok', (SELECT pk FROM e)) RETURNING id)"
+            " SELECT (SELECT pk FROM e), (SELECT id FROM d)",
+            (*event_row, *delivery_row),
+        )
+        pk, delivery_id = rows[0]
+        return (None if pk is None else int(pk)), int(delivery_id)
+    inserted = insert_event(
+        tx, event, digest=digest, state=state, needs_handler=needs_handler, now=now
+    )
+    delivery_id = insert_delivery(
+        tx,
+        provider=event.provider,
+        now=now,
+        source=source,
+        headers=headers,
+        body=body,
+        body_size=len(body),
+        excerpt=False,
+        result="ok",
+        event_pk=inserted,
+    )
+    return inserted, delivery_id
+
+
+def link_delivery(tx: Tx, delivery_id: int, pk: int) -> None:
+    """Record that delivery ``delivery_id`` carried the known event ``pk``."""
+    tx.run("UPDATE payment_deliveries SET event_pk = ? WHERE id = ?", (pk, delivery_id))
+
+
 def touch_event(tx: Tx, provider: Provider, dedup_key: str) -> StoredEvent:
     """Count one more delivery of a stored event and return it (locked on PostgreSQL)."""
     rows = tx.run(
@@ -475,7 +556,7 @@ def park(tx: Tx, pk: int, now: int, *, state: str, reason: str, order_applied: b
     """Leave ``pk`` deferred or quarantined (no handler runs)."""
     tx.run(
         "UPDATE payment_events SET state = ?, result = ?, claim = NULL, order_applied = ?,"
-        " attempts = attempts + 1, updated_us = ? WHERE pk = ?",
+        " updated_us = ? WHERE pk = ?",
         (state, reason, int(order_applied), now, pk),
     )
 
@@ -529,18 +610,21 @@ def wake_deferred(tx: Tx, order_id: str, now: int) -> list[int]:
     return [int(r[0]) for r in rows]
 
 
-def wake_unknown_order(tx: Tx, order_id: str, now: int) -> list[int]:
-    """Send events quarantined for want of ``order_id`` back to ``pending``; their keys."""
+def wake_unknown_order(tx: Tx, order_id: str, now: int) -> list[tuple[int, str, str]]:
+    """Send events quarantined for want of ``order_id`` back to ``pending``.
+
+    Returns their ``(pk, provider, event_id)``.
+    """
     rows = tx.run(
         "UPDATE payment_events SET state = 'pending', order_applied = 0,"
         " next_attempt_us = NULL, updated_us = ? WHERE order_id = ? AND state = 'quarantined'"
-        " AND result = 'unknown_order' RETURNING pk",
+        " AND result = 'unknown_order' RETURNING pk, provider, event_id",
         (now, order_id),
     )
-    pks = [int(r[0]) for r in rows]
-    for pk in pks:
+    woken = [(int(pk), str(provider), str(event_id)) for pk, provider, event_id in rows]
+    for pk, _, _ in woken:
         release_quarantine(tx, pk, now, by="govkit", reason="order_created")
-    return pks
+    return woken
 
 
 def due(tx: Tx, *, now: int, stranded_before: int, with_handler: bool, limit: int) -> list[int]:
@@ -636,9 +720,7 @@ def insert_order(
         " ON CONFLICT (order_id) DO NOTHING",
         (order_id, str(provider), amount, currency, merchant_id, now, now),
     )
-    rows = tx.run(
-        f"SELECT {_ORDER_COLUMNS} FROM payment_orders WHERE order_id = ?", (order_id,)
-    )
+    rows = tx.run(f"SELECT {_ORDER_COLUMNS} FROM payment_orders WHERE order_id = ?", (order_id,))
     return order_from_row(rows[0])
 
 
@@ -699,9 +781,7 @@ def _event_row(row: Sequence[Any]) -> EventRow:
         raise PaymentStoreError("a stored event row is damaged") from None
 
 
-def find_events(
-    db: Database, event_id: str, provider: Provider | None
-) -> list[EventRow]:
+def find_events(db: Database, event_id: str, provider: Provider | None) -> list[EventRow]:
     """Events whose provider id or dedup key is ``event_id``."""
     where = "(event_id = ? OR dedup_key = ?)"
     params: list[Any] = [event_id, event_id]
@@ -722,9 +802,7 @@ def event_by_pk(db: Database, pk: int) -> EventRow | None:
     return _event_row(rows[0]) if rows else None
 
 
-def list_events(
-    db: Database, filters: Sequence[tuple[str, str]], limit: int
-) -> list[EventRow]:
+def list_events(db: Database, filters: Sequence[tuple[str, str]], limit: int) -> list[EventRow]:
     """Events matching every ``(column, value)`` of ``filters``, newest first."""
     where = " AND ".join(f"{column} = ?" for column, _ in filters)
     clause = f"WHERE {where}" if where else ""
@@ -789,8 +867,8 @@ def delivery(db: Database, delivery_id: int) -> tuple[dict[str, str], bytes]:
     """The stored headers and body (an excerpt for a refused delivery) of a delivery."""
     with db.transaction(write=False) as tx:
         rows = tx.run("SELECT headers, body FROM payment_deliveries WHERE id = ?", (delivery_id,))
-    if not rows:
-        raise PaymentStoreError("no delivery has that id", delivery_id=delivery_id)
+    if not rows:  # the store answered: a lookup that found nothing, not a failure
+        raise PaymentDeliveryUnknown("no stored delivery has that id", delivery_id=delivery_id)
     try:
         headers = json.loads(rows[0][0])
     except ValueError:
@@ -801,14 +879,27 @@ def delivery(db: Database, delivery_id: int) -> tuple[dict[str, str], bytes]:
 # --- group commit -----------------------------------------------------------------
 
 
+class Rerun(Exception):
+    """Raised by a job: roll its transaction back and run ``job`` in its place.
+
+    The other jobs of the group run again too (their work was rolled back with it).
+    A replacement job may not raise :class:`Rerun` itself.
+    """
+
+    def __init__(self, job: Callable[[Tx], Any]) -> None:
+        super().__init__("the job asked to be replaced")
+        self.job = job
+
+
 class _Slot(Generic[T]):
-    __slots__ = ("error", "finished", "job", "value")
+    __slots__ = ("error", "finished", "job", "replaced", "value")
 
     def __init__(self, job: Callable[[Tx], T]) -> None:
-        self.job = job
+        self.job: Callable[[Tx], Any] = job
         self.value: T | None = None
         self.error: BaseException | None = None
         self.finished = False
+        self.replaced = False
 
     def result(self) -> T:
         if self.error is not None:
@@ -864,6 +955,16 @@ class GroupCommit:
             with self._db.transaction() as tx:
                 for slot in batch:
                     values.append(slot.job(tx))
+        except Rerun as rerun:
+            slot = batch[len(values)]
+            if slot.replaced:  # pragma: no cover - a replacement job never asks again
+                slot.error, slot.finished = ConfigurationError("a job was replaced twice"), True
+                batch = [s for s in batch if s is not slot]
+            else:
+                slot.job, slot.replaced = rerun.job, True
+            if batch:
+                self._commit(batch)
+            return
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].error = exc

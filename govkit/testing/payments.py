@@ -60,6 +60,17 @@ def _now(at: datetime | None) -> datetime:
     return (at or datetime.now(UTC)).astimezone(UTC)
 
 
+def _stable_digits(digits: int, *parts: str) -> str:
+    """``digits`` decimal digits derived from ``parts``: a provider's retry of a callback
+    repeats its transaction ids, so the generators derive them from the order."""
+    value = int.from_bytes(hashlib.sha256("|".join(parts).encode("utf-8")).digest(), "big")
+    return f"{value % 10**digits:0{digits}d}"
+
+
+def _stable_hex(length: int, *parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:length]
+
+
 def _rsa_private(key: SigningKey | rsa.RSAPrivateKey) -> rsa.RSAPrivateKey:
     private = key.private_key if isinstance(key, SigningKey) else key
     if not isinstance(private, rsa.RSAPrivateKey):
@@ -156,7 +167,7 @@ def wechat_callback(
         "appid": appid,
         "mchid": mchid,
         "out_trade_no": order_id,
-        "transaction_id": transaction_id or f"42000{secrets.randbelow(10**20):020d}",
+        "transaction_id": transaction_id or f"42000{_stable_digits(20, 'wx', order_id)}",
         "trade_type": "NATIVE",
         "trade_state": trade_state,
         "trade_state_desc": "支付成功",
@@ -204,7 +215,7 @@ def wechat_refund_callback(
     plain = {
         "mchid": mchid,
         "out_trade_no": order_id,
-        "transaction_id": transaction_id or f"42000{secrets.randbelow(10**20):020d}",
+        "transaction_id": transaction_id or f"42000{_stable_digits(20, 'wx', order_id)}",
         "out_refund_no": refund_no or f"RF-{secrets.token_hex(6)}",
         "refund_id": f"50000{secrets.randbelow(10**20):020d}",
         "refund_status": "SUCCESS",
@@ -254,7 +265,7 @@ def alipay_callback(
         "app_id": app_id,
         "charset": charset,
         "version": "1.0",
-        "trade_no": f"2026{secrets.randbelow(10**24):024d}",
+        "trade_no": f"2026{_stable_digits(24, 'alipay', order_id)}",
         "out_trade_no": order_id,
         "trade_status": trade_status,
         "total_amount": fen_to_yuan(amount),
@@ -509,7 +520,7 @@ def unionpay_callback(
         "txnTime": when.strftime("%Y%m%d%H%M%S"),
         "txnAmt": str(amount),
         "currencyCode": "156",
-        "queryId": query_id or f"{secrets.randbelow(10**21):021d}",
+        "queryId": query_id or _stable_digits(21, "unionpay", order_id, txn_type),
         "respCode": resp_code,
         "respMsg": "成功[0000000]" if resp_code == "00" else "失败",
         "settleAmt": str(amount),
@@ -551,10 +562,10 @@ def stripe_callback(
 ) -> tuple[Headers, bytes]:
     """A signed Stripe webhook (``Stripe-Signature: t=...,v1=...``)."""
     when = _now(at)
-    intent = f"pi_{secrets.token_hex(12)}"
+    intent = f"pi_{_stable_hex(24, 'stripe', order_id)}"
     if event_type == "charge.refunded":
         obj: dict[str, Any] = {
-            "id": f"ch_{secrets.token_hex(12)}",
+            "id": f"ch_{_stable_hex(24, 'stripe-charge', order_id)}",
             "object": "charge",
             "amount": amount,
             "amount_refunded": amount if amount_refunded is None else amount_refunded,

@@ -31,6 +31,8 @@ from govkit.audit import NoteSigner
 from govkit.cli import EXIT_ENV, EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 from govkit.cli._app import build_parser
 from govkit.esign import make_test_ca
+from govkit.payments import PaymentInbox, Stripe
+from govkit.testing.payments import stripe_callback
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 SHAPES = ("report", "data", "error")
@@ -155,6 +157,16 @@ def trust_body(env: Env, tmp: Path) -> Path:
     assert code == EXIT_OK, err
     path = tmp / "body.json"
     path.write_text(out)
+    return path
+
+
+def quarantined_inbox(tmp: Path) -> Path:
+    """An inbox holding one quarantined event, ``evt_q``: paid 9.99 for a 1.00 order."""
+    path = tmp / "quarantine.db"
+    with PaymentInbox(path, orders=True) as inbox:
+        inbox.create_order("G-1", provider="stripe", amount=100)
+        callback = stripe_callback("whsec_q", order_id="G-1", amount=999, event_id="evt_q")
+        assert inbox.receive(Stripe(["whsec_q"]), *callback).status == "quarantined"
     return path
 
 
@@ -717,7 +729,44 @@ CASES: dict[tuple[str, ...], list[Case]] = {
         fails(
             "unknown_event",
             lambda e, t: ["payments", "replay", str(e.demo / "payments" / "inbox.db"), "nope"],
-            EXIT_INVALID,
+            EXIT_ENV,
+        ),
+    ],
+    ("payments", "release"): [
+        ok(
+            "quarantined_event",
+            lambda e, t: [
+                "payments",
+                "release",
+                str(quarantined_inbox(t)),
+                "evt_q",
+                "--reason",
+                "amount checked with the payer",
+                "--actor",
+                "clerk-12",
+            ],
+        ),
+        fails(
+            "unknown_event",
+            lambda e, t: [
+                "payments",
+                "release",
+                str(quarantined_inbox(t)),
+                "nope",
+                "--reason",
+                "r",
+                "--actor",
+                "a",
+            ],
+            EXIT_ENV,
+        ),
+    ],
+    ("payments", "worker"): [
+        ok("one_pass", lambda e, t: ["payments", "worker", str(quarantined_inbox(t)), "--once"]),
+        fails(
+            "no_poll_interval",
+            lambda e, t: ["payments", "worker", str(quarantined_inbox(t)), "--poll", "0"],
+            EXIT_USAGE,
         ),
     ],
     ("payments", "reconcile"): [

@@ -39,7 +39,13 @@ from govkit.certificates import (
     load_status_list,
     sign_status_list,
 )
-from govkit.esign import TestCa, issue_agency_certificate, issue_tsa_certificate, make_test_ca
+from govkit.esign import (
+    TestCa,
+    issue_agency_certificate,
+    issue_tsa_certificate,
+    make_test_ca,
+    spki_sha256,
+)
 from govkit.keys import SigningKey
 
 AGENCY = Agency("广东省政务服务数据管理局", "114400000069445123")
@@ -184,7 +190,9 @@ def sample_fields(registry: LicenceRegistry, name: str) -> dict[str, object]:
 
 
 @pytest.fixture(scope="session")
-def licences() -> Licences:
+def licences(pki: Pki) -> Licences:
+    """A licence of each type by AGENCY, whose trust list entry authorises ``pki``'s
+    certificate (by SPKI hash) to sign the agency's licence PDFs."""
     registry = LicenceRegistry.default()
     key = SigningKey.generate("ES256")
     statuses = StatusList(1024, list_id="documents-tests")
@@ -203,7 +211,13 @@ def licences() -> Licences:
             valid_until=start + span - timedelta(days=1),
         )
     trust = TrustList(
-        (TrustedIssuer(AGENCY, (TrustedKey.for_key(key.verifying_key, registry.names()),)),),
+        (
+            TrustedIssuer(
+                AGENCY,
+                (TrustedKey.for_key(key.verifying_key, registry.names()),),
+                pdf_signer_spki=frozenset({spki_sha256(pki.certificate)}),  # type: ignore[arg-type]
+            ),
+        ),
         1,
         now,
         now + timedelta(days=30),

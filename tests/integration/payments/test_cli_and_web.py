@@ -13,6 +13,7 @@ from fastapi.responses import Response as FastAPIResponse
 from starlette.exceptions import StarletteDeprecationWarning
 
 from govkit.cli import main
+from govkit.errors import PaymentDeliveryUnknown, PaymentEventUnknown, StoreError
 from govkit.keys import SigningKey
 from govkit.payments import Alipay, PaymentEvent, PaymentInbox, Stripe, WeChatPayV3
 from govkit.testing.payments import alipay_callback, stripe_callback, wechat_callback
@@ -76,12 +77,31 @@ def test_replay_processes_a_failed_event(
     assert data["event"]["state"] == "done"  # type: ignore[index]
 
 
-def test_replay_of_an_unknown_event_exits_1(
+def test_replay_of_an_unknown_event_is_a_lookup_failure_exit_3_not_a_store_failure(
     inbox_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """No such event: like a file that does not exist (exit 3), not a verdict on anything
+    read (1), and not ``payment.store``: the store answered, it just holds no such id."""
     code, data = run(capsys, "payments", "replay", str(inbox_path), "evt_nope")
-    assert code == 1
-    assert data["error"]["code"] == "payment.store"  # type: ignore[index]
+    assert code == 3
+    error = data["error"]
+    assert isinstance(error, dict)
+    assert error["code"] == "payment.event_unknown"
+    assert error["context"] == {"matches": 0, "event_id": "evt_nope"}
+    assert "--provider" in error["hint"]
+    assert set(data) == {"error"}
+    with PaymentInbox(inbox_path, orders=True, read_only=True) as inbox:
+        with pytest.raises(PaymentEventUnknown) as caught:
+            inbox.event("evt_nope")
+        assert not isinstance(caught.value, StoreError)
+        assert caught.value.code == "payment.event_unknown"
+        with pytest.raises(PaymentEventUnknown):
+            inbox.event("evt_GOV-1", provider="alipay")  # stored, but under another provider
+        assert inbox.event("evt_GOV-1").event.order_id == "GOV-1"
+        with pytest.raises(PaymentDeliveryUnknown) as missing:
+            inbox.delivery_body(10**9)
+        assert not isinstance(missing.value, StoreError)
+        assert missing.value.code == "payment.delivery_unknown"
 
 
 def test_reconcile_reports_differences_with_exit_1(

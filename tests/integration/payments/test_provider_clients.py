@@ -656,6 +656,8 @@ def test_reconcile_a_wechat_bill_reports_every_difference_both_ways(
         wechat_paid_row("GOV-A", "50.00"),  # the inbox agrees
         wechat_paid_row("GOV-B", "20.00"),  # the inbox has 20.01
         wechat_paid_row("GOV-C", "1.00"),  # the inbox has 100.00: yuan stored as fen
+        wechat_paid_row("GOV-D", "1.50"),  # the inbox has 0.01 (not a factor of 100)
+        wechat_paid_row("GOV-U", "100.00"),  # the inbox has 1.00: fen stored as yuan
         wechat_paid_row("GOV-M", "7.00"),  # no callback arrived
         wechat_refund_row("GOV-A", "RF-A1", "3.00"),  # the inbox agrees
         wechat_refund_row("GOV-B", "RF-B1", "5.00"),  # the inbox has 4.00
@@ -663,7 +665,13 @@ def test_reconcile_a_wechat_bill_reports_every_difference_both_ways(
     )
     day_before = NOW - timedelta(days=1)
     with PaymentInbox(tmp_path / "wechat.db", orders=False) as inbox:
-        for order_id, amount in (("GOV-A", 5000), ("GOV-B", 2001), ("GOV-C", 10000)):
+        for order_id, amount in (
+            ("GOV-A", 5000),
+            ("GOV-B", 2001),
+            ("GOV-C", 10000),
+            ("GOV-D", 1),
+            ("GOV-U", 100),
+        ):
             receive_wechat(inbox, NOW, order_id=order_id, amount=amount)
         receive_wechat(inbox, NOW, order_id="GOV-X", amount=700)  # not in the bill
         receive_wechat(inbox, day_before, order_id="GOV-Y", amount=900)  # another day's bill
@@ -677,6 +685,8 @@ def test_reconcile_a_wechat_bill_reports_every_difference_both_ways(
     assert list(report.differences) == [
         BillDifference("amount_mismatch", "GOV-B", 2000, 2001),
         BillDifference("unit_mismatch", "GOV-C", 100, 10000),
+        BillDifference("amount_mismatch", "GOV-D", 150, 1),
+        BillDifference("unit_mismatch", "GOV-U", 10000, 100),
         BillDifference("missing", "GOV-M", 700, None),
         BillDifference("extra", "GOV-X", None, 700),
         BillDifference("refund_amount_mismatch", "GOV-B", 500, 400, "RF-B1"),
@@ -684,13 +694,13 @@ def test_reconcile_a_wechat_bill_reports_every_difference_both_ways(
         BillDifference("refund_extra", "GOV-Z", None, 100, "RF-Z1"),
     ]
     assert (report.bill_lines, report.matched, report.refund_lines, report.refunds_matched) == (
-        4,
+        6,
         1,
         3,
         1,
     )
     assert not report.ok
-    assert report.to_dict()["differences"][4] == {
+    assert report.to_dict()["differences"][6] == {
         "kind": "refund_amount_mismatch",
         "order_id": "GOV-B",
         "refund_id": "RF-B1",

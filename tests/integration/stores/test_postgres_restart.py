@@ -135,7 +135,7 @@ def check_after_recovery(s: Stores) -> None:
     again = s.inbox.receive(stripe, *paid("GOV-2", 200), at=NOW)
     assert again.status is DeliveryStatus.DUPLICATE
     stats = s.inbox.stats()
-    assert (stats["events"], stats["done"]) == (2, 2)
+    assert (stats["events"], stats["processed"]) == (2, 2)
     assert [o.state for o in (s.inbox.order("GOV-1"), s.inbox.order("GOV-2")) if o] == [
         "paid",
         "paid",

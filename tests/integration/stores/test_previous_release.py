@@ -39,7 +39,6 @@ from govkit.cli import main
 from govkit.errors import SubjectErased
 from govkit.identity import PostgresIdentityStore, SQLiteIdentityStore
 from govkit.payments import DeliveryStatus, EventState, OrderState, PaymentInbox, Stripe
-from govkit.testing.payments import stripe_callback
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "stores"
 ORIGIN = "fixtures.example.gov/audit"
@@ -101,6 +100,7 @@ def test_old_audit_log_verifies_read_only_without_being_changed(old: Path) -> No
 
 def test_db_upgrade_records_the_version_of_each_old_store_once(old: Path) -> None:
     expected = {"audit.db": "audit", "inbox.db": "payments", "identity.db": "identity"}
+    current = {"audit": 1, "payments": 2, "identity": 1}  # the inbox gained version 2
     for name, component in expected.items():
         code, out = cli("db", "upgrade", str(old / name), "--json")
         assert code == 0, out
@@ -111,12 +111,12 @@ def test_db_upgrade_records_the_version_of_each_old_store_once(old: Path) -> Non
                 "present": True,
                 "component": component,
                 "before": 1,
-                "after": 1,
+                "after": current[component],
                 "recorded": False,
                 "changed": True,
             }
         ]
-        assert versions(old / name) == {component: 1}
+        assert versions(old / name) == {component: current[component]}
         code, out = cli("db", "upgrade", str(old / name), "--json")
         assert code == 0
         again = [c for c in json.loads(out)["components"] if c["present"]]
@@ -183,11 +183,11 @@ def check_old_inbox(target: str | Path) -> None:
             "deliveries": 5,
             "rejected": 1,
             "events": 3,
-            "done": 1,
+            "processed": 1,
             "failed": 1,
             "quarantined": 1,
         }
-        again = stripe_callback(SECRET, order_id="GOV-1", amount=5000, at=NOW, event_id="evt_1")
+        again = inbox.delivery_body(1)  # the provider's retry: the same body, byte for byte
         receipt = inbox.receive(Stripe([SECRET]), *again, at=NOW)
         assert receipt.status is DeliveryStatus.DUPLICATE  # the old dedup key still holds
         assert inbox.process_pending(at=NOW) == 1  # the old failed event is retried
@@ -222,7 +222,7 @@ def test_writers_open_old_sqlite_stores_and_every_row_keeps_its_meaning(old: Pat
     check_old_inbox(old / "inbox.db")
     check_old_identity_store(SQLiteIdentityStore(old / "identity.db"))
     assert versions(old / "audit.db") == {"audit": 1}  # recorded by the writer on open
-    assert versions(old / "inbox.db") == {"payments": 1}
+    assert versions(old / "inbox.db") == {"payments": 2}
     assert versions(old / "identity.db") == {"identity": 1}
 
 
@@ -262,12 +262,12 @@ def test_old_postgres_stores_verify_upgrade_and_keep_their_meaning(old_postgres:
     found = [c for c in report["components"] if c["present"]]
     assert [(c["component"], c["before"], c["after"], c["recorded"]) for c in found] == [
         ("audit", 1, 1, False),
-        ("payments", 1, 1, False),
+        ("payments", 1, 2, False),
         ("identity", 1, 1, False),
     ]
     absent = {c["component"] for c in report["components"] if not c["present"]}
     assert absent == {"replay", "revocation", "flow"}  # nothing created for them
-    assert pg_versions(old_postgres) == {"audit": 1, "payments": 1, "identity": 1}
+    assert pg_versions(old_postgres) == {"audit": 1, "payments": 2, "identity": 1}
     check_old_audit_log(old_postgres)
     check_old_inbox(old_postgres)
     check_old_identity_store(PostgresIdentityStore(old_postgres))
@@ -276,7 +276,7 @@ def test_old_postgres_stores_verify_upgrade_and_keep_their_meaning(old_postgres:
 @pytest.mark.postgres
 def test_old_postgres_stores_are_upgraded_by_their_writers_too(old_postgres: str) -> None:
     check_old_inbox(old_postgres)
-    assert pg_versions(old_postgres) == {"payments": 1}
+    assert pg_versions(old_postgres) == {"payments": 2}
     check_old_audit_log(old_postgres)
     check_old_identity_store(PostgresIdentityStore(old_postgres))
-    assert pg_versions(old_postgres) == {"audit": 1, "payments": 1, "identity": 1}
+    assert pg_versions(old_postgres) == {"audit": 1, "payments": 2, "identity": 1}

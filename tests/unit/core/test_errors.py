@@ -20,9 +20,10 @@ from govkit.errors import (
     VerificationError,
 )
 
-ERROR_CLASSES: list[type[GovkitError]] = [
-    getattr(errors_module, name) for name in errors_module.__all__
-]
+#: The public functions of govkit.errors; every other name in ``__all__`` is an error class.
+FUNCTIONS = {"render_message", "message_for"}
+ERROR_NAMES = [name for name in errors_module.__all__ if name not in FUNCTIONS]
+ERROR_CLASSES: list[type[GovkitError]] = [getattr(errors_module, name) for name in ERROR_NAMES]
 
 #: Errors that say "this artifact is not genuine". Each must be a VerificationError.
 KNOWN_VERIFICATION = {
@@ -92,7 +93,9 @@ def make(cls: type[GovkitError], message: str | None = None, **context: Any) -> 
 
 
 def test_all_lists_every_error_class_and_only_error_classes() -> None:
-    assert len(ERROR_CLASSES) == len(set(errors_module.__all__))
+    assert len(ERROR_CLASSES) == len(set(ERROR_NAMES))
+    assert FUNCTIONS <= set(errors_module.__all__)
+    assert all(callable(getattr(errors_module, name)) for name in FUNCTIONS)
     for cls in ERROR_CLASSES:
         assert isinstance(cls, type)
         assert issubclass(cls, GovkitError)
@@ -104,7 +107,7 @@ def test_all_lists_every_error_class_and_only_error_classes() -> None:
         and issubclass(value, GovkitError)
         and value.__module__ == "govkit.errors"
     }
-    assert defined == set(errors_module.__all__)
+    assert defined == set(ERROR_NAMES)
 
 
 def test_every_error_has_its_own_unique_dotted_code() -> None:
@@ -194,7 +197,7 @@ def parse_tree() -> dict[str, tuple[str | None, str | None, bool]]:
 
 def test_docstring_tree_matches_the_classes() -> None:
     drawn = parse_tree()
-    assert set(drawn) == set(errors_module.__all__)
+    assert set(drawn) == set(ERROR_NAMES)
     for name, (parent, code, marked_verification) in drawn.items():
         cls = getattr(errors_module, name)
         if parent is not None:

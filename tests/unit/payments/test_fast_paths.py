@@ -20,13 +20,13 @@ from govkit.errors import GovkitError, PaymentMalformed, PaymentSignatureInvalid
 from govkit.keys import VerifyingKey
 from govkit.payments import EventKind, PaymentEvent, Provider
 from govkit.payments._crypto import b64decode_strict
-from govkit.payments._keys import ProviderKeys
 from govkit.payments._event import (
     _CONTROL,
     MAX_AMOUNT,
     _check_fields,
     _no_control,
 )
+from govkit.payments._keys import ProviderKeys
 
 CST = timezone(timedelta(hours=8))
 NOW_UTC = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)

@@ -16,6 +16,7 @@ Provenance of the rules checked here:
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import textwrap
 from datetime import timedelta
@@ -31,9 +32,12 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govkit.errors import (
     ConfigurationError,
+    GovkitError,
     InvalidKey,
     KeysError,
     PaymentKeyUnknown,
@@ -52,6 +56,7 @@ from govkit.payments import (
     alipay_root_cert_sn,
     load_alipay_certificates,
     load_alipay_public_key,
+    load_standard_webhooks_public_key,
     load_wechat_platform_certificate,
     load_wechat_public_key,
 )
@@ -403,7 +408,8 @@ def test_alipay_certificate_mode_key_comes_from_the_alipay_certificate(
     assert certs.alipay_key.aliases == (certs.alipay_cert_sn,)
     assert certs.alipay_key.not_before == pki.alipay.not_valid_before_utc
     assert certs.alipay_key.valid_at(pki.alipay.not_valid_after_utc)
-    assert "BEGIN" not in repr(certs) and certs.app_cert_sn in repr(certs)
+    assert "BEGIN" not in repr(certs)
+    assert certs.app_cert_sn in repr(certs)
     headers, body = alipay_callback(pki.alipay_key, APP_ID, order_id="G", amount=12, at=NOW)
     assert Alipay(certs, APP_ID).parse(headers, body, at=NOW).amount == 12
     forged_headers, forged = alipay_callback(pki.app_key, APP_ID, order_id="G", amount=12, at=NOW)
@@ -488,3 +494,38 @@ def test_alipay_certificate_loader_refuses_garbage(pki: AlipayTestPki) -> None:
         app_cert=pki.app_cert, alipay_cert=pki.alipay_cert, root_cert=pki.root_cert
     )
     assert isinstance(certs, AlipayCertificates)
+
+
+# --- arbitrary input ------------------------------------------------------------------
+
+
+def _armoured(label: str) -> st.SearchStrategy[bytes]:
+    return st.binary(max_size=400).map(
+        lambda raw: (
+            f"-----BEGIN {label}-----\n{base64.b64encode(raw).decode()}\n-----END {label}-----\n"
+        ).encode()
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300),
+        _armoured("CERTIFICATE"),
+        _armoured("PUBLIC KEY"),
+        st.binary(max_size=300).map(lambda raw: base64.b64encode(raw).decode()),
+    )
+)
+def test_loaders_fed_arbitrary_input_return_a_key_or_a_govkit_error(data: bytes | str) -> None:
+    loaders = (
+        load_wechat_platform_certificate,
+        lambda d: load_wechat_public_key(d, PUB_KEY_ID),
+        load_alipay_public_key,
+        alipay_cert_sn,
+        alipay_root_cert_sn,
+        lambda d: load_standard_webhooks_public_key(d if isinstance(d, str) else d.hex()),
+    )
+    for loader in loaders:
+        with contextlib.suppress(GovkitError):
+            loader(data)

@@ -124,7 +124,7 @@ _LICENCE_FIELD: Final[dict[str, _Variants]] = {
     ),
     "certificate.data_invalid": (
         ("licence field '{field}' is not valid", "证照字段“{field}”无效"),
-        ("the licence data does not fit its type", "证照数据不符合其类型的要求"),
+        ("the licence data does not fit its type", "证照数据无效：不符合其类型的要求"),
     ),
 }
 
@@ -419,6 +419,12 @@ _CERTIFICATES: Final[dict[str, _Variants]] = {
         ),
     ),
     "certificate.invalid": (("the electronic licence is not valid", "电子证照无效"),),
+    "certificate.format#licence": (
+        (
+            "the electronic licence's data is malformed (field '{field}')",
+            "电子证照的数据格式错误（字段“{field}”）",
+        ),
+    ),
     "certificate.format": (
         ("the data is not a well-formed electronic licence", "数据不是格式正确的电子证照"),
     ),

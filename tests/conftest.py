@@ -3,10 +3,13 @@
 * Under ``CI=true`` a skipped test is turned into a failure: nothing is skipped in CI.
 * ``vectors_dir`` finds the shared conformance suites (``GOVKIT_VECTORS`` or
   ``../shared/vectors`` beside the checkout); a missing suite is a failure, not a skip.
+* Every test has its own ``XDG_STATE_HOME`` (and no ``GOVKIT_STATE``): the verifier
+  state ``govkit verify`` keeps between runs is the test's own.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Generator
 from pathlib import Path
@@ -41,6 +44,21 @@ def find_vectors() -> Path:
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
     return find_vectors()
+
+
+_STATE_HOMES = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _own_verifier_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test gets its own per-user state directory (``govkit verify`` remembers lists,
+    checkpoints and presentations there), never the real one of whoever runs the tests.
+    The directory is only named here; the command creates it when it first writes."""
+    base = tmp_path_factory.getbasetemp() / "xdg-state"
+    monkeypatch.delenv("GOVKIT_STATE", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(base / str(next(_STATE_HOMES))))
 
 
 @pytest.hookimpl(hookwrapper=True)

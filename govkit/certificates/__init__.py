@@ -73,6 +73,7 @@ from govkit.certificates._documents import (
     licence_template,
     render_licence_pdf,
 )
+from govkit.certificates._holder import PRESENTATION_PREFIX, HolderDevice, Presentation
 from govkit.certificates._identifier import LicenceId, licence_id, parse_licence_id
 from govkit.certificates._issuer import (
     LICENCE_CLAIM,
@@ -88,23 +89,16 @@ from govkit.certificates._model import (
     LicenceRegistry,
     LicenceType,
 )
+from govkit.certificates._predicates import PREDICATES, Predicate, disclosable_items
 from govkit.certificates._presentation import (
-    CREDENTIAL_PREFIX,
     DEFAULT_WINDOW,
-    PREDICATES,
-    PRESENTATION_PREFIX,
     PROFILES,
-    SELECTIVE_CLAIM,
-    HolderDevice,
-    Predicate,
-    Presentation,
     PresentationReport,
-    SelectiveCredential,
     VerifiedPresentation,
     VerifierProfile,
-    disclosable_items,
 )
 from govkit.certificates._report import CertificateCheck
+from govkit.certificates._selective import CREDENTIAL_PREFIX, SELECTIVE_CLAIM, SelectiveCredential
 from govkit.certificates._sources import TrustListSource
 from govkit.certificates._state import (
     CLOCK_TOLERANCE,

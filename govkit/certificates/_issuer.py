@@ -15,7 +15,7 @@ from govkit.audit import AuditEvent, AuditLog
 from govkit.certificates import codec
 from govkit.certificates._identifier import licence_id
 from govkit.certificates._model import Agency, Holder, Licence, LicenceRegistry, LicenceType
-from govkit.certificates._presentation import (
+from govkit.certificates._selective import (
     CREDENTIAL_PREFIX,
     SELECTIVE_CLAIM,
     SelectiveCredential,

@@ -121,7 +121,7 @@ from govkit.errors import (
     VerifierStateLocked,
 )
 from govkit.keys import VerifyingKey
-from govkit.report import Check
+from govkit.report import Check, Report
 from govkit.stores import SQLiteReplayStore
 
 if sys.platform == "win32":  # pragma: no cover - govkit's verifier state needs flock
@@ -133,6 +133,7 @@ __all__ = [
     "CLOCK_TOLERANCE",
     "STATE_TYPE",
     "SYNC_WORKERS",
+    "ClockCheckedReport",
     "ListUpdate",
     "SyncResult",
     "VerifierState",
@@ -242,6 +243,49 @@ class SyncResult:
             "status": [u.to_dict() for u in self.status],
             "without_status_url": self.without_status_url,
         }
+
+
+@dataclass(frozen=True)
+class ClockCheckedReport(Report):
+    """A report with the verifier state's ``clock`` check appended.
+
+    ``kind``, the members after the common head and the summary are the inner
+    report's; the verdict is computed over every check, the clock's included. When the
+    clock check fails, ``certificate`` and ``presentation`` are ``null`` (nothing is
+    vouched for in an invalid report).
+
+    Attributes:
+        inner: the report of the verification.
+        clock: the :meth:`VerifierState.check_clock` check.
+    """
+
+    inner: Report
+    clock: Check
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        """The inner report's kind."""
+        return self.inner.kind
+
+    @property
+    def checks(self) -> tuple[Check, ...]:  # type: ignore[override]
+        """The inner report's checks, then ``clock``."""
+        return (*self.inner.checks, self.clock)
+
+    def json_members(self) -> dict[str, Any]:
+        """The inner report's members (what it vouches for only when valid)."""
+        found = self.inner.json_members()
+        if self.clock.ok is False:
+            found = {k: None if k in _VOUCHED else v for k, v in found.items()}
+        return found
+
+    def summary(self) -> tuple[str, ...]:
+        """The inner report's summary, when the clock check did not fail."""
+        return self.inner.summary() if self.clock.ok is not False else ()
+
+
+#: Report members that say what a valid report vouches for.
+_VOUCHED: Final = frozenset({"certificate", "presentation"})
 
 
 # -- the view of a state ---------------------------------------------------------------
@@ -408,6 +452,15 @@ class VerifierState:
             "clock",
             f"the device clock is not behind the newest signed time seen ({format_time(newest)})",
         )
+
+    def with_clock_check(self, report: Report, now: datetime) -> Report:
+        """``report`` with :meth:`check_clock` at ``now`` appended to its checks.
+
+        The result has the report's ``kind``, members and summary; when the clock
+        check fails it is not valid (``clock.behind``), and the verified licence or
+        presentation is left out of its members (``null``), as in any invalid report.
+        """
+        return ClockCheckedReport(report, self.check_clock(now))
 
     def verifier(
         self,
@@ -1035,9 +1088,12 @@ class VerifierState:
         """Write new list files, then the index, then remove files no longer held.
 
         The caller holds the exclusive lock. Each file is a durable temporary file
-        renamed into place; the directory is synced after the index is.
+        renamed into place; the directory is synced after the index is. Files the
+        index before this one held are kept one update longer, for a reader that
+        read that index just before (see :meth:`reading`).
         """
         index["newest_signed_time"] = _newest(index)
+        before = _held_files(self._read_index())
         try:
             lists = self._path / _LISTS
             lists.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -1049,8 +1105,7 @@ class VerifierState:
             text = json.dumps(index, indent=1, sort_keys=True, ensure_ascii=False)
             _write_atomic(self._path / _INDEX, text.encode("utf-8") + b"\n")
             _sync_dir(self._path)
-            held = {index["trust"]["file"]} if index["trust"] is not None else set()
-            held |= {entry["file"] for entry in index["status"].values()}
+            held = _held_files(index) | before
             for path in lists.glob("*.json"):
                 if f"{_LISTS}/{path.name}" not in held:
                     path.unlink(missing_ok=True)
@@ -1366,6 +1421,11 @@ def _check_index(index: dict[str, Any]) -> None:
     newest = index["newest_signed_time"]
     if newest is not None:
         parse_time(newest, VerifierStateError, "newest_signed_time")
+
+
+def _held_files(index: dict[str, Any]) -> set[str]:
+    held = {index["trust"]["file"]} if index["trust"] is not None else set()
+    return held | {entry["file"] for entry in index["status"].values()}
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

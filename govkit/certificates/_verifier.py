@@ -472,8 +472,13 @@ class CertificateVerifier:
         try:
             licence = Licence.from_claims(raw, self._registry, agency_name=issuer.agency.name)
         except LicenceDataInvalid as exc:
+            # field_label / TYPE_NAME keep the field an identifier, never a value
+            field = exc.context.get("field", "?")
             raise CertificateFormatError(
-                "the licence data is malformed", reason="licence", detail=exc.code
+                f"the licence data is malformed: {exc.message}",
+                reason="licence",
+                detail=exc.code,
+                field=field,
             ) from None
         trust.check_permission(issuer, trusted, licence.type, at=issued_at)
         if licence.issuer.uscc != issuer.agency.uscc:

@@ -14,6 +14,7 @@ from typing import Any, Final, TextIO
 import govkit
 from govkit.errors import (
     AlgorithmUnavailable,
+    ClockBehind,
     ConfigurationError,
     GovkitError,
     PaymentDeliveryUnknown,
@@ -51,6 +52,12 @@ HINTS: Final = {
     "authorise this PDF's signing certificate for the licence's issuer: do not rely on the "
     "file; if the certificate is the issuer's, the list's operator adds it "
     "(govkit trust add-issuer --pdf-signer-cert)",
+    "clock.behind": "设备时钟落后于本设备已见过的签名时间：请校准时钟后重新验证 / the device "
+    "clock is behind a signed time this device has already seen: set the clock, then verify "
+    "again",
+    "trust.rollback": "所给列表比本设备已持有的旧：请勿使用；可用 govkit verifier status 查看所持"
+    "列表 / the list given is older than the one this device holds: do not use it "
+    "(govkit verifier status shows what is held)",
     "payment.event_unknown": "请核对事件编号（govkit payments show 可列出事件）；若多个支付渠道使用"
     "同一编号，请加 --provider / check the event id (govkit payments show lists them); if "
     "several providers use that id, give --provider",
@@ -59,12 +66,13 @@ HINTS: Final = {
 #: Errors that say something outside the input is wrong or missing, never a verdict
 #: (exit 3): nothing was read to give one on. A store that is down, locked, damaged or
 #: of a newer schema (every ``*.store*`` code), a picture without one readable QR code,
-#: a trust list that cannot be loaded, and an id the store does not hold (like a file
-#: that does not exist).
+#: a trust list that cannot be loaded, an id the store does not hold (like a file
+#: that does not exist), and a list signed later than the device's clock (set the clock).
 _ENVIRONMENT_ERRORS: Final = (
     StoreError,
     QrUnreadable,
     TrustListError,
+    ClockBehind,
     PaymentEventUnknown,
     PaymentDeliveryUnknown,
 )
@@ -189,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
         _keys,
         _payments,
         _presentations,
+        _verifier,
         _verify,
     )
 
@@ -209,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         _presentations,
         _esign,
         _verify,
+        _verifier,
         _audit,
         _payments,
         _db,
@@ -220,9 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``govkit`` command and return its exit code."""
+    from govkit.cli._verify import with_default_kind  # noqa: PLC0415 - keeps startup cheap
+
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # ``govkit verify INPUT`` is ``govkit verify auto INPUT`` (the kind is detected).
+        args = parser.parse_args(with_default_kind(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     for flag in ("json", "quiet", "verbose"):  # common flags default to SUPPRESS

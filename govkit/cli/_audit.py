@@ -17,6 +17,7 @@ import argparse
 import base64
 import io
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,12 @@ from govkit.audit import (
     inspect_log,
     open_store,
 )
+from govkit.certificates import VerifierState
 from govkit.cli._app import CliEnvironmentError, CliUsageError, Output, table
 from govkit.cli._files import open_for_write, read_file, refuse_existing, write_file
 from govkit.cli._report import emit_report
 from govkit.cli._types import aware_time
+from govkit.cli._verifier import add_state_option, open_state
 from govkit.errors import AuditStoreError
 
 _ENV_VKEY = "GOVKIT_AUDIT_VKEY"
@@ -66,6 +69,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "GOVKIT_AUDIT_VKEY is set; a key next to the log is never used)",
     )
     verify.add_argument("--deep", action="store_true", help="also check query columns")
+    add_state_option(verify)
     verify.set_defaults(handler=cmd_verify)
 
     checkpoint = audit_sub.add_parser(
@@ -262,17 +266,30 @@ def run_verify(
     checkpoint: Path | None = None,
     deep: bool = False,
     out: Output | None = None,
+    state: VerifierState | None = None,
 ) -> LogReport:
     """The work of ``govkit audit verify``; returns the report (also used by the demo).
 
     ``vkeys`` are the trusted verifier keys (strings or file names); without them,
-    ``GOVKIT_AUDIT_VKEY``; without that, ``cli.no_vkey``.
+    ``GOVKIT_AUDIT_VKEY``; without that, ``cli.no_vkey``. With a verifier ``state`` the
+    log must also be consistent with the newest checkpoint the state holds for it (a log
+    rolled back behind it is ``audit.truncated``), and the state then holds the log's
+    newest verified checkpoint.
     """
     verifiers = _verifiers(vkeys)
     saved = _read_text(checkpoint) if checkpoint is not None else None
-    opened = _open_existing(store, read_only=True)  # verification never writes
+    opened = _open_existing(store, read_only=True)  # verification never writes the log
     try:
         progress = (lambda d, t: out.progress("verifying", d, t)) if out else None
+        if state is not None:
+            return state.inspect_log(
+                opened,
+                verifiers=verifiers,
+                now=datetime.now(UTC),
+                checkpoint=saved,
+                deep=deep,
+                progress=progress,
+            )
         return inspect_log(
             opened, verifiers=verifiers, checkpoint=saved, deep=deep, progress=progress
         )
@@ -283,7 +300,12 @@ def run_verify(
 def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     """``govkit audit verify``."""
     report = run_verify(
-        args.store, vkeys=args.vkey, checkpoint=args.checkpoint, deep=args.deep, out=out
+        args.store,
+        vkeys=args.vkey,
+        checkpoint=args.checkpoint,
+        deep=args.deep,
+        out=out,
+        state=open_state(args),
     )
     return emit_report(
         report,

@@ -26,11 +26,9 @@ from govkit.certificates import (
     LicenceRegistry,
     Status,
     StatusList,
-    StatusListSource,
     TrustedIssuer,
     TrustedKey,
     TrustList,
-    TrustListSource,
     load_trust_list,
     sign_status_list,
     sign_trust_list,
@@ -482,54 +480,34 @@ def cmd_revoke(args: argparse.Namespace, out: Output) -> int:
 # -- verify ---------------------------------------------------------------------------------
 
 
-def _local_list(location: str) -> str:
-    """A list's file name or URL; a file that does not exist is cli.no_such_file (exit 3)."""
-    if not location.startswith(("https://", "http://")) and not Path(location).is_file():
-        raise CliEnvironmentError(f"{location}: no such file", "cli.no_such_file")
-    return location
-
-
 def open_verifier(args: argparse.Namespace, what: str) -> CertificateVerifier:
-    """The verifier ``--trust``, ``--anchor``, ``--status``, ``--allow-stale`` and
-    ``--unsafe-skip-status`` describe. The lists are loaded here, so one that cannot be
-    read is an environment error (exit 3), not a verdict about the licence."""
-    if not args.trust or not args.anchor:
-        raise CliUsageError(f"verifying {what} needs --trust and --anchor")
-    skip_status = getattr(args, "unsafe_skip_status", False)
-    if skip_status and args.status:
-        raise CliUsageError("give --status or --unsafe-skip-status, not both")
-    anchor = _public_key(Path(args.anchor))
-    # With --allow-stale the operator has decided: accept any age, still report it.
-    max_stale = timedelta(days=36500) if args.allow_stale else timedelta(days=7)
-    trust = TrustListSource(_local_list(args.trust), [anchor], max_stale=max_stale)
-    issuers = trust.get(allow_stale=True).issuers
-    # --status repeats, one list per issuer; each licence is checked in its own issuer's.
-    status: list[StatusListSource] = []
-    keys = [k.key for i in issuers for k in i.keys if not k.withdrawn]
-    if args.status and not keys:
-        raise CliUsageError("the trust list has no issuer keys to check the status list")
-    for location in args.status or ():
-        source = StatusListSource(_local_list(location), keys, max_stale=max_stale)
-        source.get(allow_stale=True)
-        status.append(source)
-    return CertificateVerifier(
-        trust,
-        status=status or None,
-        allow_stale_trust=args.allow_stale,
-        unsafe_skip_status=skip_status,
-    )
+    """The verifier over this device's verifier state, after the lists ``--trust`` and
+    ``--status`` give were checked against it (:func:`govkit.cli._verifier.open_verifier`).
+
+    The lists are loaded here, so one that cannot be read is an environment error (exit
+    3), and one older than the state holds is refused (``trust.rollback``, exit 1), before
+    anything is said about the licence."""
+    from govkit.cli._verifier import open_verifier as open_stateful  # noqa: PLC0415
+
+    return open_stateful(args, what).verifier
 
 
 def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
-    """The licence branch of ``govkit verify``."""
-    verifier = open_verifier(args, "a licence")
-    report = verifier.inspect(
-        data.strip() if not data.startswith((b"\x89PNG", b"\xff\xd8")) else data, at=args.at
-    )
+    """``govkit verify licence``: the state's lists, and its clock check."""
+    from govkit.cli._verifier import open_verifier as open_stateful  # noqa: PLC0415
+    from govkit.cli._verifier import with_clock  # noqa: PLC0415
+
+    opened = open_stateful(args, "a licence")
+    with opened.state.reading():
+        found = opened.verifier.inspect(
+            data.strip() if not data.startswith((b"\x89PNG", b"\xff\xd8")) else data,
+            at=args.at,
+        )
+    report = with_clock(found, opened)
     return emit_report(
         report,
         out,
-        title=f"licence ({report.kind})",
+        title=f"licence ({found.kind})",
         ok_text="the licence is genuine, current and not revoked",
         partly_text="the licence is genuine and current",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from govkit.certificates import (
     TrustedIssuer,
     TrustedKey,
     TrustList,
+    VerifierState,
     load_status_list,
     load_trust_list,
     sign_status_list,
@@ -273,6 +275,7 @@ def step_certificates(ctx: DemoContext) -> None:
     )
     write_file(ctx.out_dir / "status.json", signed_status, force=True)
     save_issued_status(ctx, issuer, state, [licence.id for _, licence in issued] + [revoked.id])
+    import_into_verifier(ctx, anchor, signed_status)
     verifier = CertificateVerifier(
         load_trust_list((ctx.out_dir / "trust.json").read_bytes(), [anchor.verifying_key]),
         status=load_status_list(signed_status, [issuer_key.verifying_key]),
@@ -316,6 +319,29 @@ def step_certificates(ctx: DemoContext) -> None:
         raise CliInvalid
 
 
+#: The demo device's verifier state (``govkit verify --state DEMO/verifier ...``).
+VERIFIER_STATE = "verifier"
+
+
+def import_into_verifier(ctx: DemoContext, anchor: SigningKey, signed_status: bytes) -> None:
+    """Import the trust list and the status list into ``DIR/verifier``, as
+    ``govkit verifier import`` does: ``govkit verify --state DIR/verifier INPUT`` then
+    needs no list arguments. A run with ``--force`` makes a new anchor and lists that
+    start again at sequence 1, so it starts the demo's state afresh too."""
+    path = ctx.out_dir / VERIFIER_STATE
+    if path.is_dir():
+        shutil.rmtree(path)  # the demo's own folder, written by an earlier run
+    VerifierState(path).import_lists(
+        (ctx.out_dir / "trust.json").read_bytes(),
+        [signed_status],
+        now=datetime.now(UTC),
+        anchors=[anchor.verifying_key],
+        trust_source=str(ctx.out_dir / "trust.json"),
+        status_sources=[str(ctx.out_dir / "status.json")],
+    )
+    ctx.results["verifier_state"] = str(path)
+
+
 def issuer_with_status(
     ctx: DemoContext, key: SigningKey, agency: Agency
 ) -> tuple[CertificateIssuer, dict[str, Any]]:
@@ -353,7 +379,13 @@ def step_audit(ctx: DemoContext) -> None:
     store = str(ctx.out_dir / "audit.db")
     # The key the demo holds, passed explicitly: audit verify never trusts the log folder's.
     vkey = ctx.audit.verifier.vkey
-    report = run_verify(store, vkeys=[vkey], checkpoint=folder / "checkpoint", out=ctx.out)
+    report = run_verify(
+        store,
+        vkeys=[vkey],
+        checkpoint=folder / "checkpoint",
+        out=ctx.out,
+        state=VerifierState(ctx.out_dir / VERIFIER_STATE),
+    )
     ctx.results["audit"] = {
         "store": store,
         "size": report.size,

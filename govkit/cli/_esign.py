@@ -14,7 +14,6 @@ from typing import Any
 
 from govkit.certificates import (
     LICENCE_ATTACHMENT,
-    CertificateVerifier,
     LicencePdfVerifier,
 )
 from govkit.cli._app import CliUsageError, Output, env_password
@@ -128,10 +127,16 @@ def cmd_sign(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-def _licence_verifier(args: argparse.Namespace) -> CertificateVerifier:
-    from govkit.cli._certificates import open_verifier  # noqa: PLC0415
+def _licence_report(
+    data: bytes, signatures: PdfSignatureVerifier, args: argparse.Namespace
+) -> Report:
+    """The licence PDF's report over this device's verifier state, with its clock check."""
+    from govkit.cli._verifier import open_verifier, with_clock  # noqa: PLC0415
 
-    return open_verifier(args, "a licence PDF")
+    opened = open_verifier(args, "a licence PDF")
+    with opened.state.reading():
+        found = LicencePdfVerifier(signatures, opened.verifier).inspect(data, at=args.at)
+    return with_clock(found, opened)
 
 
 def verify_pdf_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
@@ -154,11 +159,9 @@ def verify_pdf_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
             ok_text="the PDF signature and its contents are genuine",
             partly_text="the PDF signature and its contents are genuine",
         )
-    if not args.trust or not args.anchor:
-        raise CliUsageError("this PDF carries a licence: also give --trust and --anchor")
     # The licence's issuer must authorise the PDF's signer (the trust list's pdf_signers):
     # a certificate from a trusted CA alone may not wrap someone else's licence.
-    report = LicencePdfVerifier(signatures, _licence_verifier(args)).inspect(data, at=args.at)
+    report = _licence_report(data, signatures, args)
     signed = "signed by a certificate the trust list authorises for the licence's issuer"
     page = "the printed page is only a picture of the signed payload"
     return emit_report(

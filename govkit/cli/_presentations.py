@@ -2,8 +2,9 @@
 
 The holder side: ``govkit present CREDENTIAL --device-key KEYFILE --disclose a,b``
 (or ``--profile NAME`` to disclose exactly what a verifier profile requires) writes the
-dynamic QR. The verifier side: ``govkit verify PRESENTATION --trust ... --anchor ...
-[--profile NAME] [--nonce HEX]``.
+dynamic QR. The verifier side: ``govkit verify presentation PRESENTATION [--profile NAME]
+[--nonce HEX]`` over this device's verifier state (``--state``; ``--trust`` and
+``--anchor`` to give lists), whose replay store refuses a presentation shown twice.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from govkit.certificates import (
     SelectiveCredential,
 )
 from govkit.cli._app import CliUsageError, Output, env_password
-from govkit.cli._certificates import open_verifier
 from govkit.cli._files import read_file, refuse_existing, write_file
 from govkit.cli._report import emit_report
+from govkit.cli._verifier import open_verifier, with_clock
 from govkit.keys import SigningKey
 
 #: Accepted values of ``--profile`` for tokens; anything else names a verifier profile.
@@ -107,10 +108,17 @@ def verify_presentation_input(data: bytes, args: argparse.Namespace, out: Output
     profile = None if args.profile in (None, *TOKEN_PROFILES) else args.profile
     if profile is not None and profile not in PROFILES:
         raise CliUsageError(f"--profile must be one of {', '.join(sorted(PROFILES))}")
-    verifier = open_verifier(args, "a presentation")
-    report = verifier.inspect_presentation(
-        data, profile=profile, nonce=parse_nonce(getattr(args, "nonce", None)), at=args.at
-    )
+    nonce = parse_nonce(getattr(args, "nonce", None))
+    # The state's replay store: a presentation accepted once is refused by every later
+    # run and every process sharing the state (presentation.replayed).
+    opened = open_verifier(args, "a presentation", replay=True)
+    with opened.state:
+        with opened.state.reading():
+            found = opened.verifier.inspect_presentation(
+                data, profile=profile, nonce=nonce, at=args.at
+            )
+        opened.state.replay_store().purge(now=opened.now)
+    report = with_clock(found, opened)
     return emit_report(
         report,
         out,

@@ -468,12 +468,15 @@ class PaymentInbox:
             return Receipt(
                 DeliveryStatus.REJECTED, provider.reject(retry=retry), delivery_id, code=code
             )
-        self._record_unrecorded(now)
         headers_json = json.dumps(dict(headers), ensure_ascii=False, sort_keys=True)
         digest = content_digest(event)
-        outcome = self._group.run(
-            partial(self._deliver, event, digest, headers_json, body, source, now)
-        )
+        ends = self._unrecorded_ends()
+        job = partial(self._deliver, event, digest, headers_json, body, source, now)
+        if ends:  # handler runs the store could not record: recorded first, in this transaction
+            outcome = self._group.run(partial(_after_ends, ends, us(now), job))
+            self._forget_ends(ends)
+        else:
+            outcome = self._group.run(job)
         self._audit_verify(provider.provider, event, None, source, now)
         outcome = self._settle(outcome, now)
         ack = provider.reject(retry=True) if outcome.status in _RETRY else provider.acknowledge()
@@ -708,29 +711,23 @@ class PaymentInbox:
         with self._unrecorded_lock:
             self._unrecorded[pk] = end
 
+    def _unrecorded_ends(self) -> dict[int, _Unrecorded]:
+        with self._unrecorded_lock:
+            return dict(self._unrecorded)
+
+    def _forget_ends(self, ends: Mapping[int, _Unrecorded]) -> None:
+        with self._unrecorded_lock:
+            for pk, end in ends.items():
+                if self._unrecorded.get(pk) == end:
+                    del self._unrecorded[pk]
+
     def _record_unrecorded(self, now: datetime) -> None:
         """Write the ends of handler runs the store could not take before (best effort)."""
-        with self._unrecorded_lock:
-            pending = dict(self._unrecorded)
-        if not pending:
-            return
-        stamp = us(now)
-
-        def job(tx: Tx) -> None:
-            for pk, end in pending.items():
-                if end.failure is None:
-                    store.mark_processed(tx, pk, stamp, token=end.token)
-                else:
-                    store.mark_failed(
-                        tx, pk, stamp, error=end.failure, retry_at=end.retry_at, token=end.token
-                    )
-
-        with contextlib.suppress(PaymentStoreError):
-            self._group.run(job)
-            with self._unrecorded_lock:
-                for pk, end in pending.items():
-                    if self._unrecorded.get(pk) == end:
-                        del self._unrecorded[pk]
+        ends = self._unrecorded_ends()
+        if ends:
+            with contextlib.suppress(PaymentStoreError):
+                self._group.run(partial(_write_ends, ends, us(now)))
+                self._forget_ends(ends)
 
     def _retry_at(self, found: _Found | int, stamp: int) -> int:
         attempts = found if isinstance(found, int) else found.attempts
@@ -1003,7 +1000,8 @@ class PaymentInbox:
         same id raises :class:`~govkit.errors.PaymentOrderRejected`. Events that
         arrived before the order (quarantined as ``unknown_order``) go back to
         ``pending`` and are processed now (by this inbox if it has the
-        application's handler, else by the worker).
+        application's handler, else by the worker); the order is returned as it
+        stands afterwards.
         """
         now = resolve_time(self._clock, at)
         try:
@@ -1036,6 +1034,8 @@ class PaymentInbox:
             self._audit_release(woken_provider, woken_id, order_id, now)
             with contextlib.suppress(PaymentStoreError):  # pending: the re-drive takes it
                 self._redrive(pk, now)
+        if woken:  # as it stands after the events that were waiting for it
+            order = store.read_order(self._db, order_id) or order
         if (order.provider, order.amount, order.currency, order.merchant_id) != (
             provider,
             amount,
@@ -1247,6 +1247,24 @@ class PaymentInbox:
 
     def __repr__(self) -> str:
         return f"PaymentInbox({self.url!r})"
+
+
+def _write_ends(ends: Mapping[int, _Unrecorded], stamp: int, tx: Tx) -> None:
+    """Record how at-least-once handler runs ended (each only while its claim holds)."""
+    for pk, end in ends.items():
+        if end.failure is None:
+            store.mark_processed(tx, pk, stamp, token=end.token)
+        else:
+            store.mark_failed(
+                tx, pk, stamp, error=end.failure, retry_at=end.retry_at, token=end.token
+            )
+
+
+def _after_ends(
+    ends: Mapping[int, _Unrecorded], stamp: int, job: Callable[[Tx], _Outcome], tx: Tx
+) -> _Outcome:
+    _write_ends(ends, stamp, tx)
+    return job(tx)
 
 
 def _call(handler: TransactionalHandler, event: PaymentEvent, tx: Tx) -> str | None:

@@ -1056,11 +1056,7 @@ class HandlerTransaction:
     :class:`~govkit.errors.PaymentStoreError` (with the SQLSTATE or SQLite error
     name, never the data) and fails the event's processing even if the handler
     catches it, since PostgreSQL cannot go on in that transaction. The object is
-    usable only while the handler runs.
-
-    >>> def handler(event, tx):  # doctest: +SKIP
-    ...     tx.execute("INSERT INTO fines_paid (order_id, amount) VALUES (?, ?)",
-    ...                (event.order_id, event.amount))
+    usable only while the handler runs. The payments guide shows one at work.
     """
 
     __slots__ = ("_failed", "_open", "_position", "_rowcount", "_rows", "_tx")

@@ -16,10 +16,13 @@ import argparse
 import io
 import json
 import shutil
+import threading
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +82,10 @@ class Env:
     def status(self) -> list[str]:
         return ["--status", str(self.demo / "status.json")]
 
+    def demo_state(self, tmp: Path) -> Path:
+        """A copy of the verifier state the demo imported its lists into."""
+        return Path(shutil.copytree(self.demo / "verifier", tmp / "verifier"))
+
     def copy_log(self, tmp: Path) -> Path:
         """A copy of the demo's audit log and its key folder (for commands that write)."""
         shutil.copy(self.demo / "audit.db", tmp / "audit.db")
@@ -119,7 +126,31 @@ def verify_detached_args(env: Env, tmp: Path, *, other_data: bool) -> list[str]:
     code, _, err = run("sign", str(letter), "--key", key, "--purpose", "审批", "-q")
     assert code == EXIT_OK, err
     target = env.demo / "trust.json" if other_data else letter
-    return ["verify", str(target), "--signature", f"{letter}.sig", "--key", f"{key}.pub"]
+    return [
+        "verify",
+        "detached",
+        str(target),
+        "--signature",
+        f"{letter}.sig",
+        "--key",
+        f"{key}.pub",
+    ]
+
+
+def serve_demo_lists(env: Env) -> str:
+    """The URL of the demo's trust list, served from 127.0.0.1 for the rest of the run."""
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(env.demo))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/trust.json"
+
+
+def damaged_state(tmp: Path) -> Path:
+    """A verifier state whose index is not one (cut short)."""
+    (tmp / "state").mkdir()
+    (tmp / "state" / "state.json").write_text('{"type": "govkit.verifier-state/v1", "anch')
+    return tmp / "state"
 
 
 def stranger_ca(tmp: Path) -> Path:
@@ -509,11 +540,39 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             EXIT_USAGE,
         ),
     ],
-    ("verify",): [
+    # ``govkit verify INPUT`` is ``govkit verify auto INPUT``: the kind is detected.
+    ("verify", "auto"): [
         ok(
             "licence_picture",
             lambda e, t: [
                 "verify",
+                "auto",
+                str(e.demo / "certificates" / "driving-licence.png"),
+                *e.trust(),
+                *e.status(),
+            ],
+            "report",
+        ),
+        fails(
+            "token_with_a_trust_list",  # an option the detected kind does not take
+            lambda e, t: [
+                "verify",
+                "auto",
+                str(e.demo / "identity" / "token-high.jwt"),
+                *e.token_args(),
+                "--audience",
+                e.facts["identity"]["audience"],
+                *e.trust(),
+            ],
+            EXIT_USAGE,
+        ),
+    ],
+    ("verify", "licence"): [
+        ok(
+            "licence_picture",
+            lambda e, t: [
+                "verify",
+                "licence",
                 str(e.demo / "certificates" / "driving-licence.png"),
                 *e.trust(),
                 *e.status(),
@@ -521,9 +580,21 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             "report",
         ),
         ok(
+            "from_the_demo_state",
+            lambda e, t: [
+                "verify",
+                "licence",
+                str(e.demo / "certificates" / "driving-licence.png"),
+                "--state",
+                str(e.demo_state(t)),
+            ],
+            "report",
+        ),
+        ok(
             "licence_status_not_checked",
             lambda e, t: [
                 "verify",
+                "licence",
                 str(e.demo / "certificates" / "driving-licence.txt"),
                 *e.trust(),
                 "--unsafe-skip-status",
@@ -534,6 +605,7 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             "revoked_licence",
             lambda e, t: [
                 "verify",
+                "licence",
                 str(e.demo / "certificates" / "revoked-driving-licence.txt"),
                 *e.trust(),
                 *e.status(),
@@ -545,12 +617,29 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             "licence_without_status_list",
             lambda e, t: [
                 "verify",
+                "licence",
                 str(e.demo / "certificates" / "driving-licence.txt"),
                 *e.trust(),
             ],
             EXIT_INVALID,
             "report",
         ),
+        fails(
+            "no_such_file",
+            lambda e, t: ["verify", "licence", str(t / "missing.txt"), *e.trust(), *e.status()],
+            EXIT_ENV,
+        ),
+        fails(
+            "no_trust_list",
+            lambda e, t: [
+                "verify",
+                "licence",
+                str(e.demo / "certificates" / "driving-licence.txt"),
+            ],
+            EXIT_USAGE,
+        ),
+    ],
+    ("verify", "token"): [
         ok(
             "token",
             lambda e, t: [
@@ -567,6 +656,7 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             "token_for_another_audience",
             lambda e, t: [
                 "verify",
+                "token",
                 str(e.demo / "identity" / "token-high.jwt"),
                 *e.token_args(),
                 "--audience",
@@ -575,10 +665,13 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             EXIT_INVALID,
             "report",
         ),
+    ],
+    ("verify", "presentation"): [
         ok(
             "presentation",
             lambda e, t: [
                 "verify",
+                "presentation",
                 str(fresh_presentation(e, t)),
                 *e.trust(),
                 *e.status(),
@@ -591,6 +684,7 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             "presentation_for_another_profile",
             lambda e, t: [
                 "verify",
+                "presentation",
                 str(fresh_presentation(e, t)),
                 *e.trust(),
                 *e.status(),
@@ -600,10 +694,13 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             EXIT_INVALID,
             "report",
         ),
+    ],
+    ("verify", "pdf"): [
         ok(
             "licence_pdf",
             lambda e, t: [
                 "verify",
+                "pdf",
                 str(e.demo / "certificates" / "driving-licence.pdf"),
                 "--ca",
                 _k(e, "ca.crt"),
@@ -616,6 +713,7 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             "pdf_from_an_untrusted_ca",
             lambda e, t: [
                 "verify",
+                "pdf",
                 str(e.demo / "certificates" / "driving-licence.pdf"),
                 "--ca",
                 str(stranger_ca(t)),
@@ -625,6 +723,8 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             EXIT_INVALID,
             "report",
         ),
+    ],
+    ("verify", "detached"): [
         ok(
             "detached",
             lambda e, t: verify_detached_args(e, t, other_data=False),
@@ -636,15 +736,71 @@ CASES: dict[tuple[str, ...], list[Case]] = {
             EXIT_INVALID,
             "report",
         ),
-        fails(
-            "no_such_file",
-            lambda e, t: ["verify", str(t / "missing.txt"), *e.trust(), *e.status()],
-            EXIT_ENV,
+    ],
+    ("verifier", "sync"): [
+        ok(
+            "from_a_local_server",
+            lambda e, t: [
+                "verifier",
+                "sync",
+                "--trust-url",
+                serve_demo_lists(e),
+                "--anchor",
+                _k(e, "trust-anchor.pub"),
+                "--state",
+                str(t / "state"),
+            ],
         ),
         fails(
-            "no_trust_list",
-            lambda e, t: ["verify", str(e.demo / "certificates" / "driving-licence.txt")],
-            EXIT_USAGE,
+            "nothing_listens",
+            lambda e, t: [
+                "verifier",
+                "sync",
+                "--trust-url",
+                "http://127.0.0.1:9/trust.json",
+                "--anchor",
+                _k(e, "trust-anchor.pub"),
+                "--state",
+                str(t / "state"),
+                "--timeout",
+                "2",
+            ],
+            EXIT_ENV,
+        ),
+    ],
+    ("verifier", "import"): [
+        ok(
+            "demo_lists",
+            lambda e, t: [
+                "verifier",
+                "import",
+                *e.trust(),
+                *e.status(),
+                "--state",
+                str(t / "state"),
+            ],
+        ),
+        fails(
+            "another_anchor",
+            lambda e, t: [
+                "verifier",
+                "import",
+                "--trust",
+                str(e.demo / "trust.json"),
+                "--anchor",
+                _k(e, "issuer.pem.pub"),
+                "--state",
+                str(t / "state"),
+            ],
+            EXIT_INVALID,
+        ),
+    ],
+    ("verifier", "status"): [
+        ok("demo_state", lambda e, t: ["verifier", "status", "--state", str(e.demo_state(t))]),
+        fails(
+            "damaged_state",
+            lambda e, t: ["verifier", "status", "--state", str(damaged_state(t))],
+            EXIT_ENV,
         ),
     ],
     ("audit", "verify"): [

@@ -92,6 +92,12 @@ class Kit:
         ]
 
 
+@pytest.fixture(autouse=True)
+def own_verifier_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``govkit verify`` keeps this device's verifier state: a fresh one per test."""
+    monkeypatch.setenv("GOVKIT_STATE", str(tmp_path / "verifier-state"))
+
+
 @pytest.fixture
 def kit(tmp_path: Path) -> Kit:
     anchor = tmp_path / "anchor.pem"
@@ -235,7 +241,7 @@ def sign_pdf(capsys: pytest.CaptureFixture[str], kit: Kit, who: str) -> Path:
 
 
 def test_a_licence_pdf_verifies_only_when_its_signer_is_authorised(
-    capsys: pytest.CaptureFixture[str], kit: Kit
+    capsys: pytest.CaptureFixture[str], kit: Kit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (kit.folder / "anchor.pem.pub").write_bytes(
         SigningKey.from_pem(kit.anchor.read_bytes()).verifying_key.to_pem()
@@ -260,6 +266,8 @@ def test_a_licence_pdf_verifies_only_when_its_signer_is_authorised(
     assert failed["name"] == "pdf_signer"
     assert "reason=not_listed" in failed["detail"]
 
+    # Another device, holding the list whose issuer names no PDF signer.
+    monkeypatch.setenv("GOVKIT_STATE", str(kit.folder / "other-device-state"))
     code, out, err = run(capsys, *kit.verify(genuine, bare))
     assert code == EXIT_INVALID
     assert "INVALID [esign.signer_mismatch]" in out

@@ -222,8 +222,12 @@ def write_inputs(world: World, trust: TrustList, folder: Path) -> list[str]:
 
 
 def test_cut_back_licence_pdf_re_signed_by_another_organisation_exits_1_on_the_command_line(
-    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    world: World,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("GOVKIT_STATE", str(tmp_path / "verifier-state"))  # this device's
     args = write_inputs(world, world.trust(a=by_spki(world.cert_a)), tmp_path)
     attack, genuine = tmp_path / "forged.pdf", tmp_path / "genuine.pdf"
     attack.write_bytes(forged(world))

@@ -66,15 +66,39 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, 
 def test_show_lists_counts_and_events(inbox_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, data = run(capsys, "payments", "show", str(inbox_path))
     assert code == 0
-    assert data["stats"] == {"deliveries": 2, "rejected": 0, "events": 2, "done": 1, "failed": 1}  # type: ignore[comparison-overlap]
+    assert data["stats"] == {  # type: ignore[comparison-overlap]
+        "deliveries": 2,
+        "rejected": 0,
+        "events": 2,
+        "failed": 1,
+        "processed": 1,
+    }
 
 
-def test_replay_processes_a_failed_event(
-    inbox_path: Path, capsys: pytest.CaptureFixture[str]
+def test_replay_processes_a_failed_event_with_the_applications_handler(
+    inbox_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # Received with a handler: without it the event is not processed (it would skip
+    # the application), with it, it is.
     code, data = run(capsys, "payments", "replay", str(inbox_path), "evt_GOV-2")
+    assert code == 1
+    assert data["event"]["state"] == "failed"  # type: ignore[index]
+    (tmp_path / "cli_handlers.py").write_text("def handle(event):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, data = run(
+        capsys,
+        "payments",
+        "replay",
+        str(inbox_path),
+        "evt_GOV-2",
+        "--handler",
+        "cli_handlers:handle",
+    )
     assert code == 0
-    assert data["event"]["state"] == "done"  # type: ignore[index]
+    assert data["event"]["state"] == "processed"  # type: ignore[index]
 
 
 def test_replay_of_an_unknown_event_is_a_lookup_failure_exit_3_not_a_store_failure(

@@ -44,7 +44,7 @@ SECRET = "whsec_kill9"
 EVENTS = 40
 KILLS = 20
 
-CHILD = r'''
+CHILD = r"""
 import base64, json, os, random, signal, sys
 from datetime import datetime
 from govkit.payments import PaymentInbox, Stripe
@@ -79,7 +79,7 @@ for i in order:
             signal.pause()
 inbox.process_pending(at=at)
 inbox.close()
-'''
+"""
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -113,9 +113,7 @@ def execute(url: str, statement: str) -> None:
 
 def check(url: str, acks: Path) -> tuple[set[str], int]:
     """The invariants after a run; returns the processed event keys and the effects."""
-    states = dict(
-        query(url, "SELECT 'stripe:' || dedup_key, state FROM payment_events")
-    )
+    states = dict(query(url, "SELECT 'stripe:' || dedup_key, state FROM payment_events"))
     processed = {key for key, state in states.items() if state == "processed"}
     assert "processing" not in states.values()
     effects = Counter(key for (key,) in query(url, "SELECT event_key FROM effects"))

@@ -39,7 +39,8 @@ from govkit.certificates import (
     load_status_list,
     sign_status_list,
 )
-from govkit.certificates._presentation import _levels, _multiproof, _root_from_proof, _to_sign
+from govkit.certificates._holder import _to_sign
+from govkit.certificates._selective import _levels, _multiproof, _root_from_proof
 from govkit.errors import (
     CertificateFormatError,
     CertificateRevoked,

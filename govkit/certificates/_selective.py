@@ -1,0 +1,360 @@
+"""Selective licences: salted items under a signed Merkle root, the ``GKS1:`` credential.
+
+A *selective* licence (a :class:`SelectiveCredential`, text ``GKS1:``) is a COSE_Sign1
+CWT like a plain licence, but its signed claims hold, instead of the values, one salted
+digest per disclosable item, and the public key of the holder's device. The holder's
+app keeps the disclosures (salt, index, value) and shows some of them in a presentation
+(``_holder``); the verifier (``_presentation``) rebuilds the signed root from them.
+
+Wire format (all CBOR canonical, RFC 8949 section 4.2.3)::
+
+    credential claims  = {4: exp, 5: nbf, 6: iat, -65538: {
+                            "t": type name, "r": Merkle root of the items,
+                            "c": raw device public key (32 bytes: Ed25519;
+                                 33: compressed P-256 for ES256),
+                            "s": status index }}
+    disclosure_i       = [salt: bstr .size 16, index: uint, value]
+    leaf_i             = SHA-256(0x00 || canonical CBOR of disclosure_i)[:16]
+    node               = SHA-256(0x01 || left || right)[:16]
+
+The items, in index order, are those of ``disclosable_items`` (``_predicates``). The
+leaves form a perfect binary tree (padded with ``SHA-256(0x02)[:16]``); a presentation
+carries the fewest nodes that, with the disclosed leaves, rebuild the signed root (a
+compact multiproof, nodes in the order a bottom-up, left-to-right walk needs them).
+Every item is a leaf, so the number of fields a licence has reveals nothing; a Merkle
+root instead of a digest per item keeps a three-item presentation inside a QR code of
+version 15.
+
+Every selective licence carries its status index ``"s"`` (the issuer refuses to issue
+without a status list); a verifier that meets one without it reports
+``certificate.status_unknown``, since its revocation could never be checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Final
+
+import cbor2
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from govkit._encoding import b45decode, b45encode
+from govkit.certificates import codec
+from govkit.certificates._identifier import parse_licence_id
+from govkit.certificates._model import (
+    _HOLDER_CODES,
+    _HOLDER_KINDS_BY_CODE,
+    Holder,
+    Licence,
+    LicenceRegistry,
+    LicenceType,
+)
+from govkit.certificates._predicates import PREDICATES, disclosable_items
+from govkit.errors import (
+    CertificateFormatError,
+    ConfigurationError,
+    DisclosureInvalid,
+    EncodingError,
+    GovkitError,
+    LicenceDataInvalid,
+)
+from govkit.keys import VerifyingKey
+
+__all__ = ["CREDENTIAL_PREFIX", "SELECTIVE_CLAIM", "SelectiveCredential"]
+
+#: Context prefix of a selective licence as the holder's app stores it.
+CREDENTIAL_PREFIX: Final = "GKS1:"
+#: The private-use CWT claim holding the selective licence map.
+SELECTIVE_CLAIM: Final = -65538
+_DIGEST_SIZE: Final = 16
+_EMPTY_LEAF: Final = hashlib.sha256(b"\x02").digest()[:16]
+_SALT_SIZE: Final = 16
+_MAX_DEPTH: Final = 8
+
+
+def _format(message: str, reason: str = "presentation") -> CertificateFormatError:
+    return CertificateFormatError(message, reason=reason)
+
+
+def _leaf(item: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + item).digest()[:_DIGEST_SIZE]
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()[:_DIGEST_SIZE]
+
+
+def _width(count: int) -> int:
+    width = 1
+    while width < count:
+        width *= 2
+    return width
+
+
+def _levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level of the padded tree, leaves first, the root last."""
+    level = list(leaves) + [_EMPTY_LEAF] * (_width(len(leaves)) - len(leaves))
+    levels = [level]
+    while len(level) > 1:
+        level = [_node(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        levels.append(level)
+    return levels
+
+
+def _multiproof(leaves: Sequence[bytes], indices: Iterable[int]) -> bytes:
+    """The nodes needed, beside the leaves at ``indices``, to rebuild the root."""
+    known = set(indices)
+    proof = bytearray()
+    for level in _levels(leaves)[:-1]:
+        if not known:
+            break
+        for i in sorted(known):
+            if i ^ 1 not in known:
+                proof += level[i ^ 1]
+        known = {i >> 1 for i in known}
+    return bytes(proof)
+
+
+def _root_from_proof(count: int, known: Mapping[int, bytes], proof: bytes) -> bytes:
+    """Rebuild the root from disclosed leaves and a multiproof; every node must be used."""
+    if len(proof) % _DIGEST_SIZE:
+        raise DisclosureInvalid("the proof is not whole nodes", reason="proof")
+    nodes = [proof[k : k + _DIGEST_SIZE] for k in range(0, len(proof), _DIGEST_SIZE)]
+    position = 0
+    level = dict(known)
+    width = _width(count)
+    while width > 1:
+        parents: dict[int, bytes] = {}
+        for i in sorted(level):
+            if i >> 1 in parents:
+                continue
+            sibling = level.get(i ^ 1)
+            if sibling is None:
+                if position == len(nodes):
+                    raise DisclosureInvalid("the proof is too short", reason="proof")
+                sibling = nodes[position]
+                position += 1
+            left, right = (level[i], sibling) if i % 2 == 0 else (sibling, level[i])
+            parents[i >> 1] = _node(left, right)
+        level = parents
+        width //= 2
+    if position != len(nodes):
+        raise DisclosureInvalid("the proof has nodes left over", reason="proof")
+    return level[0]
+
+
+def _device_key_claim(key: VerifyingKey) -> bytes:
+    public = key.public_key
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    if isinstance(public, ec.EllipticCurvePublicKey) and key.alg == "ES256":
+        return public.public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
+    raise ConfigurationError("a device key must be EdDSA (Ed25519) or ES256")
+
+
+def _device_key_from_claim(raw: object) -> VerifyingKey:
+    """32 bytes: an Ed25519 key; 33 bytes: a compressed P-256 point (ES256)."""
+    try:
+        if isinstance(raw, bytes) and len(raw) == 32:
+            return VerifyingKey(ed25519.Ed25519PublicKey.from_public_bytes(raw), "EdDSA")
+        if isinstance(raw, bytes) and len(raw) == 33:
+            point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+            return VerifyingKey(point, "ES256")
+    except (ValueError, GovkitError):
+        pass
+    raise _format("the device key is not an Ed25519 or compressed P-256 public key")
+
+
+def _item_value(name: str, licence: Licence, kind: LicenceType) -> Any:
+    if name == "id":
+        return licence.id
+    if name == "holder":
+        return [_HOLDER_CODES[licence.holder.kind], licence.holder.reference]
+    for spec in kind.fields:
+        if spec.name == name:
+            return licence.fields.get(name)
+    return next(p for p in PREDICATES if p.name == name).test(licence)
+
+
+def build_selective_claims(
+    licence: Licence, kind: LicenceType, device_key: VerifyingKey
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The selective licence map and the disclosures, one fresh salt per item."""
+    disclosures: dict[str, bytes] = {}
+    for index, name in enumerate(disclosable_items(kind)):
+        value = _item_value(name, licence, kind)
+        item = cbor2.dumps([secrets.token_bytes(_SALT_SIZE), index, value], canonical=True)
+        disclosures[name] = item
+    claims: dict[str, Any] = {
+        "t": kind.name,
+        "r": _levels([_leaf(d) for d in disclosures.values()])[-1][0],
+        "c": _device_key_claim(device_key),
+    }
+    if licence.status_index is not None:
+        claims["s"] = licence.status_index
+    return claims, disclosures
+
+
+@dataclass(frozen=True)
+class _Selective:
+    message: codec.CoseMessage
+    kind: LicenceType
+    valid_from: datetime
+    valid_until: datetime
+    root: bytes
+    device_key: VerifyingKey
+    status_index: int | None
+
+
+def _parse_selective(message: codec.CoseMessage, registry: LicenceRegistry) -> _Selective:
+    raw = message.claims.get(SELECTIVE_CLAIM)
+    if not isinstance(raw, Mapping):
+        raise _format("the licence is not a selective licence", "claims")
+    keys = set(raw)
+    if not {"t", "r", "c"} <= keys or not keys <= {"t", "r", "c", "s"}:
+        raise _format("the selective licence has the wrong keys", "claims")
+    times = [message.claims.get(k) for k in (codec.IAT, codec.NBF, codec.EXP)]
+    if not all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < 2**40 for t in times):
+        raise _format("iat, nbf and exp must be integers", "cwt")
+    try:
+        kind = registry.get(raw["t"]) if isinstance(raw["t"], str) else None
+    except LicenceDataInvalid:
+        kind = None
+    if kind is None:
+        raise _format("the selective licence names no known licence type", "licence")
+    root = raw["r"]
+    if not isinstance(root, bytes) or len(root) != _DIGEST_SIZE:
+        raise _format("the Merkle root must be 16 bytes", "licence")
+    index = raw.get("s")
+    if "s" in raw and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
+        raise _format("the status index must be a non-negative int", "licence")
+    start = datetime.fromtimestamp(times[1], UTC)  # type: ignore[arg-type]
+    end = datetime.fromtimestamp(times[2] + 1, UTC)  # type: ignore[operator]
+    return _Selective(message, kind, start, end, root, _device_key_from_claim(raw["c"]), index)
+
+
+def _read_disclosure(item: object, parsed: _Selective) -> tuple[int, Any]:
+    """The (index, value) of one disclosure, whose shape is checked but not yet its leaf."""
+    if not isinstance(item, bytes):
+        raise _format("a disclosure must be a byte string")
+    try:
+        decoded = codec._parse_canonical(item, max_depth=_MAX_DEPTH, reason="presentation")
+    except CertificateFormatError:
+        raise DisclosureInvalid("a disclosure is not canonical CBOR", reason="format") from None
+    if not (isinstance(decoded, (list, tuple)) and len(decoded) == 3):
+        raise DisclosureInvalid("a disclosure is not [salt, index, value]", reason="format")
+    salt, index, value = decoded
+    if (
+        not isinstance(salt, bytes)
+        or len(salt) != _SALT_SIZE
+        or isinstance(index, bool)
+        or not isinstance(index, int)
+        or not 0 <= index < len(disclosable_items(parsed.kind))
+    ):
+        raise DisclosureInvalid("a disclosure has a bad salt or index", reason="format")
+    return index, value
+
+
+def _check_value(name: str, value: Any, parsed: _Selective) -> None:
+    """The root match proves the issuer signed the value; this keeps its shape honest."""
+    kind = parsed.kind
+    try:
+        if name == "id":
+            ident = parse_licence_id(value)
+            if ident.type_code != kind.type_code:
+                raise DisclosureInvalid("the identifier is of another type", reason="value")
+        elif name == "holder":
+            if not (isinstance(value, (list, tuple)) and len(value) == 2):
+                raise DisclosureInvalid("the holder is not [kind, reference]", reason="value")
+            holder_kind = _HOLDER_KINDS_BY_CODE.get(value[0])
+            if holder_kind is None:
+                raise DisclosureInvalid("the holder kind is not p, m or r", reason="value")
+            Holder(value[1], holder_kind)
+        elif name in {p.name for p in PREDICATES}:
+            if not isinstance(value, bool):
+                raise DisclosureInvalid("a predicate must be true or false", reason="value")
+        else:
+            spec = kind.field_spec(name)
+            if value is not None and spec.normalise(value) != value:
+                raise DisclosureInvalid("a field value is not normalised", reason="value")
+    except LicenceDataInvalid:
+        raise DisclosureInvalid("a disclosed value does not fit its item", reason="value") from None
+
+
+@dataclass(frozen=True)
+class SelectiveCredential:
+    """A selective licence as the holder's app keeps it: the signed licence and every
+    disclosure (keep it secret: the disclosures are the licence's data).
+
+    Attributes:
+        licence_type: the licence type name.
+        signed: the issuer's COSE_Sign1 (canonical CBOR).
+        disclosures: item name -> disclosure bytes, for every item.
+    """
+
+    licence_type: str
+    signed: bytes
+    disclosures: Mapping[str, bytes]
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        """The item names, in index order."""
+        return tuple(self.disclosures)
+
+    def values(self) -> dict[str, Any]:
+        """Every item's value (what the holder's app shows its owner)."""
+        return {name: cbor2.loads(item)[2] for name, item in self.disclosures.items()}
+
+    def device_key(self) -> VerifyingKey:
+        """The device public key the licence is bound to."""
+        message = codec.decode_cose(self.signed, canonical=True)
+        return _device_key_from_claim(message.claims[SELECTIVE_CLAIM]["c"])
+
+    def to_text(self) -> str:
+        """``GKS1:`` + base45 of ``[signed, [disclosures in index order]]``."""
+        body = cbor2.dumps([self.signed, list(self.disclosures.values())], canonical=True)
+        return CREDENTIAL_PREFIX + b45encode(body)
+
+    @classmethod
+    def from_text(
+        cls, text: str, *, registry: LicenceRegistry | None = None
+    ) -> SelectiveCredential:
+        """Read :meth:`to_text` output back and check that the disclosures match the
+        signed digests (the issuer's signature is the verifier's business).
+
+        Raises:
+            CertificateFormatError: the text is not a selective credential.
+            DisclosureInvalid: a disclosure does not match its digest.
+        """
+        registry = registry or LicenceRegistry.default()
+        if not isinstance(text, str) or not text.startswith(CREDENTIAL_PREFIX):
+            raise _format("a selective credential starts with GKS1:")
+        try:
+            body = codec._parse_canonical(
+                b45decode(text[len(CREDENTIAL_PREFIX) :].strip()), max_depth=4, reason="cbor"
+            )
+        except EncodingError:
+            raise _format("the credential is not base45") from None
+        if not (isinstance(body, (list, tuple)) and len(body) == 2):
+            raise _format("the credential is not [licence, disclosures]")
+        signed, items = body
+        if not isinstance(signed, bytes) or not isinstance(items, (list, tuple)):
+            raise _format("the credential is not [licence, disclosures]")
+        parsed = _parse_selective(codec.decode_cose(signed, canonical=True), registry)
+        names = disclosable_items(parsed.kind)
+        if len(items) != len(names):
+            raise DisclosureInvalid("the credential lacks disclosures", reason="count")
+        for position, item in enumerate(items):
+            index, value = _read_disclosure(item, parsed)
+            if index != position:
+                raise DisclosureInvalid("a disclosure is out of order", reason="order")
+            _check_value(names[index], value, parsed)
+        if _levels([_leaf(item) for item in items])[-1][0] != parsed.root:
+            raise DisclosureInvalid("the disclosures do not match the signed root", reason="root")
+        return cls(parsed.kind.name, signed, MappingProxyType(dict(zip(names, items, strict=True))))

@@ -1,21 +1,36 @@
-"""``python -m benchmarks NAME|all [--json] [--quick]``.
+"""``python -m benchmarks NAME|all|summary [--json] [--quick] [--summary] [--from FILE]``.
 
-Without ``--json`` the table goes to stdout. With ``--json`` the JSON document goes to
-stdout and the table to stderr, so a person still sees it while a script reads the data.
-Exit status: 0 done, 2 unknown benchmark name.
+``NAME`` runs one module, ``all`` every module. Without ``--json`` the tables go to
+stdout. With ``--json`` the JSON document goes to stdout and the tables to stderr, so a
+person still sees them while a script reads the data. ``--summary`` ends the run with one
+table of every measurement, its target and PASS, MISS or n/a (see
+``benchmarks/_summary.py``); with ``--json`` the document then gains a ``"summary"``.
+
+``summary`` runs every module (their tables go to stderr) and prints only that table,
+or with ``--json`` only ``{"rows": [...], "pass": N, "miss": M, ...}``. With
+``--from FILE`` it runs nothing and summarises a document saved from ``all --json``.
+
+Exit status: 0 done (whatever the verdicts: this is a report), 2 usage error or unknown
+benchmark name, 3 the ``--from`` file cannot be read or is not a results document.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import pkgutil
 import platform
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import benchmarks
-from benchmarks._harness import Comparison, format_table, write_json
+from benchmarks._harness import Comparison, format_table, results_document
+from benchmarks._summary import format_summary, summarize
+
+SUMMARY = "summary"
 
 
 def available() -> list[str]:
@@ -27,40 +42,92 @@ def available() -> list[str]:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the named benchmarks and print their comparisons."""
-    names = available()
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("name", help=f"one of: all, {', '.join(names)}")
-    parser.add_argument("--json", action="store_true", help="JSON on stdout, table on stderr")
-    parser.add_argument("--quick", action="store_true", help="few short rounds (smoke test)")
-    args = parser.parse_args(argv)
-    if args.name != "all" and args.name not in names:
-        parser.print_usage(sys.stderr)
-        print(
-            f"unknown benchmark {args.name!r}; choose all or one of: {', '.join(names)}",
-            file=sys.stderr,
-        )
-        return 2
-    selected = names if args.name == "all" else [args.name]
-    table_out = sys.stderr if args.json else sys.stdout
+def _run(selected: Sequence[str], quick: bool, table_out: Any) -> dict[str, Any]:
     print(
-        f"python {platform.python_version()} on {platform.machine()}"
-        f"{' (quick)' if args.quick else ''}",
+        f"python {platform.python_version()} on {platform.machine()}{' (quick)' if quick else ''}",
         file=table_out,
+        flush=True,
     )
     results: dict[str, list[Comparison]] = {}
     for name in selected:
         module = importlib.import_module(f"benchmarks.{name}")
-        comparisons: list[Comparison] = module.run(args.quick)
+        comparisons: list[Comparison] = module.run(quick)
         results[name] = comparisons
         print(f"\n[{name}]", file=table_out)
         print(format_table(comparisons), file=table_out)
         notes = getattr(module, "NOTES", "")
         if notes:
             print(notes, file=table_out)
+        table_out.flush()
+    return results_document(results, quick=quick)
+
+
+def _read_results(path: str) -> dict[str, Any]:
+    with Path(path).open(encoding="utf-8") as file:
+        document = json.load(file)
+    if not isinstance(document, dict):
+        raise ValueError("not a benchmark results document")
+    return document
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the named benchmarks and print their comparisons (and the summary)."""
+    names = available()
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("name", help=f"one of: all, {SUMMARY}, {', '.join(names)}")
+    parser.add_argument("--json", action="store_true", help="JSON on stdout, tables on stderr")
+    parser.add_argument("--quick", action="store_true", help="few short rounds (smoke test)")
+    parser.add_argument(
+        "--summary", action="store_true", help="end with the PASS/MISS table of every target"
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        help=f"with {SUMMARY}: summarise this saved `all --json` document, run nothing",
+    )
+    args = parser.parse_args(argv)
+    if args.name not in ("all", SUMMARY, *names):
+        parser.print_usage(sys.stderr)
+        print(
+            f"unknown benchmark {args.name!r}; choose all, {SUMMARY} or one of: {', '.join(names)}",
+            file=sys.stderr,
+        )
+        return 2
+    if args.source is not None and (args.name != SUMMARY or args.quick):
+        parser.print_usage(sys.stderr)
+        print(f"--from goes with {SUMMARY} alone (no --quick)", file=sys.stderr)
+        return 2
+
+    if args.name == SUMMARY:
+        if args.source is not None:
+            try:
+                summary = summarize(_read_results(args.source))
+            except (OSError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
+                print(f"cannot summarise {args.source}: {exc}", file=sys.stderr)
+                return 3
+        else:
+            summary = summarize(_run(names, args.quick, sys.stderr))
+        if args.json:
+            json.dump(summary.to_json(), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            print(format_summary(summary))
+        return 0
+
+    table_out = sys.stderr if args.json else sys.stdout
+    document = _run(names if args.name == "all" else [args.name], args.quick, table_out)
+    if args.summary:
+        summary = summarize(document)
+        print(f"\n{format_summary(summary)}", file=table_out)
+        document["summary"] = summary.to_json()
     if args.json:
-        write_json(results, sys.stdout)
+        json.dump(document, sys.stdout, indent=2)
+        sys.stdout.write("\n")
     return 0
 
 

@@ -21,10 +21,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+import json
 import random
 import sqlite3
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -74,10 +78,11 @@ CREATE INDEX plain_entries_action ON plain_entries (action);
 CREATE INDEX plain_entries_time ON plain_entries (time_us);
 CREATE INDEX plain_entries_correlation ON plain_entries (correlation_id)
 """
-_PLAIN_INSERT = (
-    "INSERT INTO plain_entries (idx, leaf_hash, entry, time_us, actor_id, actor_type, action, "
-    "resource_type, resource_id, correlation_id, outcome) VALUES ({marks})"
+PLAIN_INSERT_COLUMNS = (
+    "idx, leaf_hash, entry, time_us, actor_id, actor_type, action, "
+    "resource_type, resource_id, correlation_id, outcome"
 )
+_PLAIN_INSERT = f"INSERT INTO plain_entries ({PLAIN_INSERT_COLUMNS}) VALUES ({{marks}})"
 
 
 def make_events(start: int, count: int) -> list[AuditEvent]:
@@ -305,6 +310,125 @@ def _all_entries(log: AuditLog) -> Iterator[Any]:
     size = log.size()
     for start in range(0, size, 100_000):
         yield from log.store.entries(start, min(size, start + 100_000))
+
+
+WRITERS_SINGLE = 4  # writer processes appending one event per call
+WRITERS_BATCH = 4  # writer processes appending batches of WRITER_BATCH events
+WRITER_BATCH = 50
+WRITERS_TARGET = {"sqlite": 5000.0, "postgresql": 3000.0}  # events/s in total
+SINGLE_WRITER_TARGET = 150.0  # appends/s of each single-event writer
+P99_TARGET_MS = 100.0
+_SYNC_NAMES = {"0": "OFF", "1": "NORMAL", "2": "FULL", "3": "EXTRA"}  # PRAGMA synchronous
+
+
+def _run_writers(url: str, folder: Path, seconds: float, *, plain: bool) -> list[dict[str, Any]]:
+    """Start the writer processes, let them append for ``seconds``; return their reports."""
+    go = folder / f"go-{time.monotonic_ns()}"
+    procs = []
+    root = Path(__file__).resolve().parent.parent
+    for worker in range(WRITERS_SINGLE + WRITERS_BATCH):
+        spec = {
+            "url": url,
+            "worker": worker,
+            "batch": 1 if worker < WRITERS_SINGLE else WRITER_BATCH,
+            "seconds": seconds,
+            "go": str(go),
+            "plain": plain,
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "benchmarks._audit_writer", json.dumps(spec)],
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=root,
+            )
+        )
+    for proc in procs:
+        assert proc.stdout is not None
+        if proc.stdout.readline() != "ready\n":
+            raise RuntimeError("a writer process failed to start")
+    go.touch()
+    reports = []
+    for proc in procs:
+        out, _ = proc.communicate(timeout=seconds + 300)
+        if proc.returncode != 0:
+            raise RuntimeError(f"a writer process failed ({proc.returncode})")
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    return reports
+
+
+def _p99(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("inf")
+
+
+def _writers_comparison(
+    backend: str, govkit_url: str, plain_url: str, folder: Path, quick: bool
+) -> Comparison:
+    """8 writer processes at once, govkit beside plain INSERTs, rounds interleaved."""
+    seconds = 3.0 if quick else 10.0
+    rounds = 1 if quick else 3
+    totals: dict[bool, list[float]] = {False: [], True: []}
+    ratios = []
+    singles: list[dict[str, Any]] = []
+    settings: dict[str, str] = {}
+    for round_index in range(rounds):
+        per_side = {}
+        for plain in (False, True) if round_index % 2 == 0 else (True, False):
+            reports = _run_writers(plain_url if plain else govkit_url, folder, seconds, plain=plain)
+            per_side[plain] = sum(r["events"] for r in reports) / seconds
+            totals[plain].append(per_side[plain])
+            if not plain:
+                singles += [r for r in reports if r["batch"] == 1]
+                settings = reports[0]["settings"]
+        ratios.append(per_side[False] / per_side[True])
+    rates = [r["calls"] / seconds for r in singles]
+    p99_ms = max(_p99(r["latencies"]) for r in singles) * 1000
+    total = statistics.median(totals[False])
+    ok = (
+        total >= WRITERS_TARGET[backend]
+        and min(rates) >= SINGLE_WRITER_TARGET
+        and p99_ms <= P99_TARGET_MS
+    )
+    shown = ", ".join(f"{k}={_SYNC_NAMES.get(v, v) if k == 'synchronous' else v}" for k, v in settings.items())
+    note = (
+        f"{WRITERS_SINGLE} single + {WRITERS_BATCH} x{WRITER_BATCH} writers, {seconds:.0f} s; "
+        f"single writers {min(rates):,.0f}-{max(rates):,.0f} appends/s, worst p99 "
+        f"{p99_ms:.1f} ms; targets >= {WRITERS_TARGET[backend]:,.0f} events/s, >= "
+        f"{SINGLE_WRITER_TARGET:.0f}/s, p99 <= {P99_TARGET_MS:.0f} ms: "
+        f"{'ok' if ok else 'BELOW'}; settings: {shown}"
+    )
+    return Comparison(
+        label=f"{backend}: 8 writer processes (events/s)",
+        govkit_ops=total,
+        reference_ops=statistics.median(totals[True]),
+        ratio=statistics.median(ratios),
+        number=1,
+        rounds=rounds,
+        note=note,
+    )
+
+
+def _writers_comparisons(folder: Path, quick: bool) -> list[Comparison]:
+    results = []
+    sqlite_plain = folder / "writers-plain.db"
+    PlainTable("sqlite", str(sqlite_plain)).close()
+    results.append(
+        _writers_comparison(
+            "sqlite",
+            f"sqlite:///{folder / 'writers.db'}",
+            f"sqlite:///{sqlite_plain}",
+            folder,
+            quick,
+        )
+    )
+    try:
+        with throwaway_cluster() as url:
+            PlainTable("postgresql", url).close()
+            results.append(_writers_comparison("postgresql", url, url, folder, quick))
+    except PostgresUnavailable as exc:
+        print(f"PostgreSQL writers left out: {exc}", file=sys.stderr)
+    return results
 
 
 def run(quick: bool) -> list[Comparison]:

@@ -2,11 +2,11 @@
 
 **(a) render.** ``render_licence_pdf`` of a driving licence (STSong-Light, QR as vector
 shapes, payload embedded) beside reportlab drawing the same page with no QR at all
-(the floor). Target >= 30 renders/s per core for govkit (absolute, in the note).
+(the floor). Target: govkit >= :data:`RENDER_TARGET` renders/s on one core (absolute).
 
 **(b) sign.** ``PadesSigner.sign`` (key and certificate parsed once, space reserved)
 beside pyHanko's plain flow: ``SimpleSigner.load`` from key and certificate files, then
-``PdfSigner.sign_pdf``, per signature. Target ratio >= 1.8.
+``PdfSigner.sign_pdf``, per signature. Target: ratio >= :data:`SIGN_TARGET`.
 
 **(c) verify.** ``PdfSignatureVerifier.verify`` beside pyHanko's
 ``validate_pdf_signature`` with a ``ValidationContext`` built each time.
@@ -28,13 +28,21 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from reportlab.pdfgen.canvas import Canvas
 
-from benchmarks._harness import Comparison, compare
+from benchmarks._harness import Comparison, compare, with_ops_target
 from govkit.certificates import Agency, CertificateIssuer, Holder, StatusList, render_licence_pdf
 from govkit.esign import PadesSigner, PdfSignatureVerifier, issue_agency_certificate, make_test_ca
 from govkit.keys import SigningKey
 from govkit.pdf import PdfRenderer
 
-NOTES = "targets: render >= 30/s per core (govkit ops/s); sign ratio >= 1.8"
+#: Absolute target: licence PDFs rendered per second on one core (govkit ops/s).
+RENDER_TARGET = 30.0
+#: Ratio target: PAdES B-B signing against pyHanko's plain flow.
+SIGN_TARGET = 1.8
+
+NOTES = (
+    f"targets: render >= {RENDER_TARGET:.0f}/s on one core (govkit ops/s); "
+    f"sign ratio >= {SIGN_TARGET}"
+)
 
 
 def run(quick: bool) -> list[Comparison]:
@@ -65,16 +73,15 @@ def run(quick: bool) -> list[Comparison]:
         canvas.save()
         return buffer.getvalue()
 
-    results = [
-        compare(
-            "render licence PDF (QR) vs bare page",
-            lambda: render_licence_pdf(issued, renderer),
-            bare_page,
-            number=number,
-            rounds=rounds,
-            note="govkit ops/s is renders/s",
-        ),
-    ]
+    render = compare(
+        "render licence PDF (QR) vs bare page",
+        lambda: render_licence_pdf(issued, renderer),
+        bare_page,
+        number=number,
+        rounds=rounds,
+        note="govkit ops/s is renders/s",
+    )
+    results = [with_ops_target(render, RENDER_TARGET, "renders/s")]
     pdf = render_licence_pdf(issued, renderer)
     ca = make_test_ca()
     key = SigningKey.generate("ES256")
@@ -110,7 +117,7 @@ def run(quick: bool) -> list[Comparison]:
             plain_pyhanko,
             number=number,
             rounds=rounds,
-            target=1.8,
+            target=SIGN_TARGET,
         )
     )
     signed = pades.sign(pdf)

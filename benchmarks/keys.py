@@ -16,15 +16,17 @@ from benchmarks._harness import Comparison, compare
 from govkit.keys import SigningKey
 
 #: Printed under the table.
+#: The one target of this module: verify/s >= 0.90 x the plain primitive's.
+VERIFY_TARGET = 0.90
+
 NOTES = (
     "Reference = the plain cryptography primitive with the same key. For ES256 the\n"
     "reference signs and verifies DER signatures; govkit converts to and from the raw\n"
     "r||s form JOSE and COSE use, and that conversion is part of its cost. Verify target:\n"
-    "govkit >= 0.90 x reference."
+    f"govkit >= {VERIFY_TARGET:.2f} x reference."
 )
 
 MESSAGE = b"licence GD-2026-000042 issued to Acme Ltd for 2026-2031" * 4
-VERIFY_TARGET = 0.90
 
 
 def _reference(

@@ -27,13 +27,13 @@ Each caller names the document (``what``) and the error class to raise (``error`
 any callable taking the message; :class:`~govkit.errors.EncodingError` by default),
 so a refusal surfaces with the component's own code (``token.malformed``,
 ``payment.malformed``, ``trust.invalid`` ...). Messages never quote the input.
-
-Speed: the standard library's C scanner does the parsing; the hooks that make it
-strict run only where they have something to look at (one call per JSON object for
-duplicates, one per fraction or exponent number, one per ``NaN``/``Infinity``), and the
-tree is walked only when the text holds a surrogate escape or more brackets than the
-depth limit allows.
 """
+
+# Implementation: the standard library's C scanner does the parsing; the hooks that make
+# it strict run only where they have something to look at (one call per JSON object for
+# duplicates, one per fraction or exponent number, one per NaN/Infinity), and the tree is
+# walked only when the text holds a surrogate escape or more brackets than the depth
+# limit allows.
 
 from __future__ import annotations
 
@@ -59,6 +59,10 @@ ErrorFactory = Callable[[str], Exception]
 _SPACE: Final = " \t\n\r"
 #: A ``\\u`` escape of a UTF-16 surrogate (high D800-DBFF or low DC00-DFFF).
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
+#: The bytes the quick checks look for, as ints (``int in bytes`` is a bare memchr).
+_BACKSLASH: Final = ord("\\")
+_OPEN_OBJECT: Final = ord("{")
+_OPEN_ARRAY: Final = ord("[")
 
 
 class _Refused(Exception):
@@ -162,9 +166,9 @@ def _check(value: Any, raw: bytes, max_depth: int) -> None:
     """
     if type(value) is not dict:
         raise _Refused("is not a JSON object")
-    strings = b"\\" in raw and _SURROGATE_ESCAPE.search(raw) is not None
-    opened = raw.count(b"{")
-    if strings or (b"[" in raw and raw.count(b"[")) + opened > max_depth:
+    strings = _BACKSLASH in raw and _SURROGATE_ESCAPE.search(raw) is not None
+    opened = raw.count(_OPEN_OBJECT) + raw.count(_OPEN_ARRAY)
+    if strings or opened > max_depth:
         _check_tree(value, max_depth, strings)
 
 
@@ -207,18 +211,22 @@ def loads_object(
     else:
         text = _text(data, what, error, max_bytes)
         raw = text.encode()
-    start = 0 if text[:1] == "{" else len(text) - len(text.lstrip(_SPACE))
+    scan = _NUMBERS if allow_floats else _INTEGERS_ONLY
     try:
-        value, end = (_NUMBERS if allow_floats else _INTEGERS_ONLY)(text, start)
+        try:
+            value, end = scan(text, 0)
+        except StopIteration:  # leading white space (or no JSON value at all)
+            value, end = scan(text, len(text) - len(text.lstrip(_SPACE)))
         if end != len(text) and text[end:].strip(_SPACE):
             raise _Refused("is not valid JSON: data follows the object")
-        # _check(value, raw, max_depth), inlined: this is every callback's hot path.
         if type(value) is not dict:
             raise _Refused("is not a JSON object")
-        strings = b"\\" in raw and _SURROGATE_ESCAPE.search(raw) is not None
-        opened = raw.count(b"{")
-        if strings or (b"[" in raw and raw.count(b"[")) + opened > max_depth:
-            _check_tree(value, max_depth, strings)
+        # Without a backslash there is no escape, so no lone surrogate; without an
+        # array and with few objects the depth cannot exceed the limit. Most
+        # documents stop here; the others get the precise checks. (An int operand
+        # makes ``in`` a bare memchr, four times quicker than a bytes operand.)
+        if _BACKSLASH in raw or _OPEN_ARRAY in raw or raw.count(_OPEN_OBJECT) > max_depth:
+            _check(value, raw, max_depth)
     except _Refused as exc:
         raise error(f"{what} {exc}") from None
     except RecursionError:  # nesting deep enough to reach the C scanner's stack guard

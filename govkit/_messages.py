@@ -39,7 +39,9 @@ _STORE_SCHEMA = (
 def _store(what_en: str, what_zh: str) -> dict[str, _Variants]:
     """The three messages of a component's store: failed, locked, schema."""
     return {
-        "": ((f"the {what_en} failed or holds data govkit cannot read", f"{what_zh}出错或无法读取"),),
+        "": (
+            (f"the {what_en} failed or holds data govkit cannot read", f"{what_zh}出错或无法读取"),
+        ),
         "_locked": ((f"the {what_en} {_STORE_LOCKED[0]}", f"{what_zh}{_STORE_LOCKED[1]}"),),
         "_schema": ((f"the {what_en} {_STORE_SCHEMA[0]}", f"{what_zh}{_STORE_SCHEMA[1]}"),),
     }
@@ -130,9 +132,7 @@ _LICENCE_FIELD: Final[dict[str, _Variants]] = {
 
 _CORE: Final[dict[str, _Variants]] = {
     "govkit.error": (("govkit reported an error", "govkit 报告了错误"),),
-    "verification.failed": (
-        ("the artifact is not genuine", "验证未通过：内容不真实或已被篡改"),
-    ),
+    "verification.failed": (("the artifact is not genuine", "验证未通过：内容不真实或已被篡改"),),
     "config.invalid": (
         ("argument '{argument}' cannot work as given", "参数“{argument}”的取值无法使用"),
         ("the configuration cannot work", "配置无效，无法使用"),
@@ -153,7 +153,10 @@ _CORE: Final[dict[str, _Variants]] = {
         ),
     ),
     "store.error": (
-        ("the store (database) failed or holds data govkit cannot use", "存储（数据库）出错或数据无法使用"),
+        (
+            "the store (database) failed or holds data govkit cannot use",
+            "存储（数据库）出错或数据无法使用",
+        ),
     ),
     "store.locked": ((f"the store {_STORE_LOCKED[0]}", f"存储{_STORE_LOCKED[1]}"),),
     "store.schema": ((f"the store {_STORE_SCHEMA[0]}", f"存储{_STORE_SCHEMA[1]}"),),
@@ -164,7 +167,9 @@ _CORE: Final[dict[str, _Variants]] = {
         ),
         ("the in-memory store is full", "内存存储已满"),
     ),
-    "store.damaged": (("a stored entry fails its integrity check", "存储中的条目未通过完整性校验"),),
+    "store.damaged": (
+        ("a stored entry fails its integrity check", "存储中的条目未通过完整性校验"),
+    ),
     "store.flow_invalid": (("the flow handle is not usable", "流程标识不可用"),),
     "store.flow_unknown": (("no flow was started with this handle", "没有以此标识开始的流程"),),
     "store.flow_expired": (("the flow expired before it was finished", "流程在完成前已过期"),),
@@ -194,7 +199,9 @@ _KEYS: Final[dict[str, _Variants]] = {
     ),
     "key.invalid": (("the key data is malformed or unusable", "密钥数据格式错误或无法使用"),),
     "key.password": (("the private key's password is missing or wrong", "私钥密码缺失或错误"),),
-    "key.no_active_key": (("the key ring has no active signing key", "密钥环中没有可用的签名密钥"),),
+    "key.no_active_key": (
+        ("the key ring has no active signing key", "密钥环中没有可用的签名密钥"),
+    ),
     "key.invalid_signature": (("the signature does not verify", "签名验证失败"),),
     "key.unknown_kid": (
         ("no key has key id {kid}", "没有密钥标识为 {kid} 的密钥"),
@@ -211,7 +218,9 @@ _AUDIT: Final[dict[str, _Variants]] = {
         ("audit event field '{field}' is not valid", "审计事件字段“{field}”无效"),
         ("the audit event is malformed", "审计事件格式错误"),
     ),
-    "audit.subject_erased": (("the personal data asked for has been erased", "所请求的个人数据已被删除"),),
+    "audit.subject_erased": (
+        ("the personal data asked for has been erased", "所请求的个人数据已被删除"),
+    ),
     "audit.verification_failed": (("the audit log does not verify", "审计日志验证失败"),),
     "audit.invalid_proof": (("the Merkle proof does not verify", "默克尔证明验证失败"),),
     "audit.leaf_mismatch": (
@@ -231,7 +240,9 @@ _AUDIT: Final[dict[str, _Variants]] = {
         ),
         ("a stored query column disagrees with its entry", "存储的查询列与条目内容不一致"),
     ),
-    "audit.node_mismatch": (("a stored Merkle node is missing or wrong", "存储的默克尔节点缺失或错误"),),
+    "audit.node_mismatch": (
+        ("a stored Merkle node is missing or wrong", "存储的默克尔节点缺失或错误"),
+    ),
     "audit.root_mismatch": (
         ("the log's tree does not have the checkpoint's root", "日志计算出的根哈希与检查点不一致"),
     ),
@@ -242,7 +253,8 @@ _AUDIT: Final[dict[str, _Variants]] = {
             "审计日志只有 {size} 条，但检查点记录了 {checkpoint_size} 条：有条目被删除",
         ),
         (
-            "the audit log holds fewer entries than a checkpoint committed to: entries were removed",
+            "the audit log holds fewer entries than a checkpoint committed to: "
+            "entries were removed",
             "审计日志的条目少于检查点记录的数量：有条目被删除",
         ),
     ),
@@ -331,7 +343,9 @@ _IDENTITY: Final[dict[str, _Variants]] = {
             "没有受信任的密钥与身份令牌的密钥标识匹配",
         ),
     ),
-    "token.invalid_signature": (("the identity token's signature does not verify", "身份令牌签名验证失败"),),
+    "token.invalid_signature": (
+        ("the identity token's signature does not verify", "身份令牌签名验证失败"),
+    ),
     "token.missing_claim": (
         (
             "identity token claim '{claim}' is missing or has the wrong type",
@@ -344,9 +358,17 @@ _IDENTITY: Final[dict[str, _Variants]] = {
     ),
     "token.expired": (("the identity token has expired", "身份令牌已过期"),),
     "token.not_yet_valid": (("the identity token is not valid yet", "身份令牌尚未生效"),),
-    "token.wrong_issuer": (("the identity token's issuer (iss) is not the expected one", "身份令牌的签发方（iss）不符"),),
+    "token.wrong_issuer": (
+        (
+            "the identity token's issuer (iss) is not the expected one",
+            "身份令牌的签发方（iss）不符",
+        ),
+    ),
     "token.wrong_audience": (
-        ("the identity token's audience (aud) is not this service", "身份令牌的受众（aud）不是本服务"),
+        (
+            "the identity token's audience (aud) is not this service",
+            "身份令牌的受众（aud）不是本服务",
+        ),
     ),
     "token.insufficient_assurance": (
         (
@@ -372,7 +394,9 @@ _IDENTITY: Final[dict[str, _Variants]] = {
 }
 
 _CERTIFICATES: Final[dict[str, _Variants]] = {
-    "certificate.error": (("the electronic licence component reported an error", "电子证照模块出错"),),
+    "certificate.error": (
+        ("the electronic licence component reported an error", "电子证照模块出错"),
+    ),
     **_LICENCE_FIELD,
     "trust.unavailable": (
         (
@@ -584,9 +608,13 @@ _DOCUMENTS: Final[dict[str, _Variants]] = {
         ("the PDF cannot be rendered (field '{field}')", "无法生成 PDF（字段“{field}”）"),
         ("the PDF cannot be rendered", "无法生成 PDF"),
     ),
-    "pdf.font": (("a font cannot be loaded or lacks the glyphs needed", "无法加载字体，或字体缺少所需字形"),),
+    "pdf.font": (
+        ("a font cannot be loaded or lacks the glyphs needed", "无法加载字体，或字体缺少所需字形"),
+    ),
     "pdf.unreadable": (("the file is not a PDF govkit can read", "无法读取该 PDF 文件"),),
-    "pdf.no_payload": (("the PDF carries no embedded electronic licence", "PDF 中没有嵌入电子证照"),),
+    "pdf.no_payload": (
+        ("the PDF carries no embedded electronic licence", "PDF 中没有嵌入电子证照"),
+    ),
     "esign.error": (("the signing component reported an error", "电子签名模块出错"),),
     "esign.signing": (("the document could not be signed", "无法签署该文档"),),
     "esign.timestamp": (
@@ -640,7 +668,10 @@ _PAYMENTS: Final[dict[str, _Variants]] = {
         ("the order cannot be created as given", "无法按所给条件创建订单"),
     ),
     "payment.key_refresh": (
-        ("the provider's platform keys could not be fetched or read", "无法下载或读取支付渠道的平台密钥"),
+        (
+            "the provider's platform keys could not be fetched or read",
+            "无法下载或读取支付渠道的平台密钥",
+        ),
     ),
     "payment.query_failed": (
         ("the query to the payment provider failed", "向支付渠道查询或下载对账单失败"),
@@ -658,7 +689,10 @@ _PAYMENTS: Final[dict[str, _Variants]] = {
         ),
     ),
     "payment.handler_failed": (
-        ("the application's handler failed on the event; it will be retried", "应用处理该事件失败，将会重试"),
+        (
+            "the application's handler failed on the event; it will be retried",
+            "应用处理该事件失败，将会重试",
+        ),
     ),
     "payment.release_refused": (
         ("only a quarantined event can be released", "只有被隔离的事件才能解除隔离"),
@@ -734,7 +768,10 @@ _CLI: Final[dict[str, _Variants]] = {
     "cli.no_pseudonym_key": (("no pseudonym secret was found", "找不到假名密钥"),),
     "cli.not_a_log": (("the store is not a govkit audit log", "该存储不是 govkit 审计日志"),),
     "cli.not_a_store": (
-        ("the store holds none of the govkit components asked for", "该存储中没有所要求的 govkit 组件"),
+        (
+            "the store holds none of the govkit components asked for",
+            "该存储中没有所要求的 govkit 组件",
+        ),
     ),
     "cli.bad_state": (("the file is not a govkit status state", "该文件不是 govkit 状态文件"),),
     "cli.io": (("a file could not be read or written", "文件读写出错"),),

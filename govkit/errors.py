@@ -393,8 +393,7 @@ def _shown(value: Any, lang: str) -> str:
     import unicodedata  # noqa: PLC0415 - only when a message is rendered
 
     text = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c
-        for c in str(value)
+        " " if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c for c in str(value)
     )
     return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"
 
@@ -407,7 +406,7 @@ def _from_catalogue(codes: tuple[str, ...], lang: str, context: Mapping[str, Any
     from govkit._messages import MESSAGES  # noqa: PLC0415 - the catalogue is loaded lazily
 
     given = {
-        k: _shown(v, lang) for k, v in context.items() if v is not None and v != "" and v != ()
+        k: _shown(v, lang) for k, v in context.items() if v is not None and v not in ("", ())
     }
     given = {k: v for k, v in given.items() if v.strip()}
     reason = context.get("reason")

@@ -509,7 +509,7 @@ class TrustList:
     def candidates(self, kid: bytes) -> list[tuple[TrustedIssuer, TrustedKey]]:
         """Every ``(issuer, key)`` whose key has this COSE ``kid``, withdrawn ones too.
 
-        A dictionary look-up in the list's index, in list order. Kids are 8-byte
+        Returned in list order, in the same time whatever the list's size. Kids are 8-byte
         truncated hashes that an issuer may also choose, so several keys, even of
         different issuers, may share one: all of them are kept (at most 8 a kid, or
         the list is refused) and the verifier tries each one's signature, then calls

@@ -9,9 +9,11 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, TextIO
+from typing import Any, Final, NoReturn, TextIO
 
 import govkit
+from govkit.cli._i18n import MESSAGES, language_from, t
+from govkit.cli._i18n import table as _table
 from govkit.errors import (
     AlgorithmUnavailable,
     ClockBehind,
@@ -23,6 +25,7 @@ from govkit.errors import (
     StoreError,
     TrustListError,
     VerificationError,
+    render_message,
 )
 
 #: Exit code: the command did what was asked; the artifact is genuine.
@@ -35,33 +38,13 @@ EXIT_USAGE: Final = 2
 #: input could not be read at all (a picture without one readable QR code).
 EXIT_ENV: Final = 3
 
-#: What to do next, by error code, printed after the failure line (and as ``hint`` in
-#: the JSON ``error`` object).
-HINTS: Final = {
-    "qr.not_found": "请重新拍照：二维码完整、清晰、光线充足 / retake the photo (PNG or JPEG): "
-    "the whole QR code in the frame, sharp and well lit",
-    "qr.several_codes": "请重新拍照，画面中只保留一个二维码 / retake the photo with only one "
-    "QR code in the frame",
-    "certificate.status_unknown": "撤销状态无法检查：请用 --status 提供签发机关当前的状态列表 / "
-    "revocation could not be checked: give the issuer's current status list (--status)",
-    "certificate.status_stale": "状态列表已过期：请获取签发机关最新的状态列表 / the status list "
-    "has expired: fetch the issuer's latest one (--status)",
-    "esign.signer_mismatch": "信任列表未授权该证书为此签发机关签署PDF：请勿采信此文件；"
-    "若证书确属该机关，由信任列表管理方添加（govkit trust add-issuer --pdf-signer-cert）/ "
-    "the trust list does not "
-    "authorise this PDF's signing certificate for the licence's issuer: do not rely on the "
-    "file; if the certificate is the issuer's, the list's operator adds it "
-    "(govkit trust add-issuer --pdf-signer-cert)",
-    "clock.behind": "设备时钟落后于本设备已见过的签名时间：请校准时钟后重新验证 / the device "
-    "clock is behind a signed time this device has already seen: set the clock, then verify "
-    "again",
-    "trust.rollback": "所给列表比本设备已持有的旧：请勿使用；可用 govkit verifier status 查看所持"
-    "列表 / the list given is older than the one this device holds: do not use it "
-    "(govkit verifier status shows what is held)",
-    "payment.event_unknown": "请核对事件编号（govkit payments show 可列出事件）；若多个支付渠道使用"
-    "同一编号，请加 --provider / check the event id (govkit payments show lists them); if "
-    "several providers use that id, give --provider",
-}
+
+def hint(code: str | None, lang: str) -> str | None:
+    """What to do next after a failure with ``code``, in ``lang``, if there is advice
+    (printed after the failure line, and as ``hint`` in the JSON ``error`` object)."""
+    key = f"hint.{code}"
+    return t(key, lang) if key in MESSAGES else None
+
 
 #: Errors that say something outside the input is wrong or missing, never a verdict
 #: (exit 3): nothing was read to give one on. A store that is down, locked, damaged or
@@ -79,19 +62,34 @@ _ENVIRONMENT_ERRORS: Final = (
 
 
 class CliUsageError(Exception):
-    """Bad combination of arguments, or a required one missing (exit 2)."""
+    """Bad combination of arguments, or a required one missing (exit 2).
 
-    def __init__(self, message: str, code: str = "cli.usage") -> None:
-        super().__init__(message)
-        self.code = code
+    ``key`` names the message in the command's catalogue (:mod:`govkit.cli._i18n`),
+    ``values`` fill it; ``str()`` is the English message.
+    """
+
+    def __init__(self, key: str, code: str = "cli.usage", /, **values: object) -> None:
+        super().__init__(t(key, "en", **values))
+        self.key, self.code, self.values = key, code, values
+
+    def render(self, lang: str) -> str:
+        """The message in ``lang``."""
+        return t(self.key, lang, **self.values)
 
 
 class CliEnvironmentError(Exception):
-    """Something outside the input is wrong: a missing file, variable or service (exit 3)."""
+    """Something outside the input is wrong: a missing file, variable or service (exit 3).
 
-    def __init__(self, message: str, code: str = "cli.environment") -> None:
-        super().__init__(message)
-        self.code = code
+    ``key`` and ``values`` as for :class:`CliUsageError`.
+    """
+
+    def __init__(self, key: str, code: str = "cli.environment", /, **values: object) -> None:
+        super().__init__(t(key, "en", **values))
+        self.key, self.code, self.values = key, code, values
+
+    def render(self, lang: str) -> str:
+        """The message in ``lang``."""
+        return t(self.key, lang, **self.values)
 
 
 class CliInvalid(Exception):
@@ -106,6 +104,20 @@ class Output:
     quiet: bool = False
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    #: The language of the messages: ``en`` or ``zh`` (``--lang``, else the locale).
+    lang: str = "en"
+
+    def t(self, key: str, /, **values: object) -> str:
+        """The message ``key`` of the command's catalogue in this output's language."""
+        return t(key, self.lang, **values)
+
+    def say(self, key: str, /, **values: object) -> None:
+        """The status line ``key`` of the catalogue, in this output's language."""
+        self.status(t(key, self.lang, **values))
+
+    def error_message(self, error: GovkitError) -> str:
+        """A library error's message in this output's language (the code is unchanged)."""
+        return render_message(error, self.lang)
 
     def data(self, payload: Any, text: str | None = None) -> None:
         """Print ``payload`` as JSON with ``--json``, else ``text`` (or the payload)."""
@@ -135,24 +147,21 @@ class Output:
 
 def _plain(payload: Any) -> str:
     if isinstance(payload, dict):
-        width = max((len(str(k)) for k in payload), default=0)
+        from govkit.cli._i18n import display_width, pad  # noqa: PLC0415
+
+        width = max((display_width(str(k)) for k in payload), default=0)
         lines = []
         for key, value in payload.items():
             shown = value if isinstance(value, str) else json.dumps(value, default=str)
-            lines.append(f"{key:<{width}}  {shown}")
+            lines.append(pad(str(key), width) + "  " + shown)
         return "\n".join(lines)
     return str(payload)
 
 
 def table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> str:
-    """Format rows as a plain-text table."""
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*row) for row in rows]
-    return "\n".join(line.rstrip() for line in lines)
+    """Format rows as a plain-text table, aligned by display width (a Chinese character
+    takes two columns): the one table of the command (:func:`govkit.cli._i18n.table`)."""
+    return _table(rows, headers)
 
 
 def env_password(var: str | None) -> str | None:
@@ -161,7 +170,7 @@ def env_password(var: str | None) -> str | None:
         return None
     value = os.environ.get(var)
     if value is None or value == "":
-        raise CliEnvironmentError(f"environment variable {var} is not set", "cli.missing_env")
+        raise CliEnvironmentError("env.not_set", "cli.missing_env", var=var)
     return value
 
 
@@ -182,11 +191,49 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument(
         "-v", "--verbose", action="store_true", default=quiet, help="show tracebacks"
     )
+    common.add_argument(
+        "--lang",
+        choices=LANGUAGES_GIVEN,
+        default=quiet,
+        help="the language of messages: zh (Chinese) or en (English); default: zh when "
+        "LC_ALL, LC_MESSAGES or LANG (the first set) starts with zh, else en",
+    )
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (used by the docs and the tests too)."""
+#: The values ``--lang`` takes.
+LANGUAGES_GIVEN: Final = ("zh", "en")
+
+
+def _argv_language(argv: Sequence[str]) -> str | None:
+    """``--lang`` as given on the command line, read before argparse (whose own errors
+    are printed in that language too)."""
+    found: str | None = None
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and index + 1 < len(argv):
+            found = argv[index + 1]
+        elif arg.startswith("--lang="):
+            found = arg.split("=", 1)[1]
+    return found if found in LANGUAGES_GIVEN else None
+
+
+def _parser_class(lang: str) -> type[argparse.ArgumentParser]:
+    """An argument parser whose usage errors say, in ``lang``, that the arguments are
+    wrong (argparse's own wording of the detail stays English)."""
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            self.print_usage(sys.stderr)
+            self.exit(EXIT_USAGE, t("usage.argparse", lang, prog=self.prog, message=message) + "\n")
+
+    return Parser
+
+
+def build_parser(lang: str = "en") -> argparse.ArgumentParser:
+    """The full argument parser (used by the docs and the tests too); usage errors are
+    reported in ``lang``."""
     from govkit.cli import (  # noqa: PLC0415 - keeps startup cheap
         _audit,
         _certificates,
@@ -202,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     common = _common()
-    parser = argparse.ArgumentParser(
+    parser = _parser_class(lang)(
         prog="govkit",
         description="govkit: identity tokens, e-licences, signatures, payment callbacks "
         "and a tamper-evident audit log for government apps.",
@@ -232,48 +279,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``govkit`` command and return its exit code."""
     from govkit.cli._verify import with_default_kind  # noqa: PLC0415 - keeps startup cheap
 
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = language_from(_argv_language(argv), os.environ)
+    parser = build_parser(lang)
     try:
         # ``govkit verify INPUT`` is ``govkit verify auto INPUT`` (the kind is detected).
-        args = parser.parse_args(with_default_kind(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(with_default_kind(argv))
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     for flag in ("json", "quiet", "verbose"):  # common flags default to SUPPRESS
         if not hasattr(args, flag):
             setattr(args, flag, False)
+    lang = language_from(getattr(args, "lang", None), os.environ)
     if args.version:
         if args.json:
             print(json.dumps({"version": govkit.__version__}))
         else:
-            print(f"govkit {govkit.__version__}")
+            print(t("version", lang, version=govkit.__version__))
         return EXIT_OK
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_usage(sys.stderr)
-        sys.stderr.write("govkit: error: a command is required\n")
+        sys.stderr.write(
+            t("usage.argparse", lang, prog="govkit", message=t("usage.command_required", lang))
+            + "\n"
+        )
         return EXIT_USAGE
-    out = Output(json=args.json, quiet=args.quiet)
+    out = Output(json=args.json, quiet=args.quiet, lang=lang)
     try:
         return handler(args, out)
     except CliInvalid:
         return EXIT_INVALID
     except CliUsageError as exc:
-        return _fail(out, args=args, code=exc.code, message=str(exc), exit_code=EXIT_USAGE)
+        return _fail(out, args=args, code=exc.code, message=exc.render(lang), exit_code=EXIT_USAGE)
     except CliEnvironmentError as exc:
-        return _fail(out, args=args, code=exc.code, message=str(exc), exit_code=EXIT_ENV)
+        return _fail(out, args=args, code=exc.code, message=exc.render(lang), exit_code=EXIT_ENV)
     except AlgorithmUnavailable as exc:  # an optional extra is not installed
-        return _fail(out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_ENV)
+        return _fail(
+            out, args=args, code=exc.code, message=out.error_message(exc), exit_code=EXIT_ENV
+        )
     except _ENVIRONMENT_ERRORS as exc:  # nothing was read to give a verdict on
         return _fail(
-            out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_ENV, error=exc
+            out,
+            args=args,
+            code=exc.code,
+            message=out.error_message(exc),
+            exit_code=EXIT_ENV,
+            error=exc,
         )
     except ConfigurationError as exc:
         return _fail(
-            out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_USAGE, error=exc
+            out,
+            args=args,
+            code=exc.code,
+            message=out.error_message(exc),
+            exit_code=EXIT_USAGE,
+            error=exc,
         )
     except GovkitError as exc:
         return _fail(
-            out, args=args, code=exc.code, message=exc.message, exit_code=EXIT_INVALID, error=exc
+            out,
+            args=args,
+            code=exc.code,
+            message=out.error_message(exc),
+            exit_code=EXIT_INVALID,
+            error=exc,
         )
     except BrokenPipeError:
         # The reader went away (``govkit ... | head``): stop quietly, like other tools.
@@ -281,11 +351,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_ENV
     except OSError as exc:
-        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        reason = str(exc.strerror or exc)
+        what = (
+            t("io.failed_file", lang, reason=reason, file=exc.filename)
+            if exc.filename
+            else t("io.failed", lang, reason=reason)
+        )
         return _fail(out, args=args, code="cli.io", message=what, exit_code=EXIT_ENV)
     except KeyboardInterrupt:
         return _fail(
-            out, args=args, code="cli.interrupted", message="interrupted", exit_code=EXIT_ENV
+            out,
+            args=args,
+            code="cli.interrupted",
+            message=t("interrupted", lang),
+            exit_code=EXIT_ENV,
         )
 
 
@@ -298,19 +377,18 @@ def _fail(
     exit_code: int,
     error: GovkitError | None = None,
 ) -> int:
-    label = "INVALID" if isinstance(error, VerificationError) else "ERROR"
-    sys.stderr.write(f"{label}: {message} [{code}]\n")
-    hint = HINTS.get(code)
-    if hint is not None:
-        sys.stderr.write(f"hint: {hint}\n")
+    label = out.t("label.invalid" if isinstance(error, VerificationError) else "label.error")
+    sys.stderr.write(out.t("fail.line", label=label, message=message, code=code) + "\n")
+    advice = hint(code, out.lang)
+    if advice is not None:
+        sys.stderr.write(out.t("hint.line", label=out.t("label.hint"), hint=advice) + "\n")
     if args.verbose:
         traceback.print_exc(file=sys.stderr)
     if out.json:
-        payload = (
-            error.to_dict()
-            if error is not None
-            else {"code": code, "message": message, "context": {}}
-        )
+        # The code never changes with the language; the message follows it.
+        payload = {"code": code, "message": message, "context": {}}
+        if error is not None:
+            payload = error.to_dict() | {"message": message}
         # The error shape: {"error": {...}} and nothing else at the top (never "valid").
-        out.data({"error": payload | ({} if hint is None else {"hint": hint})})
+        out.data({"error": payload | ({} if advice is None else {"hint": advice})})
     return exit_code

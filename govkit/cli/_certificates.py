@@ -10,6 +10,7 @@ status list. ``govkit revoke`` updates the state and writes the signed status li
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,7 @@ from govkit.cli._app import (
     table,
 )
 from govkit.cli._files import read_file, refuse_existing, write_file
+from govkit.cli._i18n import t, term
 from govkit.cli._report import emit_report
 from govkit.cli._types import duration, iso_date, name_value
 from govkit.errors import InvalidKey
@@ -53,10 +55,18 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     trust = sub.add_parser("trust", parents=[common], help="create and sign trust lists")
     trust_sub = trust.add_subparsers(dest="trust_command", metavar="SUBCOMMAND", required=True)
     create = trust_sub.add_parser("create", parents=[common], help="a new, empty, signed list")
-    create.add_argument("--anchor", required=True, type=Path, metavar="KEYFILE")
-    create.add_argument("--out", required=True, type=Path, metavar="FILE")
     create.add_argument(
-        "--valid-for", type=duration, default=timedelta(days=30), metavar="DURATION"
+        "--anchor", required=True, type=Path, metavar="KEYFILE", help="the trust anchor's key"
+    )
+    create.add_argument(
+        "--out", required=True, type=Path, metavar="FILE", help="where to write the list"
+    )
+    create.add_argument(
+        "--valid-for",
+        type=duration,
+        default=timedelta(days=30),
+        metavar="DURATION",
+        help="how long the list is valid (default 30d)",
     )
     create.add_argument("--password-env", metavar="VAR", help="password of the anchor key")
     create.add_argument("--force", action="store_true", help="replace an existing file")
@@ -64,13 +74,26 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add = trust_sub.add_parser(
         "add-issuer", parents=[common], help="add an issuer key and re-sign the list"
     )
-    add.add_argument("trust_file", type=Path, metavar="FILE")
-    add.add_argument("--anchor", required=True, type=Path, metavar="KEYFILE")
-    add.add_argument("--name", required=True, metavar="AGENCY")
-    add.add_argument("--uscc", required=True, metavar="CODE")
+    add.add_argument("trust_file", type=Path, metavar="FILE", help="the trust list to update")
+    add.add_argument(
+        "--anchor", required=True, type=Path, metavar="KEYFILE", help="the trust anchor's key"
+    )
+    add.add_argument("--name", required=True, metavar="AGENCY", help="the issuing authority")
+    add.add_argument("--uscc", required=True, metavar="CODE", help="its unified social credit code")
     add.add_argument("--key", required=True, type=Path, metavar="PUBKEY", help="issuer key")
-    add.add_argument("--types", required=True, metavar="T1,T2", help="licence types it signs")
-    add.add_argument("--valid-for", type=duration, default=timedelta(days=30), metavar="DURATION")
+    add.add_argument(
+        "--types",
+        required=True,
+        metavar="T1,T2",
+        help=f"licence types it signs: {', '.join(LicenceRegistry.default().names())}",
+    )
+    add.add_argument(
+        "--valid-for",
+        type=duration,
+        default=timedelta(days=30),
+        metavar="DURATION",
+        help="how long the re-signed list is valid (default 30d)",
+    )
     add.add_argument("--password-env", metavar="VAR", help="password of the anchor key")
     pdf = add.add_argument_group(
         "licence PDF signers",
@@ -106,36 +129,68 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "sign", parents=[common], help="sign an edited (unsigned) trust list with the anchor"
     )
     sign.add_argument("body", type=Path, metavar="UNSIGNED", help="the trust_list JSON body")
-    sign.add_argument("--anchor", required=True, type=Path, metavar="KEYFILE")
-    sign.add_argument("--out", required=True, type=Path, metavar="FILE")
+    sign.add_argument(
+        "--anchor", required=True, type=Path, metavar="KEYFILE", help="the trust anchor's key"
+    )
+    sign.add_argument(
+        "--out", required=True, type=Path, metavar="FILE", help="where to write the list"
+    )
     sign.add_argument("--password-env", metavar="VAR", help="password of the anchor key")
     sign.add_argument("--force", action="store_true", help="replace an existing file")
     sign.set_defaults(handler=cmd_trust_sign)
     show = trust_sub.add_parser("show", parents=[common], help="verify and print a trust list")
-    show.add_argument("trust_file", type=Path, metavar="FILE")
-    show.add_argument("--anchor", required=True, type=Path, metavar="KEYFILE")
+    show.add_argument("trust_file", type=Path, metavar="FILE", help="the signed trust list")
+    show.add_argument(
+        "--anchor",
+        required=True,
+        type=Path,
+        metavar="KEYFILE",
+        help="the trust anchor's public key (PEM)",
+    )
     show.set_defaults(handler=cmd_trust_show)
 
     _register_issuing(sub, common)
 
 
 def _register_issuing(sub: Any, common: argparse.ArgumentParser) -> None:
-    issue = sub.add_parser("issue", parents=[common], help="issue a signed licence and its QR")
+    types = ", ".join(LicenceRegistry.default().names())
+    issue = sub.add_parser(
+        "issue",
+        parents=[common],
+        help="issue a signed licence and its QR",
+        description=f"Issue a signed licence and its QR picture. Licence types: {types}.",
+    )
     issue.add_argument("--key", required=True, type=Path, metavar="KEYFILE", help="issuer key")
-    issue.add_argument("--password-env", metavar="VAR")
-    issue.add_argument("--agency", required=True, metavar="NAME")
-    issue.add_argument("--uscc", required=True, metavar="CODE")
-    issue.add_argument("--type", required=True, metavar="TYPE", dest="licence_type")
+    issue.add_argument(
+        "--password-env", metavar="VAR", help="the environment variable holding its password"
+    )
+    issue.add_argument("--agency", required=True, metavar="NAME", help="the issuing authority")
+    issue.add_argument(
+        "--uscc", required=True, metavar="CODE", help="its unified social credit code"
+    )
+    issue.add_argument(
+        "--type", required=True, metavar="TYPE", dest="licence_type", help=f"one of: {types}"
+    )
     issue.add_argument("--holder", required=True, metavar="REF", help="a pseudonym or masked id")
     issue.add_argument(
-        "--holder-kind", choices=("pseudonym", "masked", "raw-id"), default="pseudonym"
+        "--holder-kind",
+        choices=("pseudonym", "masked", "raw-id"),
+        default="pseudonym",
+        help="what --holder is (default pseudonym)",
     )
     issue.add_argument("--allow-raw-id", action="store_true", help="the type needs a raw id")
     issue.add_argument(
-        "--field", action="append", type=name_value, default=[], metavar="NAME=VALUE"
+        "--field",
+        action="append",
+        type=name_value,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a field of the licence type (repeatable)",
     )
     issue.add_argument("--valid-from", type=iso_date, metavar="DATE", help="default today")
-    issue.add_argument("--valid-until", required=True, type=iso_date, metavar="DATE")
+    issue.add_argument(
+        "--valid-until", required=True, type=iso_date, metavar="DATE", help="the last day"
+    )
     issue.add_argument(
         "--status-state",
         required=True,
@@ -162,12 +217,26 @@ def _register_issuing(sub: Any, common: argparse.ArgumentParser) -> None:
     revoke = sub.add_parser("revoke", parents=[common], help="revoke or suspend a licence")
     revoke.add_argument("licence_id", metavar="ID", help="the licence identifier")
     revoke.add_argument("--key", required=True, type=Path, metavar="KEYFILE", help="issuer key")
-    revoke.add_argument("--password-env", metavar="VAR")
-    revoke.add_argument("--status-state", required=True, type=Path, metavar="FILE")
+    revoke.add_argument(
+        "--password-env", metavar="VAR", help="the environment variable holding its password"
+    )
+    revoke.add_argument(
+        "--status-state",
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="the status state the licence was issued with",
+    )
     revoke.add_argument("--out", required=True, type=Path, metavar="FILE", help="signed list")
     revoke.add_argument("--suspend", action="store_true", help="suspend instead of revoke")
     revoke.add_argument("--reinstate", action="store_true", help="mark valid again")
-    revoke.add_argument("--valid-for", type=duration, default=timedelta(days=1), metavar="DURATION")
+    revoke.add_argument(
+        "--valid-for",
+        type=duration,
+        default=timedelta(days=1),
+        metavar="DURATION",
+        help="how long the signed status list is valid (default 1d)",
+    )
     revoke.add_argument("--force", action="store_true", help="replace an existing --out file")
     revoke.set_defaults(handler=cmd_revoke)
 
@@ -192,11 +261,11 @@ def _spki_hex(text: str) -> bytes:
     """``--pdf-signer-spki``: a SHA-256 hash as 64 hex digits (``:`` separators allowed)."""
     digits = text.strip().replace(":", "")
     if len(digits) != 64:
-        raise argparse.ArgumentTypeError("expected a SHA-256 hash: 64 hex digits")
+        raise argparse.ArgumentTypeError(t("type.sha256", "en"))
     try:
         return bytes.fromhex(digits)
     except ValueError:
-        raise argparse.ArgumentTypeError("expected a SHA-256 hash: 64 hex digits") from None
+        raise argparse.ArgumentTypeError(t("type.sha256", "en")) from None
 
 
 def _pdf_signer_spki(args: argparse.Namespace) -> list[bytes]:
@@ -205,7 +274,7 @@ def _pdf_signer_spki(args: argparse.Namespace) -> list[bytes]:
     for path in args.pdf_signer_cert:
         certificates = load_certificates(read_file(path))
         if len(certificates) != 1:
-            raise CliUsageError(f"{path}: give one certificate per --pdf-signer-cert")
+            raise CliUsageError("trust.one_certificate", path=path)
         found.append(spki_sha256(certificates[0]))
     return found
 
@@ -232,7 +301,7 @@ def load_state(path: Path) -> dict[str, Any]:
         if not isinstance(state["licences"], dict) or not isinstance(state["sequence"], int):
             raise TypeError
     except (ValueError, KeyError, TypeError):
-        raise CliEnvironmentError(f"{path} is not a govkit status state", "cli.bad_state") from None
+        raise CliEnvironmentError("state.not_a_state", "cli.bad_state", path=path) from None
     return dict(state)
 
 
@@ -263,7 +332,7 @@ def cmd_trust_create(args: argparse.Namespace, out: Output) -> int:
     now = _now()
     trust = TrustList((), 1, now, now + args.valid_for)
     write_file(args.out, sign_trust_list(trust, anchor), force=args.force)
-    out.status(f"wrote {args.out}")
+    out.say("wrote", path=args.out)
     out.data({"sequence": trust.sequence, "expires_at": trust.expires_at.isoformat()})
     return 0
 
@@ -274,11 +343,11 @@ def cmd_trust_add(args: argparse.Namespace, out: Output) -> int:
     current = load_trust_list(
         read_trust_list(args.trust_file), [anchor.verifying_key], allow_stale=True
     )
-    types = [t.strip() for t in args.types.split(",") if t.strip()]
+    types = [name.strip() for name in args.types.split(",") if name.strip()]
     registry = LicenceRegistry.default()
-    unknown = [t for t in types if t not in registry]
+    unknown = [name for name in types if name not in registry]
     if unknown or not types:
-        raise CliUsageError(f"unknown licence types: {', '.join(unknown) or '(none)'}")
+        raise _unknown_types(unknown, registry.names())
     key = TrustedKey.for_key(_public_key(args.key), types)
     spki, subjects = _pdf_signer_spki(args), list(args.pdf_signer_subject)
     existing = [i for i in current.issuers if i.agency.uscc == args.uscc]
@@ -297,7 +366,7 @@ def cmd_trust_add(args: argparse.Namespace, out: Output) -> int:
     )
     # add-issuer updates the FILE it was given, in place; it writes nothing else.
     write_file(args.trust_file, sign_trust_list(updated, anchor), force=True)
-    out.status(f"added {args.name} (kid {key.kid.hex()}) to {args.trust_file}")
+    out.say("trust.added", name=args.name, kid=key.kid.hex(), path=args.trust_file)
     out.data(
         {
             "sequence": updated.sequence,
@@ -317,12 +386,12 @@ def cmd_trust_sign(args: argparse.Namespace, out: Output) -> int:
     try:
         body = loads_object(read_trust_list(args.body), what=f"{args.body}", error=ValueError)
     except ValueError as exc:
-        raise CliUsageError(f"{exc} (a strict JSON object is expected)") from None
+        raise CliUsageError("trust.body_not_json", detail=exc) from None
     body.pop("stale", None)
     body = body.get("trust_list", body)
     trust = TrustList.from_json(body)
     write_file(args.out, sign_trust_list(trust, anchor), force=args.force)
-    out.status(f"wrote {args.out} (sequence {trust.sequence})")
+    out.say("trust.wrote", path=args.out, sequence=trust.sequence)
     out.data({"sequence": trust.sequence, "expires_at": trust.expires_at.isoformat()})
     return 0
 
@@ -338,18 +407,19 @@ def cmd_trust_show(args: argparse.Namespace, out: Output) -> int:
             i.agency.uscc,
             k.kid.hex(),
             ",".join(sorted(k.licence_types)),
-            "withdrawn" if k.withdrawn else "active",
+            out.t("trust.key_withdrawn" if k.withdrawn else "trust.key_active"),
         )
         for i in trust.issuers
         for k in i.keys
     ]
     stale = trust.is_stale(datetime.now(UTC))
-    text = (
-        f"trust list #{trust.sequence}, expires {trust.expires_at.isoformat()}"
-        + (" (STALE)" if stale else "")
-        + "\n"
-        + table(rows, ("agency", "uscc", "kid", "types", "state"))
+    head = out.t(
+        "trust.show_stale" if stale else "trust.show",
+        sequence=trust.sequence,
+        expires=trust.expires_at.isoformat(),
     )
+    headers = ("agency", "uscc", "kid", "types", "state")
+    text = head + "\n" + table(rows, [out.t(f"trust.column.{h}") for h in headers])
     out.data({**trust.to_json(), "stale": stale}, text=text)
     return 0
 
@@ -374,7 +444,7 @@ def cmd_issue(args: argparse.Namespace, out: Output) -> int:
     issuer = CertificateIssuer(key, agency=Agency(args.agency, args.uscc), status=status)
     fields = dict(args.field)
     if len(fields) != len(args.field):
-        raise CliUsageError("a --field name is given twice")
+        raise CliUsageError("issue.field_twice")
     if args.device_key is not None:
         code = _issue_selective(args, out, issuer=issuer, fields=fields, state=state, status=status)
         _publish_status(args, state, key, out)
@@ -395,7 +465,7 @@ def cmd_issue(args: argparse.Namespace, out: Output) -> int:
         state["licences"][issued.id] = issued.licence.status_index
         save_state(args.status_state, state)
     _publish_status(args, state, key, out)
-    out.status(f"wrote {prefix.with_suffix('.txt')} and {prefix.with_suffix('.png')}")
+    out.say("wrote_two", path=prefix.with_suffix(".txt"), other=prefix.with_suffix(".png"))
     out.data(
         {**issued.to_json(), "qr_version": issued.qr_version()},
         text=f"{issued.id}\n{issued.qr_payload}",
@@ -412,7 +482,7 @@ def _publish_status(
     signed = sign_state(state, key, timedelta(days=1))
     save_state(args.status_state, state)
     write_file(args.status_out, signed, force=args.force)
-    out.status(f"wrote {args.status_out} (status list #{state['sequence']}, valid for a day)")
+    out.say("issue.wrote_status", path=args.status_out, sequence=state["sequence"])
 
 
 def _issue_selective(
@@ -442,7 +512,7 @@ def _issue_selective(
         state["status"] = status.to_json()
         state["licences"][ident] = issuer.status_index(ident)
         save_state(args.status_state, state)
-    out.status(f"wrote {path} (the holder's credential: give it to the holder's app only)")
+    out.say("issue.wrote_credential", path=path)
     out.data(
         {
             "id": ident,
@@ -458,13 +528,13 @@ def _issue_selective(
 def cmd_revoke(args: argparse.Namespace, out: Output) -> int:
     """``govkit revoke``."""
     if args.suspend and args.reinstate:
-        raise CliUsageError("give --suspend or --reinstate, not both")
+        raise CliUsageError("revoke.suspend_or_reinstate")
     refuse_existing(args.out, force=args.force)  # before the status state changes
     key = _signing_key(args.key, args.password_env)
     state = load_state(args.status_state)
     index = state["licences"].get(args.licence_id)
     if not isinstance(index, int):
-        raise CliUsageError("that licence was not issued with this status state")
+        raise CliUsageError("revoke.not_issued")
     status = StatusList.from_json(state["status"])
     new = Status.SUSPENDED if args.suspend else Status.VALID if args.reinstate else Status.REVOKED
     status.set(index, new)
@@ -472,7 +542,12 @@ def cmd_revoke(args: argparse.Namespace, out: Output) -> int:
     signed = sign_state(state, key, args.valid_for)
     save_state(args.status_state, state)
     write_file(args.out, signed, force=args.force)
-    out.status(f"{args.licence_id} is now {new.name.lower()}; wrote {args.out}")
+    out.say(
+        "revoke.done",
+        id=args.licence_id,
+        status=term("status", new.name.lower(), out.lang),
+        path=args.out,
+    )
     out.data({"id": args.licence_id, "status": new.name.lower(), "sequence": state["sequence"]})
     return 0
 
@@ -497,7 +572,7 @@ def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> 
     from govkit.cli._verifier import open_verifier as open_stateful  # noqa: PLC0415
     from govkit.cli._verifier import with_clock  # noqa: PLC0415
 
-    opened = open_stateful(args, "a licence")
+    opened = open_stateful(args, "what.licence")
     with opened.state.reading():
         found = opened.verifier.inspect(
             data.strip() if not data.startswith((b"\x89PNG", b"\xff\xd8")) else data,
@@ -507,9 +582,21 @@ def verify_licence_input(data: bytes, args: argparse.Namespace, out: Output) -> 
     return emit_report(
         report,
         out,
-        title=f"licence ({found.kind})",
-        ok_text="the licence is genuine, current and not revoked",
-        partly_text="the licence is genuine and current",
+        title=out.t("title.licence", kind=term("kind", found.kind, out.lang)),
+        ok_text=out.t("ok.licence"),
+        partly_text=out.t("ok.licence_partly"),
+    )
+
+
+def _unknown_types(unknown: list[str], valid: tuple[str, ...]) -> CliUsageError:
+    """``--types`` names a type the registry does not have: the valid types, the closest
+    to each name given first."""
+    close = [m for name in unknown for m in difflib.get_close_matches(name, valid, n=1)]
+    return CliUsageError(
+        "trust.unknown_types_close" if close else "trust.unknown_types",
+        unknown=", ".join(unknown) or "-",
+        suggestions=", ".join(close),
+        valid=", ".join(valid),
     )
 
 

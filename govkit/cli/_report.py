@@ -13,55 +13,79 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from govkit.cli._app import HINTS, CliInvalid, Output
-from govkit.report import Report
+from govkit.cli._app import CliInvalid, Output, hint
+from govkit.cli._i18n import display_width, pad, t, term
+from govkit.errors import message_for
+from govkit.report import Check, Report
 
 __all__ = ["MARKS", "emit_report", "render_report"]
 
-#: The mark of each outcome of a check: passed, failed, not performed.
-MARKS: Final = {True: "✓", False: "✗", None: "not checked"}
+#: The mark of each outcome of a check, passed, failed, not performed: a catalogue key
+#: (:mod:`govkit.cli._i18n`).
+MARKS: Final = {True: "mark.passed", False: "mark.failed", None: "mark.not_checked"}
 
-#: What a check that was not made leaves open, in words (by check name, or the part of
-#: the name after its last dot: ``party1.purpose``, ``Signature1.timestamp``).
+#: What a check that was not made leaves open, in words: the catalogue key of each check
+#: name, or of the part of the name after its last dot (``party1.purpose``,
+#: ``Signature1.timestamp``).
 _UNCHECKED: Final = {
-    "status": "revocation was NOT checked (--unsafe-skip-status)",
-    "licence.status": "the licence's revocation was NOT checked (--unsafe-skip-status)",
-    "revocation": "revocation was NOT checked (no revocation store)",
-    "columns": "the entries' query columns were NOT checked (--deep)",
-    "consistency": "consistency with a saved checkpoint was NOT checked (--checkpoint)",
-    "purpose": "the signatures' purpose was NOT checked (--purpose)",
-    "roles": "the chain's roles were NOT checked (--roles)",
-    "timestamp": "the signing time is the signer's claim: no trusted timestamp",
-    "origin": "the log's origin was NOT checked",
-    "merchant": "the merchant was NOT checked",
+    "status": "unchecked.status",
+    "licence.status": "unchecked.licence_status",
+    "revocation": "unchecked.revocation",
+    "columns": "unchecked.columns",
+    "consistency": "unchecked.consistency",
+    "purpose": "unchecked.purpose",
+    "roles": "unchecked.roles",
+    "timestamp": "unchecked.timestamp",
+    "origin": "unchecked.origin",
+    "merchant": "unchecked.merchant",
 }
 
 
-def render_report(report: Report, title: str) -> str:
-    """The report as text: ``TITLE: VALID`` (or ``INVALID [code]``), a line per check,
-    then the report's :meth:`~govkit.report.Report.summary`."""
+def _unchecked_key(name: str) -> str | None:
+    return _UNCHECKED.get(name) or _UNCHECKED.get(name.rsplit(".", 1)[-1])
+
+
+def _detail(check: Check, lang: str) -> str:
+    """The check's detail line: in Chinese, a failure says what is wrong from its code,
+    and a check not made says what it leaves open; other details are the library's."""
+    if lang == "zh" and check.ok is False and check.code is not None:
+        return message_for(check.code, "zh")
+    key = _unchecked_key(check.name) if check.ok is None else None
+    if lang == "zh" and key is not None:
+        return t(key, lang)
+    return check.detail
+
+
+def render_report(report: Report, title: str, lang: str = "en") -> str:
+    """The report as text in ``lang``: ``TITLE: VALID`` (or ``INVALID [code]``), a line
+    per check, then the report's :meth:`~govkit.report.Report.summary`."""
     if report.valid:
-        verdict = "VALID"
+        verdict = t("verdict.valid", lang)
     elif report.code is None:
-        verdict = "INVALID (nothing was checked)"
+        verdict = t("verdict.nothing_checked", lang)
     else:
-        verdict = f"INVALID [{report.code}]"
-    lines = [f"{title}: {verdict}"]
-    mark_width = max(len(mark) for mark in MARKS.values())
-    name_width = max((len(c.name) for c in report.checks), default=0)
-    for check in report.checks:
-        mark, name = MARKS[check.ok], check.name
+        verdict = t("verdict.invalid", lang, code=report.code)
+    lines = [t("verdict.line", lang, title=title, verdict=verdict)]
+    marks = {ok: t(key, lang) for ok, key in MARKS.items()}
+    names = [term("check", c.name, lang) for c in report.checks]
+    mark_width = max(display_width(mark) for mark in marks.values())
+    name_width = max((display_width(n) for n in names), default=0)
+    for check, name in zip(report.checks, names, strict=True):
         code = f" [{check.code}]" if check.ok is False else ""
-        lines.append(f"  {mark:<{mark_width}}  {name:<{name_width}}  {check.detail}{code}".rstrip())
+        line = f"  {pad(marks[check.ok], mark_width)}  {pad(name, name_width)}  "
+        lines.append((line + _detail(check, lang) + code).rstrip())
     lines += report.summary()
     return "\n".join(lines)
 
 
-def _unchecked(names: Iterable[str]) -> list[str]:
+def _unchecked(names: Iterable[str], lang: str) -> list[str]:
     said: list[str] = []
     for name in names:
-        words = _UNCHECKED.get(name) or _UNCHECKED.get(
-            name.rsplit(".", 1)[-1], f"{name} was NOT checked"
+        key = _unchecked_key(name)
+        words = (
+            t(key, lang)
+            if key is not None
+            else t("unchecked.other", lang, name=term("check", name, lang))
         )
         if words not in said:
             said.append(words)
@@ -73,23 +97,28 @@ def emit_report(
 ) -> int:
     """Print ``report`` (JSON or text) and its verdict in words; exit 0, or 1 if invalid.
 
-    ``ok_text`` says what a valid report established when every check was made;
-    ``partly_text`` (default: ``the TITLE is genuine``) when some were not, followed by
-    what was NOT checked.
+    ``title`` names what was verified, ``ok_text`` says what a valid report established
+    when every check was made, ``partly_text`` (default: ``the TITLE is genuine``) when
+    some were not, followed by what was NOT checked; all three in ``out``'s language.
 
     Raises:
         CliInvalid: the report is not valid (after printing it): exit 1.
     """
-    out.data(report.to_dict(), text=render_report(report, title))
+    lang = out.lang
+    out.data(report.to_dict(), text=render_report(report, title, lang))
     if not report.valid:
-        out.status(f"INVALID: the {title} failed verification [{report.code}]")
-        hint = HINTS.get(report.code or "")
-        if hint is not None:
-            out.status(f"hint: {hint}")
+        failed = next((c for c in report.checks if c.ok is False), None)
+        reason = "" if failed is None else _detail(failed, lang)
+        key = "report.failed_because" if reason else "report.failed"
+        out.say(key, label=out.t("label.invalid"), title=title, reason=reason, code=report.code)
+        advice = hint(report.code, lang)
+        if advice is not None:
+            out.say("hint.line", label=out.t("label.hint"), hint=advice)
         raise CliInvalid
     if report.skipped:
-        said = "; ".join(_unchecked(report.skipped))
-        out.status(f"OK: {partly_text or f'the {title} is genuine'}; {said}")
+        said = out.t("list.separator").join(_unchecked(report.skipped, lang))
+        what = partly_text or out.t("report.genuine", title=title)
+        out.say("report.ok_partly", label=out.t("label.ok"), what=what, unchecked=said)
     else:
-        out.status(f"OK: {ok_text}")
+        out.say("report.ok", label=out.t("label.ok"), what=ok_text)
     return 0

@@ -18,7 +18,7 @@
 
 * :class:`PadesSigner` signs a PDF at PAdES baseline B-B, B-T (an RFC 3161 timestamp)
   or B-LT (revocation data embedded), through any :class:`~govkit.keys.Signer`, so a
-  key in an HSM works; the certificate is parsed once, not per signature.
+  key in an HSM works.
   ``sign(pdf, seal=Seal("广东省公安厅", box=...))`` makes the signature visible: a red
   round seal with the agency name in Chinese (the seal is a picture; it is not verified).
 * :class:`PdfSignatureVerifier` checks integrity, whole-document coverage, no change

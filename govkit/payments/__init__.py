@@ -1,4 +1,4 @@
-"""Verified, normalised, exactly-once payment callbacks (WeChat Pay, Alipay, UnionPay, Stripe).
+"""Verified, normalised payment callbacks (WeChat Pay, Alipay, UnionPay, Stripe), processed once.
 
 >>> from datetime import datetime, timezone
 >>> from govkit.payments import PaymentInbox, Stripe

@@ -58,9 +58,12 @@ def literal_codes() -> dict[str, str]:
     found: dict[str, str] = {}
 
     def keep(node: ast.expr, where: str) -> None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if CODE.fullmatch(node.value):
-                found.setdefault(node.value, where)
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and CODE.fullmatch(node.value)
+        ):
+            found.setdefault(node.value, where)
 
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.name == "_messages.py":
@@ -73,9 +76,10 @@ def literal_codes() -> dict[str, str]:
                 for keyword in node.keywords:
                     if keyword.arg in ("code", "required"):
                         keep(keyword.value, where)
-                if name in ("CliUsageError", "CliEnvironmentError", "failed") and len(
-                    node.args
-                ) >= 2:
+                if (
+                    name in ("CliUsageError", "CliEnvironmentError", "failed")
+                    and len(node.args) >= 2
+                ):
                     keep(node.args[1], where)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -90,8 +94,8 @@ def literal_codes() -> dict[str, str]:
                 # a default code: def __init__(self, message, code: str = "cli.usage")
                 positional = node.args.posonlyargs + node.args.args
                 defaults = node.args.defaults
-                pairs = list(zip(positional[len(positional) - len(defaults) :], defaults))
-                pairs += list(zip(node.args.kwonlyargs, node.args.kw_defaults))
+                pairs = list(zip(positional[len(positional) - len(defaults) :], defaults, strict=True))
+                pairs += list(zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True))
                 for arg, default in pairs:
                     if arg.arg == "code" and default is not None:
                         keep(default, where)
@@ -111,7 +115,7 @@ def placeholders(template: str) -> set[str]:
 def all_codes() -> dict[str, str]:
     codes = {cls.code: cls.__name__ for cls in error_classes()}
     codes |= {code: f"literal at {where}" for code, where in literal_codes().items()}
-    codes |= {code: "docs/errors.rst" for code in documented_cli_codes()}
+    codes |= dict.fromkeys(documented_cli_codes(), "docs/errors.rst")
     return codes
 
 
@@ -124,9 +128,7 @@ def test_the_walk_finds_every_class_of_the_tree_and_the_literal_codes() -> None:
     assert names == exported
     literals = literal_codes()
     # the CLI's own codes are raised as literals (and its error classes' defaults)
-    assert {"cli.no_such_file", "cli.file_exists", "cli.usage", "cli.environment"} <= set(
-        literals
-    )
+    assert {"cli.no_such_file", "cli.file_exists", "cli.usage", "cli.environment"} <= set(literals)
     assert {"cli.usage", "cli.file_exists", "cli.io"} <= documented_cli_codes()
 
 
@@ -134,7 +136,9 @@ def test_the_walk_finds_every_class_of_the_tree_and_the_literal_codes() -> None:
 
 
 def test_every_error_code_has_a_message_in_both_languages() -> None:
-    missing = sorted(f"{code} ({source})" for code, source in all_codes().items() if code not in MESSAGES)
+    missing = sorted(
+        f"{code} ({source})" for code, source in all_codes().items() if code not in MESSAGES
+    )
     assert missing == [], "add these codes to govkit/_messages.py, in English and Chinese"
 
 
@@ -157,8 +161,8 @@ def test_each_message_is_complete_and_consistent(key: str) -> None:
         assert placeholders(english) == placeholders(chinese), (
             f"{key}: the two languages name different placeholders"
         )
-        english.format_map({name: "x" for name in placeholders(english)})
-        chinese.format_map({name: "x" for name in placeholders(chinese)})
+        english.format_map(dict.fromkeys(placeholders(english), "x"))
+        chinese.format_map(dict.fromkeys(placeholders(chinese), "x"))
     if "#" not in key:
         # the last variant of a code needs no context: any error of the code renders
         assert placeholders(variants[-1][0]) == set(), f"{key}: no variant without context"
@@ -219,7 +223,9 @@ def test_a_licence_field_error_names_the_field_in_both_languages() -> None:
 
 
 def test_the_reason_picks_its_own_wording() -> None:
-    assert render_message(QrNotFound("x", reason="not_an_image"), "zh") == "文件不是 PNG 或 JPEG 图片"
+    assert (
+        render_message(QrNotFound("x", reason="not_an_image"), "zh") == "文件不是 PNG 或 JPEG 图片"
+    )
     assert render_message(QrNotFound("x", reason="no_qr"), "zh") == "未能从图片中读取到二维码"
 
 

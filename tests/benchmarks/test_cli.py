@@ -1,0 +1,120 @@
+"""Smoke test of ``python -m benchmarks``: a quick run ends with the summary, which a
+script can also read; ``summary --from FILE`` summarises a saved run; a report's exit
+status is 0 whatever the verdicts; usage errors are 2, an unreadable file 3.
+
+Only the ``keys`` module is run (quick: about a second): the full ``all`` run takes many
+minutes and is ``make bench``, not ``make test``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import __main__ as cli
+
+REPOSITORY = Path(__file__).resolve().parent.parent.parent
+
+
+def test_quick_run_ends_with_the_summary(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "keys", "--quick", "--summary", "--json"],
+        cwd=REPOSITORY,
+        env={"GOVKIT_BENCH_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["quick"] is True
+    labels = [c["label"] for c in document["benchmarks"]["keys"]]
+    summary = document["summary"]
+    assert [(r["module"], r["label"]) for r in summary["rows"]] == [("keys", x) for x in labels]
+    verify = [r for r in summary["rows"] if r["label"].endswith("verify")]
+    assert len(verify) == 4
+    assert all(r["target"] == 0.9 and r["verdict"] in ("PASS", "MISS") for r in verify)
+    assert summary["pass"] + summary["miss"] == 4
+    assert summary["na"] == len(labels) - 4
+    # the person watching sees the module table, then the summary table last
+    assert "[keys]" in done.stderr
+    tail = done.stderr.rstrip().splitlines()
+    assert (
+        tail[-1]
+        == f"{summary['pass']} PASS, {summary['miss']} MISS, {summary['na']} without a target"
+    )
+
+
+def test_summary_subcommand_runs_every_module(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "available", lambda: ["keys"])
+    assert cli.main(["summary", "--quick", "--json"]) == 0
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    assert set(summary) >= {"rows", "pass", "miss"}
+    assert {r["module"] for r in summary["rows"]} == {"keys"}
+    assert "[keys]" in err  # module tables go to stderr, the summary alone to stdout
+
+
+def _saved(tmp_path: Path) -> Path:
+    path = tmp_path / "results.json"
+    row = {"govkit_ops": 1.0, "reference_ops": 1.0, "number": 1, "rounds": 7, "note": ""}
+    path.write_text(
+        json.dumps(
+            {
+                "quick": False,
+                "benchmarks": {
+                    "keys": [
+                        {**row, "label": "ES256 verify", "ratio": 0.8, "target": 0.9},
+                        {**row, "label": "EdDSA verify", "ratio": 1.0, "target": 0.9},
+                    ]
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_summary_from_file_reports_misses_with_status_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _saved(tmp_path)
+    assert cli.main(["summary", "--from", str(path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [r["verdict"] for r in summary["rows"]] == ["MISS", "PASS"]
+    assert (summary["pass"], summary["miss"]) == (1, 1)
+    assert cli.main(["summary", "--from", str(path)]) == 0
+    table = capsys.readouterr().out
+    assert "keys   | ES256 verify | 0.800 | ratio >= 0.90 |      7 | MISS" in table
+
+
+def test_summary_from_unreadable_or_foreign_file_is_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "list.json").write_text("[]", encoding="utf-8")
+    (tmp_path / "other.json").write_text('{"rows": []}', encoding="utf-8")
+    for name in ("missing.json", "bad.json", "list.json", "other.json"):
+        assert cli.main(["summary", "--from", str(tmp_path / name)]) == 3
+        assert "cannot summarise" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nosuch"],
+        ["keys", "--from", "results.json"],
+        ["all", "--from", "results.json"],
+        ["summary", "--quick", "--from", "results.json"],
+    ],
+)
+def test_usage_errors_are_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == 2
+    assert "usage:" in capsys.readouterr().err

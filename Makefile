@@ -44,9 +44,11 @@ docs: $(VENV)/.installed-test
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 	$(BIN)/sphinx-build -W --keep-going -q -b doctest docs docs/_build/doctest
 
-## make bench: every benchmark, govkit beside its reference
+## make bench: every benchmark, govkit beside its reference, ending with one summary table
+## (every ratio, its target, PASS or MISS). Large data sets are built once into
+## GOVKIT_BENCH_CACHE (default ~/.cache/govkit-bench). Machines: `python -m benchmarks summary --json`
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m benchmarks all
+	$(BIN)/python -m benchmarks all --summary
 
 clean:
 	rm -rf $(VENV) docs/_build $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis

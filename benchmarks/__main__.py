@@ -10,8 +10,12 @@ table of every measurement, its target and PASS, MISS or n/a (see
 or with ``--json`` only ``{"rows": [...], "pass": N, "miss": M, ...}``. With
 ``--from FILE`` it runs nothing and summarises a document saved from ``all --json``.
 
-Exit status: 0 done (whatever the verdicts: this is a report), 2 usage error or unknown
-benchmark name, 3 the ``--from`` file cannot be read or is not a results document.
+A module that raises is reported (traceback on stderr, an ERROR row in the summary, its
+message under ``"errors"`` in the JSON document) and the others still run.
+
+Exit status: 0 done (whatever the verdicts: this is a report), 1 a module failed,
+2 usage error or unknown benchmark name, 3 the ``--from`` file cannot be read or is not a
+results document.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import pkgutil
 import platform
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,17 +54,24 @@ def _run(selected: Sequence[str], quick: bool, table_out: Any) -> dict[str, Any]
         flush=True,
     )
     results: dict[str, list[Comparison]] = {}
+    errors: dict[str, str] = {}
     for name in selected:
-        module = importlib.import_module(f"benchmarks.{name}")
-        comparisons: list[Comparison] = module.run(quick)
+        print(f"\n[{name}]", file=table_out, flush=True)
+        try:
+            module = importlib.import_module(f"benchmarks.{name}")
+            comparisons: list[Comparison] = module.run(quick)
+        except Exception as exc:  # one broken module must not lose the others' results
+            traceback.print_exc(file=sys.stderr)
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            print(f"FAILED: {errors[name]}", file=table_out, flush=True)
+            continue
         results[name] = comparisons
-        print(f"\n[{name}]", file=table_out)
         print(format_table(comparisons), file=table_out)
         notes = getattr(module, "NOTES", "")
         if notes:
             print(notes, file=table_out)
         table_out.flush()
-    return results_document(results, quick=quick)
+    return {**results_document(results, quick=quick), "errors": errors}
 
 
 def _read_results(path: str) -> dict[str, Any]:
@@ -117,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.write("\n")
         else:
             print(format_summary(summary))
-        return 0
+        return 1 if summary.errors and args.source is None else 0
 
     table_out = sys.stderr if args.json else sys.stdout
     document = _run(names if args.name == "all" else [args.name], args.quick, table_out)
@@ -128,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
-    return 0
+    return 1 if document["errors"] else 0
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ recomputed from the numbers, never copied from the file:
 * an **absolute target** carries the module's own verdict (``absolute_met``), because
   some are compound (events/s and p99 latency together);
 * **PASS** when every stated target is met, **MISS** when any is not, **n/a** when the
-  row states none.
+  row states none;
+* a module that failed (the document's ``"errors"``) is one **ERROR** row: what it
+  would have measured is not known, so it is neither a pass nor a miss.
 
 A row measured over fewer than :data:`~benchmarks._harness.MIN_ROUNDS` rounds keeps its
 verdict but is marked ``few_rounds``: its ratio is not the median of enough alternating
@@ -26,7 +28,7 @@ from typing import Any
 
 from benchmarks._harness import MIN_ROUNDS
 
-PASS, MISS, NOT_APPLICABLE = "PASS", "MISS", "n/a"
+PASS, MISS, NOT_APPLICABLE, ERROR = "PASS", "MISS", "n/a", "ERROR"
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,15 @@ class SummaryRow:
 
     module: str
     label: str
-    #: Median over rounds of (govkit ops/s) / (reference ops/s).
-    ratio: float
-    govkit_ops: float
+    #: Median over rounds of (govkit ops/s) / (reference ops/s); ``None`` for ERROR.
+    ratio: float | None
+    govkit_ops: float | None
     rounds: int
     #: The ratio target, if any.
     target: float | None
     #: The absolute target in words, "" if none.
     absolute_target: str
-    #: ``PASS``, ``MISS`` or ``n/a``.
+    #: ``PASS``, ``MISS``, ``n/a`` or ``ERROR``.
     verdict: str
     #: Fewer than MIN_ROUNDS rounds: the verdict is not settled.
     few_rounds: bool
@@ -76,13 +78,19 @@ class Summary:
         """Rows with at least one target not met."""
         return sum(row.verdict == MISS for row in self.rows)
 
+    @property
+    def errors(self) -> int:
+        """Modules that failed before giving their comparisons."""
+        return sum(row.verdict == ERROR for row in self.rows)
+
     def to_json(self) -> dict[str, Any]:
-        """``{"rows": [...], "pass": N, "miss": M, "na": K, "few_rounds": F, "quick": b}``."""
+        """``{"rows": [...], "pass": N, "miss": M, "na": K, "error": E, "few_rounds": F, ...}``."""
         return {
             "rows": [asdict(row) for row in self.rows],
             "pass": self.passed,
             "miss": self.missed,
             "na": sum(row.verdict == NOT_APPLICABLE for row in self.rows),
+            "error": self.errors,
             "few_rounds": sum(row.few_rounds for row in self.rows),
             "min_rounds": MIN_ROUNDS,
             "quick": self.quick,
@@ -105,7 +113,8 @@ def verdict(ratio: float, target: float | None, absolute_met: bool | None) -> st
 
 
 def summarize(document: Mapping[str, Any]) -> Summary:
-    """The summary of a results document ``{"quick": b, "benchmarks": {name: [...]}}``.
+    """The summary of a results document ``{"quick": b, "benchmarks": {name: [...]}}``
+    (and ``"errors": {name: message}`` for modules that failed).
 
     Raises:
         ValueError: the document does not have that shape.
@@ -119,6 +128,23 @@ def summarize(document: Mapping[str, Any]) -> Summary:
             raise ValueError(f"benchmark {module!r}: expected a list of comparisons")
         for index, item in enumerate(comparisons):
             rows.append(_row(str(module), index, item))
+    errors = document.get("errors", {})
+    if not isinstance(errors, Mapping) or not all(isinstance(m, str) for m in errors.values()):
+        raise ValueError('"errors" must map module names to messages')
+    for module, message in errors.items():
+        rows.append(
+            SummaryRow(
+                module=str(module),
+                label=f"did not run: {message}",
+                ratio=None,
+                govkit_ops=None,
+                rounds=0,
+                target=None,
+                absolute_target="",
+                verdict=ERROR,
+                few_rounds=False,
+            )
+        )
     return Summary(tuple(rows), quick=document.get("quick") is True)
 
 
@@ -163,9 +189,8 @@ def format_summary(summary: Summary) -> str:
     table: list[Sequence[str]] = [header]
     for row in summary.rows:
         rounds = f"{row.rounds}{'*' if row.few_rounds else ''}"
-        table.append(
-            (row.module, row.label, f"{row.ratio:.3f}", row.target_text, rounds, row.verdict)
-        )
+        ratio = "-" if row.ratio is None else f"{row.ratio:.3f}"
+        table.append((row.module, row.label, ratio, row.target_text, rounds, row.verdict))
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     right = {2, 4}
 
@@ -175,13 +200,14 @@ def format_summary(summary: Summary) -> str:
             for i, cell in enumerate(cells)
         ).rstrip()
 
-    na = len(summary.rows) - summary.passed - summary.missed
+    na = len(summary.rows) - summary.passed - summary.missed - summary.errors
+    failed = f", {summary.errors} module(s) failed (ERROR)" if summary.errors else ""
     lines = [
         f"Summary{' (quick run: smoke test, not a measurement)' if summary.quick else ''}",
         line(header),
         "-+-".join("-" * w for w in widths),
         *(line(cells) for cells in table[1:]),
-        f"{summary.passed} PASS, {summary.missed} MISS, {na} without a target",
+        f"{summary.passed} PASS, {summary.missed} MISS, {na} without a target{failed}",
     ]
     few = sum(row.few_rounds for row in summary.rows)
     if few:

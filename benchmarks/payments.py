@@ -3,10 +3,12 @@
 **(a) WeChat Pay callback.** ``WeChatPayV3.parse(headers, body)`` on one callback made
 by :func:`govkit.testing.payments.wechat_callback` (a ``PUB_KEY_ID_`` RSA-2048 key):
 replay window, RSA-SHA256 verify over the raw body, AES-256-GCM decrypt of
-``resource``, JSON parsing and normalisation into a validated :class:`PaymentEvent`.
-Beside it, ``wechatpayv3``'s ``WeChatPay.callback(headers, body)`` on the very same
-input (verify, decrypt, three ``json.loads``, the body twice; no replay window, no
-normalisation).
+``resource``, strict JSON parsing of the body and the resource (a repeated member,
+``NaN``/``Infinity``, a fraction, a lone surrogate or excess depth is refused) and
+normalisation into a validated :class:`PaymentEvent`. Beside it, ``wechatpayv3``'s
+``WeChatPay.callback(headers, body)`` on the very same input (verify, decrypt, three
+``json.loads``, the body twice, the last of repeated members winning; no replay
+window, no normalisation).
 Target: govkit >= 1.0 x.
 
 **(b) Inbox throughput, durable, transactional handler.** 8 deliveries in flight at

@@ -220,15 +220,27 @@ def _argv_language(argv: Sequence[str]) -> str | None:
 
 
 def _parser_class(lang: str) -> type[argparse.ArgumentParser]:
-    """An argument parser whose usage errors say, in ``lang``, that the arguments are
-    wrong (argparse's own wording of the detail stays English)."""
+    """An argument parser whose usage errors are said in ``lang``: the messages of the
+    command's option types and argparse's usual phrases are translated, anything else
+    argparse says stays English."""
 
     class Parser(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:
             self.print_usage(sys.stderr)
+            if lang != "en":
+                message = translate_argparse(message, lang)
             self.exit(EXIT_USAGE, t("usage.argparse", lang, prog=self.prog, message=message) + "\n")
 
     return Parser
+
+
+def translate_argparse(message: str, lang: str) -> str:
+    """argparse's ``message`` with the English of every ``type.*`` and ``argparse.*``
+    entry of the catalogue replaced by its text in ``lang``."""
+    for key, (english, _) in MESSAGES.items():
+        if key.startswith(("type.", "argparse.")) and english in message:
+            message = message.replace(english, t(key, lang))
+    return message
 
 
 def build_parser(lang: str = "en") -> argparse.ArgumentParser:

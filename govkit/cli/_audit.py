@@ -143,14 +143,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _add_filters(parser: argparse.ArgumentParser, *, limit: int | None = 100) -> None:
     parser.add_argument("--actor", metavar="ID", help="actor id (clear value or pseudonym)")
-    parser.add_argument("--actor-type", metavar="TYPE")
-    parser.add_argument("--action", metavar="ACTION")
-    parser.add_argument("--resource-type", metavar="TYPE")
+    parser.add_argument("--actor-type", metavar="TYPE", help="actor type")
+    parser.add_argument("--action", metavar="ACTION", help="the action recorded")
+    parser.add_argument("--resource-type", metavar="TYPE", help="resource type")
     parser.add_argument(
         "--resource-id", metavar="ID", help="resource id (clear value or pseudonym)"
     )
-    parser.add_argument("--correlation-id", metavar="ID")
-    parser.add_argument("--outcome", choices=("success", "failure", "denied", "error"))
+    parser.add_argument("--correlation-id", metavar="ID", help="correlation id")
+    parser.add_argument(
+        "--outcome", choices=("success", "failure", "denied", "error"), help="the outcome"
+    )
     parser.add_argument(
         "--since", type=aware_time, metavar="TIME", help="ISO 8601 time with offset, inclusive"
     )
@@ -186,18 +188,16 @@ def _open_existing(store: str, *, read_only: bool = False) -> AuditStore:
     if "://" not in store or store.startswith("sqlite:///"):
         path = Path(store.removeprefix("sqlite:///"))
         if not path.is_file():
-            raise CliEnvironmentError(f"{path}: no such audit store", "cli.no_such_file")
+            raise CliEnvironmentError("audit.no_store", "cli.no_such_file", path=path)
     try:
         opened = open_store(store, read_only=read_only)
     except AuditStoreError as exc:
         if exc.context.get("absent"):  # read-only: a database without audit tables
-            raise CliEnvironmentError(
-                f"{store} is not a govkit audit log", "cli.not_a_log"
-            ) from None
+            raise CliEnvironmentError("audit.not_a_log", "cli.not_a_log", store=store) from None
         raise
     if opened.origin() is None:
         opened.close()
-        raise CliEnvironmentError(f"{store} is not a govkit audit log", "cli.not_a_log")
+        raise CliEnvironmentError("audit.not_a_log", "cli.not_a_log", store=store)
     return opened
 
 
@@ -239,18 +239,13 @@ def _verifiers(values: list[str] | None) -> list[NoteVerifier]:
     if not given and os.environ.get(_ENV_VKEY):
         given.append(os.environ[_ENV_VKEY])
     if not given:
-        raise CliUsageError(
-            "no trusted verifier key: pass --vkey VKEY (the log's published verifier key, "
-            "a string or a file) or set GOVKIT_AUDIT_VKEY; a key stored next to the log "
-            "is never trusted, since whoever can rewrite the log can replace it",
-            "cli.no_vkey",
-        )
+        raise CliUsageError("audit.no_vkey", "cli.no_vkey")
     texts = []
     for value in given:
         if Path(value).is_file():
             texts.append(_read_text(Path(value)).strip())
         elif "+" not in value:  # not a vkey string (name+id+key), so a file name
-            raise CliEnvironmentError(f"{value}: no such vkey file", "cli.no_such_file")
+            raise CliEnvironmentError("audit.no_vkey_file", "cli.no_such_file", path=value)
         else:
             texts.append(value.strip())
     return [NoteVerifier.from_vkey(t) for t in texts]
@@ -280,7 +275,7 @@ def run_verify(
     saved = _read_text(checkpoint) if checkpoint is not None else None
     opened = _open_existing(store, read_only=True)  # verification never writes the log
     try:
-        progress = (lambda d, t: out.progress("verifying", d, t)) if out else None
+        progress = (lambda d, t: out.progress(out.t("audit.verifying"), d, t)) if out else None
         if state is not None:
             return state.inspect_log(
                 opened,
@@ -311,8 +306,8 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
         report,
         out,
         title=report.store,
-        ok_text=f"{report.size} entries verified",
-        partly_text=f"{report.size} entries verified",
+        ok_text=out.t("ok.audit", size=report.size),
+        partly_text=out.t("ok.audit", size=report.size),
     )
 
 
@@ -320,9 +315,7 @@ def cmd_checkpoint(args: argparse.Namespace, out: Output) -> int:
     """``govkit audit checkpoint``."""
     key = _default(args.key, _ENV_KEY, args.store, "note-key")
     if key is None:
-        raise CliEnvironmentError(
-            "no note signing key: pass --key or set GOVKIT_AUDIT_KEY_FILE", "cli.no_key"
-        )
+        raise CliEnvironmentError("audit.no_key", "cli.no_key")
     if args.out is not None:  # before signing: a refusal leaves the store as it was
         refuse_existing(args.out, force=args.force)
     with _open_log(args.store, key=key) as log:
@@ -330,7 +323,7 @@ def cmd_checkpoint(args: argparse.Namespace, out: Output) -> int:
         size = log.size()
     if args.out is not None:
         write_file(args.out, note.encode("utf-8"), force=args.force)
-        out.status(f"wrote {args.out}")
+        out.say("wrote", path=args.out)
     out.data({"size": size, "checkpoint": note}, text=note.rstrip("\n"))
     return 0
 
@@ -347,7 +340,7 @@ def cmd_keygen(args: argparse.Namespace, out: Output) -> int:
         force=args.force,
     )
     write_file(vkey_path, signer.vkey.encode("ascii") + b"\n", force=args.force)
-    out.status(f"wrote {args.out} (keep it secret) and {vkey_path} (publish it)")
+    out.say("audit.wrote_keys", path=args.out, vkey=vkey_path)
     out.data(
         {"vkey": signer.vkey, "alg": signer.alg, "key": str(args.out), "vkey_file": str(vkey_path)},
         text=signer.vkey,
@@ -358,7 +351,7 @@ def cmd_keygen(args: argparse.Namespace, out: Output) -> int:
 def cmd_prove(args: argparse.Namespace, out: Output) -> int:
     """``govkit audit prove``."""
     if (args.index is None) == (args.from_size is None):
-        raise CliUsageError("give either INDEX (inclusion) or --from-size (consistency)")
+        raise CliUsageError("audit.index_or_from_size")
     with _open_log(args.store, read_only=True) as log:
         size = args.size if args.size is not None else log.size()
         root = log.root_hash(size)
@@ -414,7 +407,13 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
     ]
     out.data(
         {"entries": items, "count": len(items)},
-        text=table(rows, ("index", "time", "actor", "action", "resource", "outcome")),
+        text=table(
+            rows,
+            [
+                out.t(f"audit.column.{name}")
+                for name in ("index", "time", "actor", "action", "resource", "outcome")
+            ],
+        ),
     )
     return 0
 
@@ -445,7 +444,7 @@ def cmd_export(args: argparse.Namespace, out: Output) -> int:
                 count = log.export_to(text, **_filters(args))
             finally:
                 text.detach()  # flushes; the file itself is closed by open_for_write
-    out.status(f"wrote {args.out} ({count} entries)")
+    out.say("audit.wrote_export", path=args.out, count=count)
     out.data({"out": str(args.out), "entries": count}, text=str(args.out))
     return 0
 
@@ -454,13 +453,10 @@ def cmd_erase(args: argparse.Namespace, out: Output) -> int:
     """``govkit audit erase``."""
     secret = _default(args.pseudonym_key_file, _ENV_PSEUDONYM, args.store, "pseudonym.key")
     if secret is None:
-        raise CliEnvironmentError(
-            "no pseudonym key: pass --pseudonym-key-file or set GOVKIT_AUDIT_PSEUDONYM_KEY_FILE",
-            "cli.no_pseudonym_key",
-        )
+        raise CliEnvironmentError("audit.no_pseudonym_key", "cli.no_pseudonym_key")
     with _open_log(args.store, pseudonym_key=secret) as log:
         pseudonym = log.pseudonym(args.subject)
         removed = log.erase(args.subject, actor_id="govkit-cli", reason=args.reason)
-    out.status(f"erased {removed} clear value(s); proofs are unaffected")
+    out.say("audit.erased", count=removed)
     out.data({"pseudonym": pseudonym, "removed": removed})
     return 0

@@ -79,7 +79,7 @@ def cmd_upgrade(args: argparse.Namespace, out: Output) -> int:
     if "://" not in store or store.startswith("sqlite:///"):
         path = Path(store.removeprefix("sqlite:///"))
         if not path.is_file():
-            raise CliEnvironmentError(f"{path}: no such store", "cli.no_such_file")
+            raise CliEnvironmentError("db.no_store", "cli.no_such_file", path=path)
     wanted = set(args.component or [name for name, _ in _COMPONENTS])
     results: list[dict[str, Any]] = []
     rows: list[tuple[str, str, str, str]] = []
@@ -89,23 +89,27 @@ def cmd_upgrade(args: argparse.Namespace, out: Output) -> int:
         done = upgrade(store)  # a StoreError exits 3 with its code and context (_app)
         if done is None:
             results.append({"component": name, "present": False})
-            rows.append((name, "-", "-", "not in this store"))
+            rows.append((name, "-", "-", out.t("db.absent")))
             continue
         results.append({"present": True, **done.to_dict()})
-        before = str(done.before) + ("" if done.recorded else " (unrecorded)")
+        before = str(done.before) + ("" if done.recorded else out.t("db.unrecorded"))
         what = (
-            "upgraded" if done.before != done.after else "recorded" if done.changed else "current"
+            "db.upgraded"
+            if done.before != done.after
+            else "db.recorded"
+            if done.changed
+            else "db.current"
         )
-        rows.append((name, before, str(done.after), what))
+        rows.append((name, before, str(done.after), out.t(what)))
     if not any(r["present"] for r in results):
         raise CliEnvironmentError(
-            f"{_shown(store)} holds no govkit store ({', '.join(sorted(wanted))})",
+            "db.not_a_store",
             "cli.not_a_store",
+            store=_shown(store),
+            components=", ".join(sorted(wanted)),
         )
-    out.data(
-        {"store": _shown(store), "components": results},
-        text=table(rows, ("component", "version found", "version now", "done")),
-    )
+    headers = [out.t(f"db.column.{n}") for n in ("component", "found", "now", "done")]
+    out.data({"store": _shown(store), "components": results}, text=table(rows, headers))
     changed = sum(1 for r in results if r.get("changed"))
-    out.status(f"OK: {changed} component(s) upgraded or recorded, the rest current")
+    out.say("db.done", label=out.t("label.ok"), count=changed)
     return 0

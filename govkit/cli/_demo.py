@@ -6,7 +6,7 @@ import argparse
 import json
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +70,16 @@ class DemoContext:
             )
         )
 
+    def section(self, title: str, rows: Sequence[Sequence[str]], headers: Sequence[str]) -> None:
+        """A table of the summary: ``title`` and ``headers`` are message keys
+        (``demo.title.*`` and ``demo.column.*``), said in the output's language."""
+        columns = [self.out.t(f"demo.column.{name}") for name in headers]
+        self.tables.append(self.out.t(title) + "\n" + table(rows, columns))
+
+    def verdict(self, ok: bool, code: str | None, *, word: str = "demo.valid") -> str:
+        """A table cell: ``valid`` (or ``word``) in the output's language, else the code."""
+        return self.out.t(word) if ok else str(code)
+
 
 DemoStep = Callable[[DemoContext], None]
 
@@ -104,7 +114,7 @@ def step_keys(ctx: DemoContext) -> None:
         keys.append({"alg": alg, "kid": key.kid, "path": str(path)})
         ctx.record("key.generate", "signing_key", key.kid, details={"alg": alg})
     ctx.results["keys"] = keys
-    ctx.tables.append("Keys\n" + table(rows, ("alg", "kid", "private key")))
+    ctx.section("demo.title.keys", rows, ("alg", "kid", "private_key"))
 
 
 def step_citizen_activity(ctx: DemoContext) -> None:
@@ -177,7 +187,9 @@ def step_identity(ctx: DemoContext) -> None:
             outcome=outcome,
             details={"assurance": name, "code": report.code},
         )
-        rows.append((name, ",".join(amr), "accepted" if report.ok else str(report.code)))
+        rows.append(
+            (name, ",".join(amr), ctx.verdict(report.ok, report.code, word="demo.accepted"))
+        )
         results.append({"assurance": name, "ok": report.ok, "code": report.code})
     ctx.results["identity"] = {
         "issuer": DEMO_ISSUER,
@@ -185,10 +197,7 @@ def step_identity(ctx: DemoContext) -> None:
         "jwks": str(folder / "jwks.json"),
         "tokens": results,
     }
-    ctx.tables.append(
-        "Identity tokens (service requires substantial)\n"
-        + table(rows, ("assurance", "amr", "verification"))
-    )
+    ctx.section("demo.title.identity", rows, ("assurance", "amr", "verification"))
 
 
 DEMO_AGENCY_USCC = "114400000069445123"
@@ -289,7 +298,7 @@ def step_certificates(ctx: DemoContext) -> None:
                 kind.name,
                 kind.zh,
                 str(licence.qr_version()),
-                "valid" if report.ok else str(report.code),
+                ctx.verdict(report.ok, report.code),
             )
         )
         results.append(
@@ -302,7 +311,9 @@ def step_certificates(ctx: DemoContext) -> None:
             }
         )
     report = verifier.inspect(revoked.qr_payload)
-    rows.append(("(revoked example)", "机动车驾驶证", str(revoked.qr_version()), str(report.code)))
+    driving = registry.get("driving-licence")
+    example = ctx.out.t("demo.revoked_example")
+    rows.append((example, driving.zh, str(revoked.qr_version()), str(report.code)))
     ctx.results["certificates"] = {
         "trust": str(ctx.out_dir / "trust.json"),
         "status": str(ctx.out_dir / "status.json"),
@@ -311,10 +322,7 @@ def step_certificates(ctx: DemoContext) -> None:
         "licences": results,
         "revoked_example": {"id": revoked.id, "code": report.code},
     }
-    ctx.tables.append(
-        "Electronic licences (QR pictures verified offline)\n"
-        + table(rows, ("type", "名称", "QR version (M)", "verification"))
-    )
+    ctx.section("demo.title.licences", rows, ("type", "name_zh", "qr_version", "verification"))
     if not all(r["valid"] for r in results) or report.code != "certificate.revoked":
         raise CliInvalid
 
@@ -393,7 +401,9 @@ def step_audit(ctx: DemoContext) -> None:
         "vkey": vkey,
         "verify": report.to_dict(),
     }
-    ctx.tables.append("Audit log (govkit audit verify)\n" + render_report(report, report.store))
+    ctx.tables.append(
+        ctx.out.t("demo.title.audit") + "\n" + render_report(report, report.store, ctx.out.lang)
+    )
     if not report.ok:
         raise CliInvalid
 
@@ -408,7 +418,7 @@ def demo_steps() -> list[tuple[str, DemoStep]]:
 
     return [
         ("keys", step_keys),
-        ("citizen activity", step_citizen_activity),
+        ("citizen_activity", step_citizen_activity),
         ("identity", step_identity),
         ("certificates", step_certificates),
         ("presentations", step_presentations),
@@ -443,17 +453,13 @@ def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     out_dir: Path = args.out
     occupied = out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
     if occupied and not args.force:
-        raise CliEnvironmentError(
-            f"{out_dir} is not empty; use --force to run the demo in it "
-            "(it replaces the files an earlier run wrote and appends to its audit log)",
-            "cli.file_exists",
-        )
+        raise CliEnvironmentError("demo.not_empty", "cli.file_exists", path=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with open_demo_log(out_dir) as audit:
         ctx = DemoContext(out_dir=out_dir, out=out, audit=audit)
         steps = demo_steps()
         for number, (name, step) in enumerate(steps, 1):
-            out.status(f"[{number}/{len(steps)}] {name}")
+            out.say("demo.step", number=number, total=len(steps), name=out.t(f"demo.step.{name}"))
             step(ctx)
     out.data(
         {"ok": True, "out": str(ctx.out_dir), **ctx.results},

@@ -17,7 +17,7 @@ from govkit.certificates import (
     render_licence_pdf,
     sign_trust_list,
 )
-from govkit.cli._app import CliInvalid, table
+from govkit.cli._app import CliInvalid
 from govkit.cli._demo import DemoContext, _sample_fields, issuer_with_status, save_issued_status
 from govkit.cli._files import write_file
 from govkit.esign import (
@@ -90,9 +90,7 @@ def step_documents(ctx: DemoContext) -> None:
         path = folder / f"{name}.pdf"
         write_file(path, pdf, force=True)
         report = verifier.inspect(path.read_bytes())
-        rows.append(
-            (name, kind.zh, f"{len(pdf) // 1024} KB", "valid" if report.ok else str(report.code))
-        )
+        rows.append((name, kind.zh, f"{len(pdf) // 1024} KB", ctx.verdict(report.ok, report.code)))
         results.append({"type": name, "pdf": str(path), "valid": report.ok, "code": report.code})
         ctx.record("document.sign", "licence_pdf", licence.id, details={"type": name})
         ids.append(licence.id)
@@ -102,9 +100,6 @@ def step_documents(ctx: DemoContext) -> None:
         "agency_certificate": str(keys / "agency.crt"),
         "pdfs": results,
     }
-    ctx.tables.append(
-        "Signed licence PDFs (PAdES B-B, verified)\n"
-        + table(rows, ("type", "名称", "size", "verification"))
-    )
+    ctx.section("demo.title.pdfs", rows, ("type", "name_zh", "size", "verification"))
     if not all(r["valid"] for r in results):
         raise CliInvalid

@@ -16,7 +16,7 @@ from urllib.parse import quote_plus
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from govkit.cli._app import CliInvalid, table
+from govkit.cli._app import CliInvalid
 from govkit.cli._demo import DemoContext
 from govkit.keys import SigningKey
 from govkit.payments import (
@@ -256,9 +256,6 @@ def step_payments(ctx: DemoContext) -> None:
         "deliveries": results,
         "stats": stats,
     }
-    ctx.tables.append(
-        "Payments (govkit payments show)\n"
-        + table(rows, ("provider", "delivery", "status", "http", "code"))
-    )
+    ctx.section("demo.title.payments", rows, ("provider", "delivery", "status", "http", "code"))
     if not ok or stats.get("processed") != 5:
         raise CliInvalid

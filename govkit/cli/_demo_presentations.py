@@ -25,7 +25,7 @@ from govkit.certificates import (
     load_status_list,
     load_trust_list,
 )
-from govkit.cli._app import CliInvalid, table
+from govkit.cli._app import CliInvalid
 from govkit.cli._demo import DemoContext, _sample_fields, issuer_with_status, save_issued_status
 from govkit.cli._files import write_file
 from govkit.errors import GovkitError
@@ -82,12 +82,12 @@ def step_presentations(ctx: DemoContext) -> None:
     )
     rows = [
         (
-            "traffic-police, from the PNG",
+            ctx.out.t("demo.from_png", profile="traffic-police"),
             ", ".join(shown.disclosed),
             str(shown.qr_version()),
-            "valid" if report.ok else str(report.code),
+            ctx.verdict(report.ok, report.code),
         ),
-        ("the same QR again", "", "", str(replay.code)),
+        (ctx.out.t("demo.same_qr"), "", "", str(replay.code)),
         (
             "+ file_number",
             ", ".join(too_much.disclosed),
@@ -106,9 +106,10 @@ def step_presentations(ctx: DemoContext) -> None:
         "replay": replay.code,
         "over_disclosure": over.code,
     }
-    ctx.tables.append(
-        "Presentations (selective disclosure, bound to the holder's phone)\n"
-        + table(rows, ("presentation", "disclosed", "QR version (M)", "verification"))
+    ctx.section(
+        "demo.title.presentations",
+        rows,
+        ("presentation", "disclosed", "qr_version", "verification"),
     )
     expected = (True, "presentation.replayed", "presentation.over_disclosure")
     if (report.ok, replay.code, over.code) != expected:

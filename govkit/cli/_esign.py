@@ -18,6 +18,7 @@ from govkit.certificates import (
 )
 from govkit.cli._app import CliUsageError, Output, env_password
 from govkit.cli._files import read_file, refuse_existing, write_file
+from govkit.cli._i18n import t
 from govkit.cli._report import emit_report
 from govkit.errors import PdfReadError
 from govkit.esign import (
@@ -46,7 +47,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="A PDF with --cert gets a PAdES signature (FILE.signed.pdf); any other "
         "file, or --detached, gets a detached JWS signature file (FILE.sig).",
     )
-    sign.add_argument("file", type=Path, metavar="FILE")
+    sign.add_argument("file", type=Path, metavar="FILE", help="the PDF or file to sign")
     sign.add_argument("--key", type=Path, required=True, metavar="KEYFILE", help="PEM key")
     sign.add_argument("--password-env", metavar="VAR", help="variable holding the key password")
     sign.add_argument("--out", type=Path, metavar="OUT", help="output file")
@@ -56,7 +57,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     pades = sign.add_argument_group("PDF (PAdES)")
     pades.add_argument("--cert", type=Path, metavar="CERT", help="the signer's certificate")
     pades.add_argument("--chain", type=Path, metavar="PEM", help="issuing CA certificate(s)")
-    pades.add_argument("--level", choices=PADES_LEVELS, default="B-B")
+    pades.add_argument(
+        "--level", choices=PADES_LEVELS, default="B-B", help="the PAdES level (default B-B)"
+    )
     pades.add_argument("--tsa", metavar="URL", help="RFC 3161 timestamp authority (B-T, B-LT)")
     pades.add_argument("--reason", metavar="TEXT", help="the signature's stated reason")
     pades.add_argument(
@@ -73,7 +76,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     detached = sign.add_argument_group("detached signatures")
     detached.add_argument("--detached", action="store_true", help="detached even for a PDF")
     detached.add_argument("--purpose", metavar="TEXT", help="what the signature is for")
-    detached.add_argument("--role", choices=ROLES, default="sign")
+    detached.add_argument(
+        "--role", choices=ROLES, default="sign", help="this signer's role (default sign)"
+    )
     detached.add_argument("--append", type=Path, metavar="SIG", help="countersign this file")
     sign.set_defaults(handler=cmd_sign)
 
@@ -84,7 +89,7 @@ def _box(value: str) -> tuple[float, float, float, float]:
     try:
         x1, y1, x2, y2 = (float(p) for p in parts)
     except ValueError:
-        raise argparse.ArgumentTypeError("expected four numbers: X1,Y1,X2,Y2") from None
+        raise argparse.ArgumentTypeError(t("type.box", "en")) from None
     return x1, y1, x2, y2
 
 
@@ -94,7 +99,7 @@ def cmd_sign(args: argparse.Namespace, out: Output) -> int:
     key = SigningKey.from_pem(read_file(args.key), env_password(args.password_env))
     if data.startswith(b"%PDF-") and not args.detached:
         if args.cert is None:
-            raise CliUsageError("signing a PDF needs --cert (or --detached)")
+            raise CliUsageError("sign.needs_cert")
         target = args.out or args.file.with_suffix(".signed.pdf")
         refuse_existing(target, force=args.force)  # before asking a timestamp authority
         chain = load_certificates(read_file(args.chain)) if args.chain else ()
@@ -108,10 +113,10 @@ def cmd_sign(args: argparse.Namespace, out: Output) -> int:
         signed = signer.sign(data, level=args.level, reason=args.reason, seal=seal)
         write_file(target, signed, force=args.force)
         out.data({"ok": True, "out": str(target), "level": args.level}, text=str(target))
-        out.status(f"signed ({args.level}) -> {target}")
+        out.say("sign.signed", how=args.level, path=target)
         return 0
     if not args.purpose:
-        raise CliUsageError("a detached signature needs --purpose")
+        raise CliUsageError("sign.needs_purpose")
     previous = read_file(args.append) if args.append else None
     signature = sign_detached(data, key, purpose=args.purpose, role=args.role, previous=previous)
     target = args.out or (args.append if args.append else Path(f"{args.file}.sig"))
@@ -123,7 +128,7 @@ def cmd_sign(args: argparse.Namespace, out: Output) -> int:
     )
     write_file(target, signature, force=args.force or in_place)
     out.data({"ok": True, "out": str(target), "role": args.role}, text=str(target))
-    out.status(f"signed ({args.role}) -> {target}")
+    out.say("sign.signed", how=args.role, path=target)
     return 0
 
 
@@ -133,7 +138,7 @@ def _licence_report(
     """The licence PDF's report over this device's verifier state, with its clock check."""
     from govkit.cli._verifier import open_verifier, with_clock  # noqa: PLC0415
 
-    opened = open_verifier(args, "a licence PDF")
+    opened = open_verifier(args, "what.pdf")
     with opened.state.reading():
         found = LicencePdfVerifier(signatures, opened.verifier).inspect(data, at=args.at)
     return with_clock(found, opened)
@@ -142,7 +147,7 @@ def _licence_report(
 def verify_pdf_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
     """The PDF branch of ``govkit verify``: PAdES signatures, then any embedded licence."""
     if not args.ca:
-        raise CliUsageError("verifying a signed PDF needs --ca (the trusted CA certificate)")
+        raise CliUsageError("verify.pdf_needs_ca")
     signatures = PdfSignatureVerifier(load_certificates(read_file(Path(args.ca))))
     try:
         read_attachment(data, LICENCE_ATTACHMENT)
@@ -155,28 +160,26 @@ def verify_pdf_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
         return emit_report(
             report,
             out,
-            title="signed PDF",
-            ok_text="the PDF signature and its contents are genuine",
-            partly_text="the PDF signature and its contents are genuine",
+            title=out.t("title.signed_pdf"),
+            ok_text=out.t("ok.signed_pdf"),
+            partly_text=out.t("ok.signed_pdf"),
         )
     # The licence's issuer must authorise the PDF's signer (the trust list's pdf_signers):
     # a certificate from a trusted CA alone may not wrap someone else's licence.
     report = _licence_report(data, signatures, args)
-    signed = "signed by a certificate the trust list authorises for the licence's issuer"
-    page = "the printed page is only a picture of the signed payload"
     return emit_report(
         report,
         out,
-        title="licence PDF",
-        ok_text=f"{signed}; the embedded licence is genuine, current and not revoked; {page}",
-        partly_text=f"{signed}; the embedded licence is genuine and current; {page}",
+        title=out.t("title.licence_pdf"),
+        ok_text=out.t("ok.licence_pdf"),
+        partly_text=out.t("ok.licence_pdf_partly"),
     )
 
 
 def verify_detached_input(data: bytes, args: argparse.Namespace, out: Output) -> int:
     """``govkit verify FILE --signature SIG --key PUB.pem [--key ...]``."""
     if not args.key:
-        raise CliUsageError("verifying a detached signature needs --key (signers' public keys)")
+        raise CliUsageError("verify.detached_needs_key")
     keys = [VerifyingKey.from_pem(read_file(Path(p))) for p in args.key]
     signature = read_file(Path(args.signature))
     roles = tuple(args.roles.split(",")) if args.roles else None
@@ -185,7 +188,7 @@ def verify_detached_input(data: bytes, args: argparse.Namespace, out: Output) ->
     return emit_report(
         report,
         out,
-        title="detached signature",
-        ok_text=f"{count} signature(s) verify, in order",
-        partly_text=f"{count} signature(s) verify, in order",
+        title=out.t("title.detached"),
+        ok_text=out.t("ok.detached", count=count),
+        partly_text=out.t("ok.detached", count=count),
     )

@@ -88,7 +88,7 @@ def _place_new(tmp: str, path: Path) -> None:
 
 
 def _exists(path: Path) -> CliEnvironmentError:
-    return CliEnvironmentError(f"{path} exists; use --force to replace it", "cli.file_exists")
+    return CliEnvironmentError("file.exists", "cli.file_exists", path=path)
 
 
 def read_file(path: Path, *, limit: int = MAX_INPUT_BYTES) -> bytes:
@@ -98,12 +98,12 @@ def read_file(path: Path, *, limit: int = MAX_INPUT_BYTES) -> bytes:
     larger (a trust list: :data:`~govkit.certificates.TRUST_LIST_MAX_BYTES`).
     """
     if not path.exists():
-        raise CliEnvironmentError(f"{path}: no such file", "cli.no_such_file")
+        raise CliEnvironmentError("file.missing", "cli.no_such_file", path=path)
     with path.open("rb") as handle:
         size = os.fstat(handle.fileno()).st_size  # a regular file too large: refused unread
         if size > limit:
-            raise CliEnvironmentError(f"{path} is larger than {limit} bytes", "cli.too_large")
+            raise CliEnvironmentError("file.too_large", "cli.too_large", path=path, limit=limit)
         data = handle.read(limit + 1)  # and whatever a pipe or a growing file holds
     if len(data) > limit:
-        raise CliEnvironmentError(f"{path} is larger than {limit} bytes", "cli.too_large")
+        raise CliEnvironmentError("file.too_large", "cli.too_large", path=path, limit=limit)
     return data

@@ -183,6 +183,37 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "请核对事件编号（govkit payments show 可列出事件）；若多个支付渠道使用同一编号，请加 --provider",
         ),
         # -- files ---------------------------------------------------------------------
+        "file.exists": (
+            "{path} exists; use --force to replace it",
+            "{path} 已存在；如需覆盖请使用 --force",
+        ),
+        "file.missing": ("{path}: no such file", "{path}：文件不存在"),
+        "file.too_large": (
+            "{path} is larger than {limit} bytes",
+            "{path} 超过 {limit} 字节",
+        ),
+        # -- values of options (argparse adds "argument --x:") ---------------------------
+        "type.time": ("expected ISO 8601 with a UTC offset", "应为带 UTC 偏移的 ISO 8601 时间"),
+        "type.time_offset": (
+            "the time needs a UTC offset, e.g. +08:00",
+            "时间需要 UTC 偏移，例如 +08:00",
+        ),
+        "type.duration": (
+            "expected a duration such as 600, 10m or 1h",
+            "应为时长，例如 600、10m 或 1h",
+        ),
+        "type.date": ("expected a date YYYY-MM-DD", "应为日期 YYYY-MM-DD"),
+        "type.name_value": ("expected NAME=VALUE", "应为 NAME=VALUE"),
+        "argparse.required": (
+            "the following arguments are required",
+            "缺少以下必需参数",
+        ),
+        "argparse.unrecognized": ("unrecognized arguments", "无法识别的参数"),
+        "argparse.invalid_choice": ("invalid choice", "无效的选项"),
+        "argparse.choose_from": ("choose from", "可选值"),
+        "argparse.one_argument": ("expected one argument", "需要一个参数值"),
+        "argparse.not_allowed_with": ("not allowed with argument", "不能与以下参数同时使用"),
+        "argparse.argument": ("argument ", "参数 "),
         "wrote": ("wrote {path}", "已写入 {path}"),
         "wrote_two": ("wrote {path} and {other}", "已写入 {path} 和 {other}"),
         # -- trust lists, issuing, revoking ---------------------------------------------
@@ -264,6 +295,421 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "the licence is genuine and current",
             "电子证照真实且在有效期内",
         ),
+        "verify.status_or_skip": (
+            "give --status or --unsafe-skip-status, not both",
+            "--status 和 --unsafe-skip-status 只能给一个",
+        ),
+        "verify.needs_anchor": (
+            "verifying {what} needs --trust and --anchor: this device's verifier state "
+            "({state}) holds no trust anchor",
+            "验证{what}需要 --trust 和 --anchor：本设备的验证状态（{state}）中没有信任锚",
+        ),
+        "verify.needs_trust_with_anchor": (
+            "verifying {what} needs --trust with --anchor",
+            "验证{what}时，--anchor 需与 --trust 一起给出",
+        ),
+        "verify.needs_trust_list": (
+            "verifying {what} needs a trust list: give --trust and --anchor, or run "
+            "`govkit verifier sync` or `govkit verifier import` (state: {state})",
+            "验证{what}需要信任列表：请给出 --trust 和 --anchor，或先运行 "
+            "`govkit verifier sync` 或 `govkit verifier import`（验证状态：{state}）",
+        ),
+        "verify.no_such_input": (
+            "{input}: no such file (nor a token or a GK1:/GKP1: text)",
+            "{input}：文件不存在（也不是身份令牌或 GK1:/GKP1: 文本）",
+        ),
+        "verify.unknown_kind": (
+            "cannot tell what INPUT is; name the kind: verify "
+            "licence|presentation|pdf|token|detached INPUT",
+            "无法判断输入是什么；请指明类型：verify "
+            "licence|presentation|pdf|token|detached INPUT",
+        ),
+        "verify.option_not_for_kind": (
+            "{flag} does not apply to a {kind}; see govkit verify {kind} --help",
+            "{flag} 不适用于 {kind}；请查看 govkit verify {kind} --help",
+        ),
+        "verify.kind_input": (
+            "expected [KIND] INPUT, with KIND one of {kinds}",
+            "应为 [KIND] INPUT，KIND 为以下之一：{kinds}",
+        ),
+        "verify.token_profile": (
+            "for a token, --profile is access or id",
+            "验证身份令牌时，--profile 只能是 access 或 id",
+        ),
+        "verify.pdf_needs_ca": (
+            "verifying a signed PDF needs --ca (the trusted CA certificate)",
+            "验证签名 PDF 需要 --ca（受信任的 CA 证书）",
+        ),
+        "verify.detached_needs_key": (
+            "verifying a detached signature needs --key (signers' public keys)",
+            "验证分离签名需要 --key（签名者的公钥）",
+        ),
+        "title.signed_pdf": ("signed PDF", "签名 PDF"),
+        "title.licence_pdf": ("licence PDF", "证照 PDF"),
+        "title.detached": ("detached signature", "分离签名"),
+        "ok.signed_pdf": (
+            "the PDF signature and its contents are genuine",
+            "PDF 签名及其内容真实",
+        ),
+        "ok.licence_pdf": (
+            "signed by a certificate the trust list authorises for the licence's issuer; the "
+            "embedded licence is genuine, current and not revoked; the printed page is only a "
+            "picture of the signed payload",
+            "由信任列表授权代表签发机关的证书签名；内嵌的电子证照真实、在有效期内，且未被吊销；"
+            "打印的页面只是已签名内容的图像",
+        ),
+        "ok.licence_pdf_partly": (
+            "signed by a certificate the trust list authorises for the licence's issuer; the "
+            "embedded licence is genuine and current; the printed page is only a picture of "
+            "the signed payload",
+            "由信任列表授权代表签发机关的证书签名；内嵌的电子证照真实且在有效期内；"
+            "打印的页面只是已签名内容的图像",
+        ),
+        "ok.detached": (
+            "{count} signature(s) verify, in order",
+            "{count} 个签名按顺序验证通过",
+        ),
+        "title.presentation": ("presentation", "出示内容"),
+        "ok.presentation": (
+            "a genuine, current licence, not revoked, shown by its holder's device just now",
+            "真实、在有效期内且未被吊销的电子证照，刚由持证人的设备出示",
+        ),
+        "ok.presentation_partly": (
+            "a genuine, current licence, shown by its holder's device just now",
+            "真实且在有效期内的电子证照，刚由持证人的设备出示",
+        ),
+        "title.token": ("token", "身份令牌"),
+        "ok.token": (
+            "the token is genuine and meets every check",
+            "身份令牌真实，且通过每一项检查",
+        ),
+        "verify.token_needs": ("verifying a token needs {missing}", "验证身份令牌需要 {missing}"),
+        # -- the audit log --------------------------------------------------------------
+        "ok.audit": ("{size} entries verified", "{size} 条审计日志条目验证通过"),
+        "audit.verifying": ("verifying", "正在验证"),
+        "audit.no_store": ("{path}: no such audit store", "{path}：审计日志存储不存在"),
+        "audit.not_a_log": ("{store} is not a govkit audit log", "{store} 不是 govkit 审计日志"),
+        "audit.no_vkey": (
+            "no trusted verifier key: pass --vkey VKEY (the log's published verifier key, "
+            "a string or a file) or set GOVKIT_AUDIT_VKEY; a key stored next to the log is "
+            "never trusted, since whoever can rewrite the log can replace it",
+            "没有受信任的验证公钥：请用 --vkey VKEY 给出日志公布的验证公钥（字符串或文件），"
+            "或设置 GOVKIT_AUDIT_VKEY；日志旁边存放的公钥从不被信任，因为能改写日志的人也能替换它",
+        ),
+        "audit.no_vkey_file": ("{path}: no such vkey file", "{path}：验证公钥文件不存在"),
+        "audit.no_key": (
+            "no note signing key: pass --key or set GOVKIT_AUDIT_KEY_FILE",
+            "没有检查点签名密钥：请给出 --key 或设置 GOVKIT_AUDIT_KEY_FILE",
+        ),
+        "audit.wrote_keys": (
+            "wrote {path} (keep it secret) and {vkey} (publish it)",
+            "已写入 {path}（请保密）和 {vkey}（请公布）",
+        ),
+        "audit.index_or_from_size": (
+            "give either INDEX (inclusion) or --from-size (consistency)",
+            "请给出 INDEX（包含证明）或 --from-size（一致性证明）之一",
+        ),
+        "audit.wrote_export": ("wrote {path} ({count} entries)", "已写入 {path}（{count} 条）"),
+        "audit.no_pseudonym_key": (
+            "no pseudonym key: pass --pseudonym-key-file or set GOVKIT_AUDIT_PSEUDONYM_KEY_FILE",
+            "没有假名密钥：请给出 --pseudonym-key-file 或设置 GOVKIT_AUDIT_PSEUDONYM_KEY_FILE",
+        ),
+        "audit.erased": (
+            "erased {count} clear value(s); proofs are unaffected",
+            "已删除 {count} 个明文值；证明不受影响",
+        ),
+        **{
+            f"audit.column.{name}": (name, chinese)
+            for name, chinese in (
+                ("index", "序号"),
+                ("time", "时间"),
+                ("actor", "操作者"),
+                ("action", "操作"),
+                ("resource", "对象"),
+                ("outcome", "结果"),
+            )
+        },
+        # -- store schemas --------------------------------------------------------------
+        "db.no_store": ("{path}: no such store", "{path}：存储不存在"),
+        "db.absent": ("not in this store", "不在此存储中"),
+        "db.unrecorded": (" (unrecorded)", "（未记录）"),
+        "db.upgraded": ("upgraded", "已升级"),
+        "db.recorded": ("recorded", "已记录"),
+        "db.current": ("current", "已是最新"),
+        "db.not_a_store": (
+            "{store} holds no govkit store ({components})",
+            "{store} 中没有 govkit 存储（{components}）",
+        ),
+        "db.done": (
+            "{label}: {count} component(s) upgraded or recorded, the rest current",
+            "{label}：{count} 个组件已升级或记录，其余已是最新",
+        ),
+        "db.column.component": ("component", "组件"),
+        "db.column.found": ("version found", "原版本"),
+        "db.column.now": ("version now", "现版本"),
+        "db.column.done": ("done", "处理"),
+        # -- payments ---------------------------------------------------------------------
+        "payments.handler_spec": (
+            "{option} takes MODULE:NAME, e.g. myapp.payments:handle",
+            "{option} 的格式为 MODULE:NAME，例如 myapp.payments:handle",
+        ),
+        "payments.handler_load": (
+            "cannot load {option} {spec}: {error}",
+            "无法加载 {option} {spec}：{error}",
+        ),
+        "payments.handler_not_callable": (
+            "{option} {spec} is not callable",
+            "{option} {spec} 不可调用",
+        ),
+        "payments.no_inbox": ("no inbox at {url}", "{url} 处没有支付收件箱"),
+        "payments.conflict": (
+            "conflict {provider}:{event}: stored {amount} {currency} (content {digest}), "
+            "then {other} (content {other_digest})",
+            "冲突 {provider}:{event}：已保存 {amount} {currency}（内容 {digest}），"
+            "之后收到 {other}（内容 {other_digest}）",
+        ),
+        "payments.waits": (
+            " (it was received with a handler: it waits for `govkit payments worker` or an "
+            "inbox with your handler, or pass --handler/--transactional-handler)",
+            "（该事件接收时配有处理程序：需等待 `govkit payments worker` 或带有处理程序的收件箱，"
+            "或给出 --handler/--transactional-handler）",
+        ),
+        "payments.replayed": (
+            "{event}: {state} (attempts {attempts})",
+            "{event}：{state}（尝试 {attempts} 次）",
+        ),
+        "payments.released": (
+            "{event}: released by {actor}; now {state}",
+            "{event}：已由 {actor} 解除隔离；现为 {state}",
+        ),
+        "payments.positive": ("{option} must be a positive number", "{option} 必须是正数"),
+        "payments.worker_on": (
+            "worker on {url}: re-driving pending, failed and stranded events (SIGTERM or "
+            "Ctrl-C stops it after the current event)",
+            "工作进程运行于 {url}：重新处理待处理、失败和滞留的事件（SIGTERM 或 Ctrl-C "
+            "会在当前事件完成后停止）",
+        ),
+        "payments.worker_stopped": ("worker stopped cleanly", "工作进程已正常停止"),
+        "payments.reconciled": (
+            "{matched}/{lines} payments match, {refunds}/{refund_lines} refunds match",
+            "{matched}/{lines} 笔支付一致，{refunds}/{refund_lines} 笔退款一致",
+        ),
+        **{
+            f"payments.column.{name}": (english, chinese)
+            for name, english, chinese in (
+                ("provider", "provider", "支付渠道"),
+                ("event", "event", "事件"),
+                ("kind", "kind", "类型"),
+                ("order", "order", "订单"),
+                ("amount", "amount", "金额"),
+                ("cur", "cur", "币种"),
+                ("state", "state", "状态"),
+                ("result", "result", "结果"),
+                ("deliv", "deliv.", "投递"),
+                ("difference", "difference", "差异"),
+                ("refund", "refund", "退款"),
+                ("bill", "bill (fen)", "对账单（分）"),
+                ("inbox", "inbox (fen)", "收件箱（分）"),
+                ("delivery", "delivery", "投递"),
+                ("status", "status", "状态"),
+                ("http", "http", "HTTP"),
+                ("code", "code", "代码"),
+            )
+        },
+        # -- the demo -------------------------------------------------------------------
+        "demo.not_empty": (
+            "{path} is not empty; use --force to run the demo in it (it replaces the files "
+            "an earlier run wrote and appends to its audit log)",
+            "{path} 不是空目录；如需在其中运行演示请使用 --force（会替换上次运行写入的文件，"
+            "并追加到其审计日志）",
+        ),
+        "demo.step": ("[{number}/{total}] {name}", "[{number}/{total}] {name}"),
+        "demo.valid": ("valid", "有效"),
+        "demo.accepted": ("accepted", "接受"),
+        "demo.revoked_example": ("(revoked example)", "（吊销示例）"),
+        "demo.from_png": ("{profile}, from the PNG", "{profile}，来自 PNG 图片"),
+        "demo.same_qr": ("the same QR again", "再次出示同一二维码"),
+        **{
+            f"demo.step.{name}": (name.replace("_", " "), chinese)
+            for name, chinese in (
+                ("keys", "密钥"),
+                ("citizen_activity", "市民操作记录"),
+                ("identity", "身份令牌"),
+                ("certificates", "电子证照"),
+                ("presentations", "出示"),
+                ("documents", "证照 PDF"),
+                ("payments", "支付回调"),
+                ("audit", "审计日志"),
+            )
+        },
+        **{
+            f"demo.title.{name}": (english, chinese)
+            for name, english, chinese in (
+                ("keys", "Keys", "密钥"),
+                (
+                    "identity",
+                    "Identity tokens (service requires substantial)",
+                    "身份令牌（服务要求 substantial 认证等级）",
+                ),
+                (
+                    "licences",
+                    "Electronic licences (QR pictures verified offline)",
+                    "电子证照（二维码图片离线验证）",
+                ),
+                (
+                    "presentations",
+                    "Presentations (selective disclosure, bound to the holder's phone)",
+                    "出示（选择性披露，绑定持证人的手机）",
+                ),
+                ("pdfs", "Signed licence PDFs (PAdES B-B, verified)", "已签名的证照 PDF（PAdES B-B，已验证）"),
+                ("payments", "Payments (govkit payments show)", "支付回调（govkit payments show）"),
+                ("audit", "Audit log (govkit audit verify)", "审计日志（govkit audit verify）"),
+            )
+        },
+        **{
+            f"demo.column.{name}": (english, chinese)
+            for name, english, chinese in (
+                ("alg", "alg", "算法"),
+                ("kid", "kid", "密钥标识"),
+                ("private_key", "private key", "私钥"),
+                ("assurance", "assurance", "认证等级"),
+                ("amr", "amr", "认证方式"),
+                ("verification", "verification", "验证结果"),
+                ("type", "type", "类型"),
+                ("name_zh", "名称", "名称"),
+                ("qr_version", "QR version (M)", "二维码版本（M）"),
+                ("size", "size", "大小"),
+                ("provider", "provider", "支付渠道"),
+                ("delivery", "delivery", "投递"),
+                ("status", "status", "状态"),
+                ("http", "http", "HTTP"),
+                ("code", "code", "代码"),
+                ("presentation", "presentation", "出示"),
+                ("disclosed", "disclosed", "披露的字段"),
+            )
+        },
+        # -- identity tokens ------------------------------------------------------------
+        "token.claim_twice": ("a --claim name is given twice", "同一个 --claim 名称给了两次"),
+        "token.issued": (
+            "issued an {profile} token signed by {kid} ({alg})",
+            "已签发 {profile} 身份令牌，签名密钥 {kid}（{alg}）",
+        ),
+        # -- presenting -----------------------------------------------------------------
+        "present.nonce_hex": ("--nonce must be hex", "--nonce 必须是十六进制"),
+        "present.nonce_size": ("--nonce must be 8 to 64 bytes", "--nonce 必须是 8 到 64 字节"),
+        "present.disclose_or_profile": (
+            "give --disclose or --profile (one of them)",
+            "请给出 --disclose 或 --profile（二者之一）",
+        ),
+        "present.unknown_items": (
+            "unknown items {unknown}; this licence has {items}",
+            "未知的字段 {unknown}；此证照包含 {items}",
+        ),
+        "present.profile_choices": (
+            "--profile must be one of {profiles}",
+            "--profile 必须是以下之一：{profiles}",
+        ),
+        # -- signing --------------------------------------------------------------------
+        "type.box": ("expected four numbers: X1,Y1,X2,Y2", "应为四个数字：X1,Y1,X2,Y2"),
+        "sign.needs_cert": (
+            "signing a PDF needs --cert (or --detached)",
+            "签署 PDF 需要 --cert（或 --detached）",
+        ),
+        "sign.needs_purpose": ("a detached signature needs --purpose", "分离签名需要 --purpose"),
+        "sign.signed": ("signed ({how}) -> {path}", "已签名（{how}）-> {path}"),
+        # -- the verifier state ---------------------------------------------------------
+        "verifier.timeout_range": (
+            "--timeout must be between 0 and 300 seconds",
+            "--timeout 必须在 0 到 300 秒之间",
+        ),
+        "verifier.import_nothing": (
+            "give --trust, --status or both",
+            "请给出 --trust、--status 或两者",
+        ),
+        "verifier.synced": (
+            "trust list #{sequence} ({outcome}); {changed} of {total} status lists updated",
+            "信任列表 #{sequence}（{outcome}）；{total} 个状态列表中更新了 {changed} 个",
+        ),
+        "verifier.no_status_url": (
+            "; {count} issuers name no status list",
+            "；{count} 个签发机关未指明状态列表",
+        ),
+        "verifier.the_trust_list": ("the trust list", "信任列表"),
+        "verifier.the_status_list_of": ("the status list of {uscc}", "{uscc} 的状态列表"),
+        "verifier.failed": (
+            "FAILED: {who}: {message} [{reason}]",
+            "失败：{who}：{message} [{reason}]",
+        ),
+        "verifier.imported": ("imported into {path}", "已导入 {path}"),
+        "verifier.state_path": ("verifier state: {path}", "验证状态：{path}"),
+        "verifier.empty": (
+            "empty: no trust anchor (run `govkit verifier sync` or `import`)",
+            "空：没有信任锚（请运行 `govkit verifier sync` 或 `import`）",
+        ),
+        "verifier.anchors": ("anchors: {anchors}", "信任锚：{anchors}"),
+        "verifier.next_anchors": (
+            "next anchors (introduced): {anchors}",
+            "下一批信任锚（已引入）：{anchors}",
+        ),
+        "verifier.trust_line": (
+            "trust list #{sequence}: issued {issued} ({age} ago), expires {expires}, {state}; "
+            "{issuers} issuers, {without} without a status list held",
+            "信任列表 #{sequence}：签发于 {issued}（{age}前），有效期至 {expires}，{state}；"
+            "{issuers} 个签发机关，其中 {without} 个没有已持有的状态列表",
+        ),
+        "verifier.not_listed": (", not on the trust list", "，不在信任列表中"),
+        "verifier.status_lists": (
+            "status lists: {held} held, {stale} stale",
+            "状态列表：持有 {held} 个，过期 {stale} 个",
+        ),
+        "verifier.log_line": (
+            "audit log {origin}: checkpoint of size {size} held",
+            "审计日志 {origin}：持有大小为 {size} 的检查点",
+        ),
+        "verifier.clock_line": ("clock: {detail}", "设备时钟：{detail}"),
+        "verifier.state_stale": ("STALE ({reason})", "已过期（{reason}）"),
+        "verifier.state_expired": ("EXPIRED", "已过期"),
+        "verifier.state_current": ("current", "当前有效"),
+        "age.future": ("in the future", "未来时间"),
+        **{
+            f"verifier.column.{name}": (name, chinese)
+            for name, chinese in (
+                ("list", "列表"),
+                ("issuer", "签发机关"),
+                ("outcome", "结果"),
+                ("sequence", "序号"),
+                ("before", "之前"),
+                ("reason", "原因"),
+                ("age", "时长"),
+                ("expires", "有效期至"),
+                ("state", "状态"),
+            )
+        },
+        **{
+            f"list.{name}": (name, chinese)
+            for name, chinese in (("trust", "信任列表"), ("status", "状态列表"))
+        },
+        **{
+            f"outcome.{name}": (name, chinese)
+            for name, chinese in (
+                ("installed", "已安装"),
+                ("updated", "已更新"),
+                ("unchanged", "未变化"),
+                ("not_modified", "未修改"),
+                ("failed", "失败"),
+            )
+        },
+        **{
+            f"fetch.{name}": (name, chinese)
+            for name, chinese in (
+                ("http_status", "服务器返回错误状态"),
+                ("timeout", "连接超时"),
+                ("network", "网络错误"),
+                ("too_large", "内容过大"),
+                ("content_type", "内容类型不符"),
+                ("redirect", "不允许的重定向"),
+            )
+        },
         # -- reports: verdicts, marks, what was not checked -------------------------
         "verdict.line": ("{title}: {verdict}", "{title}：{verdict}"),
         "verdict.valid": ("VALID", "有效"),

@@ -49,7 +49,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     issue.add_argument("--amr", action="append", metavar="METHOD", help="RFC 8176 method")
     issue.add_argument("--scope", metavar="SCOPE", help="space-separated scopes")
-    issue.add_argument("--profile", choices=("access", "id"), default="access")
+    issue.add_argument(
+        "--profile", choices=("access", "id"), default="access", help="token type (default access)"
+    )
     issue.add_argument(
         "--claim",
         action="append",
@@ -67,7 +69,7 @@ def cmd_issue(args: argparse.Namespace, out: Output) -> int:
     issuer = TokenIssuer(key, issuer=args.issuer)
     extra = dict(args.claim)
     if len(extra) != len(args.claim):
-        raise CliUsageError("a --claim name is given twice")
+        raise CliUsageError("token.claim_twice")
     token = issuer.issue(
         args.subject,
         args.audience,
@@ -78,7 +80,7 @@ def cmd_issue(args: argparse.Namespace, out: Output) -> int:
         profile=args.profile,
         **extra,
     )
-    out.status(f"issued an {args.profile} token signed by {key.kid} ({key.alg})")
+    out.say("token.issued", profile=args.profile, kid=key.kid, alg=key.alg)
     out.data({"token": token, "kid": key.kid, "alg": key.alg}, text=token)
     return 0
 
@@ -104,7 +106,7 @@ def verify_token_input(data: bytes, args: argparse.Namespace, out: Output) -> in
     """The token branch of ``govkit verify``."""
     missing = [f"--{n}" for n in ("jwks", "issuer", "audience") if not getattr(args, n)]
     if missing:
-        raise CliUsageError(f"verifying a token needs {', '.join(missing)}")
+        raise CliUsageError("verify.token_needs", missing=", ".join(missing))
     verifier = TokenVerifier(
         load_keys(args.jwks, args.alg),
         issuer=args.issuer,
@@ -114,6 +116,4 @@ def verify_token_input(data: bytes, args: argparse.Namespace, out: Output) -> in
     )
     token = data.decode("utf-8", "replace").strip()
     report = verifier.inspect(token, at=args.at)
-    return emit_report(
-        report, out, title="token", ok_text="the token is genuine and meets every check"
-    )
+    return emit_report(report, out, title=out.t("title.token"), ok_text=out.t("ok.token"))

@@ -71,7 +71,7 @@ def cmd_generate(args: argparse.Namespace, out: Output) -> int:
     key = SigningKey.generate(args.alg)
     write_file(out_path, key.to_pem(password), private=True, force=args.force)
     write_file(pub_path, key.verifying_key.to_pem(), force=args.force)
-    out.status(f"wrote {out_path} and {pub_path}")
+    out.say("wrote_two", path=out_path, other=pub_path)
     out.data(
         {
             "kid": key.kid,

@@ -22,6 +22,8 @@ from govkit.payments import (
     reconcile,
 )
 
+_INBOX = "the inbox: sqlite path or postgresql:// URL"
+
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add ``payments show``, ``replay``, ``release``, ``worker`` and ``reconcile``."""
@@ -34,24 +36,30 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     show.add_argument("inbox", metavar="INBOX", help="sqlite path or postgresql:// URL")
     show.add_argument("--state", choices=[s.value for s in EventState], help="only this state")
-    show.add_argument("--limit", type=int, default=20, metavar="N")
+    show.add_argument(
+        "--limit", type=int, default=20, metavar="N", help="at most this many events (20)"
+    )
     show.set_defaults(handler=cmd_show)
     replay = payments_sub.add_parser(
         "replay", parents=[common], help="process a failed or pending event again"
     )
-    replay.add_argument("inbox", metavar="INBOX")
-    replay.add_argument("event_id", metavar="EVENT_ID")
-    replay.add_argument("--provider", choices=[p.value for p in Provider])
+    replay.add_argument("inbox", metavar="INBOX", help=_INBOX)
+    replay.add_argument("event_id", metavar="EVENT_ID", help="the provider's event id")
+    replay.add_argument(
+        "--provider", choices=[p.value for p in Provider], help="when several use the id"
+    )
     _handler_options(replay)
     replay.set_defaults(handler=cmd_replay)
     release = payments_sub.add_parser(
         "release", parents=[common], help="release a quarantined event after review"
     )
-    release.add_argument("inbox", metavar="INBOX")
-    release.add_argument("event_id", metavar="EVENT_ID")
+    release.add_argument("inbox", metavar="INBOX", help=_INBOX)
+    release.add_argument("event_id", metavar="EVENT_ID", help="the provider's event id")
     release.add_argument("--reason", required=True, metavar="TEXT", help="why (recorded)")
     release.add_argument("--actor", required=True, metavar="NAME", help="who reviewed it")
-    release.add_argument("--provider", choices=[p.value for p in Provider])
+    release.add_argument(
+        "--provider", choices=[p.value for p in Provider], help="when several use the id"
+    )
     _handler_options(release)
     release.set_defaults(handler=cmd_release)
     worker = payments_sub.add_parser(
@@ -59,19 +67,29 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="re-drive pending, failed and stranded events until SIGTERM",
     )
-    worker.add_argument("inbox", metavar="INBOX")
+    worker.add_argument("inbox", metavar="INBOX", help=_INBOX)
     _handler_options(worker)
     worker.add_argument("--no-orders", action="store_true", help="the inbox keeps no order book")
-    worker.add_argument("--lease", type=float, default=300.0, metavar="SECONDS")
-    worker.add_argument("--poll", type=float, default=1.0, metavar="SECONDS")
-    worker.add_argument("--max-poll", type=float, default=30.0, metavar="SECONDS")
+    worker.add_argument(
+        "--lease",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long an event taken by a worker stays its own (300)",
+    )
+    worker.add_argument(
+        "--poll", type=float, default=1.0, metavar="SECONDS", help="first wait when idle (1)"
+    )
+    worker.add_argument(
+        "--max-poll", type=float, default=30.0, metavar="SECONDS", help="longest wait (30)"
+    )
     worker.add_argument("--once", action="store_true", help="one pass, then exit")
     worker.set_defaults(handler=cmd_worker)
     rec = payments_sub.add_parser(
         "reconcile", parents=[common], help="compare a daily trade bill with an inbox"
     )
-    rec.add_argument("bill", type=Path, metavar="BILL")
-    rec.add_argument("--inbox", required=True, metavar="URL")
+    rec.add_argument("bill", type=Path, metavar="BILL", help="the provider's daily trade bill")
+    rec.add_argument("--inbox", required=True, metavar="URL", help=_INBOX)
     rec.add_argument(
         "--provider", choices=["wechatpay", "alipay"], default="wechatpay", help="bill format"
     )
@@ -101,17 +119,21 @@ def _import(spec: str, option: str) -> Any:
     """The object ``MODULE:NAME`` names (``NAME`` may be dotted)."""
     module_name, sep, name = spec.partition(":")
     if not sep or not module_name or not name:
-        raise CliUsageError(f"{option} takes MODULE:NAME, e.g. myapp.payments:handle")
+        raise CliUsageError("payments.handler_spec", option=option)
     try:
         found: Any = importlib.import_module(module_name)
         for part in name.split("."):
             found = getattr(found, part)
     except (ImportError, AttributeError) as exc:
         raise CliEnvironmentError(
-            f"cannot load {option} {spec}: {type(exc).__name__}", "cli.handler"
+            "payments.handler_load",
+            "cli.handler",
+            option=option,
+            spec=spec,
+            error=type(exc).__name__,
         ) from None
     if not callable(found):
-        raise CliUsageError(f"{option} {spec} is not callable")
+        raise CliUsageError("payments.handler_not_callable", option=option, spec=spec)
     return found
 
 
@@ -128,7 +150,7 @@ def _open(
     an event received with a handler is processed only by an inbox with one.
     """
     if "://" not in url and not Path(url).is_file():
-        raise CliEnvironmentError(f"no inbox at {url}", "cli.missing_file")
+        raise CliEnvironmentError("payments.no_inbox", "cli.missing_file", url=url)
     if args is None:
         return PaymentInbox(url, orders=True, read_only=read_only)
     handler: Handler | None = None
@@ -176,25 +198,23 @@ def cmd_show(args: argparse.Namespace, out: Output) -> int:
         for r in records
     ]
     counts = ", ".join(f"{k}={v}" for k, v in stats.items())
-    header = ("provider", "event", "kind", "order", "amount", "cur", "state", "result", "deliv.")
-    text = counts + "\n\n" + table(rows, header)
+    names = ("provider", "event", "kind", "order", "amount", "cur", "state", "result", "deliv")
+    text = counts + "\n\n" + table(rows, [out.t(f"payments.column.{n}") for n in names])
     conflicts = [r for r in records if r.state is EventState.CONFLICT]
     for r in conflicts:
         other = r.conflicting_event
-        text += (
-            f"\nconflict {r.event.provider}:{r.event.event_id}: stored "
-            f"{r.event.amount} {r.event.currency} (content {str(r.content_digest)[:16]}), "
-            f"then {'?' if other is None else other.amount} "
-            f"(content {str(r.conflict_digest)[:16]})"
+        text += "\n" + out.t(
+            "payments.conflict",
+            provider=r.event.provider,
+            event=r.event.event_id,
+            amount=r.event.amount,
+            currency=r.event.currency,
+            digest=str(r.content_digest)[:16],
+            other="?" if other is None else other.amount,
+            other_digest=str(r.conflict_digest)[:16],
         )
     out.data({"stats": stats, "events": [r.to_dict() for r in records]}, text=text)
     return 0
-
-
-_WAITS = (
-    " (it was received with a handler: it waits for `govkit payments worker` or an "
-    "inbox with your handler, or pass --handler/--transactional-handler)"
-)
 
 
 def cmd_replay(args: argparse.Namespace, out: Output) -> int:
@@ -202,9 +222,14 @@ def cmd_replay(args: argparse.Namespace, out: Output) -> int:
     with _audit(args) as audit, _open(args.inbox, args=args, audit=audit) as inbox:
         record = inbox.replay(args.event_id, provider=args.provider)
     done = record.state is EventState.PROCESSED
-    text = f"{record.event.event_id}: {record.state} (attempts {record.attempts})"
+    text = out.t(
+        "payments.replayed",
+        event=record.event.event_id,
+        state=record.state,
+        attempts=record.attempts,
+    )
     if record.state in (EventState.PENDING, EventState.FAILED) and not _has_handler(args):
-        text += _WAITS
+        text += out.t("payments.waits")
     out.data({"ok": done, "event": record.to_dict()}, text=text)
     if not done:
         raise CliInvalid
@@ -221,9 +246,11 @@ def cmd_release(args: argparse.Namespace, out: Output) -> int:
         record = inbox.release(
             args.event_id, reason=args.reason, actor=args.actor, provider=args.provider
         )
-    text = f"{record.event.event_id}: released by {args.actor}; now {record.state}"
+    text = out.t(
+        "payments.released", event=record.event.event_id, actor=args.actor, state=record.state
+    )
     if record.state is EventState.PENDING:
-        text += _WAITS
+        text += out.t("payments.waits")
     out.data({"released": True, "event": record.to_dict()}, text=text)
     return 0
 
@@ -232,21 +259,18 @@ def cmd_worker(args: argparse.Namespace, out: Output) -> int:
     """``govkit payments worker``: re-drive until SIGTERM or SIGINT; exit 0 when stopped."""
     for name in ("lease", "poll", "max_poll"):
         if not getattr(args, name) > 0:
-            raise CliUsageError(f"--{name.replace('_', '-')} must be a positive number")
+            raise CliUsageError("payments.positive", option=f"--{name.replace('_', '-')}")
     with _audit(args) as audit, _open(args.inbox, args=args, audit=audit) as inbox:
         if args.once:
             processed = inbox.process_pending()
             totals = {"passes": 1, "processed": processed}
         else:
-            out.status(
-                f"worker on {inbox.url}: re-driving pending, failed and stranded events "
-                "(SIGTERM or Ctrl-C stops it after the current event)"
-            )
+            out.say("payments.worker_on", url=inbox.url)
             totals = inbox.run_pending(
                 poll=timedelta(seconds=args.poll), max_poll=timedelta(seconds=args.max_poll)
             )
         stats = inbox.stats()
-    out.status("worker stopped cleanly")
+    out.say("payments.worker_stopped")
     counts = ", ".join(f"{k}={v}" for k, v in totals.items())
     out.data(
         {**totals, "stats": stats},
@@ -265,13 +289,16 @@ def cmd_reconcile(args: argparse.Namespace, out: Output) -> int:
         (d.kind, d.order_id, d.refund_id or "", str(d.bill_amount), str(d.inbox_amount))
         for d in report.differences
     ]
-    text = (
-        f"{report.matched}/{report.bill_lines} payments match, "
-        f"{report.refunds_matched}/{report.refund_lines} refunds match"
+    text = out.t(
+        "payments.reconciled",
+        matched=report.matched,
+        lines=report.bill_lines,
+        refunds=report.refunds_matched,
+        refund_lines=report.refund_lines,
     )
     if rows:
-        header = ("difference", "order", "refund", "bill (fen)", "inbox (fen)")
-        text += "\n\n" + table(rows, header)
+        names = ("difference", "order", "refund", "bill", "inbox")
+        text += "\n\n" + table(rows, [out.t(f"payments.column.{n}") for n in names])
     out.data(report.to_dict(), text=text)
     if not report.ok:
         raise CliInvalid

@@ -37,8 +37,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         description="CREDENTIAL is a GKS1: file from `govkit issue --device-key`. "
         "Disclose items by name (--disclose) or what a verifier profile requires (--profile).",
     )
-    present.add_argument("credential", type=Path, metavar="CREDENTIAL")
-    present.add_argument("--device-key", required=True, type=Path, metavar="KEYFILE")
+    present.add_argument(
+        "credential", type=Path, metavar="CREDENTIAL", help="the holder's GKS1: credential file"
+    )
+    present.add_argument(
+        "--device-key",
+        required=True,
+        type=Path,
+        metavar="KEYFILE",
+        help="the holder's device key the credential is bound to",
+    )
     present.add_argument("--password-env", metavar="VAR", help="password of the device key")
     present.add_argument("--disclose", metavar="A,B", help="item names to reveal")
     present.add_argument(
@@ -57,16 +65,16 @@ def parse_nonce(value: str | None) -> bytes | None:
     try:
         nonce = bytes.fromhex(value)
     except ValueError:
-        raise CliUsageError("--nonce must be hex") from None
+        raise CliUsageError("present.nonce_hex") from None
     if not 8 <= len(nonce) <= 64:
-        raise CliUsageError("--nonce must be 8 to 64 bytes")
+        raise CliUsageError("present.nonce_size")
     return nonce
 
 
 def cmd_present(args: argparse.Namespace, out: Output) -> int:
     """``govkit present``."""
     if (args.disclose is None) == (args.profile is None):
-        raise CliUsageError("give --disclose or --profile (one of them)")
+        raise CliUsageError("present.disclose_or_profile")
     if args.out is not None:
         refuse_existing(
             args.out.with_suffix(".txt"), args.out.with_suffix(".png"), force=args.force
@@ -79,7 +87,7 @@ def cmd_present(args: argparse.Namespace, out: Output) -> int:
     unknown = sorted(set(wanted) - set(credential.items))
     if unknown:
         raise CliUsageError(
-            f"unknown items {', '.join(unknown)}; this licence has {', '.join(credential.items)}"
+            "present.unknown_items", unknown=", ".join(unknown), items=", ".join(credential.items)
         )
     key = SigningKey.from_pem(read_file(args.device_key), env_password(args.password_env))
     presentation = HolderDevice(key).present(credential, wanted, nonce=parse_nonce(args.nonce))
@@ -88,7 +96,7 @@ def cmd_present(args: argparse.Namespace, out: Output) -> int:
         text = presentation.text.encode("ascii") + b"\n"
         write_file(prefix.with_suffix(".txt"), text, force=args.force)
         write_file(prefix.with_suffix(".png"), presentation.qr_png(), force=args.force)
-        out.status(f"wrote {prefix.with_suffix('.txt')} and {prefix.with_suffix('.png')}")
+        out.say("wrote_two", path=prefix.with_suffix(".txt"), other=prefix.with_suffix(".png"))
     out.data(
         {
             "presentation": presentation.text,
@@ -107,11 +115,11 @@ def verify_presentation_input(data: bytes, args: argparse.Namespace, out: Output
     """The presentation branch of ``govkit verify``."""
     profile = None if args.profile in (None, *TOKEN_PROFILES) else args.profile
     if profile is not None and profile not in PROFILES:
-        raise CliUsageError(f"--profile must be one of {', '.join(sorted(PROFILES))}")
+        raise CliUsageError("present.profile_choices", profiles=", ".join(sorted(PROFILES)))
     nonce = parse_nonce(getattr(args, "nonce", None))
     # The state's replay store: a presentation accepted once is refused by every later
     # run and every process sharing the state (presentation.replayed).
-    opened = open_verifier(args, "a presentation", replay=True)
+    opened = open_verifier(args, "what.presentation", replay=True)
     with opened.state:
         with opened.state.reading():
             found = opened.verifier.inspect_presentation(
@@ -122,9 +130,9 @@ def verify_presentation_input(data: bytes, args: argparse.Namespace, out: Output
     return emit_report(
         report,
         out,
-        title="presentation",
-        ok_text="a genuine, current licence, not revoked, shown by its holder's device just now",
-        partly_text="a genuine, current licence, shown by its holder's device just now",
+        title=out.t("title.presentation"),
+        ok_text=out.t("ok.presentation"),
+        partly_text=out.t("ok.presentation_partly"),
     )
 
 

@@ -8,6 +8,7 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from govkit.cli._i18n import t
 from govkit.clock import require_aware
 
 _DURATION = re.compile(r"(\d+)([smhd]?)")
@@ -19,16 +20,16 @@ def aware_time(text: str) -> datetime:
     try:
         return require_aware(datetime.fromisoformat(text))
     except ValueError:
-        raise argparse.ArgumentTypeError("expected ISO 8601 with a UTC offset") from None
+        raise argparse.ArgumentTypeError(t("type.time", "en")) from None
     except Exception:
-        raise argparse.ArgumentTypeError("the time needs a UTC offset, e.g. +08:00") from None
+        raise argparse.ArgumentTypeError(t("type.time_offset", "en")) from None
 
 
 def duration(text: str) -> timedelta:
     """Seconds, or a number with s, m, h or d."""
     match = _DURATION.fullmatch(text.strip())
     if not match:
-        raise argparse.ArgumentTypeError("expected a duration such as 600, 10m or 1h")
+        raise argparse.ArgumentTypeError(t("type.duration", "en"))
     return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
@@ -37,14 +38,14 @@ def iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("expected a date YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(t("type.date", "en")) from None
 
 
 def name_value(text: str) -> tuple[str, str]:
     """``NAME=VALUE``, the value as text."""
     name, sep, value = text.partition("=")
     if not sep or not name:
-        raise argparse.ArgumentTypeError("expected NAME=VALUE")
+        raise argparse.ArgumentTypeError(t("type.name_value", "en"))
     return name, value
 
 

@@ -38,6 +38,8 @@ from govkit.certificates import (
 )
 from govkit.cli._app import EXIT_ENV, CliUsageError, Output, table
 from govkit.cli._files import read_file
+from govkit.cli._i18n import Key, term
+from govkit.errors import message_for
 from govkit.keys import VerifyingKey
 from govkit.report import Check, Report
 
@@ -177,21 +179,19 @@ class Opened:
 def open_verifier(args: argparse.Namespace, what: str, *, replay: bool = False) -> Opened:
     """The verifier of ``govkit verify``: the state's lists, after offering it the lists
     given with ``--trust`` and ``--status`` (refused if older than the ones held:
-    ``trust.rollback``). ``replay`` opens the state's replay store (presentations)."""
+    ``trust.rollback``). ``replay`` opens the state's replay store (presentations).
+    ``what`` is the message key of what is verified (``what.licence``)."""
     state = open_state(args)
     skip_status = bool(getattr(args, "unsafe_skip_status", False))
     if skip_status and args.status:
-        raise CliUsageError("give --status or --unsafe-skip-status, not both")
+        raise CliUsageError("verify.status_or_skip")
     anchors = _anchors([args.anchor] if args.anchor else [])
     now = _now()
     if args.trust or args.status or anchors:
         if not state.anchors() and not anchors:
-            raise CliUsageError(
-                f"verifying {what} needs --trust and --anchor: this device's verifier "
-                f"state ({state.path}) holds no trust anchor"
-            )
+            raise CliUsageError("verify.needs_anchor", what=Key(what), state=state.path)
         if args.trust is None and anchors and state.trust_list() is None:
-            raise CliUsageError(f"verifying {what} needs --trust with --anchor")
+            raise CliUsageError("verify.needs_trust_with_anchor", what=Key(what))
         trust = read_list(args.trust, TRUST_LIST_MAX_BYTES) if args.trust else None
         status = [read_list(location, STATUS_LIST_MAX_BYTES) for location in args.status or ()]
         state.import_lists(
@@ -203,10 +203,7 @@ def open_verifier(args: argparse.Namespace, what: str, *, replay: bool = False) 
             status_sources=[str(s) for s in args.status or ()],
         )
     elif state.trust_list() is None:
-        raise CliUsageError(
-            f"verifying {what} needs a trust list: give --trust and --anchor, or run "
-            f"`govkit verifier sync` or `govkit verifier import` (state: {state.path})"
-        )
+        raise CliUsageError("verify.needs_trust_list", what=Key(what), state=state.path)
     # With --allow-stale the operator has decided: accept any age, still report it.
     max_stale = timedelta(days=36500) if args.allow_stale else timedelta(days=7)
     verifier = state.verifier(
@@ -226,12 +223,12 @@ def with_clock(report: Report, opened: Opened) -> Report:
 # -- commands --------------------------------------------------------------------------
 
 
-def _rows(updates: Sequence[ListUpdate]) -> list[tuple[str, ...]]:
+def _rows(updates: Sequence[ListUpdate], lang: str) -> list[tuple[str, ...]]:
     return [
         (
-            u.kind,
+            term("list", u.kind, lang),
             u.uscc or "-",
-            u.outcome,
+            term("outcome", u.outcome, lang),
             "-" if u.sequence is None else str(u.sequence),
             "-" if u.previous is None else str(u.previous),
             u.reason or "",
@@ -243,39 +240,59 @@ def _rows(updates: Sequence[ListUpdate]) -> list[tuple[str, ...]]:
 _HEADERS: Final = ("list", "issuer", "outcome", "sequence", "before", "reason")
 
 
+def _headers(out: Output, names: Sequence[str]) -> list[str]:
+    return [out.t(f"verifier.column.{name}") for name in names]
+
+
 def cmd_sync(args: argparse.Namespace, out: Output) -> int:
     """``govkit verifier sync``."""
     state = open_state(args)
     if not 0 < args.timeout <= 300:
-        raise CliUsageError("--timeout must be between 0 and 300 seconds")
+        raise CliUsageError("verifier.timeout_range")
     result = state.sync(
         args.trust_url, now=_now(), anchors=_anchors(args.anchor), timeout=args.timeout
     )
     updates = (result.trust, *result.status)
     out.data(
         {**result.to_dict(), "state": str(state.path)},
-        text=table(_rows(updates), _HEADERS),
+        text=table(_rows(updates, out.lang), _headers(out, _HEADERS)),
     )
     changed = sum(1 for u in result.status if u.outcome in ("installed", "updated"))
-    out.status(
-        f"trust list #{result.trust.sequence} ({result.trust.outcome}); "
-        f"{changed} of {len(result.status)} status lists updated"
-        + (
-            f"; {result.without_status_url} issuers name no status list"
-            if result.without_status_url
-            else ""
-        )
+    summary = out.t(
+        "verifier.synced",
+        sequence=result.trust.sequence,
+        outcome=term("outcome", result.trust.outcome, out.lang),
+        changed=changed,
+        total=len(result.status),
     )
+    if result.without_status_url:
+        summary += out.t("verifier.no_status_url", count=result.without_status_url)
+    out.status(summary)
     for failed in result.failed:
-        who = "the trust list" if failed.kind == "trust" else f"the status list of {failed.uscc}"
-        out.status(f"FAILED: {who}: {failed.message} [{failed.reason}]")
+        who = (
+            out.t("verifier.the_trust_list")
+            if failed.kind == "trust"
+            else out.t("verifier.the_status_list_of", uscc=failed.uscc)
+        )
+        out.say("verifier.failed", who=who, message=_failure(failed, out), reason=failed.reason)
     return 0 if result.ok else EXIT_ENV
+
+
+def _failure(update: ListUpdate, out: Output) -> str:
+    """Why a list failed, for people: the library's line in English; in Chinese, the
+    message of its error code, or of its fetch reason (``timeout``, ``http_status``)."""
+    reason, message = update.reason or "", update.message or ""
+    if out.lang != "zh":
+        return message
+    if "." in reason:
+        return message_for(reason, out.lang)
+    return term("fetch", reason, out.lang) if reason else message
 
 
 def cmd_import(args: argparse.Namespace, out: Output) -> int:
     """``govkit verifier import``."""
     if args.trust is None and not args.status:
-        raise CliUsageError("give --trust, --status or both")
+        raise CliUsageError("verifier.import_nothing")
     state = open_state(args)
     trust = read_list(args.trust, TRUST_LIST_MAX_BYTES) if args.trust else None
     status = [read_list(p, STATUS_LIST_MAX_BYTES) for p in args.status]
@@ -289,25 +306,25 @@ def cmd_import(args: argparse.Namespace, out: Output) -> int:
     )
     out.data(
         {"state": str(state.path), "updates": [u.to_dict() for u in updates]},
-        text=table(_rows(updates), _HEADERS),
+        text=table(_rows(updates, out.lang), _headers(out, _HEADERS)),
     )
-    out.status(f"imported into {state.path}")
+    out.say("verifier.imported", path=state.path)
     return 0
 
 
-def _age(seconds: int) -> str:
+def _age(seconds: int, out: Output) -> str:
     if seconds < 0:
-        return "in the future"
+        return out.t("age.future")
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
 
 
-def _state_word(entry: dict[str, Any]) -> str:
+def _state_word(entry: dict[str, Any], out: Output) -> str:
     if entry.get("failure"):
-        return f"STALE ({entry['failure']['reason']})"
-    return "EXPIRED" if entry["expired"] else "current"
+        return out.t("verifier.state_stale", reason=entry["failure"]["reason"])
+    return out.t("verifier.state_expired" if entry["expired"] else "verifier.state_current")
 
 
 #: At most this many status lists are listed one by one in text (JSON lists all).
@@ -318,21 +335,27 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
     """``govkit verifier status``."""
     state = open_state(args)
     summary = state.summary(_now())
-    lines = [f"verifier state: {summary['path']}"]
+    lines = [out.t("verifier.state_path", path=summary["path"])]
     if not summary["anchors"]:
-        lines.append("empty: no trust anchor (run `govkit verifier sync` or `import`)")
+        lines.append(out.t("verifier.empty"))
         out.data(summary, text="\n".join(lines))
         return 0
-    lines.append(f"anchors: {', '.join(summary['anchors'])}")
+    lines.append(out.t("verifier.anchors", anchors=", ".join(summary["anchors"])))
     if summary["next_anchors"]:
-        lines.append(f"next anchors (introduced): {', '.join(summary['next_anchors'])}")
+        lines.append(out.t("verifier.next_anchors", anchors=", ".join(summary["next_anchors"])))
     trust = summary["trust"]
     if trust is not None:
         lines.append(
-            f"trust list #{trust['sequence']}: issued {trust['issued_at']} "
-            f"({_age(trust['age_seconds'])} ago), expires {trust['expires_at']}, "
-            f"{_state_word(trust)}; {summary['issuers']} issuers, "
-            f"{summary['issuers_without_status_list']} without a status list held"
+            out.t(
+                "verifier.trust_line",
+                sequence=trust["sequence"],
+                issued=trust["issued_at"],
+                age=_age(trust["age_seconds"], out),
+                expires=trust["expires_at"],
+                state=_state_word(trust, out),
+                issuers=summary["issuers"],
+                without=summary["issuers_without_status_list"],
+            )
         )
     entries = summary["status"]
     shown = [e for e in entries if e["stale"] or not e["on_trust_list"]]
@@ -343,21 +366,26 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
             e["uscc"],
             e["list_id"],
             str(e["sequence"]),
-            _age(e["age_seconds"]),
+            _age(e["age_seconds"], out),
             e["expires_at"],
-            _state_word(e) + ("" if e["on_trust_list"] else ", not on the trust list"),
+            _state_word(e, out) + ("" if e["on_trust_list"] else out.t("verifier.not_listed")),
         )
         for e in shown[:_MAX_ROWS]
     ]
     stale = sum(1 for e in entries if e["stale"])
-    lines.append(f"status lists: {len(entries)} held, {stale} stale")
+    lines.append(out.t("verifier.status_lists", held=len(entries), stale=stale))
     if rows:
-        lines.append(table(rows, ("issuer", "list", "sequence", "age", "expires", "state")))
+        headers = ("issuer", "list", "sequence", "age", "expires", "state")
+        lines.append(table(rows, _headers(out, headers)))
     for log in summary["logs"]:
-        lines.append(f"audit log {log['origin']}: checkpoint of size {log['size']} held")
+        lines.append(out.t("verifier.log_line", origin=log["origin"], size=log["size"]))
     clock = summary["clock"]
-    lines.append(f"clock: {Check('clock', clock['ok'], clock['code'], clock['detail']).detail}")
-    if clock["ok"] is False:
-        out.status(f"WARNING: {clock['detail']} [{clock['code']}]")
+    check = Check("clock", clock["ok"], clock["code"], clock["detail"])
+    said = check.detail
+    if check.ok is False and check.code is not None and out.lang == "zh":
+        said = message_for(check.code, out.lang)
+    lines.append(out.t("verifier.clock_line", detail=said))
+    if check.ok is False:
+        out.say("fail.line", label=out.t("label.warning"), message=said, code=check.code)
     out.data(summary, text="\n".join(lines))
     return 0

@@ -144,7 +144,12 @@ def _add_token(parser: argparse.ArgumentParser, *, free_profile: bool) -> None:
             default="access",
             help="access (default) or id",
         )
-    group.add_argument("--min-assurance", choices=_identity.LEVEL_NAMES, metavar="LEVEL")
+    group.add_argument(
+        "--min-assurance",
+        choices=_identity.LEVEL_NAMES,
+        metavar="LEVEL",
+        help=f"the lowest assurance accepted: {', '.join(_identity.LEVEL_NAMES)}",
+    )
     group.add_argument("--alg", choices=_identity.ALGORITHMS, help="for RSA keys without one")
 
 
@@ -198,8 +203,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="detect the kind (what govkit verify INPUT does); takes every kind's options",
     )
-    auto.add_argument("first", metavar="[KIND] INPUT", help="the input (or a KIND, then it)")
-    auto.add_argument("second", nargs="?", metavar="INPUT", help=argparse.SUPPRESS)
+    auto.add_argument("first", metavar="KIND|INPUT", help="the input, or a KIND then the input")
+    auto.add_argument("second", nargs="?", metavar="INPUT", help="the input, after a KIND")
     _add_at(auto)
     _add_token(auto, free_profile=True)
     auto.add_argument(
@@ -232,13 +237,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def with_default_kind(argv: Sequence[str]) -> list[str]:
     """``govkit verify INPUT ...`` as ``govkit verify auto INPUT ...``.
 
-    The command is the first word that is not an option (the top-level options take no
-    value). When it is ``verify`` and the next word is not a kind, ``auto`` or a
-    request for help, ``auto`` is put after it.
+    The command is the first word that is not an option (of the top-level options only
+    ``--lang`` takes a value). When it is ``verify`` and the next word is not a kind,
+    ``auto`` or a request for help, ``auto`` is put after it.
     """
     words = list(argv)
     for position, word in enumerate(words):
-        if word.startswith("-"):
+        if word.startswith("-") or (position > 0 and words[position - 1] == "--lang"):
             continue
         if word != "verify":
             return words
@@ -284,9 +289,7 @@ def read_input(value: str) -> bytes:
     # Not a verdict about a licence: nothing was read. A JWS-shaped or long value may be
     # a damaged token, which a message must not repeat.
     shown = value if len(value) <= 200 and not _JWS.match(data.strip()) else "INPUT"
-    raise CliEnvironmentError(
-        f"{shown}: no such file (nor a token or a GK1:/GKP1: text)", "cli.no_such_file"
-    )
+    raise CliEnvironmentError("verify.no_such_input", "cli.no_such_file", input=shown)
 
 
 def detect_kind(data: bytes) -> str:
@@ -304,10 +307,7 @@ def detect_kind(data: bytes) -> str:
         return "licence"
     if _JWS.match(text):
         return "token"
-    raise CliUsageError(
-        "cannot tell what INPUT is; name the kind: verify licence|presentation|pdf|token|"
-        "detached INPUT"
-    )
+    raise CliUsageError("verify.unknown_kind")
 
 
 def _refuse_others(args: argparse.Namespace, kind: str) -> None:
@@ -317,9 +317,7 @@ def _refuse_others(args: argparse.Namespace, kind: str) -> None:
             continue
         value = getattr(args, dest, None)
         if value not in (None, False, []):
-            raise CliUsageError(
-                f"{flag} does not apply to a {kind}; see govkit verify {kind} --help"
-            )
+            raise CliUsageError("verify.option_not_for_kind", flag=flag, kind=kind)
 
 
 def _run(kind: str, data: bytes, args: argparse.Namespace, out: Output) -> int:
@@ -346,7 +344,7 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     """``govkit verify [auto] [KIND] INPUT``: detect the kind, refuse others' options."""
     if args.second is not None:
         if args.first not in KINDS:
-            raise CliUsageError(f"expected [KIND] INPUT, with KIND one of {', '.join(KINDS)}")
+            raise CliUsageError("verify.kind_input", kinds=", ".join(KINDS))
         kind, source = args.first, args.second
     else:
         kind, source = "", args.first
@@ -359,8 +357,8 @@ def cmd_verify(args: argparse.Namespace, out: Output) -> int:
     _refuse_others(args, kind)
     if kind == "token":
         if args.profile not in (None, *_presentations.TOKEN_PROFILES):
-            raise CliUsageError("for a token, --profile is access or id")
+            raise CliUsageError("verify.token_profile")
         args.profile = args.profile or "access"
     elif kind == "presentation" and args.profile is not None and args.profile not in PROFILES:
-        raise CliUsageError(f"--profile must be one of {', '.join(sorted(PROFILES))}")
+        raise CliUsageError("present.profile_choices", profiles=", ".join(sorted(PROFILES)))
     return _run(kind, data, args, out)

@@ -9,13 +9,16 @@ minutes and is ``make bench``, not ``make test``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from benchmarks import __main__ as cli
+from benchmarks._harness import Comparison
 
 REPOSITORY = Path(__file__).resolve().parent.parent.parent
 
@@ -24,7 +27,7 @@ def test_quick_run_ends_with_the_summary(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "keys", "--quick", "--summary", "--json"],
         cwd=REPOSITORY,
-        env={"GOVKIT_BENCH_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "GOVKIT_BENCH_CACHE": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=300,
@@ -50,16 +53,41 @@ def test_quick_run_ends_with_the_summary(tmp_path: Path) -> None:
     )
 
 
+def _fake_module(monkeypatch: pytest.MonkeyPatch, name: str, ratio: float) -> list[bool]:
+    """``benchmarks.<name>``: one comparison with target 0.9; records the quick flags."""
+    runs: list[bool] = []
+
+    def run(quick: bool) -> list[Comparison]:
+        runs.append(quick)
+        return [Comparison(f"{name} verify", 10.0, 10.0 / ratio, ratio, 1, 5, target=0.9)]
+
+    module = ModuleType(f"benchmarks.{name}")
+    module.run = run  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, f"benchmarks.{name}", module)
+    return runs
+
+
 def test_summary_subcommand_runs_every_module(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "available", lambda: ["keys"])
-    assert cli.main(["summary", "--quick", "--json"]) == 0
+    fast = _fake_module(monkeypatch, "_fast", 1.0)
+    slow = _fake_module(monkeypatch, "_slow", 0.5)
+    monkeypatch.setattr(cli, "available", lambda: ["_fast", "_slow"])
+    assert cli.main(["summary", "--quick", "--json"]) == 0  # a MISS is still status 0
     out, err = capsys.readouterr()
+    assert (fast, slow) == ([True], [True])
     summary = json.loads(out)
-    assert set(summary) >= {"rows", "pass", "miss"}
-    assert {r["module"] for r in summary["rows"]} == {"keys"}
-    assert "[keys]" in err  # module tables go to stderr, the summary alone to stdout
+    assert [(r["module"], r["verdict"]) for r in summary["rows"]] == [
+        ("_fast", "PASS"),
+        ("_slow", "MISS"),
+    ]
+    assert (summary["pass"], summary["miss"], summary["quick"]) == (1, 1, True)
+    assert "[_fast]" in err  # module tables go to stderr, the summary alone to stdout
+    assert cli.main(["all", "--summary"]) == 0
+    out, err = capsys.readouterr()
+    assert (fast, slow) == ([True, False], [True, False])
+    assert out.index("[_slow]") < out.index("Summary") < out.index("_slow  | _slow verify")
+    assert out.rstrip().endswith("1 PASS, 1 MISS, 0 without a target")
 
 
 def _saved(tmp_path: Path) -> Path:
@@ -118,3 +146,25 @@ def test_summary_from_unreadable_or_foreign_file_is_3(
 def test_usage_errors_are_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(argv) == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_failing_module_is_an_error_row_and_the_others_still_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_module(monkeypatch, "_fast", 1.0)
+    monkeypatch.setattr(cli, "available", lambda: ["_no_such_module", "_fast"])
+    assert cli.main(["summary", "--json"]) == 1
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    assert summary["error"] == 1
+    failed = summary["rows"][-1]
+    assert failed["module"] == "_no_such_module"
+    assert failed["verdict"] == "ERROR"
+    assert failed["ratio"] is None
+    assert failed["label"].startswith("did not run: ModuleNotFoundError")
+    assert [r["module"] for r in summary["rows"][:-1]] == ["_fast"]
+    assert "Traceback" in err
+    assert cli.main(["all", "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert list(document["errors"]) == ["_no_such_module"]
+    assert list(document["benchmarks"]) == ["_fast"]

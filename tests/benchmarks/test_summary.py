@@ -15,7 +15,15 @@ import pytest
 
 from benchmarks import _harness
 from benchmarks._harness import MIN_ROUNDS, Comparison, compare, results_document, with_ops_target
-from benchmarks._summary import MISS, NOT_APPLICABLE, PASS, format_summary, summarize, verdict
+from benchmarks._summary import (
+    ERROR,
+    MISS,
+    NOT_APPLICABLE,
+    PASS,
+    format_summary,
+    summarize,
+    verdict,
+)
 
 
 def _comparison(**fields: Any) -> dict[str, Any]:
@@ -234,3 +242,21 @@ def test_ratio_is_the_median_of_paired_rounds_run_alternately(
 def test_compare_refuses_zero_rounds() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         compare("x", lambda: None, lambda: None, number=1, rounds=0)
+
+
+def test_failed_module_is_an_error_neither_pass_nor_miss() -> None:
+    summary = summarize(
+        {
+            "benchmarks": {"keys": [_comparison(ratio=1.0, target=0.9)]},
+            "errors": {"audit": "PostgresUnavailable: no initdb"},
+        }
+    )
+    assert [(row.module, row.verdict) for row in summary.rows] == [("keys", PASS), ("audit", ERROR)]
+    assert (summary.passed, summary.missed, summary.errors) == (1, 0, 1)
+    table = format_summary(summary)
+    assert "audit  | did not run: PostgresUnavailable: no initdb |     - | -" in table
+    assert table.splitlines()[-1] == (
+        "1 PASS, 0 MISS, 0 without a target, 1 module(s) failed (ERROR)"
+    )
+    with pytest.raises(ValueError, match='"errors" must map'):
+        summarize({"benchmarks": {}, "errors": {"audit": 1}})

@@ -5,6 +5,9 @@
   ``CI=true`` it fails instead (a real part is never silently missing in CI).
 * ``pg_store_url`` (function): a new, empty database on that server, dropped after
   the test, so tests never see each other's tables.
+* ``english_locale`` (every test): the ``govkit`` command speaks the language of
+  ``LC_ALL``/``LC_MESSAGES``/``LANG``, and the tests read its English; a developer whose
+  locale is Chinese gets English here (tests of the Chinese set the locale themselves).
 """
 
 from __future__ import annotations
@@ -80,3 +83,11 @@ def pg_store_url(postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Chinese locale of the machine running the tests is replaced by ``C.UTF-8``."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if os.environ.get(name, "").lower().startswith("zh"):
+            monkeypatch.setenv(name, "C.UTF-8")

@@ -94,7 +94,8 @@ def literal_codes() -> dict[str, str]:
                 # a default code: def __init__(self, message, code: str = "cli.usage")
                 positional = node.args.posonlyargs + node.args.args
                 defaults = node.args.defaults
-                pairs = list(zip(positional[len(positional) - len(defaults) :], defaults, strict=True))
+                named = positional[len(positional) - len(defaults) :]
+                pairs = list(zip(named, defaults, strict=True))
                 pairs += list(zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True))
                 for arg, default in pairs:
                     if arg.arg == "code" and default is not None:
@@ -154,8 +155,10 @@ def test_each_message_is_complete_and_consistent(key: str) -> None:
     assert variants, key
     assert LANGUAGES == ("en", "zh")
     for english, chinese in variants:
-        assert english.strip() and chinese.strip(), key
-        assert english == english.strip() and chinese == chinese.strip(), key
+        assert english.strip(), key
+        assert chinese.strip(), key
+        assert english == english.strip(), key
+        assert chinese == chinese.strip(), key
         assert not CJK.search(english), f"{key}: the English message holds Chinese"
         assert CJK.search(chinese), f"{key}: the Chinese message holds no Chinese"
         assert placeholders(english) == placeholders(chinese), (
@@ -274,7 +277,9 @@ def test_injected_control_characters_and_long_values_are_not_shown_as_given() ->
     forged licence) is shown as one line, cut short."""
     hostile = "name\x1b[2J\nVALID\u202e" + "x" * 500
     shown = render_message(LicenceDataInvalid(field=hostile, reason="missing"), "zh")
-    assert "\x1b" not in shown and "\n" not in shown and "\u202e" not in shown
+    assert "\x1b" not in shown
+    assert "\n" not in shown
+    assert "\u202e" not in shown
     assert len(shown) < 120
     assert all(unicodedata.category(c)[0] != "C" for c in shown)
 
@@ -320,7 +325,8 @@ def test_an_unknown_licence_type_that_is_not_a_type_name_is_not_echoed() -> None
         LicenceRegistry.default().get("张三 110105194912310029")
     error = caught.value
     assert "given" not in error.context
-    assert "张三" not in error.message and "张三" not in render_message(error, "zh")
+    assert "张三" not in error.message
+    assert "张三" not in render_message(error, "zh")
 
 
 def test_a_missing_or_unknown_licence_field_is_named_with_the_closest_field() -> None:

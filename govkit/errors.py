@@ -405,9 +405,7 @@ def _from_catalogue(codes: tuple[str, ...], lang: str, context: Mapping[str, Any
 
     from govkit._messages import MESSAGES  # noqa: PLC0415 - the catalogue is loaded lazily
 
-    given = {
-        k: _shown(v, lang) for k, v in context.items() if v is not None and v not in ("", ())
-    }
+    given = {k: _shown(v, lang) for k, v in context.items() if v is not None and v not in ("", ())}
     given = {k: v for k, v in given.items() if v.strip()}
     reason = context.get("reason")
     for code in codes:

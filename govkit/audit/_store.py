@@ -318,6 +318,35 @@ def _copy_error(exc: BaseException) -> BaseException:
     )
 
 
+# The tree size and its border nodes (perfect_nodes(0, size)) in one statement: bit
+# ``l`` of the size set means node (l, (size >> l) - 1). A row with a NULL level
+# (only) when the log is empty.
+_PG_HEAD: Final = (
+    "WITH s AS (SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM audit_entries), "
+    "b AS (SELECT l AS level, (s.n >> l) - 1 AS idx FROM s, generate_series(0, 62) AS l "
+    "WHERE ((s.n >> l) & 1) = 1) "
+    "SELECT s.n, b.level, b.idx, CASE WHEN b.level = 0 "
+    "THEN (SELECT e.leaf_hash FROM audit_entries e WHERE e.idx = b.idx) "
+    "ELSE (SELECT d.hash FROM audit_nodes d WHERE d.level = b.level AND d.idx = b.idx) END "
+    "FROM s LEFT JOIN b ON true"
+)
+# Entries (indexes from the first one), the nodes they complete and the clear
+# values (never one of an erased person) in one statement.
+_PG_INSERT: Final = (
+    "WITH e AS (INSERT INTO audit_entries (idx, leaf_hash, entry, time_us, actor_id, "
+    "actor_type, action, resource_type, resource_id, correlation_id, outcome) "
+    "SELECT ?::bigint + t.o - 1, t.h, t.e, t.tu, t.ai, t.at, t.ac, t.rt, t.ri, t.ci, t.oc "
+    "FROM unnest(?::bytea[], ?::bytea[], ?::bigint[], ?::text[], ?::text[], ?::text[], "
+    "?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY "
+    "AS t(h, e, tu, ai, at, ac, rt, ri, ci, oc, o)), "
+    "n AS (INSERT INTO audit_nodes (level, idx, hash) "
+    "SELECT * FROM unnest(?::integer[], ?::bigint[], ?::bytea[])) "
+    "INSERT INTO audit_personal (pseudonym, value) SELECT t.p, t.v FROM "
+    "unnest(?::text[], ?::text[]) AS t(p, v) WHERE NOT EXISTS "
+    "(SELECT 1 FROM audit_erasures x WHERE x.pseudonym = t.p) ON CONFLICT DO NOTHING"
+)
+
+
 class _SqlStore:
     """The SQL shared by both backends, on one :class:`~govkit.stores._sql.Database`."""
 
@@ -366,34 +395,69 @@ class _SqlStore:
         personal: dict[str, str] = {}
         for group in groups:
             personal.update(group.personal)
-        with self._writer_lock(), self._db.transaction() as tx:
-            if tx.postgres:
-                # Release the writer lock at COMMIT without waiting for the WAL flush;
-                # _wait_durable waits for it after the lock is gone (see there).
-                tx.run("SET LOCAL synchronous_commit TO off")
-            tx.lock(self._lock_id)  # PostgreSQL; SQLite's BEGIN IMMEDIATE is the lock
-            first = int(tx.run("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")[0][0])
-            border = self._border(first, tx.run)
-            side = {} if tx.postgres else personal
-            for statement, values in self._append_statements(first, border, rows, side):
-                tx.many(statement, values)
-            if tx.postgres and personal:
-                # One statement for the side table: row by row, its inserts cost more
-                # than the entries themselves.
-                tx.run(
-                    "INSERT INTO audit_personal (pseudonym, value) SELECT t.p, t.v FROM "
-                    "unnest(?::text[], ?::text[]) AS t(p, v) WHERE NOT EXISTS "
-                    "(SELECT 1 FROM audit_erasures e WHERE e.pseudonym = t.p) "
-                    "ON CONFLICT DO NOTHING",
-                    (list(personal), list(personal.values())),
-                )
         if self._db.postgres:
-            self._wait_durable()
+            first = self._postgres_append(rows, personal)
+        else:
+            with self._writer_lock(), self._db.transaction() as tx:
+                first = int(tx.run("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")[0][0])
+                border = self._border(first, tx.run)
+                for statement, values in self._append_statements(first, border, rows, personal):
+                    tx.many(statement, values)
         firsts = []
         for group in groups:
             firsts.append(first)
             first += len(group.rows)
         return firsts
+
+    def _postgres_append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
+        """The PostgreSQL append: three short statements under the lock, then the flush.
+
+        Everything that does not depend on the tree size is prepared before the lock;
+        under it run one statement reading the size and the border nodes, one
+        inserting entries, nodes and clear values (arrays, ``unnest``), and the
+        COMMIT, which does not wait for the disk (:meth:`_wait_durable` does, after).
+        """
+        columns = (
+            [r.leaf_hash for r in rows],
+            [r.entry for r in rows],
+            [r.time_us for r in rows],
+            [r.actor_id for r in rows],
+            [r.actor_type for r in rows],
+            [r.action for r in rows],
+            [r.resource_type for r in rows],
+            [r.resource_id for r in rows],
+            [r.correlation_id for r in rows],
+            [r.outcome for r in rows],
+        )
+        leaves = columns[0]
+        with self._db.transaction() as tx:
+            # Release the writer lock at COMMIT without waiting for the WAL flush;
+            # _wait_durable waits for it once the lock is gone (see there).
+            tx.run("SET LOCAL synchronous_commit TO off")
+            tx.lock(self._lock_id)
+            head = tx.run(_PG_HEAD)
+            first = int(head[0][0])
+            border = {(int(lvl), int(i)): _blob(h) for _, lvl, i, h in head if lvl is not None}
+            if len(border) != first.bit_count():
+                raise AuditStoreError(
+                    "the store lacks Merkle nodes it should have (damaged or tampered)",
+                    missing=first.bit_count() - len(border),
+                )
+            created = integrate(first, border, leaves)
+            tx.run(
+                _PG_INSERT,
+                (
+                    first,
+                    *columns,
+                    [lvl for lvl, _, _ in created],
+                    [i for _, i, _ in created],
+                    [h for _, _, h in created],
+                    list(personal),
+                    list(personal.values()),
+                ),
+            )
+        self._wait_durable()
+        return first
 
     def _wait_durable(self) -> None:
         """Return once everything this connection committed is durable (PostgreSQL).

@@ -68,13 +68,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
-from govkit.certificates._identifier import ROOT_OID, is_uscc, parse_licence_id
+from govkit.certificates._identifier import ROOT_OID, LicenceId, is_uscc, parse_licence_id
 from govkit.certificates._types import (
     FIELD_NAME,
     TYPE_NAME,
@@ -91,6 +91,8 @@ from govkit.certificates._types import (
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    from govkit.errors import LicenceDataInvalid
 
 __all__ = [
     "CHINA_STANDARD_TIME",
@@ -340,9 +342,13 @@ class Licence:
     status_index: int | None = None
 
     def __post_init__(self) -> None:
+        self._check(parse_licence_id)
+
+    def _check(self, parse: Callable[[str], LicenceId]) -> None:
+        """Check and normalise the fields; ``parse`` parses :attr:`id` (and checks it)."""
         if not isinstance(self.type, str) or not TYPE_NAME.fullmatch(self.type):
             raise invalid("the licence type name is malformed", "type", "format")
-        parsed = parse_licence_id(self.id)
+        parsed = parse(self.id)
         if not isinstance(self.holder, Holder):
             raise invalid("holder must be a Holder", "holder", "kind")
         if not isinstance(self.issuer, Agency):
@@ -425,7 +431,12 @@ class Licence:
 
     @classmethod
     def from_claims(
-        cls, claims: Mapping[str, Any], registry: LicenceRegistry, *, agency_name: str
+        cls,
+        claims: Mapping[str, Any],
+        registry: LicenceRegistry,
+        *,
+        agency_name: str,
+        agency: Agency | None = None,
     ) -> Licence:
         """Rebuild a licence from its claims map, strictly, and check it against its type.
 
@@ -435,7 +446,9 @@ class Licence:
         type comes from the identifier's type code; the agency's USCC from the
         identifier, and its name (not on the wire) from ``agency_name``, which the
         verifier takes from the trust list. A raw-id holder is accepted when the type
-        allows raw ids (the issuer decided at issue time).
+        allows raw ids (the issuer decided at issue time). ``agency``, the trust
+        list's already checked :class:`Agency`, is used as the issuer when it has
+        that name and the identifier's USCC (instead of building and checking it again).
 
         Raises:
             LicenceDataInvalid: anything is off (``field`` and ``reason`` in the
@@ -473,16 +486,23 @@ class Licence:
         kind = _HOLDER_KINDS_BY_CODE.get(holder[0])
         if kind is None:
             raise invalid("the holder kind is not p, m or r", "holder", "kind")
-        licence = cls(
-            type=licence_type.name,
-            id=ident,
-            holder=Holder(holder[1], kind),
-            issuer=Agency(agency_name, parsed.issuer_code),
-            valid_from=start,
-            valid_until=end,
-            fields=fields,
-            status_index=index,
-        )
+        holder_value = Holder(holder[1], kind)
+        if agency is None or agency.name != agency_name or agency.uscc != parsed.issuer_code:
+            agency = Agency(agency_name, parsed.issuer_code)
+        # the constructor's checks, without parsing the identifier a second time
+        licence = object.__new__(cls)
+        for name, value in (
+            ("type", licence_type.name),
+            ("id", ident),
+            ("holder", holder_value),
+            ("issuer", agency),
+            ("valid_from", start),
+            ("valid_until", end),
+            ("fields", fields),
+            ("status_index", index),
+        ):
+            object.__setattr__(licence, name, value)
+        licence._check(lambda _ident: parsed)
         licence_type.check_licence(licence, allow_raw_id=True)
         return licence
 

@@ -470,7 +470,9 @@ class CertificateVerifier:
         issuer, trusted = next((i, k) for i, k in candidates if k.key == key)
         trace.ok("signature", f"signed by {issuer.agency.name} (kid {message.kid.hex()})")
         try:
-            licence = Licence.from_claims(raw, self._registry, agency_name=issuer.agency.name)
+            licence = Licence.from_claims(
+                raw, self._registry, agency_name=issuer.agency.name, agency=issuer.agency
+            )
         except LicenceDataInvalid as exc:
             # field_label / TYPE_NAME keep the field an identifier, never a value
             field = exc.context.get("field", "?")

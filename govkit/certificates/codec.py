@@ -237,8 +237,35 @@ def cose_kid(key: VerifyingKey) -> bytes:
     return hashlib.sha256(spki).digest()[:8]
 
 
+#: ``["Signature1", ...`` (an array of 4 and the text "Signature1") of every Sig_structure.
+_SIG1_PREFIX: Final = b"\x84\x6aSignature1"
+
+
+def _bstr_head(length: int) -> bytes:
+    """The shortest CBOR head of a byte string of ``length`` bytes (major type 2)."""
+    if length < 24:
+        return bytes((0x40 | length,))
+    if length < 0x100:
+        return bytes((0x58, length))
+    if length < 0x10000:
+        return b"\x59" + length.to_bytes(2, "big")
+    if length < 0x100000000:
+        return b"\x5a" + length.to_bytes(4, "big")
+    return b"\x5b" + length.to_bytes(8, "big")
+
+
 def _sig_structure(protected: bytes, payload: bytes) -> bytes:
-    return cbor2.dumps(["Signature1", protected, b"", payload])
+    """``cbor2.dumps(["Signature1", protected, b"", payload])``, joined from bytes."""
+    return b"".join(
+        (
+            _SIG1_PREFIX,
+            _bstr_head(len(protected)),
+            protected,
+            b"\x40",
+            _bstr_head(len(payload)),
+            payload,
+        )
+    )
 
 
 def encode(
@@ -457,7 +484,11 @@ def _parse_cose(
     leading = _leading_tag(data)
     if leading is not None and leading not in (_COSE_SIGN1_TAG, _CWT_TAG):
         raise _format_error("not a COSE_Sign1 message", "cose", tag=leading)
-    item = parse(data, max_depth=max_depth, reason="cbor")
+    fixed = _fixed_sign1(data) if parse is _parse_canonical and max_depth >= 2 else None
+    if fixed is not None:
+        item = [fixed[0], {}, fixed[1], fixed[2]]
+    else:
+        item = parse(data, max_depth=max_depth, reason="cbor")
     if isinstance(item, cbor2.CBORTag) and item.tag == _CWT_TAG:
         item = item.value
         if not (isinstance(item, cbor2.CBORTag) and item.tag == _COSE_SIGN1_TAG):
@@ -511,6 +542,52 @@ def _parse_cose(
         claims=MappingProxyType(dict(claims)),
         to_be_signed=_sig_structure(protected_bytes, payload),
     )
+
+
+def _fixed_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """(protected, payload, signature) when ``data`` is exactly what :func:`encode` writes.
+
+    That is ``18([bstr, {}, bstr, bstr])`` with shortest heads and nothing after it:
+    the canonical decoder accepts such bytes and returns these elements, so reading
+    them here skips decoding and re-encoding the whole message. Anything else returns
+    ``None`` and goes through :func:`_parse_canonical`, whose refusals stay the same.
+    """
+    if data[:2] != b"\xd2\x84":
+        return None
+    protected = _read_bstr(data, 2)
+    if protected is None or data[protected[1] : protected[1] + 1] != b"\xa0":
+        return None
+    payload = _read_bstr(data, protected[1] + 1)
+    if payload is None:
+        return None
+    signature = _read_bstr(data, payload[1])
+    if signature is None or signature[1] != len(data):
+        return None
+    return protected[0], payload[0], signature[0]
+
+
+def _read_bstr(data: bytes, pos: int) -> tuple[bytes, int] | None:
+    """A byte string with the shortest head at ``pos`` and the position after it, or ``None``."""
+    if pos >= len(data):
+        return None
+    initial = data[pos]
+    info = initial & 0x1F
+    if initial >> 5 != 2 or info > 26:
+        return None
+    if info < 24:
+        length, start = info, pos + 1
+    else:
+        size = 1 << (info - 24)
+        start = pos + 1 + size
+        if start > len(data):
+            return None
+        length = int.from_bytes(data[pos + 1 : start], "big")
+        if length < (24 if size == 1 else 1 << (4 * size)):  # not the shortest head
+            return None
+    end = start + length
+    if end > len(data):
+        return None
+    return data[start:end], end
 
 
 # --- hardened CBOR ------------------------------------------------------------------

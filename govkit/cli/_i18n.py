@@ -153,7 +153,8 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "hint.certificate.status_unknown": (
             "revocation could not be checked: give the issuer's current status list "
             "(--status), or run govkit verifier sync",
-            "无法检查是否被吊销：请用 --status 提供签发机关当前的状态列表，或运行 govkit verifier sync",
+            "无法检查是否被吊销：请用 --status 提供签发机关当前的状态列表，"
+            "或运行 govkit verifier sync",
         ),
         "hint.certificate.status_stale": (
             "the status list has expired: fetch the issuer's latest one (--status, or "
@@ -180,7 +181,8 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "hint.payment.event_unknown": (
             "check the event id (govkit payments show lists them); if several providers use "
             "that id, give --provider",
-            "请核对事件编号（govkit payments show 可列出事件）；若多个支付渠道使用同一编号，请加 --provider",
+            "请核对事件编号（govkit payments show 可列出事件）；"
+            "若多个支付渠道使用同一编号，请加 --provider",
         ),
         # -- files ---------------------------------------------------------------------
         "file.exists": (
@@ -321,8 +323,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "verify.unknown_kind": (
             "cannot tell what INPUT is; name the kind: verify "
             "licence|presentation|pdf|token|detached INPUT",
-            "无法判断输入是什么；请指明类型：verify "
-            "licence|presentation|pdf|token|detached INPUT",
+            "无法判断输入是什么；请指明类型：verify licence|presentation|pdf|token|detached INPUT",
         ),
         "verify.option_not_for_kind": (
             "{flag} does not apply to a {kind}; see govkit verify {kind} --help",
@@ -561,7 +562,11 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
                     "Presentations (selective disclosure, bound to the holder's phone)",
                     "出示（选择性披露，绑定持证人的手机）",
                 ),
-                ("pdfs", "Signed licence PDFs (PAdES B-B, verified)", "已签名的证照 PDF（PAdES B-B，已验证）"),
+                (
+                    "pdfs",
+                    "Signed licence PDFs (PAdES B-B, verified)",
+                    "已签名的证照 PDF（PAdES B-B，已验证）",
+                ),
                 ("payments", "Payments (govkit payments show)", "支付回调（govkit payments show）"),
                 ("audit", "Audit log (govkit audit verify)", "审计日志（govkit audit verify）"),
             )

@@ -94,6 +94,8 @@ _MAX_JTI: Final = 256
 _MAX_CLAIM_DEPTH: Final = 16  # TokenVerifier refuses deeper JSON; never issue it
 _MAX_NUMERIC_DATE: Final = 253402300799  # 9999-12-31T23:59:59Z, the last datetime
 _MAX_LEEWAY: Final = timedelta(minutes=5)
+#: Distinct headers a TokenVerifier remembers (an issuer uses one per signing key).
+_HEADER_MEMO: Final = 16
 _PAIRWISE_CONTEXT: Final = b"govkit.identity.pairwise-subject/v1"
 #: A run of digits that could be a resident ID number (18 characters, or 15 legacy).
 _ID_CANDIDATE: Final = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
@@ -496,6 +498,10 @@ class _Jws:
     signing_input: bytes
     payload: bytes
     signature: bytes
+    #: The header's base64url text (the key of :class:`TokenVerifier`'s header memo).
+    encoded_header: str = ""
+    #: The header came from the memo: it passed every header check before.
+    known_header: bool = False
 
 
 def _check_size(token: object, max_bytes: int) -> None:
@@ -504,8 +510,12 @@ def _check_size(token: object, max_bytes: int) -> None:
         raise TokenTooLarge("token exceeds the size limit", size=len(token), limit=max_bytes)
 
 
-def _split(token: object) -> _Jws:
-    """Three strict base64url parts of ASCII text, and a strict JSON object header."""
+def _split(token: object, known: Mapping[str, dict[str, Any]] | None = None) -> _Jws:
+    """Three strict base64url parts of ASCII text, and a strict JSON object header.
+
+    ``known`` maps header texts to headers that already passed every header check (a
+    :class:`TokenVerifier`'s memo): such a header is neither decoded nor parsed again.
+    """
     if isinstance(token, bytes):
         try:
             text = token.decode("ascii")
@@ -524,16 +534,31 @@ def _split(token: object) -> _Jws:
         if len(parts) == 5:
             raise MalformedToken("token has five parts (a JWE); a signed JWS is required")
         raise MalformedToken("token must have exactly three dot-separated parts", parts=len(parts))
-    names = ("header", "payload", "signature")
+    encoded_header, encoded_payload, encoded_signature = parts
+    header = known.get(encoded_header) if known else None
     try:
-        raw = [b64url_decode(part, what=name) for part, name in zip(parts, names, strict=True)]
+        raw_header = b"" if header is not None else b64url_decode(encoded_header, what="header")
+        payload = b64url_decode(encoded_payload, what="payload")
+        signature = b64url_decode(encoded_signature, what="signature")
     except EncodingError as exc:
         raise MalformedToken(f"token part is not strict base64url: {exc.message}") from None
+    signing_input = text[: len(encoded_header) + 1 + len(encoded_payload)].encode("ascii")
+    if header is not None:
+        return _Jws(text, header, signing_input, payload, signature, encoded_header, True)
     header = loads_object(
-        raw[0], what="header", error=MalformedToken, allow_floats=True, max_depth=16
+        raw_header, what="header", error=MalformedToken, allow_floats=True, max_depth=16
     )
-    signing_input = text[: len(parts[0]) + 1 + len(parts[1])].encode("ascii")
-    return _Jws(text, header, signing_input, raw[1], raw[2])
+    return _Jws(text, header, signing_input, payload, signature, encoded_header)
+
+
+def _remember(memo: dict[str, dict[str, Any]], encoded: str, header: dict[str, Any]) -> None:
+    """Add a checked header to a verifier's memo, dropping the oldest entry when full."""
+    if len(memo) >= _HEADER_MEMO:
+        try:
+            del memo[next(iter(memo))]
+        except (KeyError, RuntimeError, StopIteration):  # another thread changed it
+            memo.clear()
+    memo[encoded] = header
 
 
 def _check_header(header: Mapping[str, Any]) -> None:
@@ -769,6 +794,10 @@ class TokenVerifier:
         self._clock: Clock = clock or SystemClock()
         self._store = store
         self._dpop = dpop
+        # Header text -> header, for headers of tokens that verified (so never filled by
+        # unauthenticated input), at most _HEADER_MEMO of them: an issuer signs every
+        # token with one of a few identical headers, decoded and checked once here.
+        self._headers: dict[str, dict[str, Any]] = {}
 
     def verify(
         self,
@@ -855,23 +884,25 @@ class TokenVerifier:
         trace.passed("at most %d bytes", self._max_bytes)
 
         trace.step = "structure"
-        jws = _split(token)
+        jws = _split(token, self._headers)
         header = jws.header
         trace.passed("compact JWS: three base64url parts, JSON object header")
 
         trace.step = "type"
-        typ = header.get("typ")
-        if not isinstance(typ, str) or typ.lower() not in self._typs:
-            raise WrongTokenType(
-                f"header typ is not the {self._profile} token type", profile=self._profile
-            )
+        if not jws.known_header:  # else this header passed these checks before
+            typ = header.get("typ")
+            if not isinstance(typ, str) or typ.lower() not in self._typs:
+                raise WrongTokenType(
+                    f"header typ is not the {self._profile} token type", profile=self._profile
+                )
         trace.passed("typ is for %s tokens", self._profile)
 
         trace.step = "header"
-        _check_header(header)
         kid = header.get("kid")
-        if not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID:
-            raise MalformedToken("header kid must be a string of 1 to 256 characters")
+        if not jws.known_header:
+            _check_header(header)
+            if not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID:
+                raise MalformedToken("header kid must be a string of 1 to 256 characters")
         trace.passed("no token-supplied keys, no crit, no b64; kid present")
 
         trace.step = "key"
@@ -888,6 +919,8 @@ class TokenVerifier:
         trace.step = "signature"
         _check_signature(jws, key)
         trace.passed("signature verifies")
+        if not jws.known_header:
+            _remember(self._headers, jws.encoded_header, header)
         return jws, key
 
     def _check_times(

@@ -7,6 +7,15 @@
     mix of single appends and small ``append_many`` batches, then print one JSON line:
     ``{"worker": k, "indexes": [...], "singles": s, "batches": b}``.
 
+``python _workers.py threads SPEC_JSON``
+    Open one :class:`~govkit.audit.AuditLog` on ``spec["url"]`` and start
+    ``spec["threads"]`` threads that share it, each appending ``spec["count"]`` events
+    one call at a time (``correlation_id = "t<thread>-<n>"``; every fourth call an
+    ``append_many`` of three). As soon as a call returns, one JSON line
+    ``{"c": [correlation ids], "i": [indexes]}`` is printed and flushed: the parent
+    may SIGKILL this process at any moment and then knows every append that had
+    returned. Prints ``ready`` first and waits for ``spec["go"]``.
+
 ``python _workers.py crash SPEC_JSON``
     Build ``spec["count"]`` events, touch ``<markers>/started`` just before one
     ``append_many`` call holding all of them, ``<markers>/writing`` when the store's
@@ -19,6 +28,7 @@ from __future__ import annotations
 import json
 import random
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -129,9 +139,53 @@ def crash(spec: Mapping[str, Any]) -> None:
     log.close()
 
 
+def _tagged(thread: int, n: int) -> AuditEvent:
+    return AuditEvent(
+        occurred_at=T0 + timedelta(seconds=thread, microseconds=n),
+        actor_id=f"officer-{thread}",
+        actor_type="officer",
+        action="licence.issue",
+        resource_type="driving_licence",
+        resource_id=f"GD-{thread}-{n}",
+        correlation_id=f"t{thread}-{n}",
+        personal=frozenset({"actor_id"}),
+    )
+
+
+def threads(spec: Mapping[str, Any]) -> None:
+    count, go = int(spec["count"]), Path(spec["go"])
+    printing = threading.Lock()
+    log = AuditLog(spec["url"], origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY)
+    print("ready", flush=True)
+    while not go.exists():
+        time.sleep(0.002)
+
+    def run(thread: int) -> None:
+        n = 0
+        while n < count:
+            if n % 4 == 3:
+                events = [_tagged(thread, n + k) for k in range(3)]
+                indexes = log.append_many(events)
+            else:
+                events = [_tagged(thread, n)]
+                indexes = [log.append(events[0])]
+            n += len(events)
+            line = json.dumps({"c": [e.correlation_id for e in events], "i": indexes})
+            with printing:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+
+    workers = [threading.Thread(target=run, args=(t,)) for t in range(int(spec["threads"]))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    log.close()
+
+
 def main(argv: Sequence[str]) -> int:
     command, spec = argv[0], json.loads(argv[1])
-    {"append": append, "crash": crash}[command](spec)
+    {"append": append, "crash": crash, "threads": threads}[command](spec)
     return 0
 
 

@@ -324,8 +324,7 @@ def keys_named(source: str) -> tuple[set[str], list[str]]:
             if node.value in MESSAGES:
                 used.add(node.value)
             elif node.value.endswith(".") and KEY.fullmatch(node.value + "x"):
-                if any(k.startswith(node.value) for k in MESSAGES):
-                    used |= {k for k in MESSAGES if k.startswith(node.value)}
+                used |= {k for k in MESSAGES if k.startswith(node.value)}
     return used, unknown
 
 

@@ -34,12 +34,15 @@ from govkit.certificates import (
     TrustedIssuer,
     TrustedKey,
     TrustList,
+    _selective,
     codec,
     disclosable_items,
     load_status_list,
     sign_status_list,
 )
 from govkit.certificates._holder import _to_sign
+from govkit.certificates._identifier import licence_id
+from govkit.certificates._model import LicenceRegistry
 from govkit.certificates._selective import _levels, _multiproof, _root_from_proof
 from govkit.errors import (
     CertificateFormatError,
@@ -720,3 +723,26 @@ def test_any_changed_byte_of_a_credential_makes_it_unusable(position: int, flip:
 
     with pytest.raises(GovkitError):
         present_and_verify()
+
+
+def test_issuer_signed_identifier_of_another_licence_type_is_refused(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A faulty issuer signs a driving licence whose identifier carries the resident ID
+    # card's type code: the root matches, so only the value check can catch the mix-up.
+    other_code = LicenceRegistry.default().get("resident-id-card").type_code
+    other_id = licence_id(other_code, POLICE.uscc, "000000000001")
+    real = _selective._item_value
+
+    def other_type_id(name: str, *args: Any) -> Any:
+        return other_id if name == "id" else real(name, *args)
+
+    monkeypatch.setattr(_selective, "_item_value", other_type_id)
+    credential = world.licence()
+    monkeypatch.undo()
+    assert cbor2.loads(credential.disclosures["id"])[2] == other_id
+    shown = world.device.present(credential, ["id", *TRAFFIC]).text
+    error = refused(world.verifier, shown, DisclosureInvalid, "disclosures")
+    assert error.code == "presentation.disclosure"
+    assert error.context["reason"] == "value"
+    assert error.message == "the identifier is of another type"

@@ -94,7 +94,7 @@ def make(cls: type[GovkitError], message: str | None = None, **context: Any) -> 
 
 def test_all_lists_every_error_class_and_only_error_classes() -> None:
     assert len(ERROR_CLASSES) == len(set(ERROR_NAMES))
-    assert FUNCTIONS <= set(errors_module.__all__)
+    assert set(errors_module.__all__) >= FUNCTIONS
     assert all(callable(getattr(errors_module, name)) for name in FUNCTIONS)
     for cls in ERROR_CLASSES:
         assert isinstance(cls, type)

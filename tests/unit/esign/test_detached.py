@@ -161,9 +161,23 @@ def test_repeated_header_parameter_signed_by_the_party_is_a_format_error() -> No
         verify_detached(DATA, rebuild(items[:1]), KEYS, at=T0 + timedelta(hours=1))
 
 
-def test_nan_in_a_header_is_a_format_error() -> None:
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_in_a_header_signed_by_the_party_is_a_format_error(constant: str) -> None:
+    # Signed by its own party, in a member the header may carry: only the strict JSON
+    # loader stands between the constant and the verifier, and its reason must say so.
     items = entries(chain())
     header = b64url_decode(items[0]["protected"]).decode()
-    items[0]["protected"] = b64url_encode(header.replace('"iat":', '"x":NaN,"iat":', 1).encode())
-    with pytest.raises(SignatureFormatError):
+    poisoned = header.replace('"purpose":"approval"', f'"purpose":{constant}', 1)
+    assert poisoned != header
+    protected = b64url_encode(poisoned.encode())
+    digest = hashlib.sha256(DATA).digest()
+    items[0] = {
+        "protected": protected,
+        "signature": b64url_encode(CLERK.sign(protected.encode("ascii") + b"." + digest)),
+    }
+    with pytest.raises(SignatureFormatError) as caught:
         verify_detached(DATA, rebuild(items[:1]), KEYS, at=T0 + timedelta(hours=1))
+    assert caught.value.code == "esign.format"
+    assert (
+        caught.value.message == "a protected header holds NaN or Infinity, which JSON does not have"
+    )

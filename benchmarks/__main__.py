@@ -1,4 +1,5 @@
-"""``python -m benchmarks NAME|all|summary [--json] [--quick] [--summary] [--from FILE]``.
+"""``python -m benchmarks NAME|all|summary [--json] [--quick] [--summary] [--out FILE]``
+``python -m benchmarks summary --from FILE [--json]``.
 
 ``NAME`` runs one module, ``all`` every module. Without ``--json`` the tables go to
 stdout. With ``--json`` the JSON document goes to stdout and the tables to stderr, so a
@@ -8,7 +9,12 @@ table of every measurement, its target and PASS, MISS or n/a (see
 
 ``summary`` runs every module (their tables go to stderr) and prints only that table,
 or with ``--json`` only ``{"rows": [...], "pass": N, "miss": M, ...}``. With
-``--from FILE`` it runs nothing and summarises a document saved from ``all --json``.
+``--from FILE`` it runs nothing and summarises a document saved from ``all --json`` or
+by ``--out``.
+
+``--out FILE`` writes the results document to ``FILE`` after every module (replacing it
+whole each time), so a long run that is interrupted keeps what it measured; the modules
+not yet run are listed under ``"pending"`` and the summary of such a file says so.
 
 A module that raises is reported (traceback on stderr, an ERROR row in the summary, its
 message under ``"errors"`` in the JSON document) and the others still run.
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import platform
 import sys
@@ -47,7 +54,9 @@ def available() -> list[str]:
     )
 
 
-def _run(selected: Sequence[str], quick: bool, table_out: Any) -> dict[str, Any]:
+def _run(
+    selected: Sequence[str], quick: bool, table_out: Any, out: Path | None = None
+) -> dict[str, Any]:
     print(
         f"python {platform.python_version()} on {platform.machine()}{' (quick)' if quick else ''}",
         file=table_out,
@@ -55,7 +64,13 @@ def _run(selected: Sequence[str], quick: bool, table_out: Any) -> dict[str, Any]
     )
     results: dict[str, list[Comparison]] = {}
     errors: dict[str, str] = {}
-    for name in selected:
+
+    def document(pending: Sequence[str]) -> dict[str, Any]:
+        return {**results_document(results, quick=quick), "errors": errors, "pending": pending}
+
+    for done, name in enumerate(selected, 1):
+        if out is not None:
+            _save(document(selected[done - 1 :]), out)
         print(f"\n[{name}]", file=table_out, flush=True)
         try:
             module = importlib.import_module(f"benchmarks.{name}")
@@ -71,7 +86,16 @@ def _run(selected: Sequence[str], quick: bool, table_out: Any) -> dict[str, Any]
         if notes:
             print(notes, file=table_out)
         table_out.flush()
-    return {**results_document(results, quick=quick), "errors": errors}
+    if out is not None:
+        _save(document([]), out)
+    return document([])
+
+
+def _save(document: dict[str, Any], out: Path) -> None:
+    """Replace ``out`` with ``document`` whole (a reader never sees half a file)."""
+    part = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    part.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    part.replace(out)
 
 
 def _read_results(path: str) -> dict[str, Any]:
@@ -97,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--summary", action="store_true", help="end with the PASS/MISS table of every target"
     )
     parser.add_argument(
+        "--out", metavar="FILE", help="also write the results document here after every module"
+    )
+    parser.add_argument(
         "--from",
         dest="source",
         metavar="FILE",
@@ -110,10 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.source is not None and (args.name != SUMMARY or args.quick):
+    if args.source is not None and (args.name != SUMMARY or args.quick or args.out):
         parser.print_usage(sys.stderr)
-        print(f"--from goes with {SUMMARY} alone (no --quick)", file=sys.stderr)
+        print(f"--from goes with {SUMMARY} alone (no --quick, no --out)", file=sys.stderr)
         return 2
+    out = None if args.out is None else Path(args.out)
 
     if args.name == SUMMARY:
         if args.source is not None:
@@ -123,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"cannot summarise {args.source}: {exc}", file=sys.stderr)
                 return 3
         else:
-            summary = summarize(_run(names, args.quick, sys.stderr))
+            summary = summarize(_run(names, args.quick, sys.stderr, out))
         if args.json:
             json.dump(summary.to_json(), sys.stdout, indent=2)
             sys.stdout.write("\n")
@@ -132,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if summary.errors and args.source is None else 0
 
     table_out = sys.stderr if args.json else sys.stdout
-    document = _run(names if args.name == "all" else [args.name], args.quick, table_out)
+    document = _run(names if args.name == "all" else [args.name], args.quick, table_out, out)
     if args.summary:
         summary = summarize(document)
         print(f"\n{format_summary(summary)}", file=table_out)

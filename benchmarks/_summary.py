@@ -11,7 +11,9 @@ recomputed from the numbers, never copied from the file:
 * **PASS** when every stated target is met, **MISS** when any is not, **n/a** when the
   row states none;
 * a module that failed (the document's ``"errors"``) is one **ERROR** row: what it
-  would have measured is not known, so it is neither a pass nor a miss.
+  would have measured is not known, so it is neither a pass nor a miss;
+* modules an interrupted run did not reach (``"pending"``, written by ``--out``) are
+  named in the heading: the summary is then of part of the benchmarks.
 
 A row measured over fewer than :data:`~benchmarks._harness.MIN_ROUNDS` rounds keeps its
 verdict but is marked ``few_rounds``: its ratio is not the median of enough alternating
@@ -67,6 +69,8 @@ class Summary:
 
     rows: tuple[SummaryRow, ...]
     quick: bool
+    #: Modules the run did not reach (an interrupted ``--out`` file).
+    pending: tuple[str, ...] = ()
 
     @property
     def passed(self) -> int:
@@ -94,6 +98,7 @@ class Summary:
             "few_rounds": sum(row.few_rounds for row in self.rows),
             "min_rounds": MIN_ROUNDS,
             "quick": self.quick,
+            "pending": list(self.pending),
         }
 
 
@@ -145,7 +150,10 @@ def summarize(document: Mapping[str, Any]) -> Summary:
                 few_rounds=False,
             )
         )
-    return Summary(tuple(rows), quick=document.get("quick") is True)
+    pending = document.get("pending", [])
+    if not isinstance(pending, list) or not all(isinstance(m, str) for m in pending):
+        raise ValueError('"pending" must be a list of module names')
+    return Summary(tuple(rows), quick=document.get("quick") is True, pending=tuple(pending))
 
 
 def _row(module: str, index: int, item: Any) -> SummaryRow:
@@ -202,8 +210,13 @@ def format_summary(summary: Summary) -> str:
 
     na = len(summary.rows) - summary.passed - summary.missed - summary.errors
     failed = f", {summary.errors} module(s) failed (ERROR)" if summary.errors else ""
+    heading = "Summary"
+    if summary.quick:
+        heading += " (quick run: smoke test, not a measurement)"
+    if summary.pending:
+        heading += f" (PARTIAL: not run: {', '.join(summary.pending)})"
     lines = [
-        f"Summary{' (quick run: smoke test, not a measurement)' if summary.quick else ''}",
+        heading,
         line(header),
         "-+-".join("-" * w for w in widths),
         *(line(cells) for cells in table[1:]),

@@ -430,12 +430,14 @@ class _SqlStore:
             [r.outcome for r in rows],
         )
         leaves = columns[0]
-        with self._db.transaction() as tx:
+        # Pipelined: BEGIN, SET, the lock and the head read go out together, then the
+        # insert and COMMIT: one client round trip while the lock is held.
+        with self._db.transaction(pipeline=True) as tx:
             # Release the writer lock at COMMIT without waiting for the WAL flush;
             # _wait_durable waits for it once the lock is gone (see there).
             tx.run("SET LOCAL synchronous_commit TO off")
             tx.lock(self._lock_id)
-            head = tx.run(_PG_HEAD)
+            head = tx.fetch(_PG_HEAD)
             first = int(head[0][0])
             border = {(int(lvl), int(i)): _blob(h) for _, lvl, i, h in head if lvl is not None}
             if len(border) != first.bit_count():

@@ -41,13 +41,17 @@ def perfect_nodes(start: int, end: int) -> list[Node]:
     Valid for the ranges RFC 6962 trees are made of: ``start`` is a multiple of
     the smallest power of two that is at least ``end - start``, or ``start`` is 0.
     """
-    nodes: list[Node] = []
     size = end - start
+    if size & (size - 1) == 0:  # one perfect subtree, or none: most ranges of a proof
+        level = size.bit_length() - 1
+        return [(level, start >> level)] if size else []
+    nodes: list[Node] = []
     position = start
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            nodes.append((level, position >> level))
-            position += 1 << level
+    while size:  # one node per set bit of the size, highest first
+        level = size.bit_length() - 1
+        nodes.append((level, position >> level))
+        position += 1 << level
+        size -= 1 << level
     return nodes
 
 

@@ -68,13 +68,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
-from govkit.certificates._identifier import ROOT_OID, LicenceId, is_uscc, parse_licence_id
+from govkit.certificates._identifier import ROOT_OID, is_uscc, parse_licence_id
 from govkit.certificates._types import (
     FIELD_NAME,
     TYPE_NAME,
@@ -304,6 +304,22 @@ def _normalise_moment(value: object, name: str) -> date | datetime:
     raise invalid("validity must be a date or an aware datetime", name, "kind")
 
 
+def _check_period(start: date | datetime, end: date | datetime) -> None:
+    """Both dates or both datetimes, and ``end`` not before ``start``."""
+    if isinstance(start, datetime) != isinstance(end, datetime):
+        raise invalid(
+            "valid_from and valid_until must both be dates or both datetimes",
+            "valid_until",
+            "kind",
+        )
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        backwards = end <= start
+    else:
+        backwards = end < start
+    if backwards:
+        raise invalid("valid_until is before valid_from", "valid_until", "order")
+
+
 def _encode_moment(value: date | datetime) -> str | int:
     if isinstance(value, datetime):
         return int((value - _EPOCH).total_seconds())
@@ -342,13 +358,9 @@ class Licence:
     status_index: int | None = None
 
     def __post_init__(self) -> None:
-        self._check(parse_licence_id)
-
-    def _check(self, parse: Callable[[str], LicenceId]) -> None:
-        """Check and normalise the fields; ``parse`` parses :attr:`id` (and checks it)."""
         if not isinstance(self.type, str) or not TYPE_NAME.fullmatch(self.type):
             raise invalid("the licence type name is malformed", "type", "format")
-        parsed = parse(self.id)
+        parsed = parse_licence_id(self.id)
         if not isinstance(self.holder, Holder):
             raise invalid("holder must be a Holder", "holder", "kind")
         if not isinstance(self.issuer, Agency):
@@ -357,18 +369,7 @@ class Licence:
             raise invalid("the identifier's issuer code is not the issuer's USCC", "id", "issuer")
         start = _normalise_moment(self.valid_from, "valid_from")
         end = _normalise_moment(self.valid_until, "valid_until")
-        if isinstance(start, datetime) != isinstance(end, datetime):
-            raise invalid(
-                "valid_from and valid_until must both be dates or both datetimes",
-                "valid_until",
-                "kind",
-            )
-        if isinstance(start, datetime) and isinstance(end, datetime):
-            backwards = end <= start
-        else:
-            backwards = end < start
-        if backwards:
-            raise invalid("valid_until is before valid_from", "valid_until", "order")
+        _check_period(start, end)
         object.__setattr__(self, "valid_from", start)
         object.__setattr__(self, "valid_until", end)
         if not isinstance(self.fields, Mapping):
@@ -489,7 +490,15 @@ class Licence:
         holder_value = Holder(holder[1], kind)
         if agency is None or agency.name != agency_name or agency.uscc != parsed.issuer_code:
             agency = Agency(agency_name, parsed.issuer_code)
-        # the constructor's checks, without parsing the identifier a second time
+        # One pass: of the constructor's checks only these can still fail. The rest hold
+        # by construction: the type's name and field names come from the registry, the
+        # identifier was just parsed, the issuer's USCC is the identifier's, the field
+        # values were checked above and the times are normalised by _decode_moment.
+        _check_period(start, end)
+        if index is not None and not 0 <= index <= _MAX_STATUS_INDEX:
+            raise invalid(
+                "status_index must be an int from 0 to 2**32 - 1", "status_index", "range"
+            )
         licence = object.__new__(cls)
         for name, value in (
             ("type", licence_type.name),
@@ -498,11 +507,10 @@ class Licence:
             ("issuer", agency),
             ("valid_from", start),
             ("valid_until", end),
-            ("fields", fields),
+            ("fields", MappingProxyType(fields)),
             ("status_index", index),
         ):
             object.__setattr__(licence, name, value)
-        licence._check(lambda _ident: parsed)
         licence_type.check_licence(licence, allow_raw_id=True)
         return licence
 

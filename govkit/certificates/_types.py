@@ -32,7 +32,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
@@ -222,6 +222,38 @@ class FieldSpec:
         if not isinstance(value, bool):
             raise invalid(f"{field} must be a bool", name, "kind")
         return value
+
+
+class MaskedFields(Mapping[str, FieldValue]):
+    """A licence's fields for display (:meth:`LicenceType.masked`), read-only.
+
+    Masking happens on first use, so a verification whose caller never shows the
+    fields does not pay for it; the result is the same mapping either way.
+    """
+
+    __slots__ = ("_fields", "_shown", "_type")
+
+    def __init__(self, licence_type: LicenceType, fields: Mapping[str, FieldValue]) -> None:
+        self._type = licence_type
+        self._fields = fields
+        self._shown: dict[str, FieldValue] | None = None
+
+    def _masked(self) -> dict[str, FieldValue]:
+        if self._shown is None:
+            self._shown = self._type.masked(self._fields)
+        return self._shown
+
+    def __getitem__(self, name: str) -> FieldValue:
+        return self._masked()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._masked())
+
+    def __len__(self) -> int:
+        return len(self._masked())
+
+    def __repr__(self) -> str:
+        return f"MaskedFields({self._masked()!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from types import MappingProxyType
 from typing import Any
 
 from govkit.audit import AuditEvent, AuditLog
@@ -38,6 +37,7 @@ from govkit.certificates._status import (
     StatusListSource,
 )
 from govkit.certificates._trust import TrustedIssuer, TrustedKey, TrustList
+from govkit.certificates._types import MaskedFields
 from govkit.certificates.qr import read_qr
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
@@ -495,7 +495,7 @@ class CertificateVerifier:
             trace.skipped("status", STATUS_SKIPPED)
         else:
             trace.ok("status", STATUS_CHECKED)
-        masked = MappingProxyType(self._registry.get(licence.type).masked(licence.fields))
+        masked = MaskedFields(self._registry.get(licence.type), licence.fields)  # masks on use
         return VerifiedCertificate(
             licence,
             issuer,

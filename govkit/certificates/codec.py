@@ -512,7 +512,8 @@ def _parse_cose(
         raise _format_error("the signature must be a byte string", "cose")
     protected: Any = {}
     if protected_bytes:
-        protected = parse(protected_bytes, max_depth=max_depth, reason="cose")
+        known = _fixed_protected(protected_bytes) if fixed is not None else None
+        protected = known or parse(protected_bytes, max_depth=max_depth, reason="cose")
         if not isinstance(protected, Mapping):
             raise _format_error("the protected header must hold a map", "cose")
     kid = protected.get(_KID, unprotected.get(_KID))
@@ -564,6 +565,30 @@ def _fixed_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     if signature is None or signature[1] != len(data):
         return None
     return protected[0], payload[0], signature[0]
+
+
+#: The canonical CBOR of each COSE algorithm id -> the id.
+_ALG_HEADS: Final = MappingProxyType(
+    {cbor2.dumps(alg_id): alg_id for alg_id in COSE_ALGORITHMS.values()}
+)
+
+
+def _fixed_protected(header: bytes) -> dict[int, Any] | None:
+    """``{1: alg, 4: kid}`` when ``header`` is exactly its canonical encoding (what
+    :func:`encode` writes without a content type), else ``None`` (then
+    :func:`_parse_canonical` decides, as for any other header)."""
+    if header[:2] != b"\xa2\x01":
+        return None
+    for head, alg_id in _ALG_HEADS.items():
+        if header.startswith(head, 2):
+            pos = 2 + len(head)
+            if header[pos : pos + 1] != b"\x04":
+                return None
+            kid = _read_bstr(header, pos + 1)
+            if kid is None or kid[1] != len(header):
+                return None
+            return {_ALG: alg_id, _KID: kid[0]}
+    return None
 
 
 def _read_bstr(data: bytes, pos: int) -> tuple[bytes, int] | None:

@@ -259,6 +259,12 @@ class Tx:
             return []
         return list(cursor.fetchall())
 
+    def fetch(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement that returns rows and return them (waits in a pipeline too)."""
+        cursor = self._cursor
+        cursor.execute(_pg(statement) if self.postgres else statement, tuple(params))
+        return list(cursor.fetchall())
+
     def many(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement once per row of parameters."""
         self._cursor.executemany(_pg(statement) if self.postgres else statement, rows)
@@ -301,10 +307,13 @@ class Database:
         """Run one statement on its own (autocommit) and return its rows."""
         raise NotImplementedError
 
-    def transaction(self, *, write: bool = True) -> Any:
+    def transaction(self, *, write: bool = True, pipeline: bool = False) -> Any:
         """A context manager yielding a :class:`Tx`; commits on exit, rolls back on error.
 
         ``write=False`` starts a plain read transaction (no SQLite write lock).
+        ``pipeline=True`` (PostgreSQL; ignored by SQLite) sends the statements without
+        waiting for each one's result, ``COMMIT`` included: the server is waited for
+        only by :meth:`Tx.fetch` and at the end, and ``Tx.run`` returns no rows.
         """
         raise NotImplementedError
 
@@ -411,7 +420,7 @@ class _SQLite(Database):
                 raise _sqlite_error(exc, self.errors, "failed") from None
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+    def transaction(self, *, write: bool = True, pipeline: bool = False) -> Iterator[Tx]:
         with self._lock:
             conn = self._check_open()
             try:
@@ -515,11 +524,15 @@ class _Postgres(Database):
                 raise self._failed(exc, conn) from None
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Tx]:
+    def transaction(self, *, write: bool = True, pipeline: bool = False) -> Iterator[Tx]:
         with self._lock:
             conn = self._connection()
             try:
-                with conn.transaction(), conn.cursor() as cursor:
+                with (
+                    conn.pipeline() if pipeline else contextlib.nullcontext(),
+                    conn.transaction(),
+                    conn.cursor() as cursor,
+                ):
                     yield Tx(cursor, postgres=True)
             except self._psycopg.Error as exc:
                 raise self._failed(exc, conn) from None

@@ -141,6 +141,7 @@ def test_summary_from_unreadable_or_foreign_file_is_3(
         ["keys", "--from", "results.json"],
         ["all", "--from", "results.json"],
         ["summary", "--quick", "--from", "results.json"],
+        ["summary", "--out", "x.json", "--from", "results.json"],
     ],
 )
 def test_usage_errors_are_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -168,3 +169,43 @@ def test_failing_module_is_an_error_row_and_the_others_still_run(
     document = json.loads(capsys.readouterr().out)
     assert list(document["errors"]) == ["_no_such_module"]
     assert list(document["benchmarks"]) == ["_fast"]
+
+
+def test_interrupted_run_keeps_what_it_measured_in_out_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C in the middle of a long run: the modules already measured are in the file."""
+    _fake_module(monkeypatch, "_fast", 1.0)
+    interrupted = ModuleType("benchmarks._interrupted")
+
+    def run(quick: bool) -> list[Comparison]:
+        raise KeyboardInterrupt
+
+    interrupted.run = run  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "benchmarks._interrupted", interrupted)
+    monkeypatch.setattr(cli, "available", lambda: ["_fast", "_interrupted", "_later"])
+    out = tmp_path / "results.json"
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["all", "--out", str(out)])
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert list(saved["benchmarks"]) == ["_fast"]
+    assert saved["pending"] == ["_interrupted", "_later"]
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left
+    capsys.readouterr()
+    assert cli.main(["summary", "--from", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("Summary (PARTIAL: not run: _interrupted, _later)")
+    assert cli.main(["summary", "--from", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pending"] == ["_interrupted", "_later"]
+
+
+def test_out_file_of_a_finished_run_has_nothing_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_module(monkeypatch, "_fast", 1.0)
+    monkeypatch.setattr(cli, "available", lambda: ["_fast"])
+    out = tmp_path / "results.json"
+    assert cli.main(["summary", "--out", str(out)]) == 0
+    saved = json.loads(out.read_text(encoding="utf-8"))
+    assert (list(saved["benchmarks"]), saved["pending"], saved["errors"]) == (["_fast"], [], {})
+    assert capsys.readouterr().out.startswith("Summary\n")

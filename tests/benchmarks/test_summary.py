@@ -258,5 +258,7 @@ def test_failed_module_is_an_error_neither_pass_nor_miss() -> None:
     assert table.splitlines()[-1] == (
         "1 PASS, 0 MISS, 0 without a target, 1 module(s) failed (ERROR)"
     )
+    with pytest.raises(ValueError, match='"pending" must be'):
+        summarize({"benchmarks": {}, "pending": "lists"})
     with pytest.raises(ValueError, match='"errors" must map'):
         summarize({"benchmarks": {}, "errors": {"audit": 1}})

@@ -29,11 +29,22 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from govkit.audit._tree import (
+    CompactRange,
+    consistency_ranges,
+    hash_ranges,
+    inclusion_ranges,
+    integrate,
+    nodes_for,
+    perfect_nodes,
+    root_from,
+)
 from govkit.audit.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -474,3 +485,102 @@ def test_true_is_not_accepted_as_size_one() -> None:
     verify_inclusion(L[0], 0, 1, [], ROOTS[1])  # the honest call passes
     with pytest.raises(InvalidProof):
         verify_inclusion(L[0], False, True, [], ROOTS[1])
+
+
+# --- the node-addressed arithmetic the log and its stores build on (_tree) -------------
+
+TREE_LEAVES = [leaf_hash(i.to_bytes(2, "big")) for i in range(70)]
+
+
+def perfect_subtree(level: int, index: int) -> bytes:
+    """The reference MTH of the perfect subtree at node (level, index)."""
+    return root_hash(TREE_LEAVES[index << level : (index + 1) << level])
+
+
+def all_interior_nodes(size: int) -> dict[tuple[int, int], bytes]:
+    """Every complete perfect node of level >= 1 in a tree of ``size`` leaves."""
+    nodes = {}
+    level = 1
+    while 1 << level <= size:
+        for index in range(size >> level):
+            nodes[(level, index)] = perfect_subtree(level, index)
+        level += 1
+    return nodes
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "nodes"),
+    [
+        (0, 0, []),
+        (0, 1, [(0, 0)]),
+        (0, 8, [(3, 0)]),
+        (8, 12, [(2, 2)]),
+        (5, 6, [(0, 5)]),
+        (0, 13, [(3, 0), (2, 2), (0, 12)]),
+        (0, 7, [(2, 0), (1, 2), (0, 6)]),
+        (16, 27, [(3, 2), (1, 12), (0, 26)]),
+    ],
+)
+def test_perfect_nodes_decompose_a_range_left_to_right(
+    start: int, end: int, nodes: list[tuple[int, int]]
+) -> None:
+    assert perfect_nodes(start, end) == nodes
+
+
+def test_compact_range_gives_the_reference_root_and_nodes_at_every_size() -> None:
+    compact = CompactRange()
+    assert compact.root() == EMPTY_ROOT
+    assert compact.size == 0
+    created: list[tuple[int, int, bytes]] = []
+    for size, leaf in enumerate(TREE_LEAVES, start=1):
+        compact.append(leaf, created)
+        assert compact.size == size
+        assert compact.root() == root_hash(TREE_LEAVES[:size]), size
+        assert {(lvl, idx): h for lvl, idx, h in created} == all_interior_nodes(size), size
+    assert len(created) == len(all_interior_nodes(len(TREE_LEAVES)))
+    quiet = CompactRange()
+    for leaf in TREE_LEAVES[:5]:
+        quiet.append(leaf)
+    assert quiet.root() == root_hash(TREE_LEAVES[:5])
+
+
+@pytest.mark.parametrize(("size", "batch"), [(0, 1), (0, 70), (1, 1), (5, 3), (8, 8), (13, 50)])
+def test_integrating_a_batch_creates_exactly_the_nodes_it_completes(size: int, batch: int) -> None:
+    stored = dict(all_interior_nodes(size))
+    stored.update({(0, i): leaf for i, leaf in enumerate(TREE_LEAVES[:size])})
+    border = {node: stored[node] for node in perfect_nodes(0, size)}
+    new = TREE_LEAVES[size : size + batch]
+    created = integrate(size, border, new)
+    expected = {
+        node: h
+        for node, h in all_interior_nodes(size + batch).items()
+        if node not in all_interior_nodes(size)
+    }
+    assert {(lvl, idx): h for lvl, idx, h in created} == expected
+    assert len(created) == len(expected)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 13, 64, 70])
+def test_roots_and_proof_hashes_come_from_stored_nodes_alone(size: int) -> None:
+    stored = dict(all_interior_nodes(size))
+    stored.update({(0, i): leaf for i, leaf in enumerate(TREE_LEAVES[:size])})
+    asked: list[tuple[int, int]] = []
+
+    def get(nodes: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        asked.extend(nodes)
+        return {node: stored[node] for node in nodes}
+
+    assert root_from(size, get) == root_hash(TREE_LEAVES[:size])
+    assert asked == perfect_nodes(0, size)
+    for index in (0, size // 2, size - 1):
+        ranges = inclusion_ranges(index, size)
+        assert nodes_for(ranges) <= set(stored)
+        proof = hash_ranges(ranges, stored)
+        assert proof == inclusion_proof(TREE_LEAVES[:size], index)
+        verify_inclusion(TREE_LEAVES[index], index, size, proof, root_hash(TREE_LEAVES[:size]))
+    for old in (1, size // 2, size - 1):
+        if 0 < old < size:
+            ranges = consistency_ranges(old, size)
+            proof = hash_ranges(ranges, stored)
+            assert proof == consistency_proof(TREE_LEAVES[:size], old)
+    assert nodes_for([(0, size), (0, 1)]) == {*perfect_nodes(0, size), (0, 0)}

@@ -51,9 +51,10 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks all --summary
 
 ## make mutate: mutation testing (mutmut) of the verification modules, one at a time,
-## each against its own tests only, in a scratch copy outside the tree (not part of
-## `make test`; about an hour on two cores). Prints the surviving-mutant rate per module
-## and fails when one is 10% or more. MUTATE_MODULES picks some (`scripts/mutate.py --list`).
+## each against its own tests only, in a scratch copy outside the tree; not part of
+## `make test`. Prints the surviving-mutant rate per module, fails when one is 10% or
+## more. MUTATE_MODULES picks some (`python scripts/mutate.py --list`); MUTATE_TIMEOUT
+## bounds each module (seconds); MUTATE_JOBS is mutmut's --max-children.
 MUTATE_MODULES ?=
 MUTATE_JOBS ?= 1
 MUTATE_TIMEOUT ?= 1800

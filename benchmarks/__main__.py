@@ -21,7 +21,7 @@ message under ``"errors"`` in the JSON document) and the others still run.
 
 Exit status: 0 done (whatever the verdicts: this is a report), 1 a module failed,
 2 usage error or unknown benchmark name, 3 the ``--from`` file cannot be read or is not a
-results document.
+results document, or the ``--out`` file cannot be written.
 """
 
 from __future__ import annotations
@@ -91,11 +91,19 @@ def _run(
     return document([])
 
 
+class _SaveFailed(Exception):
+    """The ``--out`` file could not be written."""
+
+
 def _save(document: dict[str, Any], out: Path) -> None:
     """Replace ``out`` with ``document`` whole (a reader never sees half a file)."""
     part = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    part.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    part.replace(out)
+    try:
+        part.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        part.replace(out)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise _SaveFailed(f"cannot write {out}: {exc}") from exc
 
 
 def _read_results(path: str) -> dict[str, Any]:
@@ -151,7 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"cannot summarise {args.source}: {exc}", file=sys.stderr)
                 return 3
         else:
-            summary = summarize(_run(names, args.quick, sys.stderr, out))
+            try:
+                summary = summarize(_run(names, args.quick, sys.stderr, out))
+            except _SaveFailed as exc:
+                print(exc, file=sys.stderr)
+                return 3
         if args.json:
             json.dump(summary.to_json(), sys.stdout, indent=2)
             sys.stdout.write("\n")
@@ -160,7 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if summary.errors and args.source is None else 0
 
     table_out = sys.stderr if args.json else sys.stdout
-    document = _run(names if args.name == "all" else [args.name], args.quick, table_out, out)
+    try:
+        document = _run(names if args.name == "all" else [args.name], args.quick, table_out, out)
+    except _SaveFailed as exc:
+        print(exc, file=sys.stderr)
+        return 3
     if args.summary:
         summary = summarize(document)
         print(f"\n{format_summary(summary)}", file=table_out)

@@ -380,6 +380,7 @@ class _SqlStore:
         with self._writer_lock(), self._db.transaction() as tx:
             for statement, rows in statements:
                 tx.many(statement, rows)
+        self._after_write()
 
     def _writer_lock(self) -> contextlib.AbstractContextManager[object]:
         """Held around every write transaction (SQLite: the writers' file lock)."""
@@ -520,7 +521,12 @@ class _SqlStore:
         """
         if not rows:
             return self.size()
-        return self._queue.submit(_Pending(tuple(rows), dict(personal)), self._locked_append)
+        first = self._queue.submit(_Pending(tuple(rows), dict(personal)), self._locked_append)
+        self._after_write()
+        return first
+
+    def _after_write(self) -> None:
+        """Housekeeping after a commit, outside every lock (SQLite: WAL checkpoints)."""
 
     def _append_statements(
         self,
@@ -759,6 +765,10 @@ class _WriterFileLock:
     under contention). ``BEGIN IMMEDIATE`` still guards the database itself, also
     against writers that do not take this lock. Waiting longer than ``timeout``
     raises :class:`~govkit.errors.AuditStoreLocked`.
+
+    Like SQLite's ``-wal`` and ``-shm``, the file goes when the last writer closes:
+    :meth:`remove` unlinks it while holding the lock, and a writer that locked a file
+    already unlinked (its inode is no longer the path's) lets go and tries again.
     """
 
     def __init__(self, path: Path, timeout: float) -> None:
@@ -781,6 +791,14 @@ class _WriterFileLock:
     def _open(self) -> int:
         return os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
 
+    def _current(self, fd: int) -> bool:
+        """Whether the locked ``fd`` is still the file at the path (not unlinked meanwhile)."""
+        try:
+            here, there = os.fstat(fd), os.stat(self._path)
+        except OSError:
+            return False
+        return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         with self._mutex:
@@ -790,44 +808,82 @@ class _WriterFileLock:
             finally:
                 os.close(fd)  # releases the flock
 
+    def remove(self) -> None:
+        """Unlink the lock file unless another writer has it open and locked (on close)."""
+        with self._mutex, contextlib.suppress(OSError):
+            fd = os.open(self._path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if self._current(fd):
+                    os.unlink(self._path)
+            finally:
+                os.close(fd)
+
+    def _lock(self, flags: int) -> int | None:
+        """Open and lock the current file; ``None`` if ``LOCK_NB`` found it taken."""
+        while True:
+            try:
+                fd = self._open()
+            except OSError as exc:
+                raise AuditStoreError(
+                    "cannot open the audit store's writer lock: "
+                    f"{exc.strerror or type(exc).__name__}",
+                    engine="sqlite",
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | flags)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            except BaseException:
+                os.close(fd)
+                raise
+            if self._current(fd):
+                return fd
+            os.close(fd)  # a closing writer unlinked it: lock the new file instead
+
     def _acquire(self) -> int:
-        try:
-            fd = self._open()
-        except OSError as exc:
-            raise AuditStoreError(
-                f"cannot open the audit store's writer lock: {exc.strerror or type(exc).__name__}",
-                engine="sqlite",
-            ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pass
-        else:
+        fd = self._lock(fcntl.LOCK_NB)
+        if fd is not None:
             return fd
         # Contended: wait in the kernel (woken at once on release), bounded by the timeout.
-        got = threading.Event()
+        got: list[int] = []
+        failed: list[BaseException] = []
         guard = threading.Lock()
+        ready = threading.Event()
         abandoned = False
 
         def wait() -> None:
-            with contextlib.suppress(OSError):  # pragma: no cover - EINTR is retried
-                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                locked = self._lock(0)
+            except BaseException as exc:  # handed to the waiting caller
+                failed.append(exc)
+                ready.set()
+                return
             with guard:
-                if abandoned:
-                    os.close(fd)
-                else:
-                    got.set()
+                if abandoned and locked is not None:
+                    os.close(locked)
+                elif locked is not None:
+                    got.append(locked)
+            ready.set()
 
         threading.Thread(target=wait, name="govkit-audit-writer-lock", daemon=True).start()
-        if got.wait(self._timeout):
-            return fd
+        ready.wait(self._timeout)
         with guard:
-            if got.is_set():
-                return fd
+            if got:
+                return got[0]
             abandoned = True
+        if failed:
+            raise failed[0]
         raise AuditStoreLocked(
             "the audit store stayed locked by another writer", engine="sqlite", waited=self._timeout
         )
+
+
+#: A SQLite writer checkpoints the WAL (PASSIVE) after every this many of its commits.
+_CHECKPOINT_EVERY: Final = 64
+#: SQLite's own automatic checkpoint, a safety net: pages (of 4 KiB) in the WAL.
+_WAL_SAFETY_PAGES: Final = 16_384
 
 
 class SQLiteStore(_SqlStore):
@@ -872,11 +928,38 @@ class SQLiteStore(_SqlStore):
         self._file_lock = (
             None if read_only else _WriterFileLock.for_database(self._path, busy_timeout)
         )
+        self._commits = 0
+        self._checkpointing = threading.Lock()
+        if not read_only:
+            # SQLite checkpoints the WAL inside the COMMIT that crosses its threshold,
+            # which here would be under the writers' lock, stalling every writer for a
+            # database fsync. _after_write checkpoints after the lock is released
+            # instead; the raised threshold only bounds the WAL if that never runs.
+            self._db.read(f"PRAGMA wal_autocheckpoint={_WAL_SAFETY_PAGES}")
+
+    def _after_write(self) -> None:
+        self._commits += 1
+        if self._commits % _CHECKPOINT_EVERY or not self._checkpointing.acquire(blocking=False):
+            return
+        try:  # PASSIVE: copies what it can without waiting for readers or writers
+            with contextlib.suppress(AuditStoreError):
+                self._db.read("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            self._checkpointing.release()
 
     def _writer_lock(self) -> contextlib.AbstractContextManager[object]:
         if self._file_lock is None:
             return contextlib.nullcontext()
         return self._file_lock.held()
+
+    def close(self) -> None:
+        """Close the connection; remove the writers' lock file if no writer holds it."""
+        if self._file_lock is not None and self._commits % _CHECKPOINT_EVERY:
+            with contextlib.suppress(AuditStoreError):  # what this writer left in the WAL
+                self._db.read("PRAGMA wal_checkpoint(PASSIVE)")
+        super().close()
+        if self._file_lock is not None:
+            self._file_lock.remove()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"

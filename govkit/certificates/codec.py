@@ -485,6 +485,7 @@ def _parse_cose(
     if leading is not None and leading not in (_COSE_SIGN1_TAG, _CWT_TAG):
         raise _format_error("not a COSE_Sign1 message", "cose", tag=leading)
     fixed = _fixed_sign1(data) if parse is _parse_canonical and max_depth >= 2 else None
+    item: Any
     if fixed is not None:
         item = [fixed[0], {}, fixed[1], fixed[2]]
     else:

@@ -209,3 +209,15 @@ def test_out_file_of_a_finished_run_has_nothing_pending(
     saved = json.loads(out.read_text(encoding="utf-8"))
     assert (list(saved["benchmarks"]), saved["pending"], saved["errors"]) == (["_fast"], [], {})
     assert capsys.readouterr().out.startswith("Summary\n")
+
+
+def test_out_file_that_cannot_be_written_is_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = _fake_module(monkeypatch, "_fast", 1.0)
+    monkeypatch.setattr(cli, "available", lambda: ["_fast"])
+    missing = tmp_path / "no-such-folder" / "results.json"
+    assert cli.main(["all", "--out", str(missing)]) == 3
+    assert cli.main(["summary", "--out", str(missing)]) == 3
+    assert runs == []  # refused before spending time on a measurement it could not keep
+    assert "cannot write" in capsys.readouterr().err

@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -489,12 +489,10 @@ def test_true_is_not_accepted_as_size_one() -> None:
 
 # --- the node-addressed arithmetic the log and its stores build on (_tree) -------------
 
-TREE_LEAVES = [leaf_hash(i.to_bytes(2, "big")) for i in range(70)]
-
 
 def perfect_subtree(level: int, index: int) -> bytes:
     """The reference MTH of the perfect subtree at node (level, index)."""
-    return root_hash(TREE_LEAVES[index << level : (index + 1) << level])
+    return root_hash(TREE[index << level : (index + 1) << level])
 
 
 def all_interior_nodes(size: int) -> dict[tuple[int, int], bytes]:
@@ -532,24 +530,24 @@ def test_compact_range_gives_the_reference_root_and_nodes_at_every_size() -> Non
     assert compact.root() == EMPTY_ROOT
     assert compact.size == 0
     created: list[tuple[int, int, bytes]] = []
-    for size, leaf in enumerate(TREE_LEAVES, start=1):
+    for size, leaf in enumerate(TREE, start=1):
         compact.append(leaf, created)
         assert compact.size == size
-        assert compact.root() == root_hash(TREE_LEAVES[:size]), size
+        assert compact.root() == root_hash(TREE[:size]), size
         assert {(lvl, idx): h for lvl, idx, h in created} == all_interior_nodes(size), size
-    assert len(created) == len(all_interior_nodes(len(TREE_LEAVES)))
+    assert len(created) == len(all_interior_nodes(len(TREE)))
     quiet = CompactRange()
-    for leaf in TREE_LEAVES[:5]:
+    for leaf in TREE[:5]:
         quiet.append(leaf)
-    assert quiet.root() == root_hash(TREE_LEAVES[:5])
+    assert quiet.root() == root_hash(TREE[:5])
 
 
 @pytest.mark.parametrize(("size", "batch"), [(0, 1), (0, 70), (1, 1), (5, 3), (8, 8), (13, 50)])
 def test_integrating_a_batch_creates_exactly_the_nodes_it_completes(size: int, batch: int) -> None:
     stored = dict(all_interior_nodes(size))
-    stored.update({(0, i): leaf for i, leaf in enumerate(TREE_LEAVES[:size])})
+    stored.update({(0, i): leaf for i, leaf in enumerate(TREE[:size])})
     border = {node: stored[node] for node in perfect_nodes(0, size)}
-    new = TREE_LEAVES[size : size + batch]
+    new = TREE[size : size + batch]
     created = integrate(size, border, new)
     expected = {
         node: h
@@ -563,24 +561,171 @@ def test_integrating_a_batch_creates_exactly_the_nodes_it_completes(size: int, b
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 13, 64, 70])
 def test_roots_and_proof_hashes_come_from_stored_nodes_alone(size: int) -> None:
     stored = dict(all_interior_nodes(size))
-    stored.update({(0, i): leaf for i, leaf in enumerate(TREE_LEAVES[:size])})
+    stored.update({(0, i): leaf for i, leaf in enumerate(TREE[:size])})
     asked: list[tuple[int, int]] = []
 
     def get(nodes: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         asked.extend(nodes)
         return {node: stored[node] for node in nodes}
 
-    assert root_from(size, get) == root_hash(TREE_LEAVES[:size])
+    assert root_from(size, get) == root_hash(TREE[:size])
     assert asked == perfect_nodes(0, size)
     for index in (0, size // 2, size - 1):
         ranges = inclusion_ranges(index, size)
         assert nodes_for(ranges) <= set(stored)
         proof = hash_ranges(ranges, stored)
-        assert proof == inclusion_proof(TREE_LEAVES[:size], index)
-        verify_inclusion(TREE_LEAVES[index], index, size, proof, root_hash(TREE_LEAVES[:size]))
+        assert proof == inclusion_proof(TREE[:size], index)
+        verify_inclusion(TREE[index], index, size, proof, root_hash(TREE[:size]))
     for old in (1, size // 2, size - 1):
         if 0 < old < size:
             ranges = consistency_ranges(old, size)
             proof = hash_ranges(ranges, stored)
-            assert proof == consistency_proof(TREE_LEAVES[:size], old)
+            assert proof == consistency_proof(TREE[:size], old)
     assert nodes_for([(0, size), (0, 1)]) == {*perfect_nodes(0, size), (0, 0)}
+
+
+# --- every refusal names its reason (and its numbers) -----------------------------------
+
+P5 = inclusion_proof(L[:5], 2)
+C36 = consistency_proof(TREE[:6], 3)
+R3, R6 = root_hash(TREE[:3]), root_hash(TREE[:6])
+
+
+@pytest.mark.parametrize(
+    ("fault", "message", "context"),
+    [
+        (
+            lambda: verify_inclusion(b"x", 2, 5, P5, ROOTS[5]),
+            "leaf hash must be a 32-byte hash",
+            {},
+        ),
+        (lambda: verify_inclusion(L[2], 2, 5, P5, b"x"), "root must be a 32-byte hash", {}),
+        (
+            lambda: verify_inclusion(L[2], -1, 5, P5, ROOTS[5]),
+            "index must be a non-negative integer",
+            {},
+        ),
+        (
+            lambda: verify_inclusion(L[2], 2, True, P5, ROOTS[5]),
+            "size must be a non-negative integer",
+            {},
+        ),
+        (
+            lambda: verify_inclusion(L[2], 5, 5, P5, ROOTS[5]),
+            "index is beyond the tree size",
+            {"index": 5, "size": 5},
+        ),
+        (
+            lambda: verify_inclusion(L[2], 2, 5, [*P5[:-1], b"x"], ROOTS[5]),
+            "proof hash must be a 32-byte hash",
+            {},
+        ),
+        (
+            lambda: verify_inclusion(L[2], 2, 5, P5[:-1], ROOTS[5]),
+            "inclusion proof has the wrong length",
+            {"expected": 3, "got": 2},
+        ),
+        (
+            lambda: verify_inclusion(L[3], 2, 5, P5, ROOTS[5]),
+            "inclusion proof does not lead to the root",
+            {"index": 2, "size": 5},
+        ),
+        (
+            lambda: verify_consistency(3, 6, R3, R6, [*C36[:-1], b"x"]),
+            "proof hash must be a 32-byte hash",
+            {},
+        ),
+        (
+            lambda: verify_consistency(-1, 6, R3, R6, C36),
+            "old size must be a non-negative integer",
+            {},
+        ),
+        (
+            lambda: verify_consistency(3, False, R3, R6, C36),
+            "new size must be a non-negative integer",
+            {},
+        ),
+        (lambda: verify_consistency(3, 6, b"", R6, C36), "old root must be a 32-byte hash", {}),
+        (lambda: verify_consistency(3, 6, R3, None, C36), "new root must be a 32-byte hash", {}),
+        (
+            lambda: verify_consistency(6, 3, R6, R3, C36),
+            "old size is larger than new size",
+            {"old": 6, "new": 3},
+        ),
+        (
+            lambda: verify_consistency(3, 3, R3, R3, C36),
+            "proof between equal sizes must be empty",
+            {},
+        ),
+        (
+            lambda: verify_consistency(3, 3, R3, R6, []),
+            "equal sizes but different roots",
+            {"size": 3},
+        ),
+        (
+            lambda: verify_consistency(0, 6, EMPTY_ROOT, R6, C36),
+            "a consistency proof from the empty tree is meaningless",
+            {},
+        ),
+        (lambda: verify_consistency(3, 6, R3, R6, []), "consistency proof is empty", {}),
+        (
+            lambda: verify_consistency(3, 6, R3, R6, C36[:-1]),
+            "consistency proof has the wrong length",
+            {"expected": len(C36), "got": len(C36) - 1},
+        ),
+        (
+            lambda: verify_consistency(3, 6, R6, R6, C36),
+            "consistency proof does not link the two roots",
+            {"old": 3, "new": 6},
+        ),
+        (
+            lambda: verify_consistency(3, 6, R3, R3, C36),
+            "consistency proof does not link the two roots",
+            {"old": 3, "new": 6},
+        ),
+    ],
+)
+def test_each_refused_proof_says_why(
+    fault: Callable[[], None], message: str, context: dict[str, int]
+) -> None:
+    with pytest.raises(InvalidProof) as caught:
+        fault()
+    assert caught.value.code == "audit.invalid_proof"
+    assert caught.value.message == message
+    assert caught.value.context == context
+
+
+@pytest.mark.parametrize(
+    ("fault", "message", "context"),
+    [
+        (
+            lambda: inclusion_proof(TREE[:5], 5),
+            "index must be within the tree",
+            {"index": 5, "size": 5},
+        ),
+        (
+            lambda: inclusion_proof(TREE[:5], -1),
+            "index must be within the tree",
+            {"index": -1, "size": 5},
+        ),
+        (
+            lambda: consistency_proof(TREE[:5], 6),
+            "old_size must satisfy 0 < old_size <= new size",
+            {"old_size": 6, "size": 5},
+        ),
+        (
+            lambda: consistency_proof(TREE[:5], 0),
+            "old_size must satisfy 0 < old_size <= new size",
+            {"old_size": 0, "size": 5},
+        ),
+        (lambda: root_hash([TREE[0], b"x"]), "every leaf hash must be 32 bytes", {}),
+    ],
+)
+def test_each_refused_generator_call_says_why(
+    fault: Callable[[], object], message: str, context: dict[str, int]
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        fault()
+    assert caught.value.code == "config.invalid"
+    assert caught.value.message == message
+    assert caught.value.context == context

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -186,3 +190,171 @@ def test_standard_webhooks_bad_secret_is_a_configuration_error() -> None:
         StandardWebhooks(["whsec_!!!"])
     with pytest.raises(ConfigurationError):
         StandardWebhooks([])
+
+
+# --- each refusal says why: the reason a support desk reads is part of the contract ------
+
+
+def signed_stripe(body: bytes, *, at: int | None = None) -> dict[str, str]:
+    """A Stripe-Signature over ``body`` with SECRET, as Stripe computes it."""
+    stamp = str(at if at is not None else int(NOW.timestamp()))
+    mac = hmac.new(SECRET.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"Stripe-Signature": f"t={stamp},v1={mac}"}
+
+
+def stripe_event(event_type: str, obj: dict[str, Any], **extra: Any) -> bytes:
+    event = {"id": "evt_1", "type": event_type, "created": 1, "data": {"object": obj}}
+    return json.dumps({**event, **extra}).encode()
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "message"),
+    [
+        ({}, b"{}", "the Stripe-Signature header is missing"),
+        (
+            {"Stripe-Signature": "t=1," + "v1=aa," * 700},
+            b"{}",
+            "the Stripe-Signature header is missing",
+        ),
+        ({"Stripe-Signature": "t=1,garbage"}, b"{}", "the Stripe-Signature header is malformed"),
+        ({"Stripe-Signature": "v1=aa"}, b"{}", "the Stripe-Signature header needs exactly one t="),
+        (
+            {"Stripe-Signature": "t=1,t=2,v1=aa"},
+            b"{}",
+            "the Stripe-Signature header needs exactly one t=",
+        ),
+        (signed_stripe(b'{"id":1}'), None, "the body is missing or too large"),
+        (
+            signed_stripe(b"x" * (256 * 1024 + 1)),
+            b"x" * (256 * 1024 + 1),
+            "the body is missing or too large",
+        ),
+        (
+            signed_stripe(b'{"id": "evt_1", "id": "evt_2"}'),
+            b'{"id": "evt_1", "id": "evt_2"}',
+            "the Stripe event has a duplicate member name",
+        ),
+        (
+            signed_stripe(b'{"type": "x", "data": {"object": {}}, "created": 1}'),
+            b'{"type": "x", "data": {"object": {}}, "created": 1}',
+            "the Stripe event lacks id, type or data.object",
+        ),
+        (
+            signed_stripe(b'{"id": "e", "type": "x", "data": {"object": {}}}'),
+            b'{"id": "e", "type": "x", "data": {"object": {}}}',
+            "the Stripe event lacks created",
+        ),
+        (
+            signed_stripe(stripe_event("payment_intent.succeeded", {"amount_received": -1})),
+            stripe_event("payment_intent.succeeded", {"amount_received": -1}),
+            "amount_received is not a non-negative integer",
+        ),
+        (
+            signed_stripe(stripe_event("checkout.session.completed", {"amount_total": 1.5})),
+            stripe_event("checkout.session.completed", {"amount_total": 1.5}),
+            "amount_total is not a non-negative integer",
+        ),
+        (
+            signed_stripe(stripe_event("charge.refunded", {"amount": 5, "amount_refunded": True})),
+            stripe_event("charge.refunded", {"amount": 5, "amount_refunded": True}),
+            "amount_refunded is not a non-negative integer",
+        ),
+    ],
+    ids=[
+        "no-header",
+        "header-too-long",
+        "item-without-equals",
+        "no-timestamp",
+        "two-timestamps",
+        "no-body",
+        "body-too-large",
+        "duplicate-member",
+        "no-id",
+        "no-created",
+        "negative-amount",
+        "fractional-amount",
+        "boolean-refund",
+    ],
+)
+def test_stripe_malformed_callbacks_say_why(
+    headers: dict[str, str], body: bytes, message: str
+) -> None:
+    with pytest.raises(PaymentMalformed) as caught:
+        Stripe([SECRET]).parse(headers, body, at=NOW)
+    assert caught.value.code == "payment.malformed"
+    assert caught.value.message == message
+
+
+def test_stripe_forgery_and_stale_timestamp_say_why() -> None:
+    body = stripe_event("payment_intent.succeeded", {"id": "pi_1", "amount_received": 5})
+    headers = signed_stripe(body)
+    forged = {"Stripe-Signature": headers["Stripe-Signature"].replace("v1=", "v1=0")}
+    with pytest.raises(PaymentSignatureInvalid) as bad:
+        Stripe([SECRET]).parse(forged, body, at=NOW)
+    assert bad.value.message == "no v1 signature matches a Stripe signing secret"
+    stale = signed_stripe(body, at=int(NOW.timestamp()) - 301)
+    with pytest.raises(PaymentTimestampStale) as late:
+        Stripe([SECRET]).parse(stale, body, at=NOW)
+    assert late.value.message == "the webhook timestamp is outside the tolerance"
+    assert late.value.context == {"skew": 301}
+    edge = signed_stripe(body, at=int(NOW.timestamp()) - 300)
+    assert Stripe([SECRET]).parse(edge, body, at=NOW).amount == 5
+
+
+@pytest.mark.parametrize(
+    ("event_type", "obj", "expected"),
+    [
+        (
+            "payment_intent.succeeded",
+            {"id": "pi_1", "amount": 7, "currency": "usd", "metadata": {"order_id": "G-1"}},
+            (EventKind.PAID, "G-1", "pi_1", 7, "USD", None, None),
+        ),
+        (
+            "checkout.session.completed",
+            {
+                "id": "cs_1",
+                "amount_total": 9,
+                "client_reference_id": "G-2",
+                "payment_intent": "pi_2",
+            },
+            (EventKind.PAID, "G-2", "pi_2", 9, "XXX", None, None),
+        ),
+        (
+            "payment_intent.payment_failed",
+            {"id": "pi_3", "currency": "cnyx", "payment_intent": "pi_x"},
+            (EventKind.FAILED, "pi_3", "pi_3", 0, "XXX", None, None),
+        ),
+        (
+            "payment_intent.canceled",
+            {"id": "pi_4", "amount": 4, "currency": "cny"},
+            (EventKind.CLOSED, "pi_4", "pi_4", 4, "CNY", None, None),
+        ),
+        (
+            "charge.refunded",
+            {"id": "ch_5", "amount": 5, "amount_refunded": 5, "payment_intent": "pi_5"},
+            (EventKind.REFUNDED, "pi_5", "pi_5", 5, "XXX", 5, 5),
+        ),
+        (
+            "customer.created",
+            {"metadata": "not a map", "client_reference_id": ""},
+            (EventKind.OTHER, "evt_1", None, 0, "XXX", None, None),
+        ),
+    ],
+)
+def test_stripe_events_are_normalised_field_by_field(
+    event_type: str, obj: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    body = stripe_event(event_type, obj, account="acct_9")
+    event = Stripe([SECRET]).parse(signed_stripe(body), body, at=NOW)
+    got = (
+        event.kind,
+        event.order_id,
+        event.transaction_id,
+        event.amount,
+        event.currency,
+        event.total,
+        event.refunded_total,
+    )
+    assert got == expected
+    assert (event.event_id, event.status, event.merchant_id) == ("evt_1", event_type, "acct_9")
+    assert event.occurred_at == utc_from_unix(1)

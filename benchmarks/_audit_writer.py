@@ -42,7 +42,9 @@ def _plain_appender(url: str) -> tuple[Callable[[Sequence[EntryRow]], None], dic
         import psycopg  # noqa: PLC0415
 
         conn = psycopg.connect(url, autocommit=False)
-        insert = f"INSERT INTO plain_entries ({PLAIN_INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * 11)})"
+        insert = (
+            f"INSERT INTO plain_entries ({PLAIN_INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * 11)})"
+        )
         names = ("fsync", "synchronous_commit", "full_page_writes", "wal_sync_method")
         with conn.transaction():
             settings = {n: str(conn.execute(f"SHOW {n}").fetchone()[0]) for n in names}  # type: ignore[index]

@@ -12,6 +12,15 @@
   (no size read, no folding of border nodes).
 * **Full verification**: ``verify_log`` of that log beside hashing alone: SHA-256 of
   every entry's bytes (already in memory) plus the n - 1 interior hashes.
+* **Concurrent writers** (SQLite and PostgreSQL): 8 processes at once for 10 s, 4
+  appending one event per ``append`` and 4 appending batches of 50 with
+  ``append_many``, beside the same 8 processes doing plain INSERTs of the same rows
+  (one transaction per call, the next indexes under the same write lock: ``BEGIN
+  IMMEDIATE``, an advisory lock). Reported: events/s in total, each single-event
+  writer's appends/s and its p99 latency, and the durability settings the writers'
+  own connections report (SQLite ``journal_mode``/``synchronous``, PostgreSQL
+  ``fsync``/``synchronous_commit``/``full_page_writes``/``wal_sync_method``).
+  Rounds alternate which side goes first. Large logs (10 M entries): ``audit_scale``.
 
 PostgreSQL runs in a throwaway cluster with default, durable settings (fsync on).
 """
@@ -48,7 +57,10 @@ NOTES = (
     "Proof: reference = the primary-key lookups of the nodes that proof needs, nothing\n"
     "else; target < 1 ms per proof (absolute). Verification: reference = SHA-256 of every\n"
     "leaf and interior node over entry bytes already in memory; target verify_log <= 2 x\n"
-    "that time, i.e. ratio >= 0.50."
+    "that time, i.e. ratio >= 0.50.\n"
+    "Writers: reference = the same 8 processes doing plain INSERTs (one transaction per call);\n"
+    "absolute targets: SQLite >= 5,000 and PostgreSQL >= 3,000 events/s in total, each\n"
+    "single-event writer >= 150 appends/s with p99 latency <= 100 ms, durable settings."
 )
 
 ORIGIN = "bench.example.gov/audit"
@@ -390,13 +402,17 @@ def _writers_comparison(
         and min(rates) >= SINGLE_WRITER_TARGET
         and p99_ms <= P99_TARGET_MS
     )
-    shown = ", ".join(f"{k}={_SYNC_NAMES.get(v, v) if k == 'synchronous' else v}" for k, v in settings.items())
+    absolute = (
+        f">= {WRITERS_TARGET[backend]:,.0f} events/s; each single writer >= "
+        f"{SINGLE_WRITER_TARGET:.0f}/s, p99 <= {P99_TARGET_MS:.0f} ms"
+    )
+    shown = ", ".join(
+        f"{k}={_SYNC_NAMES.get(v, v) if k == 'synchronous' else v}" for k, v in settings.items()
+    )
     note = (
         f"{WRITERS_SINGLE} single + {WRITERS_BATCH} x{WRITER_BATCH} writers, {seconds:.0f} s; "
         f"single writers {min(rates):,.0f}-{max(rates):,.0f} appends/s, worst p99 "
-        f"{p99_ms:.1f} ms; targets >= {WRITERS_TARGET[backend]:,.0f} events/s, >= "
-        f"{SINGLE_WRITER_TARGET:.0f}/s, p99 <= {P99_TARGET_MS:.0f} ms: "
-        f"{'ok' if ok else 'BELOW'}; settings: {shown}"
+        f"{p99_ms:.1f} ms; settings: {shown}"
     )
     return Comparison(
         label=f"{backend}: 8 writer processes (events/s)",
@@ -406,6 +422,8 @@ def _writers_comparison(
         number=1,
         rounds=rounds,
         note=note,
+        absolute_target=absolute,
+        absolute_met=ok,
     )
 
 
@@ -445,4 +463,5 @@ def run(quick: bool) -> list[Comparison]:
         except PostgresUnavailable as exc:
             print(f"PostgreSQL comparisons left out: {exc}", file=sys.stderr)
         results += _proof_and_verify_comparisons(folder, quick)
+        results += _writers_comparisons(folder, quick)
     return results

@@ -440,7 +440,7 @@ class _SqlStore:
             tx.lock(self._lock_id)
             head = tx.fetch(_PG_HEAD)
             first = int(head[0][0])
-            border = {(int(lvl), int(i)): _blob(h) for _, lvl, i, h in head if lvl is not None}
+            border = {(int(lvl), int(i)): _blob(h) for _, lvl, i, h in head if h is not None}
             if len(border) != first.bit_count():
                 raise AuditStoreError(
                     "the store lacks Merkle nodes it should have (damaged or tampered)",

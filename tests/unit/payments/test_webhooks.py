@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -358,3 +359,154 @@ def test_stripe_events_are_normalised_field_by_field(
     assert got == expected
     assert (event.event_id, event.status, event.merchant_id) == ("evt_1", event_type, "acct_9")
     assert event.occurred_at == utc_from_unix(1)
+
+
+def signed_standard(body: bytes, *, msg_id: str = "msg_1", at: int | None = None) -> dict[str, str]:
+    """Standard Webhooks headers over ``body`` with SW_SECRET (v1, HMAC-SHA256)."""
+    stamp = str(at if at is not None else int(NOW.timestamp()))
+    key = base64.b64decode(SW_SECRET.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    signature = "v1,garbage v2,x nocomma v1," + base64.b64encode(mac).decode()
+    return {"webhook-id": msg_id, "webhook-timestamp": stamp, "webhook-signature": signature}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"secrets": SW_SECRET}, "secrets must be a list of whsec_ strings"),
+        ({"secrets": ["whsec_not base64!"]}, "a Standard Webhooks secret is not whsec_ + base64"),
+        (
+            {"secrets": ["whsec_" + base64.b64encode(b"k" * 15).decode()]},
+            "a Standard Webhooks secret must decode to 16-128 bytes",
+        ),
+        (
+            {"secrets": ["whsec_" + base64.b64encode(b"k" * 129).decode()]},
+            "a Standard Webhooks secret must decode to 16-128 bytes",
+        ),
+        ({"public_keys": "whpk_AAAA"}, "public_keys must be a list of keys, not one string"),
+        ({"public_keys": ["whpk_AAAA"]}, "a whpk_ key is not base64 of 32 bytes"),
+        ({}, "Standard Webhooks needs a secret or a public key"),
+        ({"secrets": [], "public_keys": []}, "Standard Webhooks needs a secret or a public key"),
+    ],
+)
+def test_standard_webhooks_misconfiguration_says_why(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        StandardWebhooks(**options)
+    assert caught.value.code == "config.invalid"
+    assert caught.value.message == message
+
+
+def test_standard_webhooks_secret_sizes_at_the_limits_are_accepted() -> None:
+    for size in (16, 128):
+        StandardWebhooks(["whsec_" + base64.b64encode(b"k" * size).decode()])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"webhook-id": ""}, "the webhook-id or webhook-signature header is missing"),
+        ({"webhook-id": "m" * 257}, "the webhook-id or webhook-signature header is missing"),
+        ({"webhook-id": "msg.1"}, "the webhook-id or webhook-signature header is missing"),
+        ({"webhook-signature": None}, "the webhook-id or webhook-signature header is missing"),
+    ],
+)
+def test_standard_webhooks_malformed_headers_say_why(
+    change: dict[str, str | None], message: str
+) -> None:
+    body = b'{"type": "payment.paid"}'
+    headers = {**signed_standard(body), **change}
+    present = {k: v for k, v in headers.items() if v is not None}
+    with pytest.raises(PaymentMalformed) as caught:
+        StandardWebhooks([SW_SECRET]).verify(present, body, at=NOW)
+    assert caught.value.message == message
+
+
+def test_standard_webhooks_forgery_and_window_say_why() -> None:
+    body = b'{"type": "payment.paid"}'
+    verifier = StandardWebhooks([SW_SECRET])
+    longest = "m" * 256
+    assert verifier.verify(signed_standard(body, msg_id=longest), body, at=NOW)[0] == longest
+    with pytest.raises(PaymentSignatureInvalid) as bad:
+        verifier.verify(signed_standard(body), body + b" ", at=NOW)
+    assert bad.value.message == "no webhook signature matches a configured key"
+    with pytest.raises(PaymentTimestampStale) as late:
+        verifier.verify(signed_standard(body, at=int(NOW.timestamp()) + 301), body, at=NOW)
+    assert late.value.context == {"skew": -301}
+
+
+def test_standard_webhooks_payload_is_normalised_field_by_field() -> None:
+    data = {
+        "order_id": "G-7",
+        "amount": 700,
+        "currency": "CNY",
+        "transaction_id": "tx-7",
+        "merchant_id": "m-7",
+        "refund_id": "r-7",
+        "payer_amount": 690,
+        "total": 700,
+        "refunded_total": 0,
+    }
+    payload = {"type": "payment.paid", "timestamp": "2026-05-01T07:59:00+00:00", "data": data}
+    body = json.dumps(payload).encode()
+    event = StandardWebhooks([SW_SECRET]).parse(signed_standard(body), body, at=NOW)
+    assert (event.kind, event.event_id, event.order_id, event.transaction_id) == (
+        EventKind.PAID,
+        "msg_1",
+        "G-7",
+        "tx-7",
+    )
+    assert (event.amount, event.currency, event.payer_amount, event.total) == (700, "CNY", 690, 700)
+    assert (event.refunded_total, event.merchant_id, event.refund_id) == (0, "m-7", "r-7")
+    assert (event.status, event.occurred_at) == (
+        "payment.paid",
+        datetime(2026, 5, 1, 7, 59, tzinfo=UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (
+            {"type": "invoice.created", "data": {"order_id": "G-8"}},
+            (EventKind.OTHER, "G-8", 0, "XXX"),
+        ),
+        ({"type": "payment.unknown", "data": []}, (EventKind.OTHER, "msg_1", 0, "XXX")),
+        ({"data": {"amount": 5}}, (EventKind.OTHER, "msg_1", 0, "XXX")),
+        (
+            {
+                "type": "payment.refunded",
+                "timestamp": "2026-05-01T08:00:00",
+                "data": {"order_id": "G-9", "amount": 3, "currency": "USD"},
+            },
+            (EventKind.REFUNDED, "G-9", 3, "USD"),
+        ),
+    ],
+)
+def test_standard_webhooks_other_and_partial_payloads(
+    payload: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    body = json.dumps(payload).encode()
+    event = StandardWebhooks([SW_SECRET]).parse(signed_standard(body), body, at=NOW)
+    assert (event.kind, event.order_id, event.amount, event.currency) == expected
+    assert event.occurred_at == NOW  # a naive stated time is not taken for the event time
+    assert event.status == payload.get("type", "")
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            {"type": "payment.paid", "timestamp": "yesterday"},
+            "the payload timestamp is not RFC 3339",
+        ),
+        (
+            {"type": "payment.paid", "data": {"amount": -1}},
+            "data.amount is not a non-negative integer",
+        ),
+    ],
+)
+def test_standard_webhooks_bad_payload_says_why(payload: dict[str, Any], message: str) -> None:
+    body = json.dumps(payload).encode()
+    with pytest.raises(PaymentMalformed) as caught:
+        StandardWebhooks([SW_SECRET]).parse(signed_standard(body), body, at=NOW)
+    assert caught.value.message == message

@@ -898,11 +898,11 @@ class TokenVerifier:
         trace.passed("typ is for %s tokens", self._profile)
 
         trace.step = "header"
-        kid = header.get("kid")
         if not jws.known_header:
             _check_header(header)
-            if not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID:
-                raise MalformedToken("header kid must be a string of 1 to 256 characters")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID:
+            raise MalformedToken("header kid must be a string of 1 to 256 characters")
         trace.passed("no token-supplied keys, no crit, no b64; kid present")
 
         trace.step = "key"

@@ -43,6 +43,7 @@ from govkit.errors import (
     TokenKeyUnknown,
     TokenNotYetValid,
     TokenRevoked,
+    TokenSignatureInvalid,
     TokenTooLarge,
     WrongAudience,
     WrongIssuer,
@@ -1369,3 +1370,58 @@ def test_malformed_token_messages_do_not_quote_the_token(
         with pytest.raises(MalformedToken) as caught:
             verifier.verify(bad)
         assert token.split(".")[1] not in json.dumps(caught.value.to_dict())
+
+
+# --- the header memo (issue #18) --------------------------------------------------
+
+
+def test_header_memo_is_not_filled_by_forged_tokens(keys: dict[str, SigningKey]) -> None:
+    """A token whose signature fails leaves no header behind (no unauthenticated state)."""
+    clock = FixedClock(T0)
+    key, other = keys["EdDSA"], SigningKey.generate("EdDSA")
+    verifier = verifier_for(KeyRing(key, clock=clock), clock)
+    header = {"alg": "EdDSA", "kid": key.kid, "typ": "at+jwt"}
+    for n in range(3):
+        forged = forge(other, claims_with(jti=f"forged-{n}"), header=header)
+        with pytest.raises(TokenSignatureInvalid):
+            verifier.verify(forged)
+    assert verifier._headers == {}
+    verifier.verify(forge(key, claims_with(), header=header))
+    assert len(verifier._headers) == 1
+
+
+def test_memoized_header_still_needs_a_valid_signature_and_alg(
+    keys: dict[str, SigningKey],
+) -> None:
+    """Once a header is known, a token reusing it is still checked in full."""
+    clock = FixedClock(T0)
+    key = keys["ES256"]
+    verifier = verifier_for(KeyRing(key, clock=clock), clock)
+    token = issuer_for(key, clock).issue(SUB, AUD, AssuranceLevel.HIGH, TTL)
+    verifier.verify(token)
+    head = token.split(".")[0]
+    tampered = f"{head}.{b64url_encode(json.dumps(claims_with(sub='someone-else')).encode())}"
+    with pytest.raises(TokenSignatureInvalid):
+        verifier.verify(f"{tampered}.{token.split('.')[2]}")
+    with pytest.raises(WrongIssuer):
+        verifier.verify(forge(key, claims_with(iss="https://evil.example"), header=parts(token)[0]))
+    report = verifier.inspect(token)
+    assert report.valid
+    assert report.checks == verifier.inspect(token).checks
+    assert [c.name for c in report.checks] == [
+        c.name for c in verifier_for(KeyRing(key, clock=clock), clock).inspect(token).checks
+    ]
+
+
+def test_header_memo_is_bounded(clock: FixedClock) -> None:
+    """Many signing keys (so many headers) keep the memo at its bound; all still verify."""
+    ring = KeyRing(SigningKey.generate("EdDSA"), clock=clock)
+    issuer = issuer_for(ring, clock)
+    verifier = verifier_for(ring, clock)
+    tokens = []
+    for _ in range(20):
+        tokens.append(issuer.issue(SUB, AUD, AssuranceLevel.HIGH, TTL))
+        ring.activate(SigningKey.generate("EdDSA"))
+    for token in tokens + tokens:
+        assert verifier.verify(token).subject == SUB
+        assert len(verifier._headers) <= 16

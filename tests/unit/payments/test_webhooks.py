@@ -510,3 +510,130 @@ def test_standard_webhooks_bad_payload_says_why(payload: dict[str, Any], message
     with pytest.raises(PaymentMalformed) as caught:
         StandardWebhooks([SW_SECRET]).parse(signed_standard(body), body, at=NOW)
     assert caught.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("verifier", "ok_status"),
+    [(Stripe([SECRET]), 200), (StandardWebhooks([SW_SECRET]), 204)],
+    ids=["stripe", "standard-webhooks"],
+)
+def test_webhook_answers_are_the_documented_status_codes(
+    verifier: Stripe | StandardWebhooks, ok_status: int
+) -> None:
+    assert (verifier.acknowledge().status, verifier.acknowledge().body) == (ok_status, b"")
+    assert verifier.reject(retry=False).status == 400
+    assert verifier.reject(retry=True).status == 500
+
+
+def test_webhook_inspect_reports_the_same_verdicts_as_parse() -> None:
+    body = stripe_event("payment_intent.succeeded", {"id": "pi_1", "amount_received": 5})
+    good = Stripe([SECRET]).inspect(signed_stripe(body), body, at=NOW)
+    assert good.valid
+    assert good.event is not None
+    assert good.event.amount == 5
+    bad = Stripe([SECRET]).inspect(signed_stripe(body), body + b" ", at=NOW)
+    assert not bad.valid
+    assert [(c.name, c.ok, c.code) for c in bad.checks] == [
+        ("signature", False, "payment.bad_signature"),
+        ("timestamp", None, None),  # not performed, never reported as passed
+        ("format", None, None),
+    ]
+    sw_body = b'{"type": "payment.paid", "data": {"order_id": "G", "amount": 1, "currency": "CNY"}}'
+    sw_good = StandardWebhooks([SW_SECRET]).inspect(signed_standard(sw_body), sw_body, at=NOW)
+    assert sw_good.valid
+    sw_bad = StandardWebhooks([SW_SECRET]).inspect(
+        signed_standard(sw_body, at=int(NOW.timestamp()) - 301), sw_body, at=NOW
+    )
+    assert [c.code for c in sw_bad.checks if c.ok is False] == ["payment.stale_timestamp"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "field"),
+    [
+        (
+            b'{"id": "e", "type": "x", "created": 1, "data": ["object"]}',
+            "the Stripe event lacks id, type or data.object",
+            None,
+        ),
+        (
+            b'{"id": "e", "type": "x", "created": 1, "data": {"object": []}}',
+            "the Stripe event lacks id, type or data.object",
+            None,
+        ),
+        (
+            stripe_event("payment_intent.canceled", {"amount": -1}),
+            "amount is not a non-negative integer",
+            "amount",
+        ),
+        (
+            stripe_event("charge.refunded", {"amount": "5", "amount_refunded": 5}),
+            "amount is not a non-negative integer",
+            "amount",
+        ),
+    ],
+    ids=["data-not-a-map", "object-not-a-map", "cancelled-negative", "refund-total-text"],
+)
+def test_stripe_event_shapes_say_why(body: bytes, message: str, field: str | None) -> None:
+    with pytest.raises(PaymentMalformed) as caught:
+        Stripe([SECRET]).parse(signed_stripe(body), body, at=NOW)
+    assert caught.value.message == message
+    assert caught.value.context.get("field") == field
+
+
+def test_stripe_event_keeps_the_raw_event_and_a_bounded_status() -> None:
+    body = stripe_event("x" * 70, {"id": "ob_1"})
+    event = Stripe([SECRET]).parse(signed_stripe(body), body, at=NOW)
+    assert event.raw == json.loads(body)
+    assert event.status == "x" * 64
+
+
+def test_standard_webhooks_secret_with_characters_outside_base64_is_refused() -> None:
+    # a lenient decoder drops the "$" and takes the rest for the key
+    with pytest.raises(ConfigurationError) as caught:
+        StandardWebhooks([SW_SECRET + "$"])
+    assert caught.value.message == "a Standard Webhooks secret is not whsec_ + base64"
+
+
+def test_standard_webhooks_ed25519_signature_checks() -> None:
+    wrong, right = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    headers, body = standard_webhooks_callback(right, order_id="G", amount=9, at=NOW)
+    retired = KeyRecord(VerifyingKey(right.public_key()), not_after=NOW)
+    keys = [VerifyingKey(wrong.public_key()), retired, VerifyingKey(right.public_key())]
+    # a key that does not verify and a retired key are skipped, not the end of the search
+    assert StandardWebhooks(public_keys=keys).parse(headers, body, at=NOW).amount == 9
+    only_ed = StandardWebhooks(public_keys=[VerifyingKey(right.public_key())])
+    version, _, sig = headers["webhook-signature"].partition(",")
+    for forged in (f"{version},{sig[:4]}${sig[4:]}", f"{version},!!!!", f"{version},"):
+        with pytest.raises(PaymentSignatureInvalid) as caught:
+            only_ed.parse({**headers, "webhook-signature": forged}, body, at=NOW)
+        assert caught.value.message == "no webhook signature matches a configured key"
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            b'{"type": "payment.paid", "type": "payment.refunded"}',
+            "the webhook payload has a duplicate member name",
+        ),
+        (b'{"type": "payment.paid", "data": {"amount": 1, "currency": "CNY"}}', "order_id"),
+        (b'{"type": "payment.paid", "data": {"order_id": "G", "amount": 1}}', "currency"),
+    ],
+    ids=["duplicate-member", "no-order-id", "no-currency"],
+)
+def test_standard_webhooks_payload_faults_say_why(payload: bytes, message: str) -> None:
+    with pytest.raises(PaymentMalformed) as caught:
+        StandardWebhooks([SW_SECRET]).parse(signed_standard(payload), payload, at=NOW)
+    assert caught.value.message.startswith(message)
+
+
+def test_standard_webhooks_payload_keeps_floats_and_the_raw_payload() -> None:
+    data = b'"data": {"order_id": "G", "amount": 1, "currency": "CNY"}'
+    body = b'{"type": "payment.paid", "rate": 1.5, ' + data + b"}"
+    event = StandardWebhooks([SW_SECRET]).parse(signed_standard(body), body, at=NOW)
+    assert event.raw == json.loads(body)
+    long_type = json.dumps({"type": "y" * 70}).encode()
+    assert (
+        StandardWebhooks([SW_SECRET]).parse(signed_standard(long_type), long_type, at=NOW).status
+        == "y" * 64
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -94,3 +95,39 @@ def test_configuration_errors_raise() -> None:
         inspect_checkpoint(NOTE, [])
     with pytest.raises(ConfigurationError):
         inspect_checkpoint(NOTE, [SIGNER.verifier], min_signatures=0)
+
+
+def test_each_check_says_what_it_saw() -> None:
+    report = inspect_checkpoint(NOTE, [SIGNER.verifier], origin=ORIGIN)
+    assert [(c.name, c.detail) for c in report.checks] == [
+        ("note", "a signed note with 1 signature line(s)"),
+        ("signatures", f"1 trusted key(s) signed: {ORIGIN}"),
+        ("body", "tree of 8 entries"),
+        ("origin", "the expected log"),
+    ]
+    unchecked = inspect_checkpoint(NOTE, [SIGNER.verifier]).checks[-1]
+    assert (unchecked.name, unchecked.ok, unchecked.detail) == (
+        "origin",
+        None,
+        "no expected origin was given",
+    )
+
+
+def test_too_few_signatures_fail_the_signatures_check() -> None:
+    report = inspect_checkpoint(NOTE, [SIGNER.verifier], min_signatures=2)
+    assert report.valid is False
+    assert [(c.name, c.ok) for c in report.checks] == [("note", True), ("signatures", False)]
+
+
+@pytest.mark.parametrize(
+    ("min_signatures", "message"),
+    [
+        (0, "min_signatures must be at least 1"),
+        (True, "min_signatures must be an int"),
+        ("1", "min_signatures must be an int"),
+    ],
+)
+def test_bad_min_signatures_is_a_configuration_error(min_signatures: Any, message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        inspect_checkpoint(NOTE, [SIGNER.verifier], min_signatures=min_signatures)
+    assert caught.value.message == message

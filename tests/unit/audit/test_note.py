@@ -779,3 +779,28 @@ def test_from_private_key_string_on_arbitrary_input_returns_or_raises_govkit_err
         NoteSigner.from_private_key_string(data)
     except GovkitError:
         pass
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            bytes([0x02]) + bytes(32),
+            "vkey signature type 0x02 is not supported; supported: 0x01 (Ed25519), "
+            "0x04 (Ed25519 cosignature/v1), 0xff govkit-sm2 (SM2)",
+        ),
+        (
+            bytes([0xFF]) + b"other" + bytes(32),
+            "vkey has signature type 0xff with an identifier govkit does not know; supported: "
+            "0x01 (Ed25519), 0x04 (Ed25519 cosignature/v1), 0xff govkit-sm2 (SM2)",
+        ),
+    ],
+    ids=["unassigned-type", "unknown-0xff-identifier"],
+)
+def test_vkey_of_an_unknown_signature_type_names_the_type(raw: bytes, message: str) -> None:
+    vkey = "example.gov/log+0000abcd+" + base64.b64encode(raw).decode()
+    with pytest.raises(GovkitError) as caught:
+        NoteVerifier.from_vkey(vkey)
+    assert caught.value.code == "key.unsupported_algorithm"
+    assert caught.value.message == message
+    assert caught.value.context["sig_type"] == raw[0]

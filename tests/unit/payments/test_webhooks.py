@@ -637,3 +637,97 @@ def test_standard_webhooks_payload_keeps_floats_and_the_raw_payload() -> None:
         StandardWebhooks([SW_SECRET]).parse(signed_standard(long_type), long_type, at=NOW).status
         == "y" * 64
     )
+
+
+@pytest.mark.parametrize("secrets", [[SECRET, ""], [""], [SECRET, 7], []])
+def test_stripe_refuses_empty_or_non_text_secrets(secrets: list[Any]) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Stripe(secrets)
+    assert caught.value.message == "Stripe needs a non-empty list of signing secrets"
+
+
+def test_webhook_verifiers_read_their_clock_when_no_time_is_given() -> None:
+    body = stripe_event("payment_intent.succeeded", {"id": "pi_1", "amount_received": 5})
+    assert Stripe([SECRET], clock=FixedClock(NOW)).parse(signed_stripe(body), body).amount == 5
+    sw_body = b'{"type": "x"}'
+    sw = StandardWebhooks([SW_SECRET], clock=FixedClock(NOW))
+    assert sw.verify(signed_standard(sw_body), sw_body) == ("msg_1", int(NOW.timestamp()))
+
+
+def test_stripe_header_and_body_size_limits_are_inclusive() -> None:
+    body = b'{"id": "e", "type": "x", "created": 1, "data": {"object": {}}, "pad": "'
+    body += b"p" * (256 * 1024 - len(body) - 2) + b'"}'
+    assert len(body) == 256 * 1024
+    headers = signed_stripe(body)
+    assert Stripe([SECRET]).parse(headers, body, at=NOW).event_id == "e"
+    value = headers["Stripe-Signature"] + ",x="
+    longest = value + "a" * (4096 - len(value))
+    assert Stripe([SECRET]).parse({"Stripe-Signature": longest}, body, at=NOW).event_id == "e"
+    with pytest.raises(PaymentMalformed) as caught:
+        Stripe([SECRET]).parse({"Stripe-Signature": longest + "a"}, body, at=NOW)
+    assert caught.value.message == "the Stripe-Signature header is missing"
+
+
+def test_timestamps_that_are_not_unix_seconds_say_which_header() -> None:
+    body = b'{"type": "x"}'
+    with pytest.raises(PaymentMalformed) as stripe:
+        Stripe([SECRET]).parse({"Stripe-Signature": "t=12=3,v1=aa"}, body, at=NOW)
+    assert (
+        stripe.value.message == "the Stripe-Signature timestamp is missing or not a Unix timestamp"
+    )
+    headers = {**signed_standard(body), "webhook-timestamp": "soon"}
+    with pytest.raises(PaymentMalformed) as standard:
+        StandardWebhooks([SW_SECRET]).verify(headers, body, at=NOW)
+    assert standard.value.message == "webhook-timestamp is missing or not a Unix timestamp"
+
+
+def test_non_ascii_signatures_are_forgeries_not_crashes() -> None:
+    body = b'{"type": "x"}'
+    with pytest.raises(PaymentSignatureInvalid):
+        Stripe([SECRET]).parse(signed_stripe(body) | {"Stripe-Signature": "t=1,v1=é"}, body, at=NOW)
+    headers = {**signed_standard(body), "webhook-signature": "v1,签名"}
+    with pytest.raises(PaymentSignatureInvalid):
+        StandardWebhooks([SW_SECRET]).verify(headers, body, at=NOW)
+
+
+def test_standard_webhooks_signatures_are_separated_by_single_spaces() -> None:
+    body = b'{"type": "x"}'
+    headers = signed_standard(body)
+    good = headers["webhook-signature"].rsplit(" ", 1)[1]
+    with pytest.raises(PaymentSignatureInvalid):
+        StandardWebhooks([SW_SECRET]).verify(
+            {**headers, "webhook-signature": f"v1,bad\t{good}"}, body, at=NOW
+        )
+
+
+def test_standard_webhooks_keys_of_every_form_are_all_kept() -> None:
+    wrong, right = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    raw = right.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    whpk = "whpk_" + base64.b64encode(raw).decode()
+    headers, body = standard_webhooks_callback(right, order_id="G", amount=3, at=NOW)
+    mixed = StandardWebhooks(public_keys=[VerifyingKey(wrong.public_key()), whpk])
+    assert mixed.parse(headers, body, at=NOW).amount == 3
+    ring = KeyRing()
+    ring.add(SigningKey.generate("ES256").verifying_key)
+    with pytest.raises(ConfigurationError) as caught:
+        StandardWebhooks(public_keys=ring)
+    assert caught.value.message == "Standard Webhooks v1a keys are EdDSA keys, not ES256"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "reference", "order_id"),
+    [({"order_id": 5}, "G-3", "G-3"), ({"order_id": ""}, "G-4", "G-4"), ({}, 6, "pi_6")],
+)
+def test_stripe_order_reference_must_be_non_empty_text(
+    metadata: dict[str, Any], reference: Any, order_id: str
+) -> None:
+    obj = {"id": "pi_6", "amount": 1, "metadata": metadata, "client_reference_id": reference}
+    body = stripe_event("payment_intent.succeeded", obj)
+    assert Stripe([SECRET]).parse(signed_stripe(body), body, at=NOW).order_id == order_id
+
+
+def test_standard_webhooks_currency_must_be_text() -> None:
+    body = b'{"type": "payment.paid", "data": {"order_id": "G", "amount": 1, "currency": 1}}'
+    with pytest.raises(PaymentMalformed) as caught:
+        StandardWebhooks([SW_SECRET]).parse(signed_standard(body), body, at=NOW)
+    assert caught.value.message.startswith("currency")

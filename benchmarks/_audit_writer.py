@@ -131,6 +131,7 @@ def main(spec: Mapping[str, Any]) -> dict[str, Any]:
     while not go.exists():
         time.sleep(0.001)
     latencies: list[float] = []
+    cpu = time.process_time()
     start = time.perf_counter()
     deadline = start + seconds
     n = 0
@@ -144,6 +145,7 @@ def main(spec: Mapping[str, Any]) -> dict[str, Any]:
             break
         latencies.append(t1 - t0)
         n += 1
+    cpu = time.process_time() - cpu
     if not spec.get("plain"):
         log.close()
     return {
@@ -152,6 +154,7 @@ def main(spec: Mapping[str, Any]) -> dict[str, Any]:
         "calls": len(latencies),
         "events": len(latencies) * batch,
         "latencies": latencies,
+        "cpu_seconds": cpu,
         "settings": settings,
     }
 

@@ -384,11 +384,15 @@ def _writers_comparison(
     ratios = []
     singles: list[dict[str, Any]] = []
     settings: dict[str, str] = {}
+    cpu = {False: 0.0, True: 0.0}
+    events = {False: 0, True: 0}
     for round_index in range(rounds):
         per_side = {}
         for plain in (False, True) if round_index % 2 == 0 else (True, False):
             reports = _run_writers(plain_url if plain else govkit_url, folder, seconds, plain=plain)
             per_side[plain] = sum(r["events"] for r in reports) / seconds
+            cpu[plain] += sum(r["cpu_seconds"] for r in reports)
+            events[plain] += sum(r["events"] for r in reports)
             totals[plain].append(per_side[plain])
             if not plain:
                 singles += [r for r in reports if r["batch"] == 1]
@@ -412,7 +416,8 @@ def _writers_comparison(
     note = (
         f"{WRITERS_SINGLE} single + {WRITERS_BATCH} x{WRITER_BATCH} writers, {seconds:.0f} s; "
         f"single writers {min(rates):,.0f}-{max(rates):,.0f} appends/s, worst p99 "
-        f"{p99_ms:.1f} ms; settings: {shown}"
+        f"{p99_ms:.1f} ms; writer CPU {cpu[False] / events[False] * 1e6:.0f} us/event "
+        f"(plain {cpu[True] / events[True] * 1e6:.0f}); settings: {shown}"
     )
     return Comparison(
         label=f"{backend}: 8 writer processes (events/s)",

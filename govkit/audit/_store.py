@@ -7,7 +7,9 @@ runs in one transaction that takes the log's single writer lock (``BEGIN
 IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on PostgreSQL), reads
 the tree size, integrates the new leaves and commits, so concurrent writers on
 many hosts never fork the log or leave a gap, and a crash leaves all or none of
-a batch.
+a batch. Appends from threads sharing one store are group-committed: those that
+queue while a commit runs go together into the next transaction (one fsync), and
+each returns once its own entries are durable.
 
 Both run on the SQL layer every govkit store shares (``govkit.stores._sql``): a
 PostgreSQL store reconnects after the server restarts (the call that meets the
@@ -781,12 +783,7 @@ class _WriterFileLock:
         """The lock beside ``database``; ``None`` where it cannot be had (no flock, no room)."""
         if fcntl is None:  # pragma: no cover - not POSIX
             return None
-        lock = cls(database.with_name(database.name + "-lock"), timeout)
-        try:
-            os.close(lock._open())
-        except OSError:
-            return None
-        return lock
+        return cls(database.with_name(database.name + "-lock"), timeout)
 
     def _open(self) -> int:
         return os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
@@ -801,12 +798,15 @@ class _WriterFileLock:
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
+        """Hold the lock (created on first use); where the file cannot be created,
+        e.g. in a folder this process may not write, ``BEGIN IMMEDIATE`` alone."""
         with self._mutex:
             fd = self._acquire()
             try:
                 yield
             finally:
-                os.close(fd)  # releases the flock
+                if fd is not None:
+                    os.close(fd)  # releases the flock
 
     def remove(self) -> None:
         """Unlink the lock file unless another writer has it open and locked (on close)."""
@@ -820,16 +820,13 @@ class _WriterFileLock:
                 os.close(fd)
 
     def _lock(self, flags: int) -> int | None:
-        """Open and lock the current file; ``None`` if ``LOCK_NB`` found it taken."""
+        """Open and lock the current file; ``None`` if ``LOCK_NB`` found it taken.
+
+        Raises:
+            OSError: the file cannot be opened or created.
+        """
         while True:
-            try:
-                fd = self._open()
-            except OSError as exc:
-                raise AuditStoreError(
-                    "cannot open the audit store's writer lock: "
-                    f"{exc.strerror or type(exc).__name__}",
-                    engine="sqlite",
-                ) from None
+            fd = self._open()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | flags)
             except BlockingIOError:
@@ -842,8 +839,12 @@ class _WriterFileLock:
                 return fd
             os.close(fd)  # a closing writer unlinked it: lock the new file instead
 
-    def _acquire(self) -> int:
-        fd = self._lock(fcntl.LOCK_NB)
+    def _acquire(self) -> int | None:
+        """The locked file; ``None`` when there can be no lock file (see :meth:`held`)."""
+        try:
+            fd = self._lock(fcntl.LOCK_NB)
+        except OSError:
+            return None
         if fd is not None:
             return fd
         # Contended: wait in the kernel (woken at once on release), bounded by the timeout.
@@ -873,6 +874,8 @@ class _WriterFileLock:
             if got:
                 return got[0]
             abandoned = True
+        if failed and isinstance(failed[0], OSError):  # gone meanwhile and not creatable
+            return None
         if failed:
             raise failed[0]
         raise AuditStoreLocked(
@@ -890,7 +893,9 @@ class SQLiteStore(_SqlStore):
     """The embedded store: one SQLite file in WAL mode.
 
     Appends are durable (``synchronous=FULL``) and serialised by ``BEGIN
-    IMMEDIATE``; many processes may append to the same file.
+    IMMEDIATE``; many processes may append to the same file. Writers line up on a
+    ``flock`` of ``<path>-lock`` (removed by the last writer to close), and checkpoint
+    the WAL themselves after releasing it, every 64 commits and on close.
 
     Args:
         path: the database file (created if missing, unless ``read_only``).
@@ -970,7 +975,9 @@ class PostgresStore(_SqlStore):
 
     Appends from any number of processes and hosts are serialised by
     ``pg_advisory_xact_lock`` taken before the tree size is read, inside the
-    transaction that inserts the batch. A connection broken by a server restart is
+    transaction that inserts the batch; it commits without waiting for the disk and
+    the append then waits for the WAL flush (``pg_logical_emit_message``), so the
+    lock is never held through an fsync. A connection broken by a server restart is
     replaced on the next call.
 
     Args:

@@ -264,7 +264,7 @@ def _is_inline(data: bytes) -> bool:
     head = text.split(b".", 1)[0]
     try:  # a JWS header is a base64url JSON object; a file name like a.b.c is not
         header = json.loads(base64.urlsafe_b64decode(head + b"=" * (-len(head) % 4)))
-    except (ValueError, binascii.Error):
+    except (ValueError, RecursionError, binascii.Error):  # sniffing only: parsed strictly later
         return False
     return isinstance(header, dict)
 

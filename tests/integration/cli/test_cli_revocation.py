@@ -9,6 +9,7 @@ printed only when the status list was checked.
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -236,6 +237,17 @@ def test_mistyped_file_name_is_no_such_file_not_a_forged_licence(
     code, document, _ = run_json(capsys, "verify", "licence", typo, *trust(demo), *status)
     assert code == EXIT_ENV
     assert document["error"]["code"] == "cli.no_such_file"
+
+
+def test_input_shaped_like_a_token_with_a_deeply_nested_header_does_not_crash(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Found in review: sniffing INPUT let json's RecursionError escape as a traceback.
+    head = base64.urlsafe_b64encode(b"[" * 30_000).decode().rstrip("=")
+    code, out, err = run(capsys, "verify", f"{head}.e30.AA")
+    assert (code, out) == (EXIT_ENV, "")
+    assert "[cli.no_such_file]" in err
+    assert "Traceback" not in err
 
 
 def test_missing_status_list_file_is_no_such_file(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import traceback
@@ -291,6 +292,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``govkit`` command and return its exit code."""
     from govkit.cli._verify import with_default_kind  # noqa: PLC0415 - keeps startup cheap
 
+    # The command says in its own words (and language) what the library logs; without a
+    # handler, Python would also print the library's English warnings on stderr.
+    library_log = logging.getLogger("govkit")
+    if not library_log.handlers:
+        library_log.addHandler(logging.NullHandler())
     argv = list(sys.argv[1:] if argv is None else argv)
     lang = language_from(_argv_language(argv), os.environ)
     parser = build_parser(lang)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -248,6 +250,33 @@ def test_input_shaped_like_a_token_with_a_deeply_nested_header_does_not_crash(
     assert (code, out) == (EXIT_ENV, "")
     assert "[cli.no_such_file]" in err
     assert "Traceback" not in err
+
+
+def test_skipped_revocation_is_said_once_in_the_chosen_language(demo: Path, tmp_path: Path) -> None:
+    # A real process: without a handler, Python prints the library's English warning too.
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "govkit.cli",
+            "--lang",
+            "zh",
+            "verify",
+            "licence",
+            revoked(demo),
+            *trust(demo),
+            "--unsafe-skip-status",
+            "--state",
+            str(tmp_path / "state"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == EXIT_OK
+    assert "未检查是否被吊销" in result.stderr
+    assert "revocation is NOT checked" not in result.stderr
 
 
 def test_missing_status_list_file_is_no_such_file(

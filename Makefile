@@ -15,7 +15,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install --quiet -e '.[dev,docs,postgres,sm]'
+	$(PIP) install --quiet -e '.[dev,docs,postgres,sm,redis,fastapi,flask,django,otel]'
 	touch $@
 
 ## make demo: create .venv, install govkit, run `govkit demo` on embedded defaults

@@ -19,6 +19,10 @@ fi
 if [ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then
     missing+=(fonts-wqy-zenhei)
 fi
+# Redis for the shared-state stores (tests start their own redis-server on a free port).
+if ! command -v redis-server >/dev/null 2>&1; then
+    missing+=(redis-server)
+fi
 # The openssl command: the independent SM2 oracle of tests/integration/sm.
 if ! command -v openssl >/dev/null 2>&1; then
     missing+=(openssl)

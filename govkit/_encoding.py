@@ -29,7 +29,6 @@ import base64
 import binascii
 import json
 import re
-import struct
 from operator import getitem
 from typing import Any, Final
 
@@ -182,20 +181,32 @@ def b45decode(text: str, *, what: str = "base45") -> bytes:
         raise EncodingError(f"{what} has a character outside the base45 alphabet")
     digits = raw.translate(_B45_DIGITS)
     full = len(digits) - len(digits) % 3
-    values = [
-        c + 45 * d + 2025 * e
-        for c, d, e in zip(digits[0:full:3], digits[1:full:3], digits[2:full:3], strict=True)
-    ]
-    if values and max(values) > 0xFFFF:
-        first = next(i for i, n in enumerate(values) if n > 0xFFFF)
+    count = full // 3
+    # Every triple at once, in big-integer arithmetic: the c, d and e digits go into
+    # 32-bit little-endian lanes of three integers, and c + 45*d + 2025*e (at most
+    # 91,124) never carries out of its lane. Each lane's third byte is non-zero
+    # exactly when its triple is above 0xFFFF; its first two bytes are the value.
+    lanes = bytearray(4 * count)
+    lanes[0::4] = digits[0:full:3]
+    low = int.from_bytes(lanes, "little")
+    lanes[0::4] = digits[1:full:3]
+    middle = int.from_bytes(lanes, "little")
+    lanes[0::4] = digits[2:full:3]
+    high = int.from_bytes(lanes, "little")
+    values = (low + 45 * middle + 2025 * high).to_bytes(4 * count, "little")
+    above = values[2::4]
+    if above.count(0) != count:
+        first = next(i for i, byte in enumerate(above) if byte)
         raise EncodingError(f"{what} has a triple above 0xFFFF", offset=3 * first)
-    out = struct.pack(f">{len(values)}H", *values)
+    out = bytearray(2 * count)
+    out[0::2] = values[1::4]  # big-endian pairs: the high byte first
+    out[1::2] = values[0::4]
     if full != len(digits):
         n = digits[full] + 45 * digits[full + 1]
         if n > 0xFF:
             raise EncodingError(f"{what} has a final pair above 0xFF", offset=full)
-        out += bytes((n,))
-    return out
+        out.append(n)
+    return bytes(out)
 
 
 # --- check characters of Chinese identifiers ------------------------------------

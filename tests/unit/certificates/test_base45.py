@@ -54,6 +54,13 @@ def test_triple_above_0xffff_is_refused(text: str) -> None:
         b45decode(text)
 
 
+@pytest.mark.parametrize(("text", "offset"), [(":::", 0), ("BB8:::", 3), ("BB8BB8GGWFGW", 6)])
+def test_triple_above_0xffff_names_the_first_one(text: str, offset: int) -> None:
+    with pytest.raises(EncodingError) as caught:
+        b45decode(text)
+    assert caught.value.context["offset"] == offset
+
+
 @pytest.mark.parametrize("text", ["V5", "::", "BB8V5"])
 def test_final_pair_above_0xff_is_refused(text: str) -> None:
     with pytest.raises(EncodingError, match="above 0xFF"):

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_OUT ?= demo-out
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: demo test lint typecheck unit docs system-deps bench mutate clean
+.PHONY: demo test lint typecheck unit docs system-deps oidc-deps bench mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,16 @@ lint: $(VENV)/.installed-test
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy --strict govkit
 
-unit: $(VENV)/.installed-test
+unit: $(VENV)/.installed-test oidc-deps
 	$(BIN)/python -m pytest
+
+## The OpenID Provider the OIDC tests start (tests/oidc, oidc-provider from npm): npm ci
+## from the committed lockfile, again only when the lockfile changes.
+oidc-deps: tests/oidc/node_modules/.installed
+
+tests/oidc/node_modules/.installed: tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund
+	touch $@
 
 docs: $(VENV)/.installed-test
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html

@@ -50,7 +50,7 @@ from __future__ import annotations
 import ipaddress
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any, Final
@@ -285,8 +285,8 @@ class FetchResult:
     """What a fetch returned: ``200`` with the body, or ``304`` (``not_modified``) without.
 
     Attributes:
-        status: ``200``, or ``304`` for a conditional request the server answered
-            with "not modified".
+        status: ``200``, ``304`` for a conditional request the server answered
+            with "not modified", or another status the caller listed in ``statuses``.
         body: the body, decoded (empty for ``304``).
         headers: the response headers (case-insensitive).
         url: the URL that answered (after any same-origin redirect).
@@ -321,6 +321,7 @@ def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     what: str = "document",
+    statuses: Collection[int] = (200,),
 ) -> FetchResult:
     """Fetch ``url`` with ``session`` within every bound in the module docstring.
 
@@ -339,6 +340,12 @@ def fetch(
         etag: an earlier result's ``etag`` (sent as ``If-None-Match``).
         last_modified: an earlier result's ``last_modified`` (``If-Modified-Since``).
         what: names the document in messages (``"JWKS"``, ``"trust list"``).
+        statuses: the statuses answered with a result rather than a
+            :class:`FetchError` (default ``200`` only). An OAuth client passes its
+            error statuses (``400``, ``401``) to read the JSON error they carry: the
+            body of such a status is read within the same bounds when its content
+            type is accepted, and is empty otherwise (``200`` keeps its content type
+            check).
 
     Raises:
         ConfigurationError: ``url`` is not one a source may fetch, or ``accept`` is empty.
@@ -380,13 +387,16 @@ def fetch(
             result_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(response.headers)
             if status == 304 and conditional:
                 body = b""
-            elif status != 200:
+            elif status not in statuses:
                 raise FetchError("http_status", f"the {what} URL answered HTTP {status}", status)
             else:
                 media = result_headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-                if media not in accepted:
+                if media in accepted:
+                    body = _read_body(response, deadline, max_bytes, what)
+                elif status == 200:
                     raise FetchError("content_type", f"the {what} has the wrong Content-Type")
-                body = _read_body(response, deadline, max_bytes, what)
+                else:
+                    body = b""
         return FetchResult(
             status=status,
             body=body,

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["LANGUAGES", "MESSAGES"]
+__all__ = ["DETAILS", "LANGUAGES", "MESSAGES"]
 
 #: The languages every message exists in.
 LANGUAGES: Final = ("en", "zh")
@@ -391,6 +391,111 @@ _IDENTITY: Final[dict[str, _Variants]] = {
             "DPoP 密钥与身份令牌绑定的密钥不符",
         ),
     ),
+    "oidc.error": (("the OpenID Connect login reported an error", "OpenID Connect 登录出错"),),
+    "oidc.discovery": (
+        (
+            "the identity provider's discovery document is unusable: {reason}",
+            "身份提供方的发现文档不可用：{reason}",
+        ),
+        ("the identity provider's discovery document is unusable", "身份提供方的发现文档不可用"),
+    ),
+    "oidc.unavailable": (
+        (
+            "the identity provider's {endpoint} endpoint could not be reached ({reason})",
+            "无法访问身份提供方的 {endpoint} 端点（{reason}）",
+        ),
+        ("the identity provider could not be reached", "无法访问身份提供方"),
+    ),
+    "oidc.provider_error": (
+        (
+            "the identity provider's {endpoint} endpoint answered with error {error}",
+            "身份提供方的 {endpoint} 端点返回错误 {error}",
+        ),
+        ("the identity provider answered with an error", "身份提供方返回错误"),
+    ),
+    "oidc.dpop_nonce": (
+        (
+            "the identity provider asked for a new DPoP nonce again after the retry",
+            "身份提供方在重试后仍要求新的 DPoP 随机数",
+        ),
+    ),
+    "oidc.invalid": (
+        ("the identity provider's answer failed a check", "身份提供方的应答未通过校验"),
+    ),
+    "oidc.not_fapi": (
+        (
+            "the identity provider does not show that it meets the FAPI 2.0 security profile",
+            "身份提供方未表明其符合 FAPI 2.0 安全规范",
+        ),
+    ),
+    "oidc.issuer_mismatch": (
+        (
+            "the login answer comes from another issuer than the one the login started "
+            "with (mix-up)",
+            "登录应答的签发方与发起登录时的不同（混淆攻击）",
+        ),
+    ),
+    "oidc.state_unknown": (
+        ("the login answer names no login this service started", "登录应答对应的登录流程不存在"),
+    ),
+    "oidc.state_expired": (("the login took too long and expired", "登录流程已超时失效"),),
+    "oidc.state_replayed": (("the login answer was already used", "该登录应答已被使用过"),),
+    "oidc.state_mismatch": (
+        (
+            "the login answer belongs to another browser session",
+            "登录应答属于另一个浏览器会话",
+        ),
+    ),
+    "oidc.nonce_mismatch": (
+        (
+            "the ID token was not issued for this login (nonce)",
+            "ID 令牌不是为本次登录签发的（nonce 不符）",
+        ),
+    ),
+    "oidc.acr_insufficient": (
+        (
+            "the login's assurance level is lower than the one asked for",
+            "登录的认证等级低于所要求的等级",
+        ),
+    ),
+    "oidc.auth_time_too_old": (
+        (
+            "the person authenticated too long ago for this request (max_age)",
+            "用户认证时间过早，不满足本次要求（max_age）",
+        ),
+    ),
+    "oidc.subject_mismatch": (
+        (
+            "the user information is about another person than the ID token",
+            "用户信息与 ID 令牌不是同一人",
+        ),
+    ),
+    "oidc.response_invalid": (
+        (
+            "the identity provider's answer is malformed: {reason}",
+            "身份提供方的应答格式错误：{reason}",
+        ),
+        ("the identity provider's answer is malformed", "身份提供方的应答格式错误"),
+    ),
+    "oidc.challenge_invalid": (
+        (
+            "the service's authentication challenge is not a step-up challenge",
+            "服务返回的认证质询不是升级认证质询",
+        ),
+    ),
+    "oidc.logout_invalid": (
+        (
+            "the back-channel logout token is not valid: {reason}",
+            "后端通道注销令牌无效：{reason}",
+        ),
+        ("the back-channel logout token is not valid", "后端通道注销令牌无效"),
+    ),
+    "oidc.logout_replayed": (
+        (
+            "the back-channel logout token was received before (replay)",
+            "后端通道注销令牌被重复接收（重放）",
+        ),
+    ),
 }
 
 _CERTIFICATES: Final[dict[str, _Variants]] = {
@@ -705,6 +810,18 @@ _PAYMENTS: Final[dict[str, _Variants]] = {
         ("no stored delivery has id {delivery_id}", "没有编号为 {delivery_id} 的已保存投递"),
         ("no stored delivery has that id", "没有该编号的已保存投递"),
     ),
+    "payment.body_purged": (
+        (
+            "the body of delivery {delivery_id} was purged after the inbox's retention;"
+            " only its SHA-256 digest is kept",
+            "投递 {delivery_id} 的原始报文已在保留期满后清除，仅保留其 SHA-256 摘要",
+        ),
+        (
+            "the delivery's body was purged after the inbox's retention;"
+            " only its SHA-256 digest is kept",
+            "该投递的原始报文已在保留期满后清除，仅保留其 SHA-256 摘要",
+        ),
+    ),
     "payment.invalid": (("the payment callback is not genuine", "支付回调无效：不是真实的回调"),),
     "payment.bad_signature": (
         ("the payment callback's signature does not verify", "支付回调签名验证失败"),
@@ -790,5 +907,171 @@ MESSAGES: Final[Mapping[str, _Variants]] = MappingProxyType(
         **_DOCUMENTS,
         **_PAYMENTS,
         **_CLI,
+    }
+)
+
+
+# -- the details of checks that passed or were not made ------------------------------------
+
+#: detail key -> ``(English, Chinese)``: the detail line of a check a verifier passed
+#: (or did not make), as :meth:`govkit.report.Check.detail_in` renders it. The
+#: ``{placeholders}`` are values shown as they are in both languages (a date, a key id,
+#: a count, an agency's name, a licence type's name); both languages name the same ones
+#: (a test checks). A failed check's detail is its error's message instead
+#: (:func:`govkit.errors.message_for` of its code).
+DETAILS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+    {
+        # -- licences and presentations (govkit.certificates) -------------------------
+        "input.picture": ("QR picture decoded", "已识读二维码图片"),
+        "input.payload": ("payload text", "二维码文本"),
+        "input.presentation": ("presentation text", "出示内容文本"),
+        "format.licence": ("a {prefix} licence payload", "{prefix} 电子证照数据"),
+        "format.presentation": (
+            "a {type} presentation disclosing {count} items",
+            "{type} 出示内容，披露 {count} 个字段",
+        ),
+        "trust.sequence": ("trust list #{sequence}", "信任列表 #{sequence}"),
+        "signature.issuer_kid": (
+            "signed by {agency} (kid {kid})",
+            "由{agency}签名（密钥标识 {kid}）",
+        ),
+        "signature.issuer": ("signed by {agency}", "由{agency}签名"),
+        "issuer.may_issue": ("{agency} may issue {type}", "{agency}有权签发 {type}"),
+        "validity.until": ("valid until {until}", "有效期至 {until}"),
+        "validity.until_exclusive": (
+            "valid until {until} (exclusive)",
+            "有效期至 {until}（不含该时刻）",
+        ),
+        "status.checked": (
+            "valid: the issuer's status list marks it neither revoked nor suspended",
+            "未被吊销：签发机关的状态列表显示其既未吊销也未暂停",
+        ),
+        "status.skipped": (
+            "not performed (unsafe_skip_status): revocation was NOT checked",
+            "未检查（unsafe_skip_status）：未检查是否被吊销",
+        ),
+        "holder_binding.device": ("signed by device {device}…", "由持证人设备 {device}… 签名"),
+        "freshness.nonce": ("answers the nonce", "应答了本次的挑战值"),
+        "freshness.age": ("made {seconds} s ago", "{seconds} 秒前生成"),
+        "disclosures.match": (
+            "{count} disclosures match the signed Merkle root",
+            "{count} 个出示字段与已签名的默克尔根一致",
+        ),
+        "profile.none": ("no profile", "未指定验证配置"),
+        "profile.fits": ("fits {profile}", "符合验证配置 {profile}"),
+        "trust_freshness.current": (
+            "trust list #{sequence} is current",
+            "信任列表 #{sequence} 在有效期内",
+        ),
+        "trust_freshness.expired": (
+            "trust list expired at {expired}",
+            "信任列表已于 {expired} 过期",
+        ),
+        "trust_freshness.expired_accepted": (
+            "trust list expired at {expired} (accepted: allow_stale_trust)",
+            "信任列表已于 {expired} 过期（已按 allow_stale_trust 接受）",
+        ),
+        "status_freshness.expired": (
+            "the issuer's status list {list_id} is past its expiry",
+            "签发机关的状态列表 {list_id} 已过期",
+        ),
+        "status_freshness.expired_accepted": (
+            "the issuer's status list {list_id} is past its expiry (accepted: "
+            "allow_stale_trust)",
+            "签发机关的状态列表 {list_id} 已过期（已按 allow_stale_trust 接受）",
+        ),
+        # -- the verifier state's clock --------------------------------------------------
+        "clock.not_behind": (
+            "the device clock is not behind the newest signed time seen ({newest})",
+            "设备时钟不早于本设备已见过的最新签名时间（{newest}）",
+        ),
+        "clock.nothing_held": (
+            "no signed time held yet to compare with",
+            "尚未持有可供比较的签名时间",
+        ),
+        # -- licence PDFs ------------------------------------------------------------------
+        "licence.payload": (
+            "the PDF carries a licence payload ({attachment})",
+            "PDF 内嵌电子证照数据（{attachment}）",
+        ),
+        "pdf_signer.authorised": (
+            "signed by certificates the trust list authorises for {agency} ({uscc}): "
+            "{matched}",
+            "签名证书经信任列表授权代表{agency}（{uscc}）：{matched}",
+        ),
+        "pdf_signer.unknown_issuer": (
+            "not performed: the embedded licence did not verify, so its issuer is not known",
+            "未检查：内嵌的电子证照未通过验证，无法确定其签发机关",
+        ),
+        "pdf_signer.no_signature": (
+            "not performed: no readable signature",
+            "未检查：没有可读取的签名",
+        ),
+        "pdf_signer.untrusted": (
+            "not performed: {fields} is not by a trusted certificate",
+            "未检查：{fields} 不是由受信任的证书签署",
+        ),
+        # -- PDF signatures (govkit.esign) ------------------------------------------------
+        "signed.count": ("{count} signature(s)", "{count} 个签名"),
+        "integrity.verified": (
+            "digest matches; signature verifies",
+            "摘要一致，签名验证通过",
+        ),
+        "coverage.document": (
+            "the signature covers the whole document",
+            "签名覆盖整个文档",
+        ),
+        "coverage.revision": (
+            "covers its revision; only validation data was added after it",
+            "签名覆盖其所在版本；此后只添加了验证数据",
+        ),
+        "coverage.countersigned": (
+            "covers its revision; later revisions only add signatures, checked below",
+            "签名覆盖其所在版本；之后的版本只添加了签名，见下文各项检查",
+        ),
+        "chain.trusted": (
+            "the signer's certificate chains to a trusted CA",
+            "签名者的证书可追溯到受信任的 CA",
+        ),
+        "timestamp.none": (
+            "no signature timestamp: the signing time is the signer's claim",
+            "没有签名时间戳：签名时间仅为签名者自称",
+        ),
+        "timestamp.trusted": ("trusted timestamp {time}", "可信时间戳 {time}"),
+        # -- govkit oidc check: an OpenID provider's discovery document -----------------
+        "fapi.discovery": ("a JSON discovery document", "JSON 格式的发现文档"),
+        "fapi.issuer": ("the document names {issuer} as its issuer", "文档的签发方标识为 {issuer}"),
+        "fapi.https": (
+            "the issuer and every endpoint use https ({count} URLs)",
+            "签发方标识与所有端点均使用 https（共 {count} 个地址）",
+        ),
+        "fapi.https_loopback": (
+            "the issuer and every endpoint use https, or http to a loopback host ({loopback} "
+            "of {count} URLs)",
+            "签发方标识与所有端点均使用 https，或对本机回环地址使用 http（{count} 个地址中 "
+            "{loopback} 个）",
+        ),
+        "fapi.par": (
+            "pushed authorization requests are required",
+            "要求使用推送授权请求（PAR）",
+        ),
+        "fapi.pkce": ("PKCE with S256 only", "仅支持 S256 方式的 PKCE"),
+        "fapi.client_auth": (
+            "clients authenticate with {methods} only",
+            "客户端仅能以 {methods} 认证",
+        ),
+        "fapi.dpop": ("DPoP proofs signed with {algs}", "DPoP 证明以 {algs} 签名"),
+        "fapi.iss_parameter": (
+            "authorization responses carry iss (RFC 9207)",
+            "授权响应带有 iss 参数（RFC 9207）",
+        ),
+        "fapi.signing_algorithms": (
+            "no none or HMAC in {count} signing algorithm lists",
+            "{count} 个签名算法列表中均无 none 或 HMAC",
+        ),
+        "fapi.fapi_algorithms": (
+            "only PS256, ES256 and EdDSA are offered",
+            "仅提供 PS256、ES256 和 EdDSA",
+        ),
     }
 )

@@ -75,25 +75,46 @@ The tree::
     │   ├── IdentityStoreError               identity.store            (+ StoreError)
     │   │   ├── IdentityStoreLocked          identity.store_locked     (+ StoreLocked)
     │   │   └── IdentityStoreSchemaError     identity.store_schema     (+ StoreSchemaError)
-    │   └── TokenError                       token.invalid             (+ VerificationError)
-    │       ├── MalformedToken               token.malformed
-    │       ├── TokenTooLarge                token.too_large
-    │       ├── WrongTokenType               token.wrong_type
-    │       ├── TokenAlgorithmRejected       token.algorithm
-    │       ├── ForbiddenHeader              token.forbidden_header
-    │       ├── UnsupportedCritical          token.unsupported_crit
-    │       ├── TokenKeyUnknown              token.unknown_key
-    │       ├── TokenSignatureInvalid        token.invalid_signature
-    │       ├── MissingClaim                 token.missing_claim
-    │       ├── TokenExpired                 token.expired
-    │       ├── TokenNotYetValid             token.not_yet_valid
-    │       ├── WrongIssuer                  token.wrong_issuer
-    │       ├── WrongAudience                token.wrong_audience
-    │       ├── InsufficientAssurance        token.insufficient_assurance
-    │       ├── TokenRevoked                 token.revoked
-    │       ├── TokenReplayed                token.replayed
-    │       ├── DPoPInvalid                  dpop.invalid
-    │       └── DPoPBindingMismatch          dpop.binding_mismatch
+    │   ├── TokenError                       token.invalid             (+ VerificationError)
+    │   │   ├── MalformedToken               token.malformed
+    │   │   ├── TokenTooLarge                token.too_large
+    │   │   ├── WrongTokenType               token.wrong_type
+    │   │   ├── TokenAlgorithmRejected       token.algorithm
+    │   │   ├── ForbiddenHeader              token.forbidden_header
+    │   │   ├── UnsupportedCritical          token.unsupported_crit
+    │   │   ├── TokenKeyUnknown              token.unknown_key
+    │   │   ├── TokenSignatureInvalid        token.invalid_signature
+    │   │   ├── MissingClaim                 token.missing_claim
+    │   │   ├── TokenExpired                 token.expired
+    │   │   ├── TokenNotYetValid             token.not_yet_valid
+    │   │   ├── WrongIssuer                  token.wrong_issuer
+    │   │   ├── WrongAudience                token.wrong_audience
+    │   │   ├── InsufficientAssurance        token.insufficient_assurance
+    │   │   ├── TokenRevoked                 token.revoked
+    │   │   ├── TokenReplayed                token.replayed
+    │   │   ├── DPoPInvalid                  dpop.invalid
+    │   │   └── DPoPBindingMismatch          dpop.binding_mismatch
+    │   └── OidcError                        oidc.error
+    │       ├── OidcDiscoveryError           oidc.discovery
+    │       ├── OidcUnavailable              oidc.unavailable
+    │       ├── OidcProviderError            oidc.provider_error
+    │       │   └── OidcDPoPNonce            oidc.dpop_nonce
+    │       └── OidcVerificationError        oidc.invalid              (+ VerificationError)
+    │           ├── OidcNotFapi2             oidc.not_fapi
+    │           ├── OidcIssuerMismatch       oidc.issuer_mismatch
+    │           ├── OidcStateUnknown         oidc.state_unknown
+    │           ├── OidcStateExpired         oidc.state_expired
+    │           ├── OidcStateReplayed        oidc.state_replayed
+    │           ├── OidcStateMismatch        oidc.state_mismatch
+    │           ├── OidcNonceMismatch        oidc.nonce_mismatch
+    │           ├── OidcAcrInsufficient      oidc.acr_insufficient
+    │           ├── OidcAuthTimeTooOld       oidc.auth_time_too_old
+    │           ├── OidcSubjectMismatch      oidc.subject_mismatch
+    │           ├── OidcResponseInvalid      oidc.response_invalid
+    │           ├── OidcChallengeInvalid     oidc.challenge_invalid
+    │           ├── OidcLogoutTokenInvalid   oidc.logout_invalid
+    │           ├── OidcLogoutReplayed       oidc.logout_replayed
+    │           └── OidcLoginRequestInvalid  oidc.login_request_invalid
     ├── CertificateError
     │   ├── LicenceDataInvalid               certificate.data_invalid
     │   ├── TrustListError                   trust.unavailable
@@ -159,6 +180,7 @@ The tree::
         ├── PaymentReleaseRefused            payment.release_refused
         ├── PaymentEventUnknown              payment.event_unknown
         ├── PaymentDeliveryUnknown           payment.delivery_unknown
+        ├── PaymentBodyPurged                payment.body_purged
         └── PaymentVerificationError         payment.invalid           (+ VerificationError)
             ├── PaymentSignatureInvalid      payment.bad_signature
             │   └── PaymentSignatureProbe    payment.signature_probe
@@ -246,6 +268,28 @@ __all__ = [
     "NoActiveKey",
     "NodeMismatch",
     "NotSigned",
+    "OidcAcrInsufficient",
+    "OidcAuthTimeTooOld",
+    "OidcChallengeInvalid",
+    "OidcDPoPNonce",
+    "OidcDiscoveryError",
+    "OidcError",
+    "OidcIssuerMismatch",
+    "OidcLoginRequestInvalid",
+    "OidcLogoutReplayed",
+    "OidcLogoutTokenInvalid",
+    "OidcNonceMismatch",
+    "OidcNotFapi2",
+    "OidcProviderError",
+    "OidcResponseInvalid",
+    "OidcStateExpired",
+    "OidcStateMismatch",
+    "OidcStateReplayed",
+    "OidcStateUnknown",
+    "OidcSubjectMismatch",
+    "OidcUnavailable",
+    "OidcVerificationError",
+    "PaymentBodyPurged",
     "PaymentBodyTooLarge",
     "PaymentConflict",
     "PaymentDecryptFailed",
@@ -924,6 +968,145 @@ class DPoPBindingMismatch(TokenError):
     code = "dpop.binding_mismatch"
 
 
+# --- OpenID Connect (govkit.identity.oidc) ---------------------------------------
+
+
+class OidcError(IdentityError):
+    """Base of errors from the OpenID Connect relying party (:mod:`govkit.identity.oidc`)."""
+
+    code = "oidc.error"
+
+
+class OidcDiscoveryError(OidcError):
+    """The provider's discovery document could not be fetched, or does not fit (its
+    ``issuer`` is not the configured one, a required endpoint is missing)."""
+
+    code = "oidc.discovery"
+
+
+class OidcUnavailable(OidcError):
+    """A request to one of the provider's endpoints failed (network, timeout, size,
+    an unexpected status); ``context["endpoint"]`` and ``context["reason"]`` say which."""
+
+    code = "oidc.unavailable"
+
+
+class OidcProviderError(OidcError):
+    """The provider answered with an OAuth error (``context["error"]``, e.g.
+    ``invalid_grant``, ``login_required``; ``context["endpoint"]``)."""
+
+    code = "oidc.provider_error"
+
+
+class OidcDPoPNonce(OidcProviderError):
+    """The provider asked for a new DPoP nonce again after the one retry."""
+
+    code = "oidc.dpop_nonce"
+
+
+class OidcVerificationError(OidcError, VerificationError):
+    """Something the provider or the browser sent back failed a relying-party check."""
+
+    code = "oidc.invalid"
+
+
+class OidcNotFapi2(OidcVerificationError):
+    """A provider's discovery document does not show that it meets the FAPI 2.0
+    security profile (:func:`~govkit.identity.inspect_fapi2_provider`, ``govkit oidc
+    check``: the failed check's name says which part)."""
+
+    code = "oidc.not_fapi"
+
+
+class OidcIssuerMismatch(OidcVerificationError):
+    """The callback's ``iss`` (RFC 9207) is not the issuer the flow started with, or is
+    missing though the provider announces it (the mix-up defence)."""
+
+    code = "oidc.issuer_mismatch"
+
+
+class OidcStateUnknown(OidcVerificationError):
+    """The callback's ``state`` names no login flow this application started."""
+
+    code = "oidc.state_unknown"
+
+
+class OidcStateExpired(OidcVerificationError):
+    """The login flow named by ``state`` expired before the callback arrived."""
+
+    code = "oidc.state_expired"
+
+
+class OidcStateReplayed(OidcVerificationError):
+    """The callback's ``state`` was already used: a login flow finishes once."""
+
+    code = "oidc.state_replayed"
+
+
+class OidcStateMismatch(OidcVerificationError):
+    """The callback's ``state`` is not the one this browser session started."""
+
+    code = "oidc.state_mismatch"
+
+
+class OidcNonceMismatch(OidcVerificationError):
+    """The ID token's ``nonce`` is missing or is not the flow's (a replayed ID token)."""
+
+    code = "oidc.nonce_mismatch"
+
+
+class OidcAcrInsufficient(OidcVerificationError):
+    """The ID token's ``acr`` is missing, unknown, or weaker than the one asked for."""
+
+    code = "oidc.acr_insufficient"
+
+
+class OidcAuthTimeTooOld(OidcVerificationError):
+    """The ID token's ``auth_time`` is missing or older than the ``max_age`` asked for."""
+
+    code = "oidc.auth_time_too_old"
+
+
+class OidcSubjectMismatch(OidcVerificationError):
+    """The userinfo (or refreshed ID token) ``sub`` is not the ID token's."""
+
+    code = "oidc.subject_mismatch"
+
+
+class OidcResponseInvalid(OidcVerificationError):
+    """A provider response is malformed (not JSON, a missing member, a token type other
+    than ``DPoP``, an ``at_hash`` that does not match); ``context["reason"]``."""
+
+    code = "oidc.response_invalid"
+
+
+class OidcChallengeInvalid(OidcVerificationError):
+    """A ``WWW-Authenticate`` header is not an RFC 9470 step-up challenge."""
+
+    code = "oidc.challenge_invalid"
+
+
+class OidcLogoutTokenInvalid(OidcVerificationError):
+    """A back-channel logout token breaks OpenID Back-Channel Logout 1.0 (``typ``,
+    ``events``, ``sid``/``sub``, a ``nonce``...); ``context["reason"]``."""
+
+    code = "oidc.logout_invalid"
+
+
+class OidcLogoutReplayed(OidcVerificationError):
+    """A back-channel logout token (its ``jti``) was received before."""
+
+    code = "oidc.logout_replayed"
+
+
+class OidcLoginRequestInvalid(OidcVerificationError):
+    """A request to the application's login route asks for what it does not allow: an
+    ``acr_values``, ``max_age`` or ``login_hint`` outside the configured allow-list, or a
+    ``next`` that is not a local path; ``context["reason"]`` names the parameter."""
+
+    code = "oidc.login_request_invalid"
+
+
 # --- certificates ------------------------------------------------------------
 
 
@@ -1209,6 +1392,17 @@ class PaymentDeliveryUnknown(PaymentError):
     """No stored delivery has that id (a lookup that found nothing, not a store failure)."""
 
     code = "payment.delivery_unknown"
+
+
+class PaymentBodyPurged(PaymentError):
+    """A delivery's body was purged after the inbox's retention: only its digest is kept.
+
+    Context: ``delivery_id``, ``body_sha256`` (of the body as received) and
+    ``purged_at``. Not a store failure: the delivery row, its event and the digest
+    are all still there (see :meth:`govkit.payments.PaymentInbox.purge`).
+    """
+
+    code = "payment.body_purged"
 
 
 class PaymentVerificationError(PaymentError, VerificationError):

@@ -43,9 +43,10 @@ licence, signatures or event). The ``govkit`` command prints exactly this with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from govkit._messages import DETAILS
 from govkit.errors import ConfigurationError, GovkitError
 
 __all__ = ["Check", "Report"]
@@ -63,6 +64,11 @@ class Check:
             carry the code of something accepted on purpose (``trust.stale`` under
             ``allow_stale_trust``).
         detail: one line for people, without key material, tokens or personal data.
+        detail_key: when the detail is a message of govkit's catalogue, its key:
+            :meth:`detail_in` then says it in another language (build such a check
+            with :meth:`described`); not part of equality or of :meth:`to_dict`.
+        detail_values: the values that fill that message, ``(name, value)`` pairs,
+            shown as they are in every language (dates, key ids, counts, names).
 
     Raises:
         ConfigurationError: the values do not make a check (a failed check without a
@@ -73,6 +79,8 @@ class Check:
     ok: bool | None
     code: str | None = None
     detail: str = ""
+    detail_key: str | None = field(default=None, compare=False, repr=False)
+    detail_values: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -85,6 +93,40 @@ class Check:
             raise ConfigurationError("a failed check needs the code of its failure")
         if not isinstance(self.detail, str):
             raise ConfigurationError("a check's detail is a string")
+        if self.detail_key is not None and self.detail_key not in DETAILS:
+            raise ConfigurationError("a check's detail_key names no message of the catalogue")
+
+    @classmethod
+    def described(
+        cls, name: str, ok: bool | None, key: str, code: str | None = None, /, **values: object
+    ) -> Check:
+        """A check whose detail is the catalogue message ``key`` filled with ``values``
+        (English in :attr:`detail`; any language with :meth:`detail_in`); ``code`` as
+        for a check made directly.
+
+        >>> check = Check.described("trust", True, "trust.sequence", sequence=7)
+        >>> check.detail, check.detail_in("zh")
+        ('trust list #7', '信任列表 #7')
+
+        Raises:
+            ConfigurationError: no message has that key, or ``values`` do not fill it.
+        """
+        entry = DETAILS.get(key)
+        if entry is None:
+            raise ConfigurationError("a check's detail_key names no message of the catalogue")
+        shown = {k: str(v) for k, v in values.items()}
+        try:
+            detail = entry[0].format_map(shown)
+        except KeyError:
+            raise ConfigurationError("the values do not fill the check's detail") from None
+        return cls(name, ok, code, detail, key, tuple(shown.items()))
+
+    def detail_in(self, lang: str) -> str:
+        """The detail in ``lang`` (``en`` or ``zh``): from the catalogue when the check
+        has a :attr:`detail_key`, else :attr:`detail` as it is."""
+        if self.detail_key is None or not lang.lower().startswith("zh"):
+            return self.detail
+        return DETAILS[self.detail_key][1].format_map(dict(self.detail_values))
 
     @property
     def performed(self) -> bool:

@@ -9,8 +9,9 @@ becomes an arrow between components, and every arrow must be drawn in ``ALLOWED`
     certificates ──► esign, pdf          esign ──► pdf (fonts for the visible seal)
     identity, certificates, esign, payments ──► audit, stores, keys
     audit ──► stores, keys      stores ──► core      pdf ──► (core only)      keys ──► core
-    core = errors, clock, report, _encoding, _json, _http, _messages  ──► standard library,
+    core = errors, clock, report, _encoding, _json, _http, _aio, _messages  ──► standard library,
            cryptography, requests
+    core also holds observability (logs; OpenTelemetry only when configured)
     testing ──► anything; nothing under govkit/ imports testing or cli
 
 One private module is shared on purpose: ``govkit.stores._sql``, "the private SQL
@@ -37,7 +38,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "govkit"
 
-CORE = frozenset({"errors", "clock", "report", "_encoding", "_json", "_http", "_messages"})
+CORE = frozenset(
+    {"errors", "clock", "report", "_encoding", "_json", "_http", "_aio", "_messages"}
+    | {"observability"}
+)
 PUBLIC_COMPONENTS = frozenset(
     {
         "errors",
@@ -51,6 +55,7 @@ PUBLIC_COMPONENTS = frozenset(
         "certificates",
         "esign",
         "payments",
+        "observability",
     }
 )
 DOMAIN = frozenset({"audit", "stores", "keys"}) | CORE
@@ -65,6 +70,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "_encoding": CORE,
     "_json": CORE,
     "_http": CORE,
+    # the bounded thread pool behind every async form (``offload``)
+    "_aio": frozenset({"errors"}),
+    # logs, spans and metrics of every operation: error codes and reports
+    "observability": frozenset({"errors", "report"}),
     # the error messages in English and Chinese: data only, read by govkit.errors
     "_messages": frozenset(),
     "keys": CORE,
@@ -78,6 +87,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     # the CLI reads its input files (JWK, JWKS, status state, trust list body) with
     # core's one strict JSON loader, like every component does
     "cli": PUBLIC_COMPONENTS | {"govkit", "_json"},
+    # optional framework glue (FastAPI, Flask, Django): public names only, like the CLI
+    "integrations": PUBLIC_COMPONENTS,
     "testing": (PUBLIC_COMPONENTS | CORE | {"govkit"}),
 }
 
@@ -97,9 +108,13 @@ THIRD_PARTY: dict[str, frozenset[str]] = {
     # the one bounded HTTP fetcher (ARCHITECTURE.md: core ──► requests)
     "_http": frozenset({"requests"}),
     "_messages": frozenset(),  # data only
+    "_aio": frozenset(),  # the standard library only
+    # OpenTelemetry's API, imported only by configure() (the optional govkit[otel])
+    "observability": frozenset({"opentelemetry"}),
     # shared state: AES-GCM and HKDF for sealed flow secrets; the PostgreSQL driver,
-    # imported only when a PostgreSQL store is opened
-    "stores": frozenset({"cryptography", "psycopg"}),
+    # imported only when a PostgreSQL store is opened; redis-py (govkit[redis]), imported
+    # only when a Redis store is made
+    "stores": frozenset({"cryptography", "psycopg", "redis"}),
 }
 
 

@@ -11,6 +11,7 @@ from hashlib import sha256 as _sha256
 from pathlib import Path
 from typing import IO, Any, Final
 
+from govkit._aio import offload
 from govkit._encoding import b64_decode, b64_encode
 from govkit.audit._events import (
     AuditEvent,
@@ -66,6 +67,7 @@ from govkit.errors import (
     SubjectErased,
     VerificationError,
 )
+from govkit.observability import observed
 from govkit.report import Check, Report
 
 __all__ = [
@@ -159,6 +161,12 @@ class LogReport(Report):
     def summary(self) -> tuple[str, ...]:
         """How many entries were verified (nothing when the log is not valid)."""
         return (f"{self.size} entries verified",) if self.valid else ()
+
+
+def _append_fields(args: tuple[Any, ...], _: object, indexes: object) -> dict[str, object]:
+    """Log fields of an append: the log's origin and how many entries (never an event)."""
+    count = len(indexes) if isinstance(indexes, list) else None
+    return {"origin": args[0].origin, "entries": count}
 
 
 class AuditLog:
@@ -272,6 +280,7 @@ class AuditLog:
         """Append one event durably; return its index."""
         return self.append_many([event])[0]
 
+    @observed("audit.append", "govkit.audit", _append_fields)
     def append_many(self, events: Iterable[AuditEvent]) -> list[int]:
         """Append events in one transaction (all or none); return their indexes."""
         personal: dict[str, str] = {}
@@ -280,6 +289,20 @@ class AuditLog:
             return []
         first = self._store.append(rows, personal)
         return list(range(first, first + len(rows)))
+
+    async def aappend(self, event: AuditEvent) -> int:
+        """:meth:`append` for asyncio: same result and errors; the write and its fsync (or
+        the PostgreSQL commit) run on govkit's bounded thread pool. Appends made at the
+        same time from several tasks share one group commit, as from several threads.
+
+        Cancelling the await does not stop an append that has started: the event may
+        be in the log all the same.
+        """
+        return await offload(self.append, event)
+
+    async def aappend_many(self, events: Iterable[AuditEvent]) -> list[int]:
+        """:meth:`append_many` for asyncio (see :meth:`aappend`)."""
+        return await offload(self.append_many, list(events))
 
     # -- reading -----------------------------------------------------------------
 

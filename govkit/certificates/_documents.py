@@ -17,7 +17,7 @@ of the signed payload, and the report says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Final
@@ -39,6 +39,7 @@ from govkit.esign import (
     spki_sha256,
     subject_ids,
 )
+from govkit.observability import observed
 from govkit.pdf import (
     Attachment,
     Document,
@@ -214,8 +215,8 @@ class LicencePdfReport(Report):
             )
             inner: tuple[Check, ...] = ()
         else:
-            payload = Check.passed(
-                "licence", f"the PDF carries a licence payload ({LICENCE_ATTACHMENT})"
+            payload = Check.described(
+                "licence", True, "licence.payload", attachment=LICENCE_ATTACHMENT
             )
             inner = tuple(replace(c, name=f"licence.{c.name}") for c in self.licence.checks)
         object.__setattr__(self, "checks", (*self.signature.checks, payload, *inner, signer))
@@ -248,6 +249,11 @@ def check_pdf_signers(signatures: Sequence[SignatureInfo], issuer: TrustedIssuer
             (``unsigned``). The context holds the issuer's USCC and the signer's
             ``spki_sha256`` (hex), never the certificate's subject.
     """
+    return _signers_check(signatures, issuer).detail
+
+
+def _signers_check(signatures: Sequence[SignatureInfo], issuer: TrustedIssuer) -> Check:
+    """:func:`check_pdf_signers`, returning the passed check."""
     uscc = issuer.agency.uscc
     if not signatures:
         raise SignerMismatch("the PDF carries no signature", reason="unsigned", uscc=uscc)
@@ -276,9 +282,13 @@ def check_pdf_signers(signatures: Sequence[SignatureInfo], issuer: TrustedIssuer
                 spki_sha256=spki.hex(),
             )
         matched.append(f"{info.field} by {how}")
-    return (
-        f"signed by certificates the trust list authorises for {issuer.agency.name} "
-        f"({uscc}): {', '.join(matched)}"
+    return Check.described(
+        PDF_SIGNER_CHECK,
+        True,
+        "pdf_signer.authorised",
+        agency=issuer.agency.name,
+        uscc=issuer.agency.uscc,
+        matched=", ".join(matched),
     )
 
 
@@ -286,25 +296,27 @@ def _signer_check(signature: PdfSignatureReport, licence: CertificateReport) -> 
     """The :data:`PDF_SIGNER_CHECK` of :meth:`LicencePdfVerifier.inspect`."""
     verified = licence.certificate
     if verified is None:
-        return Check.not_performed(
-            PDF_SIGNER_CHECK,
-            "not performed: the embedded licence did not verify, so its issuer is not known",
-        )
+        return Check.described(PDF_SIGNER_CHECK, None, "pdf_signer.unknown_issuer")
     if not signature.signatures:
-        return Check.not_performed(PDF_SIGNER_CHECK, "not performed: no readable signature")
+        return Check.described(PDF_SIGNER_CHECK, None, "pdf_signer.no_signature")
     trusted = {c.name for c in signature.checks if c.ok is True}
     untrusted = [s.field for s in signature.signatures if f"{s.field}.trust" not in trusted]
     if untrusted:
-        return Check.not_performed(
-            PDF_SIGNER_CHECK,
-            f"not performed: {', '.join(untrusted)} is not by a trusted certificate",
+        return Check.described(
+            PDF_SIGNER_CHECK, None, "pdf_signer.untrusted", fields=", ".join(untrusted)
         )
     try:
-        return Check.passed(
-            PDF_SIGNER_CHECK, check_pdf_signers(signature.signatures, verified.issuer)
-        )
+        return _signers_check(signature.signatures, verified.issuer)
     except SignerMismatch as exc:
         return Check.from_error(PDF_SIGNER_CHECK, exc)
+
+
+def _pdf_fields(_: tuple[Any, ...], __: Mapping[str, Any], found: object) -> dict[str, object]:
+    """Log fields of a licence PDF verify or inspect: the licence's issuer and key id."""
+    found = getattr(getattr(found, "licence", found), "certificate", None)
+    if isinstance(found, VerifiedCertificate):
+        return {"issuer": found.issuer.agency.uscc, "kid": found.key.kid.hex()}
+    return {}
 
 
 class LicencePdfVerifier:
@@ -323,6 +335,7 @@ class LicencePdfVerifier:
         self._signatures = signatures
         self._licences = licences
 
+    @observed("licence_pdf.inspect", "govkit.certificates", _pdf_fields)
     def inspect(self, pdf: bytes, *, at: datetime | None = None) -> LicencePdfReport:
         """Run every check of both kinds; never raises for a bad document."""
         signature = self._signatures.inspect(pdf, at=at)
@@ -337,6 +350,7 @@ class LicencePdfVerifier:
         licence = self._licences.inspect(payload, at=when)
         return LicencePdfReport(signature, licence, signer=_signer_check(signature, licence))
 
+    @observed("licence_pdf.verify", "govkit.certificates", _pdf_fields)
     def verify(self, pdf: bytes, *, at: datetime | None = None) -> VerifiedLicencePdf:
         """Return both results, or raise the first failure.
 

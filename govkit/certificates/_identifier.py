@@ -33,6 +33,7 @@ has exactly one spelling.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Final
 
@@ -49,6 +50,7 @@ _VERSION = re.compile(r"[0-9]{3}")
 _TYPE_SUFFIX = re.compile(r"[0-9]{3}")
 #: Longest possible identifier: root, 21 + 18 + 64 + 3 + 1 characters and 5 dots.
 MAX_LENGTH: Final = len(ROOT_OID) + 21 + 18 + 64 + 3 + 1 + 5
+_ROOT_DOT: Final = ROOT_OID + "."
 
 
 def mod37_36_check(text: str) -> str:
@@ -198,3 +200,43 @@ def parse_licence_id(s: object) -> LicenceId:
     if len(check) != 1 or check not in ALNUM_ALPHABET:
         raise _invalid("the check character must be one digit or upper-case letter", "check")
     return LicenceId(type_code, issuer_code, serial, int(version), check)
+
+
+def _parse_with_known(
+    s: object, known_type_codes: Container[str], known_uscc: str | None
+) -> LicenceId:
+    """:func:`parse_licence_id` for the verifier: the same refusals, in the same order.
+
+    A type code in ``known_type_codes`` (a registry's, each checked when its
+    :class:`LicenceType` was built) and an issuer code equal to ``known_uscc`` (a
+    trusted :class:`Agency`'s, checked when it was built) are not checked again;
+    any other part is checked exactly as :meth:`LicenceId.__post_init__` checks it.
+    """
+    if not isinstance(s, str) or not 0 < len(s) <= MAX_LENGTH or not s.startswith(_ROOT_DOT):
+        return parse_licence_id(s)  # raises its own error
+    parts = s[len(_ROOT_DOT) :].split(".")
+    if len(parts) != 5:
+        return parse_licence_id(s)
+    type_code, issuer_code, serial, version, check = parts
+    if not _VERSION.fullmatch(version) or len(check) != 1 or check not in ALNUM_ALPHABET:
+        return parse_licence_id(s)
+    if type_code not in known_type_codes and not is_type_code(type_code):
+        raise _invalid("the type code is not a USCC followed by 3 digits", "type_code")
+    if issuer_code != known_uscc and not is_uscc(issuer_code):
+        raise _invalid("the issuer code is not a valid USCC", "issuer_code")
+    if not _SERIAL.fullmatch(serial):
+        raise _invalid("the serial must be 1-64 digits or upper-case letters", "serial")
+    # 3 digits: an int from 0 to 999. Every part is 0-9A-Z by now (the codes are
+    # USCCs, the registry's or checked above), so the check character is never None.
+    if check != mod37_36_check_character(f"{type_code}{issuer_code}{serial}{version}"):
+        raise _invalid("the check character does not match", "check")
+    parsed = object.__new__(LicenceId)
+    for name, value in (
+        ("type_code", type_code),
+        ("issuer_code", issuer_code),
+        ("serial", serial),
+        ("version", int(version)),
+        ("check", check),
+    ):
+        object.__setattr__(parsed, name, value)
+    return parsed

@@ -26,6 +26,7 @@ from govkit.certificates.qr import make_qr
 from govkit.clock import Clock, SystemClock
 from govkit.errors import ConfigurationError
 from govkit.keys import Signer, SigningKey, VerifyingKey
+from govkit.observability import observed
 
 __all__ = [
     "LICENCE_CLAIM",
@@ -90,6 +91,12 @@ class IssueRequest:
     version: int = 1
     allow_raw_id: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _issuer_fields(args: tuple[Any, ...], _: Mapping[str, Any], __: object) -> dict[str, object]:
+    """Log fields of an issue: the issuing agency's USCC and the key id."""
+    issuer: CertificateIssuer = args[0]
+    return {"issuer": issuer.agency.uscc, "kid": issuer.kid.hex()}
 
 
 class CertificateIssuer:
@@ -168,6 +175,7 @@ class CertificateIssuer:
             )
         return self._status
 
+    @observed("certificate.issue", "govkit.certificates", _issuer_fields)
     def issue(
         self,
         licence_type: str,
@@ -219,6 +227,7 @@ class CertificateIssuer:
         self._record("licence.issue", ident, licence_type)
         return IssuedCertificate(licence, payload, self._kid, licence_claims)
 
+    @observed("certificate.issue_selective", "govkit.certificates", _issuer_fields)
     def issue_selective(
         self,
         licence_type: str,

@@ -74,7 +74,12 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
-from govkit.certificates._identifier import ROOT_OID, is_uscc, parse_licence_id
+from govkit.certificates._identifier import (
+    ROOT_OID,
+    _parse_with_known,
+    is_uscc,
+    parse_licence_id,
+)
 from govkit.certificates._types import (
     FIELD_NAME,
     TYPE_NAME,
@@ -466,7 +471,9 @@ class Licence:
         if not isinstance(short_id, str):
             raise invalid("the identifier must be text", "id", "kind")
         ident = f"{ROOT_OID}.{short_id}"
-        parsed = parse_licence_id(ident)
+        # the registry's type codes and a trusted agency's USCC were checked when built
+        known_uscc = agency.uscc if isinstance(agency, Agency) else None
+        parsed = _parse_with_known(ident, registry._by_code, known_uscc)
         licence_type = registry.by_type_code(parsed.type_code)
         holder = _pair(claims["h"], "holder")
         validity = _pair(claims["v"], "valid_until", text_only=False)

@@ -27,22 +27,20 @@ from govkit.certificates import codec
 from govkit.certificates._holder import PRESENTATION_PREFIX, _to_sign
 from govkit.certificates._identifier import parse_licence_id
 from govkit.certificates._model import LicenceRegistry
-from govkit.certificates._predicates import PREDICATES, disclosable_items
 from govkit.certificates._report import (
-    STATUS_CHECKED,
     STATUS_NOT_CHECKED,
-    STATUS_SKIPPED,
     CertificateCheck,
     ChecksVerdict,
     Trace,
 )
 from govkit.certificates._selective import (
     _MAX_DEPTH,
+    _PREDICATE_NAMES,
     _check_value,
+    _disclosure_of,
     _format,
     _leaf,
     _parse_selective,
-    _read_disclosure,
     _root_from_proof,
     _Selective,
 )
@@ -305,16 +303,16 @@ class PresentationRun:
         text = _text_of(data)
         trace.ok(
             "input",
-            "QR picture decoded"
+            "input.picture"
             if isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
-            else "presentation text",
+            else "input.presentation",
         )
-        licence_bytes, items, proof, seconds, device_signature = _parse_presentation(text)
+        licence_bytes, items, decoded, proof, seconds, device_signature = _parse_presentation(text)
         message = codec.decode_cose(licence_bytes, canonical=True)
         parsed = _parse_selective(message, self._registry)
-        trace.ok("format", f"a {parsed.kind.name} presentation disclosing {len(items)} items")
+        trace.ok("format", "format.presentation", type=parsed.kind.name, count=len(items))
         trust = self._current_trust(when)
-        trace.ok("trust", f"trust list #{trust.sequence}")
+        trace.ok("trust", "trust.sequence", sequence=trust.sequence)
         if message.kid is None:
             raise CertificateKeyUnknown("the licence names no key id")
         candidates = trust.candidates(message.kid)
@@ -322,17 +320,17 @@ class PresentationRun:
             raise CertificateKeyUnknown("no trusted key has this key id", kid=message.kid.hex())
         key = codec.verify_signature(message, [k.key for _, k in candidates])
         issuer, trusted = next((i, k) for i, k in candidates if k.key == key)
-        trace.ok("signature", f"signed by {issuer.agency.name}")
+        trace.ok("signature", "signature.issuer", agency=issuer.agency.name)
         issued_at = datetime.fromtimestamp(message.claims[codec.IAT], UTC)
         trust.check_permission(issuer, trusted, parsed.kind.name, at=issued_at)
-        trace.ok("issuer", f"{issuer.agency.name} may issue {parsed.kind.name}")
+        trace.ok("issuer", "issuer.may_issue", agency=issuer.agency.name, type=parsed.kind.name)
         codec.check_times(message.claims, at=when)
-        trace.ok("validity", f"valid until {parsed.valid_until.isoformat()} (exclusive)")
+        trace.ok("validity", "validity.until_exclusive", until=parsed.valid_until.isoformat())
         status = self._status_of(parsed.status_index, issuer, when)
         if status is None:
-            trace.skipped("status", STATUS_SKIPPED)
+            trace.skipped("status", "status.skipped")
         else:
-            trace.ok("status", STATUS_CHECKED)
+            trace.ok("status", "status.checked")
         signed = _to_sign(licence_bytes, items, proof, seconds, nonce)
         try:
             parsed.device_key.verify(device_signature, signed)
@@ -341,7 +339,7 @@ class PresentationRun:
                 "the presentation is not signed by the licence's device key"
                 + (" over this verifier's nonce" if nonce is not None else "")
             ) from None
-        trace.ok("holder_binding", f"signed by device {parsed.device_key.kid[:12]}…")
+        trace.ok("holder_binding", "holder_binding.device", device=parsed.device_key.kid[:12])
         presented_at = datetime.fromtimestamp(seconds, UTC)
         if nonce is None and not (when - window <= presented_at <= when + _MAX_SKEW):
             raise PresentationStale(
@@ -356,17 +354,14 @@ class PresentationRun:
         expires_at = _replay_expiry(presented_at, when, window)
         if not self._replay.check_and_remember(replay_key, now=when, expires_at=expires_at):
             raise PresentationReplayed("this presentation was already shown")
-        trace.ok(
-            "freshness",
-            "answers the nonce"
-            if nonce is not None
-            else f"made {int((when - presented_at).total_seconds())} s ago",
-        )
-        disclosed, predicates = _read_disclosures(items, proof, parsed, issuer)
-        trace.ok("disclosures", f"{len(items)} disclosures match the signed Merkle root")
+        age = int((when - presented_at).total_seconds())
+        trace.ok("freshness", "freshness.age" if nonce is None else "freshness.nonce", seconds=age)
+        disclosed, predicates = _read_disclosures(items, decoded, proof, parsed, issuer)
+        trace.ok("disclosures", "disclosures.match", count=len(items))
         if profile is not None:
             _apply_profile(profile, parsed.kind.name, set(disclosed) | set(predicates))
-        trace.ok("profile", "no profile" if profile is None else f"fits {profile.name}")
+        name = None if profile is None else profile.name
+        trace.ok("profile", "profile.none" if name is None else "profile.fits", profile=name)
         return VerifiedPresentation(
             parsed.kind.name,
             issuer,
@@ -385,20 +380,28 @@ class PresentationRun:
 
 
 def _read_disclosures(
-    items: Sequence[object], proof: bytes, parsed: _Selective, issuer: TrustedIssuer
+    items: Sequence[bytes],
+    decoded: Sequence[object],
+    proof: bytes,
+    parsed: _Selective,
+    issuer: TrustedIssuer,
 ) -> tuple[dict[str, Any], dict[str, bool]]:
     """Rebuild the signed root from the disclosures and the proof, then check each value;
-    split them into values and predicates."""
-    names = disclosable_items(parsed.kind)
+    split them into values and predicates.
+
+    ``items`` are the disclosures' canonical bytes and ``decoded`` the same disclosures
+    as :func:`_parse_presentation` decoded them (so they are not decoded again).
+    """
+    names = parsed.items
     leaves: dict[int, bytes] = {}
     values: dict[int, Any] = {}
     last = -1
-    for item in items:
-        index, value = _read_disclosure(item, parsed)
+    for item, value_of in zip(items, decoded, strict=True):
+        index, value = _disclosure_of(value_of, parsed)
         if index <= last:
             raise DisclosureInvalid("disclosures must be in index order, once each", reason="order")
         last = index
-        leaves[index] = _leaf(item)  # type: ignore[arg-type]  # _read_disclosure checked bytes
+        leaves[index] = _leaf(item)
         values[index] = value
     if leaves:
         if _root_from_proof(len(names), leaves, proof) != parsed.root:
@@ -409,11 +412,10 @@ def _read_disclosures(
         raise DisclosureInvalid("a proof without disclosures", reason="proof")
     disclosed: dict[str, Any] = {}
     predicates: dict[str, bool] = {}
-    predicate_names = {p.name for p in PREDICATES}
     for index, value in values.items():
         name = names[index]
         _check_value(name, value, parsed)
-        if name in predicate_names:
+        if name in _PREDICATE_NAMES:
             predicates[name] = value
         else:
             disclosed[name] = value
@@ -458,7 +460,9 @@ def _text_of(data: str | bytes) -> str:
     return data.strip()
 
 
-def _parse_presentation(text: str) -> tuple[bytes, list[bytes], bytes, int, bytes]:
+def _parse_presentation(text: str) -> tuple[bytes, list[bytes], list[Any], bytes, int, bytes]:
+    """``[licence, disclosures, proof, time, signature]``; each disclosure both as its
+    canonical bytes (what the leaves and the device signature cover) and decoded."""
     if len(text) > _MAX_TEXT:
         raise _format("the presentation text is too long", "input")
     if not text.startswith(PRESENTATION_PREFIX):
@@ -485,7 +489,7 @@ def _parse_presentation(text: str) -> tuple[bytes, list[bytes], bytes, int, byte
     # The body passed the canonical check, so each disclosure's canonical encoding is
     # exactly the bytes it was sent as: those are what the leaves and the device hash.
     disclosures = [cbor2.dumps(item, canonical=True) for item in items]
-    return licence, disclosures, proof, seconds, signature
+    return licence, disclosures, list(items), proof, seconds, signature
 
 
 def resolve_profile(profile: VerifierProfile | str | None) -> VerifierProfile | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from govkit._messages import DETAILS
 from govkit.report import Check, Report
 
 __all__ = [
@@ -20,9 +21,9 @@ __all__ = [
 ]
 
 #: The ``status`` check's detail when the issuer's status list says the licence is valid.
-STATUS_CHECKED = "valid: the issuer's status list marks it neither revoked nor suspended"
+STATUS_CHECKED = DETAILS["status.checked"][0]
 #: The ``status`` check's detail under ``unsafe_skip_status`` (the check is not performed).
-STATUS_SKIPPED = "not performed (unsafe_skip_status): revocation was NOT checked"
+STATUS_SKIPPED = DETAILS["status.skipped"][0]
 #: Said in plain words below a valid licence or presentation whose status was skipped.
 STATUS_NOT_CHECKED = (
     "撤销状态未检查 Revocation was NOT checked (unsafe_skip_status): "
@@ -48,12 +49,13 @@ class Trace:
     def __init__(self, record: Callable[[CertificateCheck], None] | None) -> None:
         self._record = record
 
-    def ok(self, name: str, detail: str) -> None:
-        """Record that the check ``name`` passed."""
+    def ok(self, name: str, key: str, /, **values: object) -> None:
+        """Record that the check ``name`` passed; its detail is the catalogue message
+        ``key`` (:data:`govkit._messages.DETAILS`) filled with ``values``."""
         if self._record is not None:
-            self._record(CertificateCheck(name, True, None, detail))
+            self._record(CertificateCheck.described(name, True, key, **values))
 
-    def skipped(self, name: str, detail: str) -> None:
+    def skipped(self, name: str, key: str, /, **values: object) -> None:
         """Record that the check ``name`` was not performed (``ok`` is ``None``)."""
         if self._record is not None:
-            self._record(CertificateCheck(name, None, None, detail))
+            self._record(CertificateCheck.described(name, None, key, **values))

@@ -201,6 +201,10 @@ def build_selective_claims(
     return claims, disclosures
 
 
+#: The predicate item names (``age_over_18`` ...), for telling them from fields.
+_PREDICATE_NAMES: Final = frozenset(p.name for p in PREDICATES)
+
+
 @dataclass(frozen=True)
 class _Selective:
     message: codec.CoseMessage
@@ -210,6 +214,8 @@ class _Selective:
     root: bytes
     device_key: VerifyingKey
     status_index: int | None
+    #: ``disclosable_items(kind)``, worked out once per licence read.
+    items: tuple[str, ...]
 
 
 def _parse_selective(message: codec.CoseMessage, registry: LicenceRegistry) -> _Selective:
@@ -236,7 +242,9 @@ def _parse_selective(message: codec.CoseMessage, registry: LicenceRegistry) -> _
         raise _format("the status index must be a non-negative int", "licence")
     start = datetime.fromtimestamp(times[1], UTC)  # type: ignore[arg-type]
     end = datetime.fromtimestamp(times[2] + 1, UTC)  # type: ignore[operator]
-    return _Selective(message, kind, start, end, root, _device_key_from_claim(raw["c"]), index)
+    device_key = _device_key_from_claim(raw["c"])
+    items = disclosable_items(kind)
+    return _Selective(message, kind, start, end, root, device_key, index, items)
 
 
 def _read_disclosure(item: object, parsed: _Selective) -> tuple[int, Any]:
@@ -247,6 +255,11 @@ def _read_disclosure(item: object, parsed: _Selective) -> tuple[int, Any]:
         decoded = codec._parse_canonical(item, max_depth=_MAX_DEPTH, reason="presentation")
     except CertificateFormatError:
         raise DisclosureInvalid("a disclosure is not canonical CBOR", reason="format") from None
+    return _disclosure_of(decoded, parsed)
+
+
+def _disclosure_of(decoded: object, parsed: _Selective) -> tuple[int, Any]:
+    """:func:`_read_disclosure` of a disclosure already decoded from canonical CBOR."""
     if not (isinstance(decoded, (list, tuple)) and len(decoded) == 3):
         raise DisclosureInvalid("a disclosure is not [salt, index, value]", reason="format")
     salt, index, value = decoded
@@ -255,7 +268,7 @@ def _read_disclosure(item: object, parsed: _Selective) -> tuple[int, Any]:
         or len(salt) != _SALT_SIZE
         or isinstance(index, bool)
         or not isinstance(index, int)
-        or not 0 <= index < len(disclosable_items(parsed.kind))
+        or not 0 <= index < len(parsed.items)
     ):
         raise DisclosureInvalid("a disclosure has a bad salt or index", reason="format")
     return index, value
@@ -276,7 +289,7 @@ def _check_value(name: str, value: Any, parsed: _Selective) -> None:
             if holder_kind is None:
                 raise DisclosureInvalid("the holder kind is not p, m or r", reason="value")
             Holder(value[1], holder_kind)
-        elif name in {p.name for p in PREDICATES}:
+        elif name in _PREDICATE_NAMES:
             if not isinstance(value, bool):
                 raise DisclosureInvalid("a predicate must be true or false", reason="value")
         else:
@@ -347,7 +360,7 @@ class SelectiveCredential:
         if not isinstance(signed, bytes) or not isinstance(items, (list, tuple)):
             raise _format("the credential is not [licence, disclosures]")
         parsed = _parse_selective(codec.decode_cose(signed, canonical=True), registry)
-        names = disclosable_items(parsed.kind)
+        names = parsed.items
         if len(items) != len(names):
             raise DisclosureInvalid("the credential lacks disclosures", reason="count")
         for position, item in enumerate(items):

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Final, Generic, TypeVar
 
 import requests
 
+from govkit._aio import offload
 from govkit._http import FetchError, SourcePolicy, check_url, fetch, settle
 from govkit.certificates._envelope import check_keys, format_time
 from govkit.certificates._trust import TRUST_LIST_MAX_BYTES, TrustList, _load_trust_list
@@ -187,6 +188,18 @@ class SignedSource(Generic[_T]):
                     **context,
                 )
         return document
+
+    async def aget(self, at: datetime | None = None, *, allow_stale: bool = False) -> _T:
+        """:meth:`get` for asyncio: same arguments, result and errors.
+
+        Runs on govkit's bounded thread pool, since a call may read the file or
+        download the list (or wait for another thread doing so).
+        """
+        return await offload(self.get, at, allow_stale=allow_stale)
+
+    async def arefresh(self) -> _T:
+        """:meth:`refresh` for asyncio: the load runs on govkit's bounded thread pool."""
+        return await offload(self.refresh)
 
     def refresh(self) -> _T:
         """Load the list now, whatever the cache and cooldown say; return it.

@@ -101,6 +101,8 @@ from govkit.certificates._trust import (
     TrustedIssuer,
     TrustList,
     _open_trust_list,
+    compact_form,
+    from_compact_form,
 )
 from govkit.certificates._verifier import CertificateVerifier
 from govkit.clock import Clock, require_aware
@@ -150,6 +152,12 @@ SYNC_WORKERS: Final = 8
 
 _INDEX: Final = "state.json"
 _LISTS: Final = "lists"
+#: The held trust list, verified, in its compact form (:func:`_trust.compact_form`):
+#: a first line naming the form, a line of JSON binding it to the held list (its file,
+#: the digest of its signed part, the anchors) and giving the digest of the form, then
+#: the form. Read instead of verifying the list again; any mismatch, and it is rebuilt.
+_TRUST_CACHE: Final = "trust-list.cache"
+_TRUST_CACHE_MAGIC: Final = b"govkit.verifier-state.trust-cache/v1"
 _REPLAY: Final = "replay.db"
 _LOCK: Final = "lock"
 _INDEX_MAX_BYTES: Final = 512 * 1024 * 1024
@@ -439,7 +447,7 @@ class VerifierState:
         now = require_aware(now, "now")
         newest = self.newest_signed_time()
         if newest is None:
-            return Check.not_performed("clock", "no signed time held yet to compare with")
+            return Check.described("clock", None, "clock.nothing_held")
         if now + CLOCK_TOLERANCE < newest:
             return Check.failed(
                 "clock",
@@ -448,10 +456,7 @@ class VerifierState:
                 f"this device has seen ({format_time(newest)}): validity and freshness "
                 "cannot be judged; set the clock",
             )
-        return Check.passed(
-            "clock",
-            f"the device clock is not behind the newest signed time seen ({format_time(newest)})",
-        )
+        return Check.described("clock", True, "clock.not_behind", newest=format_time(newest))
 
     def with_clock_check(self, report: Report, now: datetime) -> Report:
         """``report`` with :meth:`check_clock` at ``now`` appended to its checks.
@@ -585,11 +590,13 @@ class VerifierState:
             index = copy.deepcopy(view.index)
             files: dict[str, bytes] = {}
             updates: list[ListUpdate] = []
+            new_trust: _View | None = None
             if trust is not None:
                 view, update = _offer_trust(
                     view, index, files, trust, anchors=anchors, now=now, source=trust_source
                 )
                 updates.append(update)
+                new_trust = view if update.outcome in ("installed", "updated") else None
             elif anchors:
                 _check_given_anchors(view, anchors)
             if status and view.trust is None:
@@ -612,6 +619,8 @@ class VerifierState:
                 )
             if files or index != view.index:
                 self._commit(index, files)
+            if new_trust is not None:
+                self._keep_verified(new_trust)
         return tuple(updates)
 
     # -- updating from the network -----------------------------------------------------------
@@ -725,7 +734,7 @@ class VerifierState:
                 self._commit(index, files)
                 return ListUpdate("trust", "not_modified", entry["sequence"], previous, source=url)
             try:
-                _, update = _offer_trust(
+                offered, update = _offer_trust(
                     view,
                     index,
                     files,
@@ -743,6 +752,8 @@ class VerifierState:
                     url, _reason(exc), exc.message, now, previous, locked=(index, files)
                 )
             self._commit(index, files)
+            if update.outcome in ("installed", "updated"):
+                self._keep_verified(offered)
             return update
 
     def _trust_failed(
@@ -925,6 +936,58 @@ class VerifierState:
 
     # -- what is held ------------------------------------------------------------------------
 
+    def purge(self, *, now: datetime) -> int:
+        """Delete what the state no longer needs at ``now``; return how many entries and files.
+
+        Deleted:
+
+        * the presentations' replay entries expired at ``now`` (in ``replay.db``, when
+          it exists; none is created);
+        * list files the index no longer holds: superseded lists (an update keeps the
+          previous index's files one update longer, for a reader that read it just
+          before) and files an interrupted update left behind (lists never indexed,
+          temporary files). The exclusive lock is taken first, so a reader inside
+          :meth:`reading` is waited for.
+
+        Kept, because rollback and equivocation detection and the clock check compare
+        what arrives with them: the anchors, the held trust list and each issuer's held
+        status list with its sequence and digest (also for an issuer no longer on the
+        trust list, so a list it signed earlier cannot come back if it returns), the
+        newest checkpoint of each audit log, and the newest signed time. All of them
+        are one entry per list or log, replaced, never accumulated.
+
+        Raises:
+            VerifierStateError: the state is damaged or its files cannot be used.
+            VerifierStateLocked: another process held the lock too long.
+            StoreError: the replay store failed.
+        """
+        when = require_aware(now, "now")
+        if not self._path.is_dir():
+            return 0
+        removed = 0
+        with self._locked(exclusive=True):
+            held = _held_files(self._read_index())
+            lists = self._path / _LISTS
+            try:
+                leftovers = list(self._path.glob(".*.tmp"))
+                if lists.is_dir():
+                    leftovers += [p for p in lists.glob(".*.tmp") if p.is_file()]
+                    leftovers += [
+                        p
+                        for p in lists.glob("*.json")
+                        if p.is_file() and f"{_LISTS}/{p.name}" not in held
+                    ]
+                for path in leftovers:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+                if leftovers:
+                    _sync_dir(lists if lists.is_dir() else self._path)
+            except OSError as exc:
+                raise self._io_error("files", exc) from None
+        if self.replay_path.is_file():
+            removed += self.replay_store().purge(now=when)
+        return removed
+
     def summary(self, now: datetime) -> dict[str, Any]:
         """What the state holds, for people and scripts (``govkit verifier status``).
 
@@ -1057,7 +1120,15 @@ class VerifierState:
             cached = self._cache
         if cached is not None and cached[0] == entry["digest"] + name:
             return _View(index, anchors, cached[1])
+        # the held file is read and checked against its digest on every run (a file
+        # swapped or cut short on disk is damage, cache or not); only its verification
+        # is kept in the compact form
         data = self._read_list(name, TRUST_LIST_MAX_BYTES)
+        trust = self._read_trust_cache(entry, anchors)
+        if trust is not None:
+            with self._cache_lock:
+                self._cache = (entry["digest"] + name, trust)
+            return _View(index, anchors, trust)
         try:
             trust, _, signed = _open_trust_list(
                 data, anchors, at=parse_time(entry["issued_at"], VerifierStateError, "issued_at"),
@@ -1069,7 +1140,58 @@ class VerifierState:
             raise self._damaged("the held trust list is not the one recorded")
         with self._cache_lock:
             self._cache = (entry["digest"] + name, trust)
+        self._write_trust_cache(entry, anchors, trust)
         return _View(index, anchors, trust)
+
+    def _keep_verified(self, view: _View) -> None:
+        """After a commit: keep the trust list just verified and installed (``view``'s),
+        in memory and in its compact form, so that no verify run checks it again."""
+        entry = view.index["trust"]
+        if entry is None or view.trust is None or view.trust.sequence != entry["sequence"]:
+            return
+        with self._cache_lock:
+            self._cache = (entry["digest"] + entry["file"], view.trust)
+        self._write_trust_cache(entry, view.anchors, view.trust)
+
+    def _read_trust_cache(
+        self, entry: dict[str, Any], anchors: tuple[VerifyingKey, ...]
+    ) -> TrustList | None:
+        """The held trust list from its compact form, or ``None`` when there is none, or
+        it is damaged (truncated, changed) or made for another list or other anchors:
+        the caller then verifies the list itself and writes the form again. The caller
+        has just read the held list's file and checked it against its digest.
+
+        The form was written from the list after it was verified, and is bound to the
+        index's record of it (file, digest of the signed part, sequence, anchors) and to
+        its own digest: it is as trustworthy as the index, which holds the anchors."""
+        try:
+            with (self._path / _TRUST_CACHE).open("rb") as handle:
+                data = handle.read(2 * TRUST_LIST_MAX_BYTES + 1)
+        except OSError:  # absent, or unreadable: verify the list itself
+            return None
+        try:
+            magic, head, form = data.split(b"\n", 2)
+            expected = _cache_binding(entry, anchors) | {"form": _sha256(form)}
+            if magic != _TRUST_CACHE_MAGIC or json.loads(head) != expected:
+                return None
+            trust = from_compact_form(form)
+        except (ValueError, TypeError, KeyError, IndexError, GovkitError):
+            return None
+        return trust if trust.sequence == entry["sequence"] else None
+
+    def _write_trust_cache(
+        self, entry: dict[str, Any], anchors: tuple[VerifyingKey, ...], trust: TrustList
+    ) -> None:
+        """Keep ``trust`` (verified, the list ``entry`` holds) in its compact form, so the
+        next run need not verify it again. Best effort: a state on a read-only device
+        verifies the list each time instead."""
+        if not os.access(self._path, os.W_OK):
+            return
+        form = compact_form(trust)
+        binding = _cache_binding(entry, anchors) | {"form": _sha256(form)}
+        head = json.dumps(binding, sort_keys=True).encode("ascii")
+        with contextlib.suppress(OSError):
+            _write_atomic(self._path / _TRUST_CACHE, b"\n".join((_TRUST_CACHE_MAGIC, head, form)))
 
     def _read_list(self, name: str, limit: int) -> bytes:
         path = self._path / name
@@ -1114,6 +1236,17 @@ class VerifierState:
 
 
 # -- offers (pure: they change ``index`` and ``files``, the caller commits) -------------------
+
+
+def _cache_binding(entry: dict[str, Any], anchors: tuple[VerifyingKey, ...]) -> dict[str, Any]:
+    """What the compact form of the held trust list is made for: the list's file, the
+    digest of its signed part, its sequence and the anchors it was verified with."""
+    return {
+        "file": entry["file"],
+        "digest": entry["digest"],
+        "sequence": entry["sequence"],
+        "anchors": sorted(f"{k.alg}:{k.kid}" for k in anchors),
+    }
 
 
 def _key_tuple(anchors: object) -> tuple[VerifyingKey, ...]:

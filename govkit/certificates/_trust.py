@@ -122,6 +122,7 @@ fetches, caches and refuses rollback (:class:`TrustListSource`) in ``_sources.py
 from __future__ import annotations
 
 import gc
+import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -491,6 +492,10 @@ class TrustList:
             raise ConfigurationError(
                 f"TrustList.next_anchors holds at most {_MAX_NEXT_ANCHORS} distinct keys"
             )
+        self._index()
+
+    def _index(self) -> None:
+        """Build the look-ups by kid and by key (and refuse a USCC or a key twice)."""
         usccs: set[str] = set()
         by_kid: dict[bytes, tuple[tuple[TrustedIssuer, TrustedKey], ...]] = {}
         by_key: dict[VerifyingKey, tuple[TrustedIssuer, TrustedKey]] = {}
@@ -967,3 +972,138 @@ def _open_trust_list(
             sequence=trust_list.sequence,
         )
     return trust_list, key, signed
+
+
+# -- the compact form a verifier state keeps (private) ----------------------------------------
+
+#: The version of :func:`compact_form`; another version is never read.
+_COMPACT_VERSION: Final = 1
+
+
+def compact_form(trust_list: TrustList) -> bytes:
+    """A verified trust list as the compact JSON a verifier state keeps beside it, so
+    that the next run reads the list without parsing and checking it again
+    (:func:`from_compact_form`). Only for a list that was verified: the form carries
+    no signature, and reading it back checks the keys, not the rest."""
+    with _collector_paused(len(trust_list.issuers) * TRUST_LIST_BYTES_PER_ISSUER):
+        return _compact_form(trust_list)
+
+
+def _compact_form(trust_list: TrustList) -> bytes:
+    issuers = [
+        [
+            issuer.agency.name,
+            issuer.agency.uscc,
+            sorted(issuer.required_algorithms),
+            sorted(h.hex() for h in issuer.pdf_signer_spki),
+            sorted(issuer.pdf_signer_subjects),
+            issuer.status_url,
+            [
+                [
+                    *_key_form(key.key),
+                    key.kid.hex(),
+                    sorted(key.licence_types),
+                    None if key.not_before is None else format_time(key.not_before),
+                    None if key.not_after is None else format_time(key.not_after),
+                    key.withdrawn,
+                ]
+                for key in issuer.keys
+            ],
+        ]
+        for issuer in trust_list.issuers
+    ]
+    body = {
+        "version": _COMPACT_VERSION,
+        "sequence": trust_list.sequence,
+        "issued_at": format_time(trust_list.issued_at),
+        "expires_at": format_time(trust_list.expires_at),
+        "next_anchors": [k.to_jwk() for k in trust_list.next_anchors],
+        "issuers": issuers,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def from_compact_form(data: bytes) -> TrustList:
+    """The trust list :func:`compact_form` wrote, built without checking its members
+    again, except each public key (:meth:`VerifyingKey.from_jwk`) and the list's index
+    (a USCC or a key twice is refused).
+
+    The caller vouches for ``data``: it was made from a verified list and is checked
+    to be intact (the verifier state keeps its digest and the digest of the list).
+
+    Raises:
+        ValueError: ``data`` is not a compact form of this version (also ``KeyError``,
+            ``TypeError``, ``IndexError`` or a ``GovkitError`` for a damaged form).
+    """
+    with _collector_paused(len(data)):
+        return _from_compact_form(json.loads(data))
+
+
+def _from_compact_form(body: Any) -> TrustList:
+    if body["version"] != _COMPACT_VERSION:
+        raise ValueError("another version of the compact form")
+    new = object.__new__
+    put = object.__setattr__
+    utc = _utc_time
+    issuers = []
+    for name, uscc, required, spki, subjects, status_url, keys_json in body["issuers"]:
+        agency = new(Agency)
+        put(agency, "name", name)
+        put(agency, "uscc", uscc)
+        keys = []
+        for alg, x, y, thumbprint, jwk, kid, types, not_before, not_after, withdrawn in keys_json:
+            key = new(TrustedKey)
+            put(key, "key", _restored(alg, x, y, thumbprint, jwk))
+            put(key, "kid", bytes.fromhex(kid))
+            put(key, "licence_types", frozenset(types))
+            put(key, "not_before", None if not_before is None else utc(not_before))
+            put(key, "not_after", None if not_after is None else utc(not_after))
+            put(key, "withdrawn", withdrawn is True)
+            keys.append(key)
+        issuer = new(TrustedIssuer)
+        put(issuer, "agency", agency)
+        put(issuer, "keys", tuple(keys))
+        put(issuer, "required_algorithms", frozenset(required))
+        put(issuer, "pdf_signer_spki", frozenset(bytes.fromhex(h) for h in spki))
+        put(issuer, "pdf_signer_subjects", frozenset(subjects))
+        put(issuer, "status_url", status_url)
+        issuers.append(issuer)
+    trust_list = new(TrustList)
+    put(trust_list, "issuers", tuple(issuers))
+    put(trust_list, "sequence", int(body["sequence"]))
+    put(trust_list, "issued_at", utc(body["issued_at"]))
+    put(trust_list, "expires_at", utc(body["expires_at"]))
+    put(trust_list, "next_anchors", tuple(VerifyingKey.from_jwk(k) for k in body["next_anchors"]))
+    try:
+        trust_list._index()
+    except ConfigurationError as exc:
+        raise ValueError(exc.message) from None
+    return trust_list
+
+
+def _key_form(key: VerifyingKey) -> tuple[str, str | None, str | None, str, Any]:
+    """A key in the compact form: ``alg``, ``x``, ``y`` and the thumbprint of a P-256 or
+    Ed25519 key (rebuilt unchecked), or the JWK of another kind (checked again)."""
+    jwk = key.to_jwk()
+    if jwk["kty"] == "OKP" or (jwk["kty"] == "EC" and jwk["crv"] == "P-256"):
+        return key.alg, jwk["x"], jwk.get("y"), key.kid, None
+    return key.alg, None, None, key.kid, jwk
+
+
+def _restored(
+    alg: str, x: str | None, y: str | None, thumbprint: str, jwk: dict[str, Any] | None
+) -> VerifyingKey:
+    """A key of the compact form (:func:`_key_form`)."""
+    if jwk is not None or x is None:
+        key = VerifyingKey.from_jwk(jwk or {}, alg)
+        if key.kid != thumbprint:
+            raise ValueError("a key of the compact form is not the one recorded")
+        return key
+    return VerifyingKey.unsafe_restore(alg, x, y, thumbprint)
+
+
+def _utc_time(value: str) -> datetime:
+    """``YYYY-MM-DDTHH:MM:SSZ`` as :func:`parse_time` reads it, for a form known good."""
+    if not value.endswith("Z"):
+        raise ValueError("not a UTC time")
+    return datetime.fromisoformat(value[:-1] + "+00:00")

@@ -87,7 +87,12 @@ def is_clean_text(value: object, max_length: int) -> bool:
         isinstance(value, str)
         and 0 < len(value) <= max_length
         and value == value.strip()
-        and not any(unicodedata.category(c) in ("Cc", "Cs", "Cf") for c in value)
+        # printable text holds no "Other" character (Cc, Cf, Cs, Co, Cn), so only text
+        # that is not printable needs the character-by-character look
+        and (
+            value.isprintable()
+            or not any(unicodedata.category(c) in ("Cc", "Cs", "Cf") for c in value)
+        )
     )
 
 
@@ -184,23 +189,22 @@ class FieldSpec:
                 ``length``, ``choice``, ``date`` or ``range``).
         """
         name = self.name
-        field = f"licence field {name!r}"
         if self.kind == "text":
             if not isinstance(value, str):
-                raise invalid(f"{field} must be text", name, "kind")
+                raise invalid(f"licence field {name!r} must be text", name, "kind")
             if not is_clean_text(value, self.max_length):
                 raise invalid(
-                    f"{field} must be 1-{self.max_length} characters of clean text",
+                    f"licence field {name!r} must be 1-{self.max_length} characters of clean text",
                     name,
                     "length",
                 )
             return value
         if self.kind == "enum":
             if not isinstance(value, str):
-                raise invalid(f"{field} must be text", name, "kind")
+                raise invalid(f"licence field {name!r} must be text", name, "kind")
             if value not in self.choices:
                 raise invalid(
-                    f"{field} must be one of: {', '.join(self.choices)}",
+                    f"licence field {name!r} must be one of: {', '.join(self.choices)}",
                     name,
                     "choice",
                     choices=self.choices,  # the schema's values, never the one given
@@ -208,19 +212,23 @@ class FieldSpec:
             return value
         if self.kind == "date":
             if not isinstance(value, (str, date)):
-                raise invalid(f"{field} must be a date or YYYY-MM-DD text", name, "kind")
+                raise invalid(
+                    f"licence field {name!r} must be a date or YYYY-MM-DD text", name, "kind"
+                )
             iso = iso_date(value)
             if iso is None:
-                raise invalid(f"{field} is not a valid YYYY-MM-DD date", name, "date")
+                raise invalid(
+                    f"licence field {name!r} is not a valid YYYY-MM-DD date", name, "date"
+                )
             return iso
         if self.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise invalid(f"{field} must be an int", name, "kind")
+                raise invalid(f"licence field {name!r} must be an int", name, "kind")
             if abs(value) > _MAX_INT:
-                raise invalid(f"{field} is out of range", name, "range")
+                raise invalid(f"licence field {name!r} is out of range", name, "range")
             return value
         if not isinstance(value, bool):
-            raise invalid(f"{field} must be a bool", name, "kind")
+            raise invalid(f"licence field {name!r} must be a bool", name, "kind")
         return value
 
 

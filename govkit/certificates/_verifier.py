@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from govkit._aio import offload
 from govkit.audit import AuditEvent, AuditLog
 from govkit.certificates import codec
 from govkit.certificates._issuer import LICENCE_CLAIM
@@ -22,9 +23,7 @@ from govkit.certificates._presentation import (
     resolve_profile,
 )
 from govkit.certificates._report import (
-    STATUS_CHECKED,
     STATUS_NOT_CHECKED,
-    STATUS_SKIPPED,
     CertificateCheck,
     ChecksVerdict,
     Trace,
@@ -54,6 +53,7 @@ from govkit.errors import (
     TrustListStale,
     VerificationError,
 )
+from govkit.observability import observed
 from govkit.stores import MemoryReplayStore, ReplayStore
 
 __all__ = ["CertificateCheck", "CertificateReport", "CertificateVerifier", "VerifiedCertificate"]
@@ -145,6 +145,15 @@ def _day(value: date | datetime) -> str:
     return value.isoformat() if not isinstance(value, datetime) else value.date().isoformat()
 
 
+def _verified_fields(_: tuple[Any, ...], __: Mapping[str, Any], found: object) -> dict[str, object]:
+    """Log fields of a verify or inspect: the issuing agency's USCC and the key id."""
+    for name in ("certificate", "presentation"):  # a report holds what verified
+        found = getattr(found, name, found)
+    if isinstance(found, (VerifiedCertificate, VerifiedPresentation)):
+        return {"issuer": found.issuer.agency.uscc, "kid": found.key.kid.hex()}
+    return {}
+
+
 class CertificateVerifier:
     """Verifies licences offline against a trust list and the issuer's status list.
 
@@ -233,6 +242,7 @@ class CertificateVerifier:
             raise ConfigurationError("replay_store must implement govkit.stores.ReplayStore")
         self._replay: ReplayStore = MemoryReplayStore() if replay_store is None else replay_store
 
+    @observed("certificate.verify", "govkit.certificates", _verified_fields)
     def verify(self, data: str | bytes, *, at: datetime | None = None) -> VerifiedCertificate:
         """Verify a payload (``GK1:...``) or a PNG/JPEG picture of its QR code.
 
@@ -252,6 +262,24 @@ class CertificateVerifier:
         self._log(result.licence.id, "success", None)
         return result
 
+    async def averify(
+        self, data: str | bytes, *, at: datetime | None = None
+    ) -> VerifiedCertificate:
+        """:meth:`verify` for asyncio: same arguments, result and errors.
+
+        Runs on govkit's bounded thread pool: a :class:`TrustListSource` or
+        :class:`StatusListSource` may read or download its list, the audit log
+        appends, and a picture is decoded. A verifier given loaded lists and no audit
+        log does no I/O; calling :meth:`verify` directly then costs the event loop the
+        verification's CPU time (see the "Async applications" guide).
+        """
+        return await offload(self.verify, data, at=at)
+
+    async def ainspect(self, data: str | bytes, *, at: datetime | None = None) -> CertificateReport:
+        """:meth:`inspect` for asyncio, on govkit's thread pool (see :meth:`averify`)."""
+        return await offload(self.inspect, data, at=at)
+
+    @observed("certificate.inspect", "govkit.certificates", _verified_fields)
     def inspect(self, data: str | bytes, *, at: datetime | None = None) -> CertificateReport:
         """Run every check and return a report; never raises for a bad licence.
 
@@ -283,34 +311,36 @@ class CertificateVerifier:
                 raise
             checks.append(CertificateCheck("trust_freshness", False, exc.code, exc.message))
             return self._report(kind, checks, None)
+        accepted = "_accepted" if self._allow_stale else ""
         if trust.is_stale(when):
             checks.append(
-                CertificateCheck(
+                CertificateCheck.described(
                     "trust_freshness",
                     self._allow_stale,
+                    f"trust_freshness.expired{accepted}",
                     TrustListStale.code,
-                    f"trust list expired at {trust.expires_at.isoformat()}"
-                    + (" (accepted: allow_stale_trust)" if self._allow_stale else ""),
+                    expired=trust.expires_at.isoformat(),
                 )
             )
         else:
             checks.append(
-                CertificateCheck(
-                    "trust_freshness", True, None, f"trust list #{trust.sequence} is current"
+                CertificateCheck.described(
+                    "trust_freshness", True, "trust_freshness.current", sequence=trust.sequence
                 )
             )
         if used and used[-1].is_stale(when):
             checks.append(
-                CertificateCheck(
+                CertificateCheck.described(
                     "status_freshness",
                     self._allow_stale,
+                    f"status_freshness.expired{accepted}",
                     CertificateStatusStale.code,
-                    f"the issuer's status list {used[-1].list_id} is past its expiry"
-                    + (" (accepted: allow_stale_trust)" if self._allow_stale else ""),
+                    list_id=used[-1].list_id,
                 )
             )
         return self._report(kind, checks, certificate)
 
+    @observed("presentation.verify", "govkit.certificates", _verified_fields)
     def verify_presentation(
         self,
         data: str | bytes,
@@ -351,6 +381,40 @@ class CertificateVerifier:
         self._log("presentation", "success", None)
         return result
 
+    async def averify_presentation(
+        self,
+        data: str | bytes,
+        *,
+        profile: VerifierProfile | str | None = None,
+        nonce: bytes | None = None,
+        window: timedelta = DEFAULT_WINDOW,
+        at: datetime | None = None,
+    ) -> VerifiedPresentation:
+        """:meth:`verify_presentation` for asyncio: same arguments, result and errors.
+
+        Runs on govkit's bounded thread pool (the replay store is asked; lists may be
+        loaded). Cancelling the await does not stop a verification that has started:
+        the presentation may be recorded as shown all the same.
+        """
+        return await offload(
+            self.verify_presentation, data, profile=profile, nonce=nonce, window=window, at=at
+        )
+
+    async def ainspect_presentation(
+        self,
+        data: str | bytes,
+        *,
+        profile: VerifierProfile | str | None = None,
+        nonce: bytes | None = None,
+        window: timedelta = DEFAULT_WINDOW,
+        at: datetime | None = None,
+    ) -> PresentationReport:
+        """:meth:`inspect_presentation` for asyncio (see :meth:`averify_presentation`)."""
+        return await offload(
+            self.inspect_presentation, data, profile=profile, nonce=nonce, window=window, at=at
+        )
+
+    @observed("presentation.inspect", "govkit.certificates", _verified_fields)
     def inspect_presentation(
         self,
         data: str | bytes,
@@ -438,9 +502,9 @@ class CertificateVerifier:
         text = self._text_of(data)
         trace.ok(
             "input",
-            "QR picture decoded"
+            "input.picture"
             if isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
-            else "payload text",
+            else "input.payload",
         )
         message = codec.decode(text, prefixes=("GK1:",), canonical=True)
         claims = message.claims
@@ -458,9 +522,9 @@ class CertificateVerifier:
         issued_at, not_before, expires_at = (
             datetime.fromtimestamp(t, UTC) for t in times if isinstance(t, int)
         )
-        trace.ok("format", f"a {message.prefix} licence payload")
+        trace.ok("format", "format.licence", prefix=message.prefix)
         trust = self._current_trust(when, stale_ok=stale_ok)
-        trace.ok("trust", f"trust list #{trust.sequence}")
+        trace.ok("trust", "trust.sequence", sequence=trust.sequence)
         if message.kid is None:
             raise CertificateKeyUnknown("the licence names no key id")
         candidates = trust.candidates(message.kid)
@@ -468,7 +532,9 @@ class CertificateVerifier:
             raise CertificateKeyUnknown("no trusted key has this key id", kid=message.kid.hex())
         key = codec.verify_signature(message, [k.key for _, k in candidates])
         issuer, trusted = next((i, k) for i, k in candidates if k.key == key)
-        trace.ok("signature", f"signed by {issuer.agency.name} (kid {message.kid.hex()})")
+        trace.ok(
+            "signature", "signature.issuer_kid", agency=issuer.agency.name, kid=message.kid.hex()
+        )
         try:
             licence = Licence.from_claims(
                 raw, self._registry, agency_name=issuer.agency.name, agency=issuer.agency
@@ -487,14 +553,14 @@ class CertificateVerifier:
             raise IssuerNotAllowed(
                 "the licence names another issuer than the key's agency", reason="agency"
             )
-        trace.ok("issuer", f"{issuer.agency.name} may issue {licence.type}")
+        trace.ok("issuer", "issuer.may_issue", agency=issuer.agency.name, type=licence.type)
         codec.check_times(claims, at=when)
-        trace.ok("validity", f"valid until {expires_at.isoformat()}")
+        trace.ok("validity", "validity.until", until=expires_at.isoformat())
         status = self._status_of(licence.status_index, issuer, when, stale_ok=stale_ok, used=used)
         if status is None:
-            trace.skipped("status", STATUS_SKIPPED)
+            trace.skipped("status", "status.skipped")
         else:
-            trace.ok("status", STATUS_CHECKED)
+            trace.ok("status", "status.checked")
         masked = MaskedFields(self._registry.get(licence.type), licence.fields)  # masks on use
         return VerifiedCertificate(
             licence,

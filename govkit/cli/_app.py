@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NoReturn, TextIO
 
 import govkit
-from govkit.cli._i18n import MESSAGES, language_from, t
+from govkit.cli._i18n import MESSAGES, language_from, localise_help, t
 from govkit.cli._i18n import table as _table
 from govkit.errors import (
     AlgorithmUnavailable,
@@ -245,8 +245,8 @@ def translate_argparse(message: str, lang: str) -> str:
 
 
 def build_parser(lang: str = "en") -> argparse.ArgumentParser:
-    """The full argument parser (used by the docs and the tests too); usage errors are
-    reported in ``lang``."""
+    """The full argument parser (used by the docs and the tests too); usage errors and
+    help texts are in ``lang``."""
     from govkit.cli import (  # noqa: PLC0415 - keeps startup cheap
         _audit,
         _certificates,
@@ -255,6 +255,7 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
         _esign,
         _identity,
         _keys,
+        _oidc,
         _payments,
         _presentations,
         _verifier,
@@ -281,10 +282,12 @@ def build_parser(lang: str = "en") -> argparse.ArgumentParser:
         _verifier,
         _audit,
         _payments,
+        _oidc,
         _db,
         _demo,
     ):
         module.register(sub, common)
+    localise_help(parser, lang)  # --help in the language of the messages
     return parser
 
 

@@ -8,7 +8,9 @@ language the user reads. The language is ``--lang zh|en``, else the first of
 :func:`govkit.errors.render_message`; the codes never change with the language.
 
 Only the command reads the environment; the library never does. Help texts
-(``--help``) are English.
+(``--help``) follow the language too: :data:`HELP` holds the Chinese of each English
+help text, and :func:`localise_help` puts it in place when the parser is built (the
+command reads ``--lang`` from its arguments before it builds the parser).
 
 Tables align by display width: a Chinese character takes two columns on a terminal
 (East Asian Width ``W`` or ``F``), so :func:`pad` and :func:`table` count it twice.
@@ -16,18 +18,23 @@ Tables align by display width: a Chinese character takes two columns on a termin
 
 from __future__ import annotations
 
+import argparse
+import re
 import string
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final
 
 __all__ = [
+    "HELP",
     "LANGUAGES",
     "MESSAGES",
     "Key",
     "display_width",
+    "help_texts",
     "language_from",
+    "localise_help",
     "pad",
     "placeholders",
     "t",
@@ -385,6 +392,17 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "身份令牌真实，且通过每一项检查",
         ),
         "verify.token_needs": ("verifying a token needs {missing}", "验证身份令牌需要 {missing}"),
+        # -- govkit oidc check ---------------------------------------------------------
+        "title.oidc_provider": ("OpenID provider", "OpenID 身份提供方"),
+        "ok.oidc_fapi2": (
+            "its discovery document meets every FAPI 2.0 check (what it advertises; its "
+            "behaviour was not tested)",
+            "其发现文档通过每一项 FAPI 2.0 检查（仅为其公布的能力，未测试其实际行为）",
+        ),
+        "oidc.fetch_failed": (
+            "{issuer}: the discovery document could not be fetched: {reason}",
+            "{issuer}：无法获取发现文档：{reason}",
+        ),
         # -- the audit log --------------------------------------------------------------
         "ok.audit": ("{size} entries verified", "{size} 条审计日志条目验证通过"),
         "audit.verifying": ("verifying", "正在验证"),
@@ -449,6 +467,27 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "db.column.found": ("version found", "原版本"),
         "db.column.now": ("version now", "现版本"),
         "db.column.done": ("done", "处理"),
+        "db.column.removed": ("removed or erased", "已删除或清除"),
+        "db.purged": (
+            "{label}: {count} expired entries removed or erased (as of {at})",
+            "{label}：已删除或清除 {count} 条过期记录（截至 {at}）",
+        ),
+        "db.not_a_state": (
+            "{store} is not a verifier state (no state.json)",
+            "{store} 不是核验状态目录（没有 state.json）",
+        ),
+        "db.verifier_only": (
+            "a directory is a verifier state: only --component verifier applies to it",
+            "目录是核验状态：只能使用 --component verifier",
+        ),
+        "db.redis_components": (
+            "a Redis server holds only these components: {components}",
+            "Redis 服务器上只有这些组件：{components}",
+        ),
+        "db.prefix_redis_only": (
+            "--prefix applies only to a redis://, rediss:// or unix:// STORE",
+            "--prefix 只适用于 redis://、rediss:// 或 unix:// 形式的 STORE",
+        ),
         # -- payments ---------------------------------------------------------------------
         "payments.handler_spec": (
             "{option} takes MODULE:NAME, e.g. myapp.payments:handle",
@@ -828,7 +867,278 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
                 ("note", "检查点签名"),
                 ("body", "内容"),
                 ("merchant", "商户"),
+                ("discovery", "发现文档"),
+                ("issuer_identifier", "签发方标识"),
+                ("https", "HTTPS 传输"),
+                ("par", "推送授权请求（PAR）"),
+                ("pkce", "PKCE 授权码保护"),
+                ("client_auth", "客户端认证"),
+                ("iss_parameter", "授权响应 iss 参数"),
+                ("signing_algorithms", "签名算法（无 none、HMAC）"),
+                ("fapi_algorithms", "FAPI 2.0 签名算法"),
             )
         },
     }
 )
+
+
+# -- help texts (``--help``) ---------------------------------------------------------------
+
+#: The Chinese of each help text of the command, keyed by its English (the text given
+#: as ``help=``, ``description=``, a group's title or description, and argparse's own
+#: words). :func:`localise_help` puts them in place when the parser is built for ``zh``;
+#: a test walks the parser of ``govkit``, ``govkit verify`` and ``govkit verifier`` and
+#: fails on a text without its Chinese here. argparse fills ``%(...)s`` in help texts,
+#: so a ``%`` of prose is written ``%%`` in both languages.
+HELP: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        # -- argparse's own words -----------------------------------------------------
+        "show this help message and exit": "显示此帮助信息并退出",
+        "positional arguments": "位置参数",
+        "options": "选项",
+        # -- govkit, and the options of every command ---------------------------------
+        "govkit: identity tokens, e-licences, signatures, payment callbacks and a "
+        "tamper-evident audit log for government apps.": (
+            "govkit：面向政务应用的身份令牌、电子证照、电子签名、支付回调和防篡改审计日志。"
+        ),
+        "Exit codes: 0 ok/valid, 1 invalid, 2 usage, 3 environment or I/O error.": (
+            "退出码：0 成功/有效，1 无效，2 用法错误，3 环境或读写错误。"
+        ),
+        "print machine-readable JSON": "输出机器可读的 JSON",
+        "no status lines on stderr": "不在标准错误输出上打印状态行",
+        "show tracebacks": "显示调用栈",
+        "the language of messages: zh (Chinese) or en (English); default: zh when "
+        "LC_ALL, LC_MESSAGES or LANG (the first set) starts with zh, else en": (
+            "提示信息的语言：zh（中文）或 en（英文）；默认：LC_ALL、LC_MESSAGES 或 LANG"
+            "（取第一个已设置的）以 zh 开头时为 zh，否则为 en"
+        ),
+        "print the version and exit": "显示版本号并退出",
+        "generate, show and publish keys": "生成、查看和公布密钥",
+        "issue identity tokens": "签发身份令牌",
+        "create and sign trust lists": "创建并签署信任列表",
+        "issue a signed licence and its QR": "签发已签名的电子证照及其二维码",
+        "revoke or suspend a licence": "吊销或暂停电子证照",
+        "show a selective licence: a dynamic QR revealing only chosen items": (
+            "出示电子证照的部分内容：只披露所选字段的动态二维码"
+        ),
+        "sign a PDF (PAdES) or any file (detached signature)": (
+            "签署 PDF（PAdES）或任意文件（分离签名）"
+        ),
+        "say whether a licence, presentation, PDF, token or signed file is genuine": (
+            "判断电子证照、出示内容、PDF、身份令牌或已签名文件是否真实有效"
+        ),
+        "this device's verifier state: trusted lists, checkpoints, replays": (
+            "本设备的验证状态：受信任的列表、检查点、重放记录"
+        ),
+        "the tamper-evident audit log": "防篡改审计日志",
+        "payment callback inboxes": "支付回调收件箱",
+        "store schemas (after installing govkit)": "存储结构（安装 govkit 后）",
+        "OpenID Connect providers": "OpenID Connect 身份提供方",
+        # -- govkit oidc check ----------------------------------------------------------
+        "check whether a provider's discovery document meets FAPI 2.0": (
+            "检查身份提供方的发现文档是否符合 FAPI 2.0"
+        ),
+        "the provider's issuer (https; http only for a loopback host)": (
+            "身份提供方的签发方标识（https；仅本机回环地址可用 http）"
+        ),
+        "how long to wait for the provider: seconds or 10s, 1m (default 10s)": (
+            "等待身份提供方的时长：秒数，或 10s、1m（默认 10s）"
+        ),
+        "run a guided tour of govkit into a folder": "在一个目录中运行 govkit 演示",
+        # -- govkit verify --------------------------------------------------------------
+        "govkit verify KIND INPUT, with KIND one of licence, presentation, pdf, token, "
+        "detached; or govkit verify INPUT, which detects the kind. INPUT: a file, @FILE, "
+        "- for stdin, or a token or GK1:/GKP1: text.": (
+            "govkit verify KIND INPUT，KIND 为 licence（电子证照）、presentation（出示内容）、"
+            "pdf、token（身份令牌）、detached（分离签名）之一；或 govkit verify INPUT，"
+            "自动判断类型。INPUT：文件、@FILE、- 表示标准输入，或身份令牌、GK1:/GKP1: 文本。"
+        ),
+        "detect the kind (what govkit verify INPUT does); takes every kind's options": (
+            "自动判断类型（即 govkit verify INPUT）；接受所有类型的选项"
+        ),
+        "verify a licence: GK1: payload, .txt file or QR picture": (
+            "验证电子证照：GK1: 文本、.txt 文件或二维码图片"
+        ),
+        "verify a holder's presentation: GKP1: text or its picture": (
+            "验证持证人的出示内容：GKP1: 文本或其图片"
+        ),
+        "verify a signed PDF (PAdES) and the licence it embeds": (
+            "验证已签名的 PDF（PAdES）及其内嵌的电子证照"
+        ),
+        "verify an identity token (compact JWS)": "验证身份令牌（紧凑 JWS）",
+        "verify any file, against a detached signature": "用分离签名验证任意文件",
+        "the input, or a KIND then the input": "输入，或先给 KIND 再给输入",
+        "the input, after a KIND": "输入（在 KIND 之后）",
+        "as of this time": "按此时间验证",
+        "JWKS (or PEM/JWK) file, or URL": "JWKS（或 PEM/JWK）文件，或 URL",
+        "the exact iss required": "要求的签发者（iss），须完全一致",
+        "this service's audience": "本服务的受众（aud）",
+        "the lowest assurance accepted: low, substantial, high": (
+            "接受的最低认证等级：low、substantial、high"
+        ),
+        "for RSA keys without one": "用于未注明算法的 RSA 密钥",
+        "tokens: access (default) or id; presentations: a verifier profile "
+        "(age-check, hotel-check-in, traffic-police)": (
+            "身份令牌：access（默认）或 id；出示内容：验证配置"
+            "（age-check、hotel-check-in、traffic-police）"
+        ),
+        "this device's verifier state (default: $GOVKIT_STATE, else "
+        "$XDG_STATE_HOME/govkit or ~/.local/state/govkit)": (
+            "本设备的验证状态目录（默认：$GOVKIT_STATE，否则为 $XDG_STATE_HOME/govkit "
+            "或 ~/.local/state/govkit）"
+        ),
+        "the signed trust list": "已签名的信任列表",
+        "trust-anchor public key (PEM), for a new state": "信任锚公钥（PEM），用于新的验证状态",
+        "an issuer's signed status list (repeatable: one per issuer)": (
+            "签发机关已签名的状态列表（可重复：每个签发机关一个）"
+        ),
+        "accept a trust list past its expiry": "接受已过有效期的信任列表",
+        "do not check revocation (the report says it was NOT checked)": (
+            "不检查是否被吊销（报告会注明未检查）"
+        ),
+        "the challenge this verifier showed": "本验证方出示的挑战值",
+        "trusted CA certificate(s), PEM": "受信任的 CA 证书（PEM）",
+        "the detached signature file": "分离签名文件",
+        "a signer's public key (repeatable)": "签名者的公钥（可重复）",
+        "the purpose signatures must have": "签名必须具有的用途",
+        "required roles, e.g. sign,approve": "要求的角色，例如 sign,approve",
+        "identity tokens": "身份令牌",
+        "trust": "信任列表与状态列表",
+        "presentations": "出示内容",
+        "signed PDFs": "已签名的 PDF",
+        "detached signatures": "分离签名",
+        "the lists come from this device's verifier state; lists given here are checked "
+        "against it (an older one is refused: trust.rollback) and replace older ones": (
+            "列表来自本设备的验证状态；此处给出的列表会与其核对（比已持有的旧则被拒绝："
+            "trust.rollback），较新的会替换旧的"
+        ),
+        "a file, @FILE, - for stdin, or text": "文件、@FILE、- 表示标准输入，或文本",
+        "the verifier profile to check against": "核对所依据的验证配置",
+        "access (default) or id": "access（默认）或 id",
+        # -- govkit verifier --------------------------------------------------------------
+        "fetch the trust list, then every issuer's status list": (
+            "获取信任列表，再获取每个签发机关的状态列表"
+        ),
+        "take the trust list and status lists from files (devices never online)": (
+            "从文件导入信任列表和状态列表（用于从不联网的设备）"
+        ),
+        "what the state holds, and what is stale": "查看验证状态持有的内容及已过期的内容",
+        "Fetch the signed trust list from URL, then each issuer's status list from the "
+        "status_url it names (conditional requests, at most 8 at once). A list that fails "
+        "keeps the one held, marked stale; exit 3 when any failed.": (
+            "从 URL 获取已签名的信任列表，再从其中每个签发机关指明的 status_url 获取状态列表"
+            "（条件请求，最多同时 8 个）。获取失败的列表保留已持有的版本并标记为已过期；"
+            "任一失败时退出码为 3。"
+        ),
+        "the trust list's URL": "信任列表的 URL",
+        "a trust anchor's public key (repeatable; needed to start a new state, "
+        "afterwards it must be one the state trusts)": (
+            "信任锚公钥（可重复；新建验证状态时必需，之后必须是验证状态已信任的信任锚）"
+        ),
+        "per list: connecting, each read, and the whole body (default 60)": (
+            "每个列表的超时秒数：连接、每次读取及整个内容（默认 60）"
+        ),
+        "an issuer's signed status list (repeatable)": "签发机关已签名的状态列表（可重复）",
+    }
+)
+
+
+def help_texts(parser: argparse.ArgumentParser) -> Iterator[tuple[str, str]]:
+    """Every help text of ``parser`` and of its subcommands, as ``(command, text)``: the
+    help of each option and argument, of each subcommand, descriptions, epilogues, and
+    the titles and descriptions of option groups."""
+    yield from _help_places(parser, parser.prog, None)
+
+
+def localise_help(parser: argparse.ArgumentParser, lang: str) -> None:
+    """Put the help texts of ``parser`` (and of its subcommands) in ``lang``, in place:
+    each text found in :data:`HELP` is replaced by its Chinese for ``zh``, and
+    ``usage:`` is said in Chinese too. English leaves the parser as it is."""
+    if lang == "zh":
+        for _ in _help_places(parser, parser.prog, HELP):
+            pass
+
+
+class _ChineseHelpFormatter(argparse.HelpFormatter):
+    """argparse's help formatter, with ``usage:`` in Chinese."""
+
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return _wrap(text, width)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(indent + line for line in _wrap(text, width - len(indent)))
+
+
+#: A wide character (a line may break before or after it), a run of other non-space
+#: characters (a word), or spaces.
+_PIECES: Final = re.compile(
+    r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+|\s+"
+)
+
+
+#: Punctuation a line never starts with: it stays at the end of the line before.
+_NO_BREAK_BEFORE: Final = frozenset("，。、；：）」』！？")
+
+
+def _wrap(text: str, cells: int) -> list[str]:
+    """``text`` in lines of at most ``cells`` display columns (a Chinese character takes
+    two), broken at spaces or beside wide characters; a longer word has a line of its own."""
+    lines: list[str] = []
+    line, used = "", 0
+    for piece in _PIECES.findall(" ".join(text.split())):
+        width = display_width(piece)
+        if piece.isspace():
+            if line:
+                line, used = line + " ", used + 1
+            continue
+        if line and used + width > max(cells, 1) and piece not in _NO_BREAK_BEFORE:
+            lines.append(line.rstrip())
+            line, used = "", 0
+        line, used = line + piece, used + width
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def _help_places(
+    parser: argparse.ArgumentParser, path: str, chinese: Mapping[str, str] | None
+) -> Iterator[tuple[str, str]]:
+    """Each help text of the tree under ``parser``, with its command; with ``chinese``,
+    each text is replaced by its entry there, when it has one (after it is yielded)."""
+
+    def put(text: str) -> str:
+        return text if chinese is None else chinese.get(text, text)
+
+    if chinese is not None:
+        parser.formatter_class = _ChineseHelpFormatter
+    for attribute in ("description", "epilog"):
+        text = getattr(parser, attribute)
+        if text:
+            yield path, text
+            setattr(parser, attribute, put(text))
+    for group in parser._action_groups:
+        for attribute in ("title", "description"):
+            text = getattr(group, attribute)
+            if text:
+                yield path, text
+                setattr(group, attribute, put(text))
+    for action in parser._actions:
+        if action.help and action.help != argparse.SUPPRESS:
+            yield path, action.help
+            action.help = put(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                if choice.help:
+                    yield path, choice.help
+                    choice.help = put(choice.help)
+            for name, child in action.choices.items():
+                yield from _help_places(child, f"{path} {name}", chinese)

@@ -47,13 +47,15 @@ def _unchecked_key(name: str) -> str | None:
 
 def _detail(check: Check, lang: str) -> str:
     """The check's detail line: in Chinese, a failure says what is wrong from its code,
-    and a check not made says what it leaves open; other details are the library's."""
+    a check not made says what it leaves open, and a passed check's detail is the
+    library's in that language (:meth:`~govkit.report.Check.detail_in`: the values in
+    it, dates, key ids and numbers, are shown as they are)."""
     if lang == "zh" and check.ok is False and check.code is not None:
         return message_for(check.code, "zh")
     key = _unchecked_key(check.name) if check.ok is None else None
     if lang == "zh" and key is not None:
         return t(key, lang)
-    return check.detail
+    return check.detail_in(lang)
 
 
 def render_report(report: Report, title: str, lang: str = "en") -> str:

@@ -31,6 +31,7 @@ from govkit.errors import (
 )
 from govkit.esign._pades import _asn1
 from govkit.esign._pki import load_certificate, spki_sha256
+from govkit.observability import observed
 from govkit.report import Check, Report
 
 __all__ = ["PdfSignatureReport", "PdfSignatureVerifier", "SignatureCheck", "SignatureInfo"]
@@ -116,11 +117,13 @@ class _Collect:
         self.checks: list[Check] = []
         self.errors: list[EsignVerificationError] = []
 
-    def ok(self, name: str, detail: str) -> None:
-        self.checks.append(Check(name, True, None, detail))
+    def ok(self, name: str, key: str, /, **values: object) -> None:
+        """A passed check; its detail is the catalogue message ``key``."""
+        self.checks.append(Check.described(name, True, key, **values))
 
-    def skipped(self, name: str, detail: str) -> None:
-        self.checks.append(Check(name, None, None, detail))
+    def skipped(self, name: str, key: str, /, **values: object) -> None:
+        """A check not made; its detail is the catalogue message ``key``."""
+        self.checks.append(Check.described(name, None, key, **values))
 
     def fail(self, name: str, error: EsignVerificationError) -> None:
         self.checks.append(Check(name, False, error.code, error.message))
@@ -150,6 +153,7 @@ class PdfSignatureVerifier:
         self._roots = tuple(_asn1(load_certificate(c)) for c in trust_roots)
         self._clock = clock or SystemClock()
 
+    @observed("pdf_signature.verify", "govkit.esign")
     def verify(self, pdf: bytes, *, at: datetime | None = None) -> tuple[SignatureInfo, ...]:
         """Return the signatures if every check passes.
 
@@ -165,6 +169,7 @@ class PdfSignatureVerifier:
             raise collect.errors[0]
         return signatures
 
+    @observed("pdf_signature.inspect", "govkit.esign")
     def inspect(self, pdf: bytes, *, at: datetime | None = None) -> PdfSignatureReport:
         """Run every check and report; never raises for a bad document.
 
@@ -194,7 +199,7 @@ class PdfSignatureVerifier:
         if not embedded:
             collect.fail("signed", NotSigned("the PDF carries no signature"))
             return (), collect, when
-        collect.ok("signed", f"{len(embedded)} signature(s)")
+        collect.ok("signed", "signed.count", count=len(embedded))
         for position, emb in enumerate(embedded):
             later = position < len(embedded) - 1
             info = self._check_one(emb, reader, when, collect, signed_later=later)
@@ -233,20 +238,17 @@ class PdfSignatureVerifier:
                 DocumentSignatureInvalid("the signature value does not verify", field=name),
             )
         else:
-            collect.ok(f"{name}.integrity", "digest matches; signature verifies")
+            collect.ok(f"{name}.integrity", "integrity.verified")
         coverage = status.coverage
         level = status.modification_level
         if coverage == SignatureCoverageLevel.ENTIRE_FILE:
-            collect.ok(f"{name}.coverage", "the signature covers the whole document")
+            collect.ok(f"{name}.coverage", "coverage.document")
         elif (
             coverage == SignatureCoverageLevel.ENTIRE_REVISION
             and level in _HARMLESS
             and status.docmdp_ok is not False
         ):
-            collect.ok(
-                f"{name}.coverage",
-                "covers its revision; only validation data was added after it",
-            )
+            collect.ok(f"{name}.coverage", "coverage.revision")
         elif (
             signed_later
             and coverage == SignatureCoverageLevel.ENTIRE_REVISION
@@ -256,10 +258,7 @@ class PdfSignatureVerifier:
             # A countersignature or an approval: later revisions only fill form fields
             # (the next signature's), and the last signature, checked on its own, must
             # cover the whole document: someone trusted vouches for the final bytes.
-            collect.ok(
-                f"{name}.coverage",
-                "covers its revision; later revisions only add signatures, checked below",
-            )
+            collect.ok(f"{name}.coverage", "coverage.countersigned")
         else:
             collect.fail(
                 f"{name}.coverage",
@@ -271,7 +270,7 @@ class PdfSignatureVerifier:
                 ),
             )
         if status.trusted:
-            collect.ok(f"{name}.trust", "the signer's certificate chains to a trusted CA")
+            collect.ok(f"{name}.trust", "chain.trusted")
         else:
             collect.fail(
                 f"{name}.trust",
@@ -282,14 +281,11 @@ class PdfSignatureVerifier:
         ts_time: datetime | None = None
         ts = status.timestamp_validity
         if ts is None:
-            collect.skipped(
-                f"{name}.timestamp",
-                "no signature timestamp: the signing time is the signer's claim",
-            )
+            collect.skipped(f"{name}.timestamp", "timestamp.none")
         else:
             ts_time = ts.timestamp
             if ts.intact and ts.valid and ts.trusted:
-                collect.ok(f"{name}.timestamp", f"trusted timestamp {ts_time.isoformat()}")
+                collect.ok(f"{name}.timestamp", "timestamp.trusted", time=ts_time.isoformat())
             else:
                 collect.fail(
                     f"{name}.timestamp",

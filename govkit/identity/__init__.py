@@ -51,6 +51,14 @@ What a service gets, and what it never has to write:
 * Sender-constrained tokens (RFC 9449): :func:`create_dpop_proof` on the client,
   ``TokenVerifier(dpop=DPoPVerifier(...))`` on the service, which then requires a
   proof by the key named in the token's ``cnf.jkt``.
+* :func:`inspect_fapi2_provider` reads an OpenID provider's discovery document and
+  reports, check by check (a :class:`Fapi2Report`), whether it shows the FAPI 2.0
+  Security Profile: PAR required, PKCE S256, ``private_key_jwt``, DPoP, RFC 9207
+  ``iss``, no ``none`` or HMAC, https (``govkit oidc check``).
+* :mod:`govkit.identity.oidc` logs people in with such a provider:
+  :class:`~govkit.identity.oidc.OidcClient` (PAR, PKCE, ``private_key_jwt``, DPoP, the
+  RFC 9207 mix-up defence, ID token validation, userinfo, refresh, logout, step-up),
+  its flow state in a take-once :class:`~govkit.stores.FlowStore`.
 * Stores for revocation (``TokenVerifier(store=...)``: revoked ``jti`` values and "log
   out everywhere") and for DPoP replay: :class:`MemoryIdentityStore`,
   :class:`SQLiteIdentityStore`, :class:`PostgresIdentityStore`, implementing
@@ -65,6 +73,7 @@ from govkit._http import SourcePolicy
 from govkit.identity._assurance import AMR_VALUES, AssuranceLevel
 from govkit.identity._claims import IdentityClaims, Profile
 from govkit.identity._dpop import DPoPProof, DPoPVerifier, create_dpop_proof
+from govkit.identity._fapi import Fapi2Report, inspect_fapi2_discovery, inspect_fapi2_provider
 from govkit.identity._jwks import JwksSource
 from govkit.identity._stores import (
     MemoryIdentityStore,
@@ -88,6 +97,7 @@ __all__ = [
     "AssuranceLevel",
     "DPoPProof",
     "DPoPVerifier",
+    "Fapi2Report",
     "IdentityClaims",
     "JwksSource",
     "KeySource",
@@ -103,6 +113,8 @@ __all__ = [
     "TokenReport",
     "TokenVerifier",
     "create_dpop_proof",
+    "inspect_fapi2_discovery",
+    "inspect_fapi2_provider",
     "pairwise_subject",
     "upgrade_identity_store",
 ]

@@ -63,6 +63,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from govkit._aio import offload
 from govkit._encoding import b64url_decode, b64url_encode, canonical_json
 from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock, resolve_time
@@ -75,6 +76,7 @@ from govkit.errors import (
     TokenReplayed,
 )
 from govkit.keys import ALGORITHMS, SigningKey, VerifyingKey, jwk_thumbprint
+from govkit.observability import observed
 from govkit.stores import ReplayStore
 
 __all__ = ["DPoPProof", "DPoPVerifier", "create_dpop_proof"]
@@ -307,6 +309,7 @@ class DPoPVerifier:
         self._require_nonce = require_nonce
         self._clock: Clock = clock or SystemClock()
 
+    @observed("dpop.verify", "govkit.identity")
     def verify(
         self,
         proof: str,
@@ -387,6 +390,23 @@ class DPoPVerifier:
         if not self._store.check_and_remember(replay_key, now=now, expires_at=expires_at):
             raise TokenReplayed("the DPoP proof was already used", reason="replay")
         return DPoPProof(jkt=jkt, jti=jti, htm=htm, htu=expected_htu, issued_at=issued_at, key=key)
+
+    async def averify(
+        self,
+        proof: str,
+        *,
+        htm: str,
+        htu: str,
+        access_token: str | None = None,
+        at: datetime | None = None,
+    ) -> DPoPProof:
+        """:meth:`verify` for asyncio: same arguments, result and errors.
+
+        Runs on govkit's bounded thread pool (the replay store is asked). Cancelling
+        the await does not stop a check that has started: the proof may be recorded
+        as used all the same.
+        """
+        return await offload(self.verify, proof, htm=htm, htu=htu, access_token=access_token, at=at)
 
     def _parse(self, proof: object) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
         if not isinstance(proof, str):

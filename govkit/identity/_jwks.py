@@ -65,6 +65,7 @@ from typing import Any, Final
 
 import requests
 
+from govkit._aio import offload
 from govkit._http import FetchError, SourcePolicy, check_url, fetch, settle
 from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock, require_aware, resolve_time
@@ -329,6 +330,18 @@ class JwksSource:
                     self._lock.release()
         with self._lock:
             return self._locked_get(kid, when, now)
+
+    async def aget(self, kid: str, *, at: datetime | None = None) -> VerifyingKey:
+        """:meth:`get` for asyncio: same arguments, result and errors.
+
+        Runs on govkit's bounded thread pool, since a call may fetch the set (or wait
+        for another thread's fetch).
+        """
+        return await offload(self.get, kid, at=at)
+
+    async def arefresh(self) -> None:
+        """:meth:`refresh` for asyncio: the fetch runs on govkit's bounded thread pool."""
+        await offload(self.refresh)
 
     def refresh(self) -> None:
         """Fetch the set now, whatever the cache and the cooldown say.

@@ -22,6 +22,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 import jwt
 import jwt.algorithms
 
+from govkit._aio import offload
 from govkit._encoding import b64url_decode, b64url_encode, canonical_json
 from govkit._json import loads_object
 from govkit.audit import AuditEvent, AuditLog
@@ -57,6 +58,7 @@ from govkit.identity._claims import IdentityClaims, Profile, has_visible_charact
 from govkit.identity._dpop import DPoPVerifier
 from govkit.identity.cn import is_valid_resident_id
 from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, KeyRing, Signer, SigningKey, VerifyingKey
+from govkit.observability import observed
 from govkit.report import Check, Report
 from govkit.stores import RevocationStore
 
@@ -263,6 +265,21 @@ def _timestamp(value: datetime) -> int:
     return int(value.timestamp())
 
 
+def _issued_fields(args: tuple[Any, ...], _: Mapping[str, Any], token: object) -> dict[str, object]:
+    """Log fields of :meth:`TokenIssuer.issue`: the issuer and the signing key id."""
+    issuer: TokenIssuer = args[0]
+    return {"issuer": issuer.issuer, "kid": None if token is None else issuer._signer().kid}
+
+
+def _verified_fields(
+    args: tuple[Any, ...], _: Mapping[str, Any], found: object
+) -> dict[str, object]:
+    """Log fields of :meth:`TokenVerifier.verify` and ``inspect``: issuer, verifying key id."""
+    claims = found.claims if isinstance(found, TokenReport) else found
+    kid = claims.kid if isinstance(claims, IdentityClaims) else None
+    return {"issuer": args[0]._issuer, "kid": kid}
+
+
 class TokenIssuer:
     """Issues signed identity tokens (compact JWS) for one issuer.
 
@@ -323,6 +340,7 @@ class TokenIssuer:
             raise ConfigurationError("the signer's kid must be a string of 1 to 256 characters")
         return signer
 
+    @observed("token.issue", "govkit.identity", _issued_fields)
     def issue(  # noqa: PLR0917 - the positional order is the published signature
         self,
         subject: str,
@@ -794,11 +812,15 @@ class TokenVerifier:
         self._clock: Clock = clock or SystemClock()
         self._store = store
         self._dpop = dpop
+        # Set by _ProviderJwtVerifier only (an OpenID provider's ID and logout tokens).
+        self._typ_optional = False
+        self._algorithms: frozenset[str] | None = None
         # Header text -> header, for headers of tokens that verified (so never filled by
         # unauthenticated input), at most _HEADER_MEMO of them: an issuer signs every
         # token with one of a few identical headers, decoded and checked once here.
         self._headers: dict[str, dict[str, Any]] = {}
 
+    @observed("token.verify", "govkit.identity", _verified_fields)
     def verify(
         self,
         token: str | bytes,
@@ -826,6 +848,27 @@ class TokenVerifier:
         """
         return self._run(token, at=at, dpop_proof=dpop_proof, htm=htm, htu=htu, trace=_NoTrace())
 
+    async def averify(
+        self,
+        token: str | bytes,
+        *,
+        at: datetime | None = None,
+        dpop_proof: str | None = None,
+        htm: str | None = None,
+        htu: str | None = None,
+    ) -> IdentityClaims:
+        """:meth:`verify` for asyncio: same arguments, result and errors.
+
+        The whole verification runs on govkit's bounded thread pool
+        (:func:`govkit.stores.configure_offload`), because it may fetch the JWKS and
+        ask the revocation and DPoP replay stores; the event loop is never blocked.
+        The time is read when the call starts on the pool. Cancelling the await does
+        not stop a verification that has started (a DPoP proof it accepted stays
+        used).
+        """
+        return await offload(self.verify, token, at=at, dpop_proof=dpop_proof, htm=htm, htu=htu)
+
+    @observed("token.inspect", "govkit.identity", _verified_fields)
     def inspect(
         self,
         token: str | bytes,
@@ -851,6 +894,18 @@ class TokenVerifier:
             trace.checks.append(Check(trace.step, False, exc.code, exc.message))
             return TokenReport(tuple(trace.checks), None)
         return TokenReport(tuple(trace.checks), claims)
+
+    async def ainspect(
+        self,
+        token: str | bytes,
+        *,
+        at: datetime | None = None,
+        dpop_proof: str | None = None,
+        htm: str | None = None,
+        htu: str | None = None,
+    ) -> TokenReport:
+        """:meth:`inspect` for asyncio, on govkit's thread pool (see :meth:`averify`)."""
+        return await offload(self.inspect, token, at=at, dpop_proof=dpop_proof, htm=htm, htu=htu)
 
     def _run(
         self,
@@ -891,7 +946,9 @@ class TokenVerifier:
         trace.step = "type"
         if not jws.known_header:  # else this header passed these checks before
             typ = header.get("typ")
-            if not isinstance(typ, str) or typ.lower() not in self._typs:
+            if (typ is not None or not self._typ_optional) and (
+                not isinstance(typ, str) or typ.lower() not in self._typs
+            ):
                 raise WrongTokenType(
                     f"header typ is not the {self._profile} token type", profile=self._profile
                 )
@@ -914,6 +971,12 @@ class TokenVerifier:
 
         trace.step = "algorithm"
         _check_alg(jws, key)
+        if self._algorithms is not None and key.alg not in self._algorithms:
+            raise TokenAlgorithmRejected(
+                f"the key's algorithm {key.alg} is not one the issuer announced",
+                alg=key.alg,
+                kid=key.kid,
+            )
         trace.passed("alg is the key's %s", key.alg)
 
         trace.step = "signature"
@@ -1088,3 +1151,68 @@ class TokenVerifier:
             f"TokenVerifier(issuer={self._issuer!r}, audience={self._audience!r}, "
             f"profile={self._profile!r})"
         )
+
+
+class _ProviderJwtVerifier(TokenVerifier):
+    """The JWS, time and issuer checks of :class:`TokenVerifier`, for an OpenID provider.
+
+    Used by :mod:`govkit.identity.oidc` for ID tokens and back-channel logout tokens,
+    whose claims follow OpenID Connect rather than govkit's own profile (no ``jti`` or
+    eIDAS ``acr`` required; ``aud`` may list several audiences): the same size,
+    structure, header (no token-supplied keys, no ``crit``), key lookup, algorithm
+    (the key's own, and one of ``algorithms``: never ``none`` or HMAC), signature,
+    ``exp``/``nbf``/``iat`` and exact ``iss`` checks, then the caller checks the rest.
+
+    ``typs`` are the accepted header ``typ`` values (lower-case); ``typ_optional``
+    accepts a header without ``typ`` (ID tokens of most providers carry none).
+    """
+
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        typs: frozenset[str],
+        typ_optional: bool,
+        algorithms: Iterable[str],
+        leeway: timedelta,
+        max_token_bytes: int = 16384,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(
+            keys,
+            issuer=issuer,
+            audience=audience,
+            profile="id",
+            leeway=leeway,
+            max_token_bytes=max_token_bytes,
+            clock=clock,
+        )
+        allowed = frozenset(algorithms) & frozenset(ALGORITHMS + OPTIONAL_ALGORITHMS)
+        if not allowed:
+            raise ConfigurationError("the provider announces no signing algorithm govkit accepts")
+        self._typs = typs
+        self._typ_optional = typ_optional
+        self._algorithms = allowed
+
+    def verify_jwt(
+        self, token: str | bytes, *, at: datetime | None = None
+    ) -> tuple[dict[str, Any], VerifyingKey, datetime]:
+        """Check the JWS, the times and ``iss``; return the claims, the key and the time used.
+
+        Raises:
+            TokenError: a check failed (the subclass and ``code`` say which).
+        """
+        when = resolve_time(self._clock, at)
+        trace = _NoTrace()
+        jws, key = self._check_jws(token, when, trace)
+        claims = loads_object(
+            jws.payload, what="claims", error=MalformedToken, allow_floats=True, max_depth=16
+        )
+        self._check_times(claims, when.timestamp(), trace)
+        if not isinstance(claims.get("iss"), str):
+            raise MissingClaim("claim 'iss' is required and must be a string", claim="iss")
+        if claims["iss"] != self._issuer:
+            raise WrongIssuer("claim 'iss' is not the expected issuer", claim="iss")
+        return claims, key, when

@@ -23,8 +23,16 @@ callbacks get each provider's own answer; a store failure is answered with the
 provider's *retry* answer (a 5xx), never with "success". The ``error_description`` of a
 challenge is a govkit error code: it never holds anything from the token.
 
+Browser login (OpenID Connect, with :class:`~govkit.identity.oidc.OidcClient`):
+:class:`LoginManager` holds what the login, callback, logout and back-channel logout
+routes of each framework do (``login_router`` for FastAPI, ``login_blueprint`` for
+Flask, ``login_urls`` for Django) and checks each request's :class:`LoginSession`, a
+sealed cookie tied to the ID token's ``sid`` (``require_login``).
+
 Importing a module whose framework is not installed raises
 :class:`~govkit.errors.ConfigurationError` naming the extra to install.
 """
 
-__all__: list[str] = []
+from govkit.integrations._login import LoginManager, LoginSession
+
+__all__ = ["LoginManager", "LoginSession"]

@@ -20,6 +20,12 @@ Install with ``pip install 'govkit[django]'``. Configure in ``settings.py``::
   token ``401``, below ``min_assurance`` the RFC 9470 step-up challenge. With the
   middleware installed it reuses the middleware's result (a DPoP proof is used once);
   without it, it verifies by itself.
+* :func:`login_urls` makes the URL patterns of the login routes of a
+  :class:`~govkit.integrations.LoginManager` (``login``, ``callback``, ``logout``,
+  ``backchannel-logout``);
+  :func:`require_login` protects a browser view with the login session
+  (``request.login_session``), redirecting to the login route without one and with
+  ``acr_values`` for a step-up.
 * :func:`payment_callback_view` makes a CSRF-exempt ``POST`` view receiving one
   provider's callbacks, with the provider's own answers and its retry answer (a 5xx)
   when the store fails.
@@ -40,7 +46,7 @@ from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 from govkit.clock import Clock
-from govkit.errors import ConfigurationError
+from govkit.errors import ConfigurationError, StoreError
 from govkit.identity import AssuranceLevel, IdentityClaims, TokenVerifier
 from govkit.integrations._common import (
     DEFAULT_DPOP_ALGS,
@@ -53,6 +59,7 @@ from govkit.integrations._common import (
     token_scheme,
     too_large,
 )
+from govkit.integrations._login import LoginAnswer, LoginManager, LoginSession
 from govkit.payments import PaymentInbox, PaymentProvider
 
 try:
@@ -60,12 +67,20 @@ try:
     from django import conf as django_conf  # not `settings`: it is lazy, and must stay so
     from django.core.signals import setting_changed
     from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+    from django.urls import URLPattern, path
     from django.utils.module_loading import import_string
     from django.views.decorators.csrf import csrf_exempt
+    from django.views.decorators.http import require_GET, require_POST
 except ImportError:  # pragma: no cover - tested by hiding the module
     raise missing_framework("django", "django") from None
 
-__all__ = ["GovkitIdentityMiddleware", "payment_callback_view", "require_identity"]
+__all__ = [
+    "GovkitIdentityMiddleware",
+    "login_urls",
+    "payment_callback_view",
+    "require_identity",
+    "require_login",
+]
 
 #: The largest callback body read before the inbox's own per-provider limit applies.
 MAX_CALLBACK_BODY = 1024 * 1024
@@ -376,3 +391,181 @@ def payment_callback_view(
         return _response(receive_callback(inbox(), provider, headers, body, source=source))
 
     return cast("Callable[[HttpRequest], Any]", csrf_exempt(view))
+
+
+# -- login routes ------------------------------------------------------------------------
+
+
+def _login_response(answer: LoginAnswer) -> HttpResponse:
+    response = HttpResponse(answer.body, status=answer.status)
+    for name, value in answer.headers:
+        response[name] = value
+    for cookie in answer.cookies:
+        if cookie.max_age > 0:
+            response.set_cookie(
+                cookie.name,
+                cookie.value,
+                max_age=cookie.max_age,
+                path="/",
+                secure=cookie.secure,
+                httponly=True,
+                samesite="Lax",
+            )
+        else:
+            response.delete_cookie(cookie.name, path="/", samesite="Lax")
+            response.cookies[cookie.name]["secure"] = cookie.secure
+            response.cookies[cookie.name]["httponly"] = True
+    return response
+
+
+def _backchannel_body(request: HttpRequest) -> bytes | None:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > 64 * 1024:
+        return None
+    body: bytes = request.body
+    return body
+
+
+def login_urls(
+    manager: LoginManager, *, asynchronous: bool = False, prefix: str = ""
+) -> list[URLPattern]:
+    """The URL patterns of the login routes of ``manager``; include them in a URLconf.
+
+    ``urlpatterns = [*login_urls(manager), ...]`` gives ``GET login`` (to the
+    provider, with a state cookie), ``GET callback`` (the client's ``redirect_uri``:
+    the state must be the one of this browser's cookie, then the session cookie is set;
+    a refusal is a ``400`` page with the govkit error code), ``POST logout`` (to the
+    provider's logout; Django's CSRF protection applies) and ``POST
+    backchannel-logout`` (the provider's logout tokens; CSRF-exempt: the token is
+    signed). The pattern names are ``govkit_login``, ``govkit_login_callback``,
+    ``govkit_logout`` and ``govkit_backchannel_logout``. With ``asynchronous=True`` the
+    views are ``async def`` and await the manager's async forms (for ASGI).
+
+    Raises:
+        ConfigurationError: ``manager`` is not a :class:`~govkit.integrations.LoginManager`, or its
+            ``login_path`` is a local path other than ``/{prefix}login``.
+    """
+    if not isinstance(manager, LoginManager):
+        raise ConfigurationError("manager must be a govkit.integrations.LoginManager")
+    if manager.login_path.startswith("/") and manager.login_path != f"/{prefix}login":
+        raise ConfigurationError(f"the manager's login_path must be /{prefix}login")
+
+    def query(request: HttpRequest) -> dict[str, str]:
+        return {name: request.GET[name] for name in request.GET}
+
+    def raw_query(request: HttpRequest) -> str:
+        return str(request.META.get("QUERY_STRING", ""))
+
+    state = manager.state_cookie
+    session = manager.session_cookie
+    views: dict[str, Callable[[HttpRequest], Any]]
+    if asynchronous:
+
+        async def alogin(request: HttpRequest) -> HttpResponse:
+            return _login_response(await manager.astart(query(request)))
+
+        async def acallback(request: HttpRequest) -> HttpResponse:
+            answer = await manager.afinish(raw_query(request), request.COOKIES.get(state))
+            return _login_response(answer)
+
+        async def alogout(request: HttpRequest) -> HttpResponse:
+            return _login_response(await manager.alogout(request.COOKIES.get(session)))
+
+        async def abackchannel(request: HttpRequest) -> HttpResponse:
+            body = _backchannel_body(request)
+            if body is None:
+                return HttpResponse(status=413)
+            answer = await manager.abackchannel(request.content_type, body)
+            return _login_response(answer)
+
+        views = {"login": alogin, "callback": acallback, "logout": alogout}
+        views["backchannel"] = abackchannel
+    else:
+
+        def login(request: HttpRequest) -> HttpResponse:
+            return _login_response(manager.start(query(request)))
+
+        def callback(request: HttpRequest) -> HttpResponse:
+            answer = manager.finish(raw_query(request), request.COOKIES.get(state))
+            return _login_response(answer)
+
+        def logout(request: HttpRequest) -> HttpResponse:
+            return _login_response(manager.logout(request.COOKIES.get(session)))
+
+        def backchannel(request: HttpRequest) -> HttpResponse:
+            body = _backchannel_body(request)
+            if body is None:
+                return HttpResponse(status=413)
+            return _login_response(manager.backchannel(request.content_type, body))
+
+        views = {"login": login, "callback": callback, "logout": logout}
+        views["backchannel"] = backchannel
+    return [
+        path(f"{prefix}login", require_GET(views["login"]), name="govkit_login"),
+        path(f"{prefix}callback", require_GET(views["callback"]), name="govkit_login_callback"),
+        path(f"{prefix}logout", require_POST(views["logout"]), name="govkit_logout"),
+        path(
+            f"{prefix}backchannel-logout",
+            csrf_exempt(require_POST(views["backchannel"])),
+            name="govkit_backchannel_logout",
+        ),
+    ]
+
+
+def require_login(
+    manager: LoginManager, min_assurance: AssuranceLevel | None = None
+) -> Callable[[View], View]:
+    """Protect a browser view with the login session, put in ``request.login_session``.
+
+    Without a live session a ``GET`` is redirected to the login route with ``next``
+    (other methods: ``401``); below ``min_assurance`` to the login route with the
+    ``acr_values`` that satisfy it (step-up). A revocation store that cannot answer is
+    ``503``. ``async def`` views await
+    :meth:`LoginManager.asession <govkit.integrations.LoginManager.asession>`.
+    """
+    if not isinstance(manager, LoginManager):
+        raise ConfigurationError("manager must be a govkit.integrations.LoginManager")
+    if min_assurance is not None and not isinstance(min_assurance, AssuranceLevel):
+        raise ConfigurationError("min_assurance must be an AssuranceLevel or None")
+
+    def judge(request: HttpRequest, session: LoginSession | None) -> HttpResponse | None:
+        result = manager.require(
+            session,
+            method=request.method or "GET",
+            path=request.get_full_path(),
+            min_assurance=min_assurance,
+        )
+        if isinstance(result, LoginAnswer):
+            return _login_response(result)
+        request.login_session = result
+        return None
+
+    def unavailable(error: StoreError) -> HttpResponse:
+        return _response(HttpAnswer.json(503, {"error": error.code}))
+
+    def decorate(view: View) -> View:
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    session = await manager.asession(request.COOKIES.get(manager.session_cookie))
+                except StoreError as error:
+                    return unavailable(error)
+                refused = judge(request, session)
+                return refused if refused is not None else await view(request, *args, **kwargs)
+
+            return cast("View", async_wrapper)
+
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            try:
+                session = manager.session(request.COOKIES.get(manager.session_cookie))
+            except StoreError as error:
+                return unavailable(error)
+            refused = judge(request, session)
+            return refused if refused is not None else view(request, *args, **kwargs)
+
+        return cast("View", wrapper)
+
+    return decorate

@@ -11,6 +11,11 @@ replay-store round trips and inbox writes never block the event loop.
   ``WWW-Authenticate`` challenge of RFC 6750 / RFC 9449, a too-weak one the RFC 9470
   step-up challenge; the JSON body is ``{"detail": {"error": ..., "error_description":
   ...}}``, where the description is a govkit error code (never token content).
+* :func:`login_router` makes an :class:`fastapi.APIRouter` with the login routes of a
+  :class:`~govkit.integrations.LoginManager` (``/login``, ``/callback``, ``/logout``,
+  ``/backchannel-logout``) and :func:`require_login` a dependency returning the
+  browser's :class:`~govkit.integrations.LoginSession` (a redirect to ``/login``
+  without one, or with ``acr_values`` for a step-up when its assurance is too low).
 * :func:`payment_callback` makes an endpoint for one provider, :func:`payment_router` an
   :class:`fastapi.APIRouter` with one ``POST`` route per provider. They answer each
   provider its own way (WeChat Pay ``204`` or ``{"code": "FAIL"}``, Alipay
@@ -29,7 +34,7 @@ from datetime import timedelta
 from typing import Any
 
 from govkit.clock import Clock
-from govkit.errors import ConfigurationError
+from govkit.errors import ConfigurationError, StoreError
 from govkit.identity import AssuranceLevel, IdentityClaims, TokenVerifier
 from govkit.integrations._common import (
     DEFAULT_DPOP_ALGS,
@@ -39,6 +44,7 @@ from govkit.integrations._common import (
     missing_framework,
     too_large,
 )
+from govkit.integrations._login import LoginAnswer, LoginManager, LoginSession
 from govkit.payments import PaymentInbox, PaymentProvider
 
 try:
@@ -47,7 +53,13 @@ try:
 except ImportError:  # pragma: no cover - tested by hiding the module
     raise missing_framework("fastapi", "fastapi") from None
 
-__all__ = ["payment_callback", "payment_router", "require_identity"]
+__all__ = [
+    "login_router",
+    "payment_callback",
+    "payment_router",
+    "require_identity",
+    "require_login",
+]
 
 #: The largest callback body read before the inbox's own per-provider limit applies.
 MAX_CALLBACK_BODY = 1024 * 1024
@@ -203,3 +215,112 @@ def _check_callback(inbox: object, provider: object, max_body: object) -> None:
         raise ConfigurationError("provider must be a payment provider adapter")
     if not isinstance(max_body, int) or isinstance(max_body, bool) or max_body < 1024:
         raise ConfigurationError("max_body must be an integer of at least 1024")
+
+
+# -- login routes ------------------------------------------------------------------------
+
+
+def _login_response(answer: LoginAnswer) -> Response:
+    response = Response(answer.body, answer.status, headers=dict(answer.headers))
+    for cookie in answer.cookies:
+        if cookie.max_age > 0:
+            response.set_cookie(
+                cookie.name,
+                cookie.value,
+                max_age=cookie.max_age,
+                path="/",
+                secure=cookie.secure,
+                httponly=True,
+                samesite="lax",
+            )
+        else:
+            response.delete_cookie(
+                cookie.name, path="/", secure=cookie.secure, httponly=True, samesite="lax"
+            )
+    return response
+
+
+def login_router(manager: LoginManager, *, prefix: str = "") -> APIRouter:
+    """An :class:`fastapi.APIRouter` with the login routes of ``manager``.
+
+    * ``GET {prefix}/login``: to the provider (``acr_values``, ``max_age``,
+      ``login_hint`` from the query only when the manager's ``login_query`` lists them;
+      ``next``: a local path to come back to), with a short-lived state cookie;
+    * ``GET {prefix}/callback``: the client's ``redirect_uri``; the state must be the
+      one in this browser's cookie (login CSRF), then the login is finished and the
+      session cookie set; a refusal is a ``400`` page with the govkit error code;
+    * ``POST {prefix}/logout``: ends the session and redirects to the provider's logout;
+    * ``POST {prefix}/backchannel-logout``: the provider's back-channel logout tokens.
+
+    The routes are left out of the OpenAPI schema and await the manager's async forms.
+
+    Raises:
+        ConfigurationError: ``manager`` is not a :class:`~govkit.integrations.LoginManager`, or its
+            ``login_path`` is a local path other than ``{prefix}/login``.
+    """
+    if not isinstance(manager, LoginManager):
+        raise ConfigurationError("manager must be a govkit.integrations.LoginManager")
+    if manager.login_path.startswith("/") and manager.login_path != f"{prefix}/login":
+        raise ConfigurationError(f"the manager's login_path must be {prefix}/login")
+    router = APIRouter(prefix=prefix, include_in_schema=False)
+
+    @router.get("/login", name="govkit_login")
+    async def login(request: Request) -> Response:
+        return _login_response(await manager.astart(dict(request.query_params)))
+
+    @router.get("/callback", name="govkit_login_callback")
+    async def callback(request: Request) -> Response:
+        cookie = request.cookies.get(manager.state_cookie)
+        return _login_response(await manager.afinish(request.url.query, cookie))
+
+    @router.post("/logout", name="govkit_logout")
+    async def logout(request: Request) -> Response:
+        return _login_response(await manager.alogout(request.cookies.get(manager.session_cookie)))
+
+    @router.post("/backchannel-logout", name="govkit_backchannel_logout")
+    async def backchannel_logout(request: Request) -> Response:
+        body = await _read_body(request, 64 * 1024)
+        if body is None:
+            return Response(status_code=413)
+        answer = await manager.abackchannel(request.headers.get("content-type"), body)
+        return _login_response(answer)
+
+    return router
+
+
+def require_login(
+    manager: LoginManager, *, min_assurance: AssuranceLevel | None = None
+) -> Callable[[Request], Awaitable[LoginSession]]:
+    """A FastAPI dependency returning the browser's live :class:`~govkit.integrations.LoginSession`.
+
+    Without a session (none, expired, or ended by a logout or a back-channel logout) a
+    ``GET`` is redirected (``303``) to the login route with ``next``; with an assurance
+    below ``min_assurance``, to the login route with the ``acr_values`` that satisfy it
+    (step-up). Other methods get ``401``. For API clients sending tokens use
+    :func:`require_identity` (its RFC 9470 challenge) instead. A revocation store that
+    cannot answer is ``503`` (fail closed).
+
+    Raises:
+        ConfigurationError: an argument cannot work.
+    """
+    if not isinstance(manager, LoginManager):
+        raise ConfigurationError("manager must be a govkit.integrations.LoginManager")
+    if min_assurance is not None and not isinstance(min_assurance, AssuranceLevel):
+        raise ConfigurationError("min_assurance must be an AssuranceLevel or None")
+
+    async def login_session(request: Request) -> LoginSession:
+        try:
+            session = await manager.asession(request.cookies.get(manager.session_cookie))
+        except StoreError as error:
+            raise HTTPException(503, detail={"error": error.code}) from None
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        result = manager.require(
+            session, method=request.method, path=path, min_assurance=min_assurance
+        )
+        if isinstance(result, LoginAnswer):
+            detail: Any = json.loads(result.body) if result.body else None
+            headers = {k: v for k, v in result.headers if k.lower() != "content-type"}
+            raise HTTPException(result.status, detail=detail, headers=headers)
+        return result
+
+    return login_session

@@ -11,6 +11,11 @@ Install with ``pip install 'govkit[flask]'``.
   too-weak token gets the RFC 9470 step-up challenge). Sync views use the blocking
   :meth:`TokenVerifier.verify <govkit.identity.TokenVerifier.verify>`; ``async def``
   views use ``averify``.
+* :func:`login_blueprint` makes a blueprint with the login routes of a
+  :class:`~govkit.integrations.LoginManager` (``/login``, ``/callback``, ``/logout``,
+  ``/backchannel-logout``); :func:`require_login` protects a browser view with the
+  login session (``flask.g.login_session``), redirecting to ``/login`` without one and
+  with ``acr_values`` for a step-up.
 * :func:`payment_callback_view` makes a view receiving one provider's callbacks, with
   the provider's own answers and its retry answer (a 5xx) when the store fails.
 
@@ -27,7 +32,7 @@ from datetime import timedelta
 from typing import Any, TypeVar, cast
 
 from govkit.clock import Clock
-from govkit.errors import ConfigurationError
+from govkit.errors import ConfigurationError, StoreError
 from govkit.identity import AssuranceLevel, IdentityClaims, TokenVerifier
 from govkit.integrations._common import (
     DEFAULT_DPOP_ALGS,
@@ -38,14 +43,21 @@ from govkit.integrations._common import (
     receive_callback,
     too_large,
 )
+from govkit.integrations._login import LoginAnswer, LoginManager, LoginSession
 from govkit.payments import PaymentInbox, PaymentProvider
 
 try:
-    from flask import Flask, Response, current_app, g, request
+    from flask import Blueprint, Flask, Response, current_app, g, request
 except ImportError:  # pragma: no cover - tested by hiding the module
     raise missing_framework("flask", "flask") from None
 
-__all__ = ["GovkitIdentity", "payment_callback_view", "require_identity"]
+__all__ = [
+    "GovkitIdentity",
+    "login_blueprint",
+    "payment_callback_view",
+    "require_identity",
+    "require_login",
+]
 
 #: The key of the extension in ``app.extensions``.
 EXTENSION_KEY = "govkit_identity"
@@ -255,3 +267,131 @@ def payment_callback_view(
 
     view.__name__ = f"govkit_payment_{provider.provider}"
     return view
+
+
+# -- login routes ------------------------------------------------------------------------
+
+
+def _login_response(answer: LoginAnswer) -> Response:
+    response = Response(answer.body, answer.status, headers=list(answer.headers))
+    for cookie in answer.cookies:
+        if cookie.max_age > 0:
+            response.set_cookie(
+                cookie.name,
+                cookie.value,
+                max_age=cookie.max_age,
+                path="/",
+                secure=cookie.secure,
+                httponly=True,
+                samesite="Lax",
+            )
+        else:
+            response.delete_cookie(
+                cookie.name, path="/", secure=cookie.secure, httponly=True, samesite="Lax"
+            )
+    return response
+
+
+def login_blueprint(
+    manager: LoginManager, *, name: str = "govkit_login", url_prefix: str = ""
+) -> Blueprint:
+    """A blueprint with the login routes of ``manager`` (blocking views, like Flask).
+
+    ``GET /login`` (to the provider, with a state cookie), ``GET /callback`` (the
+    client's ``redirect_uri``: the state must be the one of this browser's cookie, then
+    the session cookie is set; a refusal is a ``400`` page with the govkit error code),
+    ``POST /logout`` (to the provider's logout) and ``POST /backchannel-logout`` (the
+    provider's logout tokens; exempt from any CSRF extension: the token is signed).
+
+    Raises:
+        ConfigurationError: ``manager`` is not a :class:`~govkit.integrations.LoginManager`, or its
+            ``login_path`` is a local path other than ``{url_prefix}/login``.
+    """
+    if not isinstance(manager, LoginManager):
+        raise ConfigurationError("manager must be a govkit.integrations.LoginManager")
+    if manager.login_path.startswith("/") and manager.login_path != f"{url_prefix}/login":
+        raise ConfigurationError(f"the manager's login_path must be {url_prefix}/login")
+    blueprint = Blueprint(name, __name__, url_prefix=url_prefix or None)
+
+    @blueprint.get("/login")
+    def login() -> Response:
+        return _login_response(manager.start(request.args.to_dict(flat=True)))
+
+    @blueprint.get("/callback")
+    def callback() -> Response:
+        query = request.query_string.decode("ascii", "replace")
+        return _login_response(manager.finish(query, request.cookies.get(manager.state_cookie)))
+
+    @blueprint.post("/logout")
+    def logout() -> Response:
+        return _login_response(manager.logout(request.cookies.get(manager.session_cookie)))
+
+    @blueprint.post("/backchannel-logout")
+    def backchannel_logout() -> Response:
+        declared = request.content_length
+        body = _read_body(64 * 1024) if declared is None or declared <= 64 * 1024 else None
+        if body is None:
+            return Response(status=413)
+        return _login_response(manager.backchannel(request.content_type, body))
+
+    return blueprint
+
+
+def require_login(
+    manager: LoginManager, min_assurance: AssuranceLevel | None = None
+) -> Callable[[View], View]:
+    """Protect a browser view with the login session, put in ``flask.g.login_session``.
+
+    Without a live session a ``GET`` is redirected to the login route with ``next``
+    (other methods: ``401``); below ``min_assurance`` to the login route with the
+    ``acr_values`` that satisfy it (step-up). A revocation store that cannot answer is
+    ``503``. ``async def`` views await
+    :meth:`LoginManager.asession <govkit.integrations.LoginManager.asession>`.
+    """
+    if not isinstance(manager, LoginManager):
+        raise ConfigurationError("manager must be a govkit.integrations.LoginManager")
+    if min_assurance is not None and not isinstance(min_assurance, AssuranceLevel):
+        raise ConfigurationError("min_assurance must be an AssuranceLevel or None")
+
+    def judge(session: LoginSession | None) -> Response | None:
+        path = request.full_path.rstrip("?") if request.query_string else request.path
+        result = manager.require(
+            session,
+            method=request.method,
+            path=request.script_root + path,
+            min_assurance=min_assurance,
+        )
+        if isinstance(result, LoginAnswer):
+            return _login_response(result)
+        g.login_session = result
+        return None
+
+    def unavailable(error: StoreError) -> Response:
+        return _response(HttpAnswer.json(503, {"error": error.code}))
+
+    def decorate(view: View) -> View:
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    session = await manager.asession(request.cookies.get(manager.session_cookie))
+                except StoreError as error:
+                    return unavailable(error)
+                refused = judge(session)
+                return refused if refused is not None else await view(*args, **kwargs)
+
+            return cast("View", async_wrapper)
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                session = manager.session(request.cookies.get(manager.session_cookie))
+            except StoreError as error:
+                return unavailable(error)
+            refused = judge(session)
+            return refused if refused is not None else view(*args, **kwargs)
+
+        return cast("View", wrapper)
+
+    return decorate

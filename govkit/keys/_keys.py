@@ -227,6 +227,42 @@ def ecdsa_der_to_raw(signature: bytes) -> bytes:
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
+#: The prime of P-256's field and the curve's ``b`` (FIPS 186-4 D.1.2.3); ``a`` is -3.
+_P256_P: Final = 2**256 - 2**224 + 2**192 + 2**96 - 1
+_P256_B: Final = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
+
+
+def _on_p256(x: int, y: int) -> bool:
+    """Whether ``(x, y)`` is a point of P-256: both coordinates are field elements and
+    ``y² = x³ - 3x + b`` (mod p), as OpenSSL checks when it builds a public key."""
+    p = _P256_P
+    return x < p and y < p and (y * y - (x * x * x - 3 * x + _P256_B)) % p == 0
+
+
+def _thumbprint_of(members: Mapping[str, str]) -> str:
+    """:func:`jwk_thumbprint` of govkit's own P-256 or Ed25519 members (base64url values,
+    which JSON writes as they are)."""
+    if members["kty"] == "OKP":
+        text = f'{{"crv":"{members["crv"]}","kty":"OKP","x":"{members["x"]}"}}'
+    else:
+        text = f'{{"crv":"{members["crv"]}","kty":"EC","x":"{members["x"]}","y":"{members["y"]}"}}'
+    return b64url_encode(hashlib.sha256(text.encode("ascii")).digest())
+
+
+def _alg_of_kind(inferred: Algorithm, chosen: str | None, jwk: Mapping[str, Any]) -> Algorithm:
+    """``inferred``, the algorithm of the key's type, checked against ``chosen`` as
+    :func:`_alg_for_public` does, and the JWK's ``kid`` member (a string if present)."""
+    if chosen is not None:
+        _check_alg(chosen)
+        if chosen != inferred:
+            raise KeyMismatch(
+                f"the key is for {inferred}, not {chosen}", alg=chosen, key_alg=inferred
+            )
+    if "kid" in jwk and not isinstance(jwk["kid"], str):
+        raise InvalidKey("JWK 'kid' must be a string")
+    return inferred
+
+
 def _verifier_for(public: _PublicKey, alg: Algorithm) -> _Verifier:
     """The cryptography call that checks a signature for this key and algorithm.
 
@@ -279,10 +315,68 @@ class VerifyingKey:
 
     def __init__(self, public_key: _PublicKey, alg: str | None = None) -> None:
         self._alg: Algorithm = _alg_for_public(public_key, alg)
-        self._public = public_key
+        self._public: _PublicKey | None = public_key
         self._jwk_members = _public_jwk_members(public_key)
         self._kid = jwk_thumbprint(self._jwk_members)
-        self._verifier = _verifier_for(public_key, self._alg)
+        self._verifier: _Verifier | None = _verifier_for(public_key, self._alg)
+
+    @classmethod
+    def _deferred(cls, alg: Algorithm, members: dict[str, str]) -> VerifyingKey:
+        """A P-256 or Ed25519 key from its checked JWK members (``x`` and ``y`` in their
+        exact encoding; a P-256 point already found on the curve): the
+        :mod:`cryptography` object is built when the key is first used, which is what
+        makes loading a list of 100,000 keys fast. Equal to the key built at once."""
+        key = cls.__new__(cls)
+        key._alg = alg
+        key._jwk_members = members
+        key._kid = _thumbprint_of(members)
+        key._public = None
+        key._verifier = None
+        return key
+
+    @classmethod
+    def unsafe_restore(cls, alg: str, x: str, y: str | None, kid: str) -> VerifyingKey:
+        """A P-256 (``y`` given) or Ed25519 key rebuilt, unchecked, from what a key this
+        program already checked said of itself: its :attr:`alg`, the ``x`` (and ``y``)
+        of its :meth:`to_jwk` and its :attr:`kid`.
+
+        Unsafe: nothing is checked now, neither the point nor the thumbprint; only for
+        data this program wrote and knows to be intact (a verifier state's compact
+        trust list). The :mod:`cryptography` key is built when the key is first used,
+        and a point that is not a public key raises
+        :class:`~govkit.errors.InvalidKey` then. Use :meth:`from_jwk` for anything else.
+        """
+        if y is None:
+            members = {"crv": "Ed25519", "kty": "OKP", "x": x}
+        else:
+            members = {"crv": "P-256", "kty": "EC", "x": x, "y": y}
+        key = cls.__new__(cls)
+        key._alg = _check_alg(alg)
+        key._jwk_members = members
+        key._kid = kid
+        key._public = None
+        key._verifier = None
+        return key
+
+    def _built(self) -> _PublicKey:
+        """The :mod:`cryptography` key (built on first use for a deferred key)."""
+        public = self._public
+        if public is None:
+            members = self._jwk_members
+            x = b64url_decode(members["x"], what="JWK x")
+            try:
+                if members["kty"] == "OKP":
+                    public = ed25519.Ed25519PublicKey.from_public_bytes(x)
+                else:
+                    y = int.from_bytes(b64url_decode(members["y"], what="JWK y"), "big")
+                    public = ec.EllipticCurvePublicNumbers(
+                        int.from_bytes(x, "big"), y, ec.SECP256R1()
+                    ).public_key()
+            except ValueError:  # only for a key from unsafe_restore: from_jwk checked it
+                raise InvalidKey("JWK does not describe a valid public key") from None
+            self._verifier = _verifier_for(public, self._alg)
+            self._public = public
+        return public
 
     @property
     def alg(self) -> Algorithm:
@@ -297,7 +391,7 @@ class VerifyingKey:
     @property
     def public_key(self) -> _PublicKey:
         """The underlying :mod:`cryptography` public key object."""
-        return self._public
+        return self._built()
 
     def verify(self, signature: bytes, data: bytes) -> None:
         """Return ``None`` if ``signature`` is valid for ``data``.
@@ -310,14 +404,19 @@ class VerifyingKey:
         """
         if not isinstance(signature, bytes) or not isinstance(data, bytes):
             raise InvalidSignature("signature and data must be bytes", kid=self._kid)
+        verifier = self._verifier
+        if verifier is None:
+            self._built()
+            verifier = self._verifier
+            assert verifier is not None  # noqa: S101 - set by _built
         try:
-            self._verifier(signature, data)
+            verifier(signature, data)
         except _CryptoInvalidSignature:
             raise InvalidSignature("signature does not verify", kid=self._kid) from None
 
     def to_pem(self) -> bytes:
         """SubjectPublicKeyInfo PEM, preceded by an ``alg:`` explanatory line."""
-        body = self._public.public_bytes(
+        body = self._built().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return f"alg: {self._alg}\n".encode() + body
@@ -373,22 +472,30 @@ class VerifyingKey:
             if kty == "OKP":
                 if jwk.get("crv") != "Ed25519":
                     raise UnsupportedAlgorithm("only the Ed25519 OKP curve is supported")
-                x = b64url_decode(_member(jwk, "x"), what="JWK x")
-                if len(x) != 32:
+                x_text = _member(jwk, "x")
+                if len(b64url_decode(x_text, what="JWK x")) != 32:
                     raise InvalidKey("Ed25519 JWK 'x' must be 32 bytes")
-                public = ed25519.Ed25519PublicKey.from_public_bytes(x)
-            elif kty == "EC" and jwk.get("crv") == "SM2":
+                # any 32 bytes make an Ed25519 public key for cryptography too: the point
+                # is decoded when a signature is checked. The strict decoder refuses any
+                # other encoding of the bytes, so the text is the key's own.
+                members = {"crv": "Ed25519", "kty": "OKP", "x": x_text}
+                return cls._deferred(_alg_of_kind("EdDSA", chosen, jwk), members)
+            if kty == "EC" and jwk.get("crv") == "SM2":
                 public = _sm2_public_from_jwk(jwk)
             elif kty == "EC":
                 if jwk.get("crv") != "P-256":
                     raise KeyMismatch("only the P-256 curve is supported for EC keys")
-                xb = b64url_decode(_member(jwk, "x"), what="JWK x")
-                yb = b64url_decode(_member(jwk, "y"), what="JWK y")
+                x_text, y_text = _member(jwk, "x"), _member(jwk, "y")
+                xb = b64url_decode(x_text, what="JWK x")
+                yb = b64url_decode(y_text, what="JWK y")
                 if len(xb) != 32 or len(yb) != 32:
                     raise InvalidKey("P-256 JWK coordinates must be 32 bytes each")
-                public = ec.EllipticCurvePublicNumbers(
-                    int.from_bytes(xb, "big"), int.from_bytes(yb, "big"), ec.SECP256R1()
-                ).public_key()
+                # the check OpenSSL makes when it builds the key (the cofactor is 1, so a
+                # point on the curve is a valid public key); the key is built when used
+                if not _on_p256(int.from_bytes(xb, "big"), int.from_bytes(yb, "big")):
+                    raise InvalidKey("JWK does not describe a valid public key")
+                members = {"crv": "P-256", "kty": "EC", "x": x_text, "y": y_text}
+                return cls._deferred(_alg_of_kind("ES256", chosen, jwk), members)
             elif kty == "RSA":
                 n = int_from_b64url(_member(jwk, "n"), what="JWK n")
                 e = int_from_b64url(_member(jwk, "e"), what="JWK e")

@@ -51,6 +51,7 @@ from govkit.payments._event import (
     yuan_to_fen,
 )
 from govkit.payments._inbox import (
+    BODY_RETENTION,
     DeliveryStatus,
     EventRecord,
     EventState,
@@ -85,6 +86,7 @@ from govkit.payments._wechat import (
 )
 
 __all__ = [
+    "BODY_RETENTION",
     "CALLBACK_CHECKS",
     "Acknowledgement",
     "Alipay",

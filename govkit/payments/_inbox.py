@@ -35,6 +35,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final, Protocol
 
+from govkit._aio import offload
 from govkit.audit import AuditEvent, AuditLog
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
@@ -48,6 +49,7 @@ from govkit.errors import (
     PaymentStoreError,
     PaymentVerificationError,
 )
+from govkit.observability import observed
 from govkit.payments import _inbox_store as store
 from govkit.payments._event import (
     MAX_AMOUNT,
@@ -70,6 +72,7 @@ from govkit.payments._orders import ApplyResult, Order, OrderState, Transition, 
 from govkit.stores._sql import Tx
 
 __all__ = [
+    "BODY_RETENTION",
     "DeliveryStatus",
     "EventRecord",
     "EventState",
@@ -163,6 +166,9 @@ class DeliveryStatus(StrEnum):
     #: Processing is under way elsewhere (or waits for a worker): the retry answer.
     IN_FLIGHT = "in_flight"
 
+
+#: How long a :class:`PaymentInbox` keeps delivery bodies by default (``body_retention``).
+BODY_RETENTION: Final = timedelta(days=30)
 
 #: The statuses answered with the provider's retry answer.
 _RETRY: Final = frozenset({DeliveryStatus.FAILED, DeliveryStatus.IN_FLIGHT})
@@ -321,6 +327,27 @@ class _Unrecorded:
     retry_at: int
 
 
+def _delivery_fields(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], done: object
+) -> dict[str, object]:
+    """Log fields of a callback or a handler run: provider, status (never the event)."""
+    if isinstance(done, _Outcome):  # a handler run: args are (inbox, outcome, now)
+        provider: object = None if done.event is None else done.event.provider
+    else:
+        provider = getattr(
+            kwargs.get("provider", args[1] if len(args) > 1 else None), "provider", None
+        )
+    fields: dict[str, object] = {"provider": None if provider is None else str(provider)}
+    if isinstance(done, (Receipt, _Outcome)):
+        fields["status"] = str(done.status)
+        fields["code"] = done.code or "ok"
+        fields["outcome"] = {
+            DeliveryStatus.REJECTED: "invalid",
+            DeliveryStatus.FAILED: "error",
+        }.get(done.status, "ok")
+    return fields
+
+
 class PaymentInbox:
     """Receives provider callbacks, processes each event once, keeps the order book.
 
@@ -357,6 +384,13 @@ class PaymentInbox:
             for Stripe and Standard Webhooks).
         retry_base, retry_max: the re-drive retries a failed event after
             ``retry_base``, doubling each attempt, at most ``retry_max`` apart.
+        body_retention: how long :meth:`purge` leaves a delivery's raw body and
+            headers (which carry the provider's signature and may carry personal
+            data) before it replaces them with their SHA-256 digest, and how long it
+            keeps refused deliveries. Default :data:`BODY_RETENTION` (30 days:
+            longer than any provider retries a callback, long enough for a monthly
+            reconciliation); ``None`` keeps them for ever (:meth:`purge` then
+            changes nothing). Nothing is removed until :meth:`purge` runs.
 
     Raises:
         PaymentStoreError: the store cannot be reached or opened.
@@ -381,7 +415,12 @@ class PaymentInbox:
         max_body: int | None = None,
         retry_base: timedelta = timedelta(seconds=10),
         retry_max: timedelta = timedelta(hours=1),
+        body_retention: timedelta | None = BODY_RETENTION,
     ) -> None:
+        if body_retention is not None and (
+            not isinstance(body_retention, timedelta) or body_retention <= timedelta(0)
+        ):
+            raise ConfigurationError("body_retention must be a positive timedelta, or None")
         if handler is not None and transactional_handler is not None:
             raise ConfigurationError("give a handler or a transactional_handler, not both")
         if max_body is not None and (type(max_body) is not int or max_body < 1):
@@ -404,6 +443,7 @@ class PaymentInbox:
         self._retry_max_us = int(retry_max.total_seconds() * 1_000_000)
         self._unrecorded: dict[int, _Unrecorded] = {}
         self._unrecorded_lock = threading.Lock()
+        self._retention = body_retention
 
     @property
     def url(self) -> str:
@@ -412,6 +452,7 @@ class PaymentInbox:
 
     # -- receiving ---------------------------------------------------------------
 
+    @observed("payment.callback", "govkit.payments", _delivery_fields)
     def receive(
         self,
         provider: PaymentProvider,
@@ -484,6 +525,27 @@ class PaymentInbox:
             outcome.status, ack, outcome.delivery_id, event, outcome.transition, outcome.code
         )
 
+    async def areceive(
+        self,
+        provider: PaymentProvider,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        source: str | None = None,
+        at: datetime | None = None,
+    ) -> Receipt:
+        """:meth:`receive` for asyncio: same arguments, result and errors.
+
+        The whole delivery (verification, the transaction and its fsync, the handler)
+        runs on govkit's bounded thread pool (:func:`govkit.stores.configure_offload`),
+        so the event loop is never blocked. The handler therefore runs on a pool
+        thread: it is a plain function, and must be safe to call from several threads
+        at once. Cancelling the await does not stop a delivery that has started: its
+        transaction commits or rolls back as a whole, and the provider's retry finds
+        it (processed once).
+        """
+        return await offload(self.receive, provider, headers, body, source=source, at=at)
+
     def _refused(  # noqa: PLR0917 - bound with functools.partial, the transaction last
         self,
         provider: Provider,
@@ -503,6 +565,7 @@ class PaymentInbox:
             headers=store.headers_excerpt(headers),
             body=bytes(body[: store.BODY_EXCERPT]),
             body_size=len(body),
+            body_sha256=store.body_digest(body),
             excerpt=True,
             result=code,
             event_pk=None,
@@ -744,6 +807,7 @@ class PaymentInbox:
                 self._redrive(pk, now)
         return outcome
 
+    @observed("payment.process", "govkit.payments", _delivery_fields)
     def _run_handler(self, outcome: _Outcome, now: datetime) -> _Outcome:
         """Run the at-least-once handler under the committed claim, then finish."""
         handler, event, pk, token = self._handler, outcome.event, outcome.pk, outcome.token
@@ -845,6 +909,10 @@ class PaymentInbox:
         leaves events that were received with one for a worker that has it.
         """
         return self._pass(resolve_time(self._clock, at), limit, None)[0]
+
+    async def aprocess_pending(self, *, limit: int = 100, at: datetime | None = None) -> int:
+        """:meth:`process_pending` for asyncio, on govkit's thread pool (see :meth:`areceive`)."""
+        return await offload(self.process_pending, limit=limit, at=at)
 
     def run_pending(
         self,
@@ -1045,9 +1113,34 @@ class PaymentInbox:
             raise PaymentOrderRejected("another order with this id exists", order_id=order_id)
         return order
 
+    async def acreate_order(
+        self,
+        order_id: str,
+        *,
+        provider: Provider | str,
+        amount: int,
+        currency: str = "CNY",
+        merchant_id: str | None = None,
+        at: datetime | None = None,
+    ) -> Order:
+        """:meth:`create_order` for asyncio, on govkit's thread pool (see :meth:`areceive`)."""
+        return await offload(
+            self.create_order,
+            order_id,
+            provider=provider,
+            amount=amount,
+            currency=currency,
+            merchant_id=merchant_id,
+            at=at,
+        )
+
     def order(self, order_id: str) -> Order | None:
         """The stored order, or ``None`` when no order has that id."""
         return store.read_order(self._db, order_id)
+
+    async def aorder(self, order_id: str) -> Order | None:
+        """:meth:`order` for asyncio, on govkit's thread pool."""
+        return await offload(self.order, order_id)
 
     def quarantine(self) -> list[tuple[str, str, str]]:
         """Quarantined events not yet released, as ``(event_id, order_id, reason)``."""
@@ -1083,6 +1176,10 @@ class PaymentInbox:
         """
         return _record(self._single(event_id, provider))
 
+    async def aevent(self, event_id: str, *, provider: Provider | str | None = None) -> EventRecord:
+        """:meth:`event` for asyncio, on govkit's thread pool."""
+        return await offload(self.event, event_id, provider=provider)
+
     def events(
         self,
         *,
@@ -1109,7 +1206,10 @@ class PaymentInbox:
 
     def deliveries(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The latest deliveries (newest first): id, provider, time, source, result, event,
-        the body's size and whether only an excerpt was kept (a refused delivery)."""
+        the body's size, whether only an excerpt was kept (a refused delivery), the
+        SHA-256 of the body received (``body_sha256``; ``None`` for a delivery stored
+        before govkit recorded digests, until :meth:`purge` computes it) and when the
+        body was replaced by that digest (``purged_at``, or ``None``)."""
         return store.latest_deliveries(self._db, limit)
 
     def delivery_body(self, delivery_id: int) -> tuple[dict[str, str], bytes]:
@@ -1119,8 +1219,58 @@ class PaymentInbox:
 
         Raises:
             PaymentDeliveryUnknown: no stored delivery has that id.
+            PaymentBodyPurged: :meth:`purge` replaced the body and headers by their
+                digest (``body_sha256`` in the error's context) after the retention.
         """
         return store.delivery(self._db, delivery_id)
+
+    # -- retention ---------------------------------------------------------------
+
+    @property
+    def body_retention(self) -> timedelta | None:
+        """How long :meth:`purge` leaves delivery bodies (``None``: for ever)."""
+        return self._retention
+
+    def purge(self, *, now: datetime | None = None) -> int:
+        """Erase what the retention no longer covers; return how many deliveries changed.
+
+        With ``body_retention`` ``R``, for every delivery received at or before
+        ``now - R``:
+
+        * a verified delivery whose event is ``processed`` keeps its row (provider,
+          time, source, result, event, size) and the SHA-256 of its body
+          (``body_sha256``), while its raw body and headers are erased
+          (:meth:`delivery_body` then raises
+          :class:`~govkit.errors.PaymentBodyPurged`). Nothing decided is lost: the
+          event row keeps its content digest, so a later delivery of the same event
+          is still a duplicate, and one with other content still a conflict;
+        * a refused delivery (metadata and its excerpt) is deleted.
+
+        A delivery of an event not finished (pending, processing, failed, deferred,
+        quarantined or in conflict) keeps its body, whatever its age. The work is done
+        in batches of :data:`~govkit.payments._inbox_store.PURGE_BATCH` deliveries, one
+        transaction each, so callbacks keep arriving meanwhile. Run it daily (``govkit
+        db purge STORE --component payments``, or a scheduled call). ``now`` defaults
+        to the inbox's clock.
+
+        Raises:
+            PaymentStoreError: the store failed (what earlier batches did stays done).
+        """
+        when = resolve_time(self._clock, now)
+        if self._retention is None:
+            return 0
+        cutoff, stamp, limit = us(when - self._retention), us(when), store.PURGE_BATCH
+        total = 0
+        for step in (
+            partial(store.purge_bodies, cutoff=cutoff, now=stamp, limit=limit),
+            partial(store.purge_refused, cutoff=cutoff, limit=limit),
+        ):
+            while True:
+                done = self._group.run(step)
+                total += done
+                if done < limit:
+                    break
+        return total
 
     # -- audit -------------------------------------------------------------------
 

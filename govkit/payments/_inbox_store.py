@@ -26,6 +26,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from govkit.errors import (
     ConfigurationError,
+    PaymentBodyPurged,
     PaymentDeliveryUnknown,
     PaymentError,
     PaymentStoreError,
@@ -145,15 +146,25 @@ UPDATE payment_deliveries SET headers = '{{}}', excerpt = 1
     WHERE result <> 'ok' AND length(headers) > 1024
 """
 
+# Version 3 adds body retention: each delivery's SHA-256 (of the whole body received),
+# and when its body and headers were replaced by that digest (``PaymentInbox.purge``).
+# Deliveries stored before keep a NULL digest until a purge computes it.
+_V3_COLUMNS: Final = """
+ALTER TABLE payment_deliveries ADD COLUMN body_sha256 TEXT;
+ALTER TABLE payment_deliveries ADD COLUMN purged_us BIGINT;
+CREATE INDEX IF NOT EXISTS payment_deliveries_received ON payment_deliveries (received_us)
+"""
+
 #: The inbox tables' schema. Version 1 is what govkit 0.1 wrote (without a
-#: ``govkit_schema`` row); version 2 is this release's. Readers need version 2.
+#: ``govkit_schema`` row); version 2 is govkit 0.2's; version 3 is this release's
+#: (body digests and retention). Readers need version 3.
 SCHEMA: Final = Schema(
     component="payments",
-    version=2,
-    create=(_V1, _V2_COLUMNS),
+    version=3,
+    create=(_V1, _V2_COLUMNS, _V3_COLUMNS),
     marker="payment_events",
-    upgrades={1: (_V2_COLUMNS, _V2_DATA)},
-    readable_from=2,
+    upgrades={1: (_V2_COLUMNS, _V2_DATA), 2: (_V3_COLUMNS,)},
+    readable_from=3,
 )
 ERRORS: Final = Errors(
     PaymentStoreError, PaymentStoreLocked, PaymentStoreSchemaError, "the payment inbox"
@@ -247,6 +258,11 @@ def event_from_json(text: str) -> PaymentEvent:
         )
     except (ValueError, KeyError, TypeError, PaymentError):
         raise PaymentStoreError("a stored event is damaged") from None
+
+
+def body_digest(body: bytes) -> str:
+    """The SHA-256 (hex) of a delivery's body, as received: what a purge keeps of it."""
+    return hashlib.sha256(body).hexdigest()
 
 
 def content_digest(event: PaymentEvent) -> str:
@@ -390,6 +406,7 @@ def insert_event_delivery(
         headers,
         body,
         len(body),
+        body_digest(body),
     )
     if tx.postgres:
         rows = tx.run(
@@ -399,8 +416,8 @@ def insert_event_delivery(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (provider, dedup_key) DO NOTHING RETURNING pk),"
             " d AS (INSERT INTO payment_deliveries (provider, received_us, source, headers,"
-            " body, body_size, excerpt, result, event_pk)"
-            " VALUES (?, ?, ?, ?, ?, ?, 0, 'ok', (SELECT pk FROM e)) RETURNING id)"
+            " body, body_size, body_sha256, excerpt, result, event_pk)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 0, 'ok', (SELECT pk FROM e)) RETURNING id)"
             " SELECT (SELECT pk FROM e), (SELECT id FROM d)",
             (*event_row, *delivery_row),
         )
@@ -417,6 +434,7 @@ def insert_event_delivery(
         headers=headers,
         body=body,
         body_size=len(body),
+        body_sha256=body_digest(body),
         excerpt=False,
         result="ok",
         event_pk=inserted,
@@ -462,15 +480,16 @@ def insert_delivery(
     headers: str,
     body: bytes,
     body_size: int,
+    body_sha256: str,
     excerpt: bool,
     result: str,
     event_pk: int | None,
 ) -> int:
-    """Store one delivery; its id."""
+    """Store one delivery; its id. ``body_sha256`` is the digest of the whole body received."""
     rows = tx.run(
         "INSERT INTO payment_deliveries (provider, received_us, source, headers, body,"
-        " body_size, excerpt, result, event_pk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING id",
+        " body_size, body_sha256, excerpt, result, event_pk)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             str(provider),
             now,
@@ -478,6 +497,7 @@ def insert_delivery(
             headers,
             body,
             body_size,
+            body_sha256,
             int(excerpt),
             result,
             event_pk,
@@ -844,7 +864,7 @@ def latest_deliveries(db: Database, limit: int) -> list[dict[str, Any]]:
     with db.transaction(write=False) as tx:
         rows = tx.run(
             "SELECT d.id, d.provider, d.received_us, d.source, d.result, e.event_id,"
-            " d.body_size, d.excerpt FROM payment_deliveries d"
+            " d.body_size, d.excerpt, d.body_sha256, d.purged_us FROM payment_deliveries d"
             " LEFT JOIN payment_events e ON e.pk = d.event_pk ORDER BY d.id DESC LIMIT ?",
             (max(0, limit),),
         )
@@ -858,22 +878,92 @@ def latest_deliveries(db: Database, limit: int) -> list[dict[str, Any]]:
             "event_id": e,
             "body_size": None if size is None else int(size),
             "excerpt": bool(excerpt),
+            "body_sha256": None if digest is None else str(digest),
+            "purged_at": None if purged is None else from_us(int(purged)).isoformat(),
         }
-        for i, p, t, s, r, e, size, excerpt in rows
+        for i, p, t, s, r, e, size, excerpt, digest, purged in rows
     ]
 
 
 def delivery(db: Database, delivery_id: int) -> tuple[dict[str, str], bytes]:
-    """The stored headers and body (an excerpt for a refused delivery) of a delivery."""
+    """The stored headers and body (an excerpt for a refused delivery) of a delivery.
+
+    Raises:
+        PaymentDeliveryUnknown: no stored delivery has that id.
+        PaymentBodyPurged: the body was replaced by its digest after the retention.
+    """
     with db.transaction(write=False) as tx:
-        rows = tx.run("SELECT headers, body FROM payment_deliveries WHERE id = ?", (delivery_id,))
+        rows = tx.run(
+            "SELECT headers, body, purged_us, body_sha256 FROM payment_deliveries WHERE id = ?",
+            (delivery_id,),
+        )
     if not rows:  # the store answered: a lookup that found nothing, not a failure
         raise PaymentDeliveryUnknown("no stored delivery has that id", delivery_id=delivery_id)
+    if rows[0][2] is not None:
+        raise PaymentBodyPurged(
+            "the delivery's body was purged after the inbox's retention; only its digest is kept",
+            delivery_id=delivery_id,
+            body_sha256=None if rows[0][3] is None else str(rows[0][3]),
+            purged_at=from_us(int(rows[0][2])).isoformat(),
+        )
     try:
         headers = json.loads(rows[0][0])
     except ValueError:
         raise PaymentStoreError("a stored delivery is damaged", delivery_id=delivery_id) from None
     return {str(k): str(v) for k, v in headers.items()}, bytes(rows[0][1])
+
+
+# --- retention --------------------------------------------------------------------
+
+#: How many deliveries one purge transaction changes at most (the write lock is
+#: released between batches, so callbacks keep arriving during a long purge).
+PURGE_BATCH: Final = 5000
+
+# A delivery whose body may be replaced by its digest: verified ("ok"), received at or
+# before the cut-off, not purged yet, and its event finished ("processed"). An event
+# pending, processing, failed, deferred, quarantined or in conflict keeps every body.
+_PURGEABLE: Final = (
+    "purged_us IS NULL AND result = 'ok' AND received_us <= ?"
+    " AND event_pk IN (SELECT pk FROM payment_events WHERE state = 'processed')"
+)
+_DIGEST_BODIES: Final = (
+    "UPDATE payment_deliveries SET body = ?, headers = '{}', purged_us = ?"
+    " WHERE id IN (SELECT id FROM payment_deliveries"
+    f" WHERE {_PURGEABLE} AND body_sha256 IS NOT NULL ORDER BY id LIMIT ?)"
+)
+_UNDIGESTED: Final = (
+    f"SELECT id, body FROM payment_deliveries WHERE {_PURGEABLE} AND body_sha256 IS NULL"
+    " ORDER BY id LIMIT ?"
+)
+_DIGEST_ONE: Final = (
+    "UPDATE payment_deliveries SET body = ?, headers = '{}', body_sha256 = ?, purged_us = ?"
+    " WHERE id = ? AND purged_us IS NULL"
+)
+_DROP_REFUSED: Final = (
+    "DELETE FROM payment_deliveries WHERE id IN (SELECT id FROM payment_deliveries"
+    " WHERE result <> 'ok' AND received_us <= ? ORDER BY id LIMIT ?)"
+)
+
+
+def purge_bodies(tx: Tx, *, cutoff: int, now: int, limit: int) -> int:
+    """Replace up to ``limit`` purgeable bodies (and headers) by their digest; how many.
+
+    Deliveries stored before digests were (schema 2) get theirs computed here.
+    """
+    tx.run(_DIGEST_BODIES, (b"", now, cutoff, limit))
+    done = max(tx.rowcount, 0)
+    if done < limit:
+        for delivery_id, body in tx.run(_UNDIGESTED, (cutoff, limit - done)):
+            digest = body_digest(bytes(body))
+            tx.run(_DIGEST_ONE, (b"", digest, now, int(delivery_id)))
+            done += max(tx.rowcount, 0)
+    return done
+
+
+def purge_refused(tx: Tx, *, cutoff: int, limit: int) -> int:
+    """Delete up to ``limit`` refused deliveries (metadata and excerpt) received by ``cutoff``."""
+    tx.run(_DROP_REFUSED, (cutoff, limit))
+    return max(tx.rowcount, 0)
 
 
 # --- group commit -----------------------------------------------------------------

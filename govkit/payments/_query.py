@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from govkit._aio import offload
 from govkit._http import FetchError, SourcePolicy, check_url, fetch, is_loopback, settle
 from govkit._json import loads_object, loads_object_at
 from govkit.clock import Clock, SystemClock, resolve_time
@@ -293,6 +294,11 @@ class WeChatPayClient:
         envelope = {"create_time": now.isoformat(), "resource": plain}
         return _transaction_event(event_id, plain, envelope)
 
+    async def aquery_order(self, order_id: str) -> PaymentEvent:
+        """:meth:`query_order` for asyncio: same argument, result and errors; the HTTPS
+        request runs on govkit's bounded thread pool."""
+        return await offload(self.query_order, order_id)
+
     def download_bill(
         self, bill_date: date | str, *, bill_type: str = "ALL", max_bytes: int = MAX_BILL_BYTES
     ) -> bytes:
@@ -552,6 +558,11 @@ class AlipayClient:
             "app_id": self._app_id,
         }
         return _alipay_normalise(params)
+
+    async def aquery_order(self, order_id: str) -> PaymentEvent:
+        """:meth:`query_order` for asyncio: same argument, result and errors; the HTTPS
+        request runs on govkit's bounded thread pool."""
+        return await offload(self.query_order, order_id)
 
     def download_bill(
         self, bill_date: date | str, *, bill_type: str = "trade", max_bytes: int = MAX_BILL_BYTES

@@ -15,9 +15,27 @@ that behave the same way (one contract test runs against all of them):
   with AES-256-GCM under the application's key; :class:`MemoryFlowStore`,
   :class:`SQLiteFlowStore`, :class:`PostgresFlowStore`, and :func:`new_flow_handle`.
 
+Each protocol also has a Redis implementation (``pip install 'govkit[redis]'``; redis-py
+is imported only when one is made): :class:`RedisReplayStore`,
+:class:`RedisRevocationStore` and :class:`RedisFlowStore`, with keys under a prefix
+(``govkit:`` by default), every read-and-write decision in one Lua script, and Redis's
+own expiry set from the caller's ``now`` (never from a clock of the store or server).
+A Redis restarted without persistence has forgotten every entry: run it with
+``appendonly yes`` for replay and revocation state.
+
+The memory, SQLite and PostgreSQL stores have async forms for asyncio applications,
+named ``a`` + the method (``acheck_and_remember``, ``ais_revoked``, ``arevoke_token``,
+``aput``, ``atake``, ``apurge``, ...): same parameters, same return, same errors. They
+run the blocking method on one bounded thread pool owned by govkit, sized with
+:func:`configure_offload` (32 threads by default), so the event loop is never blocked;
+see the "Async applications" guide.
+
 Every store takes its time from the caller (``now=``) and reads no clock. An entry
 whose expiry is at or before ``now`` counts as absent, and ``purge(now=...)`` deletes
-what has expired. A store that fails raises a ``*.store`` error
+what has expired (and only that) and returns how many entries it deleted;
+:func:`purge_replay_store`, :func:`purge_revocation_store`,
+:func:`purge_identity_store` and :func:`purge_flow_store` do the same by a store's
+location (``govkit db purge``). A store that fails raises a ``*.store`` error
 (:class:`~govkit.errors.StoreError` and its subclasses; the identity stores raise
 ``identity.store*``): a replay check that could not be made is never "not a replay",
 and a memory store that is full raises :class:`~govkit.errors.StoreFull` instead of
@@ -41,6 +59,7 @@ PostgreSQL alike. It
   (:class:`SchemaUpgrade` says what an upgrade did).
 """
 
+from govkit._aio import configure_offload
 from govkit.stores._flow import (
     FlowStore,
     MemoryFlowStore,
@@ -55,6 +74,13 @@ from govkit.stores._identity import (
     SQLiteIdentityStore,
     upgrade_identity_store,
 )
+from govkit.stores._purge import (
+    purge_flow_store,
+    purge_identity_store,
+    purge_replay_store,
+    purge_revocation_store,
+)
+from govkit.stores._redis import RedisFlowStore, RedisReplayStore, RedisRevocationStore
 from govkit.stores._replay import (
     MemoryReplayStore,
     PostgresReplayStore,
@@ -81,6 +107,9 @@ __all__ = [
     "PostgresIdentityStore",
     "PostgresReplayStore",
     "PostgresRevocationStore",
+    "RedisFlowStore",
+    "RedisReplayStore",
+    "RedisRevocationStore",
     "ReplayStore",
     "RevocationStore",
     "SQLiteFlowStore",
@@ -88,7 +117,12 @@ __all__ = [
     "SQLiteReplayStore",
     "SQLiteRevocationStore",
     "SchemaUpgrade",
+    "configure_offload",
     "new_flow_handle",
+    "purge_flow_store",
+    "purge_identity_store",
+    "purge_replay_store",
+    "purge_revocation_store",
     "upgrade_flow_store",
     "upgrade_identity_store",
     "upgrade_replay_store",

@@ -11,8 +11,9 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Any, Final, Protocol, Self
 
+from govkit._aio import offload
 from govkit.clock import require_aware
 from govkit.errors import (
     ConfigurationError,
@@ -123,3 +124,94 @@ class Closing:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# -- async forms ----------------------------------------------------------------------
+# Each store's async form ``aX`` runs its blocking ``X`` on govkit's bounded thread pool
+# (govkit._aio.offload): same parameters, same return, same errors. The mixins below are
+# added to every memory, SQLite and PostgreSQL store (memory stores too, so that every
+# store has the same surface and a memory store's lock is never waited for on the loop).
+
+
+class _Purging(Protocol):
+    def purge(self, *, now: datetime) -> int: ...
+
+
+class _Replaying(Protocol):
+    def check_and_remember(self, key: str, *, now: datetime, expires_at: datetime) -> bool: ...
+
+
+class _Revoking(Protocol):
+    def revoke_token(self, jti: str, *, expires_at: datetime) -> None: ...
+
+    def is_revoked(self, jti: str, *, now: datetime) -> bool: ...
+
+    def revoke_subject(self, subject: str, *, not_before: datetime) -> None: ...
+
+    def subject_not_before(self, subject: str) -> datetime | None: ...
+
+
+class _Flowing(Protocol):
+    def put(self, handle: str, value: bytes, *, now: datetime, expires_at: datetime) -> None: ...
+
+    def take(self, handle: str, *, now: datetime) -> bytes: ...
+
+
+class AsyncPurge:
+    """``apurge``: :meth:`purge` on govkit's thread pool."""
+
+    async def apurge(self: _Purging, *, now: datetime) -> int:
+        """``purge(now=now)`` for asyncio: same result and errors, the loop not blocked."""
+        return await offload(self.purge, now=now)
+
+
+class AsyncReplay(AsyncPurge):
+    """``acheck_and_remember`` (and ``apurge``) on govkit's thread pool."""
+
+    async def acheck_and_remember(
+        self: _Replaying, key: str, *, now: datetime, expires_at: datetime
+    ) -> bool:
+        """``check_and_remember`` for asyncio: same arguments, result and errors.
+
+        Cancelling the await does not stop a check that has started: the key may be
+        remembered all the same (a retry then counts as a replay, never the reverse).
+        """
+        return await offload(self.check_and_remember, key, now=now, expires_at=expires_at)
+
+
+class AsyncRevocation(AsyncPurge):
+    """The revocation methods' async forms (and ``apurge``) on govkit's thread pool."""
+
+    async def arevoke_token(self: _Revoking, jti: str, *, expires_at: datetime) -> None:
+        """``revoke_token`` for asyncio: same arguments and errors."""
+        await offload(self.revoke_token, jti, expires_at=expires_at)
+
+    async def ais_revoked(self: _Revoking, jti: str, *, now: datetime) -> bool:
+        """``is_revoked`` for asyncio: same arguments, result and errors."""
+        return await offload(self.is_revoked, jti, now=now)
+
+    async def arevoke_subject(self: _Revoking, subject: str, *, not_before: datetime) -> None:
+        """``revoke_subject`` for asyncio: same arguments and errors."""
+        await offload(self.revoke_subject, subject, not_before=not_before)
+
+    async def asubject_not_before(self: _Revoking, subject: str) -> datetime | None:
+        """``subject_not_before`` for asyncio: same arguments, result and errors."""
+        return await offload(self.subject_not_before, subject)
+
+
+class AsyncFlow(AsyncPurge):
+    """``aput`` and ``atake`` (and ``apurge``) on govkit's thread pool."""
+
+    async def aput(
+        self: _Flowing, handle: str, value: bytes, *, now: datetime, expires_at: datetime
+    ) -> None:
+        """``put`` for asyncio: same arguments and errors."""
+        await offload(self.put, handle, value, now=now, expires_at=expires_at)
+
+    async def atake(self: _Flowing, handle: str, *, now: datetime) -> bytes:
+        """``take`` for asyncio: same arguments, result and errors.
+
+        Cancelling the await does not stop a take that has started: the flow may be
+        consumed all the same (it is then :class:`~govkit.errors.FlowTaken`).
+        """
+        return await offload(self.take, handle, now=now)

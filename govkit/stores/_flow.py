@@ -61,7 +61,15 @@ from govkit.errors import (
     StoreError,
     StoreFull,
 )
-from govkit.stores._base import Closing, postgres_url, sqlite_path, store_errors, to_us, upgrade
+from govkit.stores._base import (
+    AsyncFlow,
+    Closing,
+    postgres_url,
+    sqlite_path,
+    store_errors,
+    to_us,
+    upgrade,
+)
 from govkit.stores._sql import Database, Schema, SchemaUpgrade, open_database
 
 __all__ = [
@@ -197,7 +205,7 @@ class _Entry:
     expires_us: int
 
 
-class MemoryFlowStore(Closing):
+class MemoryFlowStore(Closing, AsyncFlow):
     """A :class:`FlowStore` in this process, sealed like the SQL ones.
 
     Thread-safe and bounded: a :meth:`put` that finds ``max_entries`` flows first
@@ -323,7 +331,7 @@ _ERASE: Final = "UPDATE flow_secrets SET sealed = NULL WHERE handle_hash = ? AND
 _PURGE: Final = "DELETE FROM flow_secrets WHERE expires_us <= ?"
 
 
-class _SqlFlowStore(Closing):
+class _SqlFlowStore(Closing, AsyncFlow):
     """What both SQL flow stores run, on one database."""
 
     _db: Database

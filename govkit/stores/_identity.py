@@ -31,7 +31,16 @@ from pathlib import Path
 from typing import Final
 
 from govkit.errors import IdentityStoreError, IdentityStoreLocked, IdentityStoreSchemaError
-from govkit.stores._base import Closing, postgres_url, run, sqlite_path, to_us, upgrade
+from govkit.stores._base import (
+    AsyncReplay,
+    AsyncRevocation,
+    Closing,
+    postgres_url,
+    run,
+    sqlite_path,
+    to_us,
+    upgrade,
+)
 from govkit.stores._memory import MemoryState
 from govkit.stores._replay import _SqlReplayStore, replay_statements
 from govkit.stores._revocation import RevocationStatements, _SqlRevocationStore
@@ -64,7 +73,7 @@ _ERRORS: Final = Errors(
 )
 
 
-class MemoryIdentityStore(Closing):
+class MemoryIdentityStore(Closing, AsyncReplay, AsyncRevocation):
     """A replay and revocation store in this process: dictionaries under a lock.
 
     The fake of :class:`~govkit.stores.ReplayStore` and

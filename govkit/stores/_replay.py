@@ -36,6 +36,7 @@ from typing import Final, Protocol, runtime_checkable
 
 from govkit.errors import StoreError, StoreFull
 from govkit.stores._base import (
+    AsyncReplay,
     Closing,
     check_key,
     check_table,
@@ -101,7 +102,7 @@ _ERRORS: Final = store_errors("the replay store")
 _CHECK, _PURGE = replay_statements("replay_entries")
 
 
-class MemoryReplayStore(Closing):
+class MemoryReplayStore(Closing, AsyncReplay):
     """A :class:`ReplayStore` in this process: a dictionary under a lock.
 
     The fake for tests, and a real store for a single-process application (entries
@@ -152,7 +153,7 @@ class MemoryReplayStore(Closing):
         return f"MemoryReplayStore(max_entries={self._state.max_entries})"
 
 
-class _SqlReplayStore(Closing):
+class _SqlReplayStore(Closing, AsyncReplay):
     """The statements both SQL replay stores run, on one database."""
 
     _db: Database

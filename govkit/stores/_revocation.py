@@ -30,6 +30,7 @@ from typing import Final, Protocol, runtime_checkable
 
 from govkit.errors import StoreError, StoreFull
 from govkit.stores._base import (
+    AsyncRevocation,
     Closing,
     check_key,
     check_table,
@@ -122,7 +123,7 @@ _ERRORS: Final = store_errors("the revocation store")
 _SQL: Final = RevocationStatements("revoked_tokens", "revoked_subjects")
 
 
-class MemoryRevocationStore(Closing):
+class MemoryRevocationStore(Closing, AsyncRevocation):
     """A :class:`RevocationStore` in this process: dictionaries under a lock.
 
     The fake for tests, and a real store for a single-process application. Bounded:
@@ -184,7 +185,7 @@ class MemoryRevocationStore(Closing):
         return f"MemoryRevocationStore(max_entries={self._state.max_entries})"
 
 
-class _SqlRevocationStore(Closing):
+class _SqlRevocationStore(Closing, AsyncRevocation):
     """The statements both SQL revocation stores run, on one database."""
 
     _db: Database

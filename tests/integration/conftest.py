@@ -5,6 +5,10 @@
   ``CI=true`` it fails instead (a real part is never silently missing in CI).
 * ``pg_store_url`` (function): a new, empty database on that server, dropped after
   the test, so tests never see each other's tables.
+* ``redis_server`` (session): a throwaway ``redis-server`` on a free loopback port
+  (``tests/redis_server.py``, no persistence), and ``redis_url`` its URL;
+  ``redis_prefix`` (function) is a key prefix of the test's own. Without the server the
+  test is skipped with the install command, and fails under ``CI=true``.
 * ``english_locale`` (every test): the ``govkit`` command speaks the language of
   ``LC_ALL``/``LC_MESSAGES``/``LANG``, and the tests read its English; a developer whose
   locale is Chinese gets English here (tests of the Chinese set the locale themselves).
@@ -19,6 +23,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -39,6 +44,24 @@ def _load_pg_helper() -> ModuleType:
 
 
 pg = _load_pg_helper()
+
+
+def _load_redis_helper() -> ModuleType:
+    name = "govkit_tests_redis"  # benchmarks/redis.py loads the same file the same way
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).parent.parent / "redis_server.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+redis_helper = _load_redis_helper()
+_redis_prefixes = itertools.count()
 _database_numbers = itertools.count()
 
 
@@ -83,6 +106,43 @@ def pg_store_url(postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Any]:
+    """A running throwaway Redis server (``.url``, ``.port``, ``.stop()``, ``.start()``)."""
+    try:
+        import redis  # noqa: F401, PLC0415 - only needed when a test asks for Redis
+    except ImportError:
+        _redis_unavailable("redis-py is not installed: pip install -e '.[dev,redis]'")
+    try:
+        manager = redis_helper.throwaway_redis()
+        server = manager.__enter__()
+    except redis_helper.RedisUnavailable as exc:
+        _redis_unavailable(str(exc))
+    try:
+        yield server
+    finally:
+        manager.__exit__(None, None, None)
+
+
+def _redis_unavailable(reason: str) -> None:
+    if _in_ci():
+        pytest.fail(f"Redis is required under CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: Any) -> str:
+    """``redis://127.0.0.1:PORT/0`` of the session's Redis server."""
+    url: str = redis_server.url
+    return url
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix no other test uses (tests share the server, not their keys)."""
+    return f"govkit-test:{os.getpid()}:{next(_redis_prefixes)}:"
 
 
 @pytest.fixture(autouse=True)

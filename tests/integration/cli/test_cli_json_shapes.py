@@ -22,7 +22,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +205,47 @@ def not_an_object(tmp: Path) -> Path:
     path = tmp / "list.json"
     path.write_text("[]")
     return path
+
+
+def serve_discovery(*, fapi: bool) -> str:
+    """The issuer URL of an OpenID provider on 127.0.0.1 whose discovery document meets
+    FAPI 2.0 (``fapi``) or makes PAR optional, served for the rest of the run."""
+    documents: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = documents.get(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    issuer = f"http://127.0.0.1:{server.server_address[1]}"
+    documents["/.well-known/openid-configuration"] = json.dumps(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/auth",
+            "token_endpoint": f"{issuer}/token",
+            "jwks_uri": f"{issuer}/jwks",
+            "pushed_authorization_request_endpoint": f"{issuer}/par",
+            "require_pushed_authorization_requests": fapi,
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "dpop_signing_alg_values_supported": ["ES256"],
+            "authorization_response_iss_parameter_supported": True,
+        }
+    ).encode()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return issuer
 
 
 def state_copy(env: Env, tmp: Path) -> Path:
@@ -964,6 +1005,31 @@ CASES: dict[tuple[str, ...], list[Case]] = {
     ("db", "upgrade"): [
         ok("current", lambda e, t: ["db", "upgrade", str(e.copy_log(t))]),
         fails("missing", lambda e, t: ["db", "upgrade", str(t / "none.db")], EXIT_ENV),
+    ],
+    ("db", "purge"): [
+        ok(
+            "inbox",
+            lambda e, t: [
+                "db",
+                "purge",
+                str(shutil.copy(e.demo / "payments" / "inbox.db", t / "inbox.db")),
+            ],
+        ),
+        fails("missing", lambda e, t: ["db", "purge", str(t / "none.db")], EXIT_ENV),
+    ],
+    ("oidc", "check"): [
+        ok("meets", lambda e, t: ["oidc", "check", serve_discovery(fapi=True)], "report"),
+        fails(
+            "par_optional",
+            lambda e, t: ["oidc", "check", serve_discovery(fapi=False)],
+            EXIT_INVALID,
+            "report",
+        ),
+        fails(
+            "no_document",
+            lambda e, t: ["oidc", "check", serve_discovery(fapi=True) + "/nowhere"],
+            EXIT_ENV,
+        ),
     ],
     ("demo",): [
         ok("run", lambda e, t: ["demo", "--out", str(t / "d")]),

@@ -1,8 +1,8 @@
-"""The inbox schema's step from version 1 (govkit 0.1) to 2, on the previous release's inbox.
+"""The inbox schema's steps from version 1 (govkit 0.1) to 3, on the previous release's inbox.
 
 The fixture ``tests/fixtures/stores/inbox.db`` was written by govkit 0.1 (see its
 README); here a 100 KB forged delivery is added to a copy, as 0.1 stored them whole.
-``govkit db upgrade`` must bring it to version 2: "done" events become "processed",
+``govkit db upgrade`` must bring it to version 3: "done" events become "processed",
 the forged body shrinks to its 1 KiB excerpt (its size kept), and every old event keeps
 its dedup key and gains a content digest at its next delivery, so conflicts are found
 for old events too. A reader of this release refuses version 1 with the command to run.
@@ -15,7 +15,7 @@ import json
 import shutil
 import sqlite3
 from contextlib import closing, redirect_stdout
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -66,7 +66,7 @@ def test_a_reader_asks_for_the_upgrade_and_the_upgrade_keeps_every_meaning(
             "present": True,
             "component": "payments",
             "before": 1,
-            "after": 2,
+            "after": 3,
             "recorded": False,
             "changed": True,
         }
@@ -91,7 +91,7 @@ def test_a_reader_asks_for_the_upgrade_and_the_upgrade_keeps_every_meaning(
     code, _ = cli("db", "upgrade", str(old_inbox))
     assert code == 0
     with closing(sqlite3.connect(old_inbox)) as conn:
-        assert conn.execute("SELECT version FROM govkit_schema").fetchall() == [(2,)]
+        assert conn.execute("SELECT version FROM govkit_schema").fetchall() == [(3,)]
 
 
 def test_an_old_event_is_a_duplicate_of_its_retry_and_conflicts_with_other_content(
@@ -108,3 +108,33 @@ def test_an_old_event_is_a_duplicate_of_its_retry_and_conflicts_with_other_conte
         assert (conflict.status, conflict.code) == (DeliveryStatus.CONFLICT, "payment.conflict")
         assert inbox.event("evt_1").state is EventState.CONFLICT
         assert inbox.quarantine() == [("evt_2", "GOV-2", "amount_mismatch")]
+
+
+def test_old_deliveries_gain_their_digest_when_purged_and_unfinished_ones_keep_bodies(
+    old_inbox: Path,
+) -> None:
+    """Deliveries stored before version 3 have no digest: the purge computes it."""
+    import hashlib  # noqa: PLC0415
+
+    from govkit.errors import PaymentBodyPurged  # noqa: PLC0415
+
+    assert cli("db", "upgrade", str(old_inbox))[0] == 0
+    later = NOW + timedelta(days=365)
+    with PaymentInbox(old_inbox) as inbox:
+        before = {row["delivery_id"]: row for row in inbox.deliveries()}
+        assert {row["body_sha256"] for row in before.values()} == {None}
+        bodies = {i: inbox.delivery_body(i) for i in before}
+        assert inbox.purge(now=later) == 4  # evt_1's two deliveries, the two refused ones
+        after = {row["delivery_id"]: row for row in inbox.deliveries()}
+        assert sorted(after) == [1, 2, 4, 5]
+        for delivery_id in (1, 2):  # evt_1, processed
+            digest = hashlib.sha256(bodies[delivery_id][1]).hexdigest()
+            assert after[delivery_id]["body_sha256"] == digest
+            with pytest.raises(PaymentBodyPurged):
+                inbox.delivery_body(delivery_id)
+        for delivery_id in (4, 5):  # evt_2 quarantined, evt_3 failed: kept whole
+            assert inbox.delivery_body(delivery_id) == bodies[delivery_id]
+            assert after[delivery_id]["purged_at"] is None
+        other = stripe_callback(SECRET, order_id="GOV-1", amount=1, at=later, event_id="evt_1")
+        conflict = inbox.receive(Stripe([SECRET]), *other, at=later)
+        assert (conflict.status, conflict.code) == (DeliveryStatus.CONFLICT, "payment.conflict")

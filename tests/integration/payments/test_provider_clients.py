@@ -771,3 +771,19 @@ def test_the_cli_renders_refund_differences(
     assert "0/0 payments match, 0/1 refunds match" in out
     assert "refund_missing" in out
     assert "RF-Q1" in out
+
+
+# --- async forms -------------------------------------------------------------------------
+
+
+def test_aquery_order_answers_and_fails_as_query_order_does(server: Any) -> None:
+    """The async forms run the same HTTPS query on govkit's thread pool."""
+    import asyncio  # noqa: PLC0415 - only these tests need it
+
+    server.wechat_orders["GOV-1"] = wechat_order("GOV-1", 5000)
+    server.alipay_orders["GOV-A"] = alipay_order("GOV-A", "88.80")
+    for client, order_id in ((wechat(server), "GOV-1"), (alipay(server), "GOV-A")):
+        assert asyncio.run(client.aquery_order(order_id)) == client.query_order(order_id)
+    with pytest.raises(PaymentQueryFailed) as caught:
+        asyncio.run(wechat(server).aquery_order("GOV-NONE"))
+    assert failure(caught) == ("payment.query_failed", "http_status", 404)

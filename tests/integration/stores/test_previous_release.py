@@ -100,7 +100,7 @@ def test_old_audit_log_verifies_read_only_without_being_changed(old: Path) -> No
 
 def test_db_upgrade_records_the_version_of_each_old_store_once(old: Path) -> None:
     expected = {"audit.db": "audit", "inbox.db": "payments", "identity.db": "identity"}
-    current = {"audit": 1, "payments": 2, "identity": 1}  # the inbox gained version 2
+    current = {"audit": 1, "payments": 3, "identity": 1}  # the inbox gained 2 and 3
     for name, component in expected.items():
         code, out = cli("db", "upgrade", str(old / name), "--json")
         assert code == 0, out
@@ -222,7 +222,7 @@ def test_writers_open_old_sqlite_stores_and_every_row_keeps_its_meaning(old: Pat
     check_old_inbox(old / "inbox.db")
     check_old_identity_store(SQLiteIdentityStore(old / "identity.db"))
     assert versions(old / "audit.db") == {"audit": 1}  # recorded by the writer on open
-    assert versions(old / "inbox.db") == {"payments": 2}
+    assert versions(old / "inbox.db") == {"payments": 3}
     assert versions(old / "identity.db") == {"identity": 1}
 
 
@@ -262,12 +262,12 @@ def test_old_postgres_stores_verify_upgrade_and_keep_their_meaning(old_postgres:
     found = [c for c in report["components"] if c["present"]]
     assert [(c["component"], c["before"], c["after"], c["recorded"]) for c in found] == [
         ("audit", 1, 1, False),
-        ("payments", 1, 2, False),
+        ("payments", 1, 3, False),
         ("identity", 1, 1, False),
     ]
     absent = {c["component"] for c in report["components"] if not c["present"]}
     assert absent == {"replay", "revocation", "flow"}  # nothing created for them
-    assert pg_versions(old_postgres) == {"audit": 1, "payments": 2, "identity": 1}
+    assert pg_versions(old_postgres) == {"audit": 1, "payments": 3, "identity": 1}
     check_old_audit_log(old_postgres)
     check_old_inbox(old_postgres)
     check_old_identity_store(PostgresIdentityStore(old_postgres))
@@ -276,7 +276,33 @@ def test_old_postgres_stores_verify_upgrade_and_keep_their_meaning(old_postgres:
 @pytest.mark.postgres
 def test_old_postgres_stores_are_upgraded_by_their_writers_too(old_postgres: str) -> None:
     check_old_inbox(old_postgres)
-    assert pg_versions(old_postgres) == {"payments": 2}
+    assert pg_versions(old_postgres) == {"payments": 3}
     check_old_audit_log(old_postgres)
     check_old_identity_store(PostgresIdentityStore(old_postgres))
-    assert pg_versions(old_postgres) == {"audit": 1, "payments": 2, "identity": 1}
+    assert pg_versions(old_postgres) == {"audit": 1, "payments": 3, "identity": 1}
+
+
+def check_old_stores_purge(target: str | Path) -> None:
+    """Old rows purge like new ones: digests computed, unfinished events kept whole."""
+    later = (NOW + timedelta(days=365)).isoformat()
+    code, out = cli("db", "purge", str(target), "--at", later, "--json")
+    assert code == 0, out
+    removed = {c["component"]: c["removed"] for c in json.loads(out)["components"]}
+    # the inbox: evt_1's two deliveries digested, the forged one deleted
+    assert removed["payments"] == 3
+    with PaymentInbox(target, read_only=True) as inbox:
+        rows = {row["delivery_id"]: row for row in inbox.deliveries()}
+        assert sorted(rows) == [1, 2, 4, 5]
+        assert all(rows[i]["purged_at"] and rows[i]["body_sha256"] for i in (1, 2))
+        assert not any(rows[i]["purged_at"] for i in (4, 5))  # quarantined, failed
+
+
+def test_old_sqlite_stores_purge_after_their_upgrade(old: Path) -> None:
+    assert cli("db", "upgrade", str(old / "inbox.db"))[0] == 0
+    check_old_stores_purge(old / "inbox.db")
+
+
+@pytest.mark.postgres
+def test_old_postgres_stores_purge_after_their_upgrade(old_postgres: str) -> None:
+    assert cli("db", "upgrade", old_postgres)[0] == 0
+    check_old_stores_purge(old_postgres)

@@ -342,3 +342,87 @@ def test_writers_in_many_processes_at_once_only_move_the_state_forward(
     trust_list = VerifierState(state.path).trust_list()  # every file it names is there
     assert trust_list is not None
     assert trust_list.sequence == 13
+
+
+# -- purge: what the state drops, and what rollback detection keeps ----------------------------
+
+
+def _list_files(state: VerifierState) -> set[str]:
+    return {p.name for p in (state.path / "lists").iterdir()}
+
+
+def _held_names(state: VerifierState) -> set[str]:
+    index = held(state)
+    entries = [index["trust"], *index["status"].values()]  # type: ignore[attr-defined]
+    return {e["file"].split("/", 1)[1] for e in entries}
+
+
+def test_purge_drops_superseded_lists_and_rollback_is_still_refused(
+    state: VerifierState,
+) -> None:
+    state.import_lists(trust(6), [status(4)], now=T0)
+    assert len(_list_files(state)) == 4  # the previous update's files are kept one update
+    assert state.purge(now=T0) == 2
+    assert _list_files(state) == _held_names(state)
+    assert state.purge(now=T0) == 0
+    with pytest.raises(TrustListRollback):
+        state.import_lists(trust(5), now=T0)
+    with pytest.raises(TrustListRollback):
+        state.import_lists(status=[status(3)], now=T0)
+    with pytest.raises(TrustListEquivocation):
+        state.import_lists(trust(6, at=T0 + timedelta(minutes=1)), now=T0 + timedelta(minutes=1))
+    with pytest.raises(TrustListEquivocation):
+        state.import_lists(status=[status(4, revoked=7)], now=T0)
+    report = VerifierState(state.path).verifier(replay=False).inspect(issue().qr_payload, at=T0)
+    assert report.valid, report.code
+
+
+def test_purge_removes_what_an_interrupted_update_left_behind(state: VerifierState) -> None:
+    orphan = state.path / "lists" / ("0" * 64 + ".json")
+    orphan.write_bytes(trust(9))  # written, but the index was never replaced
+    partial = state.path / "lists" / ".abc.json.1234.tmp"
+    partial.write_bytes(b"{")
+    index_tmp = state.path / ".state.json.5678.tmp"
+    index_tmp.write_bytes(b"{")
+    before = _list_files(state) - {orphan.name, partial.name}
+    assert state.purge(now=T0) == 3
+    assert _list_files(state) == before == _held_names(state)
+    assert not index_tmp.exists()
+    trust_list = VerifierState(state.path).trust_list()
+    assert trust_list is not None
+    assert trust_list.sequence == 5  # the orphan (sequence 9) was never trusted
+
+
+def test_purge_keeps_the_status_list_of_an_issuer_dropped_from_the_trust_list(
+    state: VerifierState,
+) -> None:
+    only_sz = TrustList(issuers()[1:], 6, T0, T0 + timedelta(days=7))
+    state.import_lists(sign_trust_list(only_sz, ANCHOR), now=T0)
+    state.purge(now=T0)
+    assert held(state)["status"][GZ.uscc]["sequence"] == 3  # type: ignore[index]
+    assert _list_files(state) == _held_names(state)
+
+
+def test_purge_deletes_expired_presentation_replays_only(state: VerifierState) -> None:
+    replays = state.replay_store()
+    assert replays.check_and_remember("old", now=T0, expires_at=T0 + timedelta(minutes=5))
+    assert replays.check_and_remember("new", now=T0, expires_at=T0 + timedelta(hours=1))
+    assert state.purge(now=T0 + timedelta(minutes=5)) == 1
+    assert replays.check_and_remember("new", now=T0, expires_at=T0 + timedelta(hours=1)) is False
+    state.close()
+
+
+def test_purge_of_a_state_never_written_creates_nothing(tmp_path: Path) -> None:
+    fresh = VerifierState(tmp_path / "none")
+    assert fresh.purge(now=T0) == 0
+    assert not (tmp_path / "none").exists()
+
+
+def test_purge_refuses_a_damaged_index_rather_than_deleting_held_lists(
+    state: VerifierState,
+) -> None:
+    (state.path / "state.json").write_text("{")
+    files = _list_files(state)
+    with pytest.raises(VerifierStateError):
+        state.purge(now=T0)
+    assert _list_files(state) == files

@@ -1,0 +1,164 @@
+"""Every line of a verify report is in the officer's language, passed checks too.
+
+With ``--lang zh`` the detail of each check that passed (or was not made) is Chinese:
+the library gives each detail a key of its catalogue (``govkit._messages.DETAILS``)
+and the values that fill it; dates, key ids, numbers, agencies' and types' names are
+shown as they are. ``--lang en`` prints the library's English, and ``--json`` keeps the
+English ``detail`` (the codes and the JSON never change with the language).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from govkit.cli import EXIT_INVALID, EXIT_OK, main
+
+AGENCY = "广东省政务服务数据管理局（演示）"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\+00:00|Z)"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    assert main(["demo", "--out", str(out), "--quiet"]) == EXIT_OK
+    return out
+
+
+@pytest.fixture(autouse=True)
+def locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def lists(demo: Path, state: Path) -> list[str]:
+    return [
+        "--trust", str(demo / "trust.json"),
+        "--anchor", str(demo / "keys" / "trust-anchor.pub"),
+        "--status", str(demo / "status.json"),
+        "--state", str(state),
+    ]  # fmt: skip
+
+
+def verify(
+    capsys: pytest.CaptureFixture[str], lang: str, *argv: str
+) -> tuple[int, dict[str, str], str]:
+    """Exit code, each check line's detail by its (translated) name, and stdout."""
+    code = main(["--lang", lang, "verify", *argv])
+    out = capsys.readouterr().out
+    lines: dict[str, str] = {}
+    for line in out.splitlines():
+        match = re.match(r"  (✓|✗|not checked|未检查)\s+(\S+)\s+(.*)$", line)
+        if match:
+            lines[match.group(2)] = match.group(3)
+    return code, lines, out
+
+
+def present(demo: Path, out: Path) -> Path:
+    code = main([
+        "present", str(demo / "presentations/driving-licence.gks"),
+        "--device-key", str(demo / "keys/device.pem"),
+        "--profile", "traffic-police",
+        "--out", str(out / "shown"), "--quiet",
+    ])  # fmt: skip
+    assert code == EXIT_OK
+    return out / "shown.txt"
+
+
+def test_each_check_line_of_a_licence_picture_is_chinese(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    picture = str(demo / "certificates" / "driving-licence.png")
+    code, lines, _ = verify(capsys, "zh", "licence", picture, *lists(demo, tmp_path))
+    assert code == EXIT_OK
+    assert lines["输入"] == "已识读二维码图片"
+    assert lines["格式"] == "GK1: 电子证照数据"
+    assert re.fullmatch(r"信任列表 #\d+", lines["信任列表"])
+    assert re.fullmatch(f"由{AGENCY}签名（密钥标识 [0-9a-f]{{16}}）", lines["签名"])
+    assert lines["签发机关"] == f"{AGENCY}有权签发 driving-licence"
+    assert re.fullmatch(f"有效期至 {TIME}", lines["有效期"])
+    assert lines["吊销状态"] == "未被吊销：签发机关的状态列表显示其既未吊销也未暂停"
+    assert re.fullmatch(r"信任列表 #\d+ 在有效期内", lines["信任列表时效"])
+    assert re.fullmatch(f"设备时钟不早于本设备已见过的最新签名时间（{TIME}）", lines["设备时钟"])
+
+
+def test_the_same_lines_stay_english_with_lang_en(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payload = str(demo / "certificates" / "driving-licence.txt")
+    code, lines, out = verify(capsys, "en", "licence", payload, *lists(demo, tmp_path))
+    assert code == EXIT_OK
+    assert lines["input"] == "payload text"
+    assert re.fullmatch(r"trust list #\d+", lines["trust"])
+    assert re.fullmatch(f"signed by {AGENCY} \\(kid [0-9a-f]{{16}}\\)", lines["signature"])
+    assert lines["issuer"] == f"{AGENCY} may issue driving-licence"
+    assert lines["status"] == (
+        "valid: the issuer's status list marks it neither revoked nor suspended"
+    )
+    assert re.fullmatch(r"trust list #\d+ is current", lines["trust_freshness"])
+    assert not CJK.search("".join(lines.values()).replace(AGENCY, ""))
+
+
+def test_the_kid_and_dates_are_the_same_in_both_languages(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payload = str(demo / "certificates" / "driving-licence.txt")
+    _, chinese, _ = verify(capsys, "zh", "licence", payload, *lists(demo, tmp_path / "a"))
+    _, english, _ = verify(capsys, "en", "licence", payload, *lists(demo, tmp_path / "b"))
+    kid = re.search(r"[0-9a-f]{16}", english["signature"])
+    assert kid is not None and kid.group() in chinese["签名"]
+    until = re.search(TIME, english["validity"])
+    assert until is not None and until.group() in chinese["有效期"]
+
+
+def test_json_keeps_the_english_detail_in_chinese_mode(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    payload = str(demo / "certificates" / "driving-licence.txt")
+    code = main(["--lang", "zh", "--json", "verify", payload, *lists(demo, tmp_path)])
+    assert code == EXIT_OK
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert re.fullmatch(r"trust list #\d+", checks["trust"]["detail"])
+    assert set(checks["trust"]) == {"name", "ok", "code", "detail"}  # the shape is unchanged
+
+
+def test_each_check_line_of_a_presentation_is_chinese(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shown = present(demo, tmp_path)
+    code, lines, _ = verify(
+        capsys, "zh", "presentation", str(shown), *lists(demo, tmp_path / "state"),
+        "--profile", "traffic-police",
+    )  # fmt: skip
+    assert code == EXIT_OK
+    assert lines["输入"] == "出示内容文本"
+    assert re.fullmatch(r"driving-licence 出示内容，披露 \d+ 个字段", lines["格式"])
+    assert lines["签名"] == f"由{AGENCY}签名"
+    assert lines["签发机关"] == f"{AGENCY}有权签发 driving-licence"
+    assert re.fullmatch(f"有效期至 {TIME}（不含该时刻）", lines["有效期"])
+    assert lines["吊销状态"] == "未被吊销：签发机关的状态列表显示其既未吊销也未暂停"
+    assert re.fullmatch(r"由持证人设备 \S{12}… 签名", lines["持证人设备"])
+    assert re.fullmatch(r"\d+ 秒前生成", lines["时效"])
+    assert re.fullmatch(r"\d+ 个出示字段与已签名的默克尔根一致", lines["出示字段"])
+    assert lines["验证配置"] == "符合验证配置 traffic-police"
+
+
+def test_each_check_line_of_a_licence_pdf_is_chinese(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = str(demo / "certificates" / "driving-licence.pdf")
+    ca = ["--ca", str(demo / "keys" / "ca.crt")]
+    code, lines, _ = verify(capsys, "zh", "pdf", pdf, *ca, *lists(demo, tmp_path))
+    assert code in (EXIT_OK, EXIT_INVALID)  # the verdict is another test's
+    assert lines["签名"] == "1 个签名"
+    assert lines["Signature1.完整性"] == "摘要一致，签名验证通过"
+    assert lines["Signature1.签名覆盖范围"] == "签名覆盖整个文档"
+    assert lines["Signature1.信任列表"] == "签名者的证书可追溯到受信任的 CA"
+    assert lines["电子证照"] == "PDF 内嵌电子证照数据（licence.txt）"
+    assert lines["licence.输入"] == "二维码文本"
+    assert lines["licence.吊销状态"] == "未被吊销：签发机关的状态列表显示其既未吊销也未暂停"
+    assert re.fullmatch(r"信任列表 #\d+ 在有效期内", lines["licence.信任列表时效"])

@@ -411,6 +411,7 @@ def step_audit(ctx: DemoContext) -> None:
 def demo_steps() -> list[tuple[str, DemoStep]]:
     """The demo's steps in order; each later component adds its own."""
     from govkit.cli._demo_documents import step_documents  # noqa: PLC0415 - imports _demo
+    from govkit.cli._demo_login import step_login  # noqa: PLC0415 - imports _demo
     from govkit.cli._demo_payments import step_payments  # noqa: PLC0415 - imports _demo
     from govkit.cli._demo_presentations import (  # noqa: PLC0415 - imports _demo
         step_presentations,
@@ -420,6 +421,7 @@ def demo_steps() -> list[tuple[str, DemoStep]]:
         ("keys", step_keys),
         ("citizen_activity", step_citizen_activity),
         ("identity", step_identity),
+        ("login", step_login),
         ("certificates", step_certificates),
         ("presentations", step_presentations),
         ("documents", step_documents),

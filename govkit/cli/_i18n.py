@@ -569,12 +569,23 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "demo.revoked_example": ("(revoked example)", "（吊销示例）"),
         "demo.from_png": ("{profile}, from the PNG", "{profile}，来自 PNG 图片"),
         "demo.same_qr": ("the same QR again", "再次出示同一二维码"),
+        "demo.meets": ("meets", "符合"),
+        "demo.login.login": (
+            "login: PAR, PKCE, DPoP, private_key_jwt",
+            "登录：PAR、PKCE、DPoP、private_key_jwt",
+        ),
+        "demo.login.rotated": ("rotated", "已轮换"),
+        "demo.login.same_callback": ("the same callback again", "再次使用同一回调"),
+        "demo.login.mix_up": ("a callback naming another provider", "回调声称来自另一身份提供方"),
+        "demo.login.backchannel": ("back-channel logout token", "后台通道登出令牌"),
+        "demo.login.backchannel_again": ("the same logout token again", "再次使用同一登出令牌"),
         **{
             f"demo.step.{name}": (name.replace("_", " "), chinese)
             for name, chinese in (
                 ("keys", "密钥"),
                 ("citizen_activity", "市民操作记录"),
                 ("identity", "身份令牌"),
+                ("login", "统一身份认证登录"),
                 ("certificates", "电子证照"),
                 ("presentations", "出示"),
                 ("documents", "证照 PDF"),
@@ -607,6 +618,11 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
                     "已签名的证照 PDF（PAdES B-B，已验证）",
                 ),
                 ("payments", "Payments (govkit payments show)", "支付回调（govkit payments show）"),
+                (
+                    "login",
+                    "Real-name login (OpenID Connect, FAPI 2.0 profile)",
+                    "实名登录（OpenID Connect，FAPI 2.0 安全规范）",
+                ),
                 ("audit", "Audit log (govkit audit verify)", "审计日志（govkit audit verify）"),
             )
         },
@@ -630,6 +646,8 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
                 ("code", "code", "代码"),
                 ("presentation", "presentation", "出示"),
                 ("disclosed", "disclosed", "披露的字段"),
+                ("step", "step", "步骤"),
+                ("detail", "detail", "说明"),
             )
         },
         # -- identity tokens ------------------------------------------------------------

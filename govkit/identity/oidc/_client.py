@@ -995,7 +995,12 @@ class OidcClient:
             raise OidcDiscoveryError(
                 "the provider has no end_session_endpoint", reason="end_session_endpoint"
             )
-        hint = id_token_hint.raw if isinstance(id_token_hint, IdToken) else id_token_hint
+        if isinstance(id_token_hint, IdToken):
+            hint = id_token_hint.raw
+        elif isinstance(id_token_hint, str) and id_token_hint.count(".") == 2:
+            hint = id_token_hint
+        else:  # a Login, a dict...: never str() of an object into the provider's URL
+            raise ConfigurationError("id_token_hint must be an IdToken or a compact ID token")
         query = {"id_token_hint": hint, "client_id": self._client_id}
         redirect = post_logout_redirect_uri or self._post_logout
         if redirect is not None:

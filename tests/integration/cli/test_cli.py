@@ -799,3 +799,28 @@ def test_trust_show_json_can_be_edited_and_signed_again(
     )
     assert code == EXIT_OK
     assert again["issuers"] == shown["issuers"]
+
+
+def test_demo_logs_a_citizen_in_and_refuses_the_login_attacks(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, data = run_json(capsys, "demo", "--out", str(tmp_path / "d"))
+    assert code == EXIT_OK
+    login = data["login"]
+    assert login["provider_meets_fapi2"] is True
+    assert (login["subject"], login["assurance"], login["token_type"]) == (
+        "citizen-0001",
+        "high",
+        "DPoP",
+    )
+    assert (login["same_callback"], login["mix_up"]) == (
+        "oidc.state_replayed",
+        "oidc.issuer_mismatch",
+    )
+    assert (login["logout_token"], login["logout_token_again"]) == (
+        "accepted",
+        "oidc.logout_replayed",
+    )
+    # the flow store kept no secret of the finished login in the clear
+    stored = (tmp_path / "d" / "login" / "flows.db").read_bytes()
+    assert b"citizen-0001" not in stored

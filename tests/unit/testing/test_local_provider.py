@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from govkit.errors import OidcError
+from govkit.errors import ConfigurationError, OidcError
 from govkit.identity import AssuranceLevel
 from govkit.identity.oidc import OidcClient
 from govkit.keys import SigningKey
@@ -133,3 +133,13 @@ def test_discovery_announces_the_fapi_2_rules(provider: LocalProvider) -> None:
     assert document["authorization_response_iss_parameter_supported"] is True
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert "none" not in document["id_token_signing_alg_values_supported"]
+
+
+def test_logout_url_refuses_what_is_not_an_id_token(
+    provider: LocalProvider, client_key: SigningKey
+) -> None:
+    client = _client(provider, client_key)
+    login = client.finish_login(provider.authorize(client.start_login().url))
+    with pytest.raises(ConfigurationError):
+        client.logout_url(login)  # type: ignore[arg-type]  # the mistake under test
+    assert "id_token_hint=" + login.id_token.raw in client.logout_url(login.id_token.raw)

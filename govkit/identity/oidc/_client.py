@@ -818,6 +818,7 @@ class OidcClient:
         callback: str | Mapping[str, str],
         *,
         expected_state: str | None = None,
+        unsafe_skip_state_binding: bool = False,
     ) -> Login:
         """Finish a login from the callback: check it, redeem the code, validate the ID token.
 
@@ -825,6 +826,11 @@ class OidcClient:
             callback: the callback URL, its query string, or its parameters.
             expected_state: the ``state`` this browser session started (from its
                 cookie); a callback with another state is refused before anything else.
+                Required: without it, a callback an attacker got for their own login
+                would log the victim's browser in as the attacker (login CSRF).
+            unsafe_skip_state_binding: finish without ``expected_state`` (the state
+                is then only checked against the flow store). For callers that bind
+                the callback to the browser some other way.
 
         Checks, in order: ``state`` (matches ``expected_state``; names a flow, which is
         taken once), the flow's issuer and the RFC 9207 ``iss`` (the mix-up defence, also
@@ -840,6 +846,11 @@ class OidcClient:
             or replayed code), OidcResponseInvalid, TokenError and the ID token's
             ``oidc.*`` errors, OidcUnavailable, OidcDiscoveryError.
         """
+        if expected_state is None and not unsafe_skip_state_binding:
+            raise ConfigurationError(
+                "finish_login needs expected_state: the state this browser started the "
+                "login with (from its cookie), so a callback cannot be planted on it"
+            )
         params = _callback_params(callback)
         state = params.get("state")
         if expected_state is not None and (
@@ -902,10 +913,19 @@ class OidcClient:
         return Login(id_token=id_token, tokens=tokens)
 
     async def afinish_login(
-        self, callback: str | Mapping[str, str], *, expected_state: str | None = None
+        self,
+        callback: str | Mapping[str, str],
+        *,
+        expected_state: str | None = None,
+        unsafe_skip_state_binding: bool = False,
     ) -> Login:
         """:meth:`finish_login` without blocking the event loop."""
-        return await offload(self.finish_login, callback, expected_state=expected_state)
+        return await offload(
+            self.finish_login,
+            callback,
+            expected_state=expected_state,
+            unsafe_skip_state_binding=unsafe_skip_state_binding,
+        )
 
     # -- after login ------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -409,7 +410,11 @@ def test_state_expired() -> None:
     flows.put(handle, b"{}", now=NOW, expires_at=NOW + timedelta(minutes=10))
     clock.advance(timedelta(minutes=11))
     assert (
-        code(lambda: offline_client(flows, clock).finish_login({"state": handle, "code": "c"}))
+        code(
+            lambda: offline_client(flows, clock).finish_login(
+                {"state": handle, "code": "c"}, expected_state=handle
+            )
+        )
         == "oidc.state_expired"
     )
 
@@ -422,7 +427,7 @@ def test_state_replay() -> None:
     assert (
         code(
             lambda: offline_client(flows, clock).finish_login(
-                f"https://app/cb?state={handle}&code=c"
+                f"https://app/cb?state={handle}&code=c", expected_state=handle
             )
         )
         == "oidc.state_replayed"
@@ -431,19 +436,24 @@ def test_state_replay() -> None:
 
 def test_state_unknown_and_missing() -> None:
     client = offline_client(MemoryFlowStore(key=bytes(32)), FixedClock(NOW))
-    assert code(lambda: client.finish_login({"code": "c"})) == "oidc.state_unknown"
-    assert (
-        code(lambda: client.finish_login({"state": new_flow_handle(), "code": "c"}))
-        == "oidc.state_unknown"
-    )
-    assert (
-        code(lambda: client.finish_login({"state": "short", "code": "c"})) == "oidc.state_unknown"
-    )
+    unbound = partial(client.finish_login, unsafe_skip_state_binding=True)
+    assert code(lambda: unbound({"code": "c"})) == "oidc.state_unknown"
+    assert code(lambda: unbound({"state": new_flow_handle(), "code": "c"})) == "oidc.state_unknown"
+    assert code(lambda: unbound({"state": "short", "code": "c"})) == "oidc.state_unknown"
+
+
+def test_finish_login_needs_the_browsers_state() -> None:
+    client = offline_client(MemoryFlowStore(key=bytes(32)), FixedClock(NOW))
+    with pytest.raises(ConfigurationError, match="expected_state"):
+        client.finish_login({"state": new_flow_handle(), "code": "c"})
 
 
 def test_repeated_callback_parameter() -> None:
     client = offline_client(MemoryFlowStore(key=bytes(32)), FixedClock(NOW))
-    assert code(lambda: client.finish_login("state=a&state=b&code=c")) == "oidc.response_invalid"
+    assert (
+        code(lambda: client.finish_login("state=a&state=b&code=c", expected_state="a"))
+        == "oidc.response_invalid"
+    )
 
 
 def test_flow_of_another_provider_is_a_mix_up() -> None:
@@ -456,7 +466,11 @@ def test_flow_of_another_provider_is_a_mix_up() -> None:
         expires_at=NOW + timedelta(minutes=10),
     )
     assert (
-        code(lambda: offline_client(flows, clock).finish_login({"state": handle, "code": "c"}))
+        code(
+            lambda: offline_client(flows, clock).finish_login(
+                {"state": handle, "code": "c"}, expected_state=handle
+            )
+        )
         == "oidc.issuer_mismatch"
     )
 

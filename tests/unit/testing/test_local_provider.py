@@ -64,7 +64,7 @@ def test_whole_flow_login_userinfo_refresh_logout(
     start = client.start_login(acr_values=[HIGH], max_age=600, login_hint="citizen-0002")
     callback = provider.authorize(start.url)
     assert _query(callback)["iss"] == provider.issuer
-    login = client.finish_login(callback)
+    login = client.finish_login(callback, expected_state=start.state)
     assert login.subject == "citizen-0002"
     assert login.id_token.assurance is AssuranceLevel.HIGH
     assert login.id_token.sid in provider.sessions()
@@ -85,7 +85,8 @@ def test_the_first_proof_gets_a_nonce_challenge_and_the_retry_passes(
     client = _client(provider, client_key)
     provider.rotate_nonce()
     provider.rotate_nonce()  # the client's remembered nonce is now two steps old
-    login = client.finish_login(provider.authorize(client.start_login().url))
+    start = client.start_login()
+    login = client.finish_login(provider.authorize(start.url), expected_state=start.state)
     assert login.subject == "citizen-0001"
 
 
@@ -93,9 +94,10 @@ def test_code_replay_is_refused(provider: LocalProvider, client_key: SigningKey)
     client = _client(provider, client_key)
     first = client.start_login()
     callback = provider.authorize(first.url)
-    client.finish_login(callback)
-    with pytest.raises(OidcError):  # the state was taken: the flow is gone
-        client.finish_login(callback)
+    client.finish_login(callback, expected_state=first.state)
+    with pytest.raises(OidcError) as caught:  # the state was taken: the flow is gone
+        client.finish_login(callback, expected_state=first.state)
+    assert caught.value.code == "oidc.state_replayed"
 
 
 def test_a_request_uri_is_used_once(provider: LocalProvider, client_key: SigningKey) -> None:
@@ -139,7 +141,8 @@ def test_logout_url_refuses_what_is_not_an_id_token(
     provider: LocalProvider, client_key: SigningKey
 ) -> None:
     client = _client(provider, client_key)
-    login = client.finish_login(provider.authorize(client.start_login().url))
+    start = client.start_login()
+    login = client.finish_login(provider.authorize(start.url), expected_state=start.state)
     with pytest.raises(ConfigurationError):
         client.logout_url(login)  # type: ignore[arg-type]  # the mistake under test
     assert "id_token_hint=" + login.id_token.raw in client.logout_url(login.id_token.raw)

@@ -496,6 +496,13 @@ _IDENTITY: Final[dict[str, _Variants]] = {
             "后端通道注销令牌被重复接收（重放）",
         ),
     ),
+    "oidc.login_request_invalid": (
+        (
+            "the login route does not allow this request: {reason}",
+            "登录地址不允许此请求：{reason}",
+        ),
+        ("the login route does not allow this request", "登录地址不允许此请求"),
+    ),
 }
 
 _CERTIFICATES: Final[dict[str, _Variants]] = {
@@ -976,8 +983,7 @@ DETAILS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "签发机关的状态列表 {list_id} 已过期",
         ),
         "status_freshness.expired_accepted": (
-            "the issuer's status list {list_id} is past its expiry (accepted: "
-            "allow_stale_trust)",
+            "the issuer's status list {list_id} is past its expiry (accepted: allow_stale_trust)",
             "签发机关的状态列表 {list_id} 已过期（已按 allow_stale_trust 接受）",
         ),
         # -- the verifier state's clock --------------------------------------------------
@@ -995,8 +1001,7 @@ DETAILS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "PDF 内嵌电子证照数据（{attachment}）",
         ),
         "pdf_signer.authorised": (
-            "signed by certificates the trust list authorises for {agency} ({uscc}): "
-            "{matched}",
+            "signed by certificates the trust list authorises for {agency} ({uscc}): {matched}",
             "签名证书经信任列表授权代表{agency}（{uscc}）：{matched}",
         ),
         "pdf_signer.unknown_issuer": (

@@ -67,10 +67,11 @@ async def login(level: str = "substantial", hint: str | None = None) -> Redirect
 
 @app.get("/callback")
 async def callback(request: Request) -> RedirectResponse:
+    expected = request.cookies.get("login_state")
+    if expected is None:  # no login was started in this browser
+        raise HTTPException(400, "oidc.state_mismatch")
     try:
-        done = await client.afinish_login(
-            dict(request.query_params), expected_state=request.cookies.get("login_state")
-        )
+        done = await client.afinish_login(dict(request.query_params), expected_state=expected)
     except GovkitError as error:  # mix-up, replayed state, code injection, low acr...
         raise HTTPException(400, error.code) from None
     session = secrets.token_urlsafe(32)

@@ -107,6 +107,24 @@ _REDIS_SCHEMES: Final = ("redis://", "rediss://", "unix://")
 _REDIS_PREFIX: Final = "govkit:"
 
 
+def _purge_redis(
+    store: str, components: list[str] | None, *, now: datetime, prefix: str
+) -> list[dict[str, Any]]:
+    """Purge the Redis components asked for (default: all three); their results."""
+    known = [name for name, _ in _REDIS_PURGES]
+    if components and not set(components) <= set(known):
+        raise CliUsageError("db.redis_components", components=", ".join(known))
+    wanted = set(components or known)
+    results: list[dict[str, Any]] = []
+    for name, purge in _REDIS_PURGES:
+        if name in wanted:
+            # Redis has no tables: every namespace is "present" (an empty one purges
+            # nothing). A StoreError (server down) exits 3 (_app).
+            removed = purge(store, now=now, prefix=prefix)
+            results.append({"component": name, "present": True, "removed": removed})
+    return results
+
+
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the ``db`` command group."""
     db = sub.add_parser("db", parents=[common], help="store schemas (after installing govkit)")
@@ -176,6 +194,8 @@ def _shown(store: str) -> str:
         netloc = f"{parts.username}@{netloc}"
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
+    if not netloc:  # unix:///path/redis.sock
+        return f"{parts.scheme}://{parts.path}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
@@ -234,16 +254,7 @@ def cmd_purge(args: argparse.Namespace, out: Output) -> int:
         raise CliUsageError("db.prefix_redis_only")
     prefix: str = _REDIS_PREFIX if args.prefix is None else args.prefix
     if redis:
-        known = [name for name, _ in _REDIS_PURGES]
-        if args.component and not set(args.component) <= set(known):
-            raise CliUsageError("db.redis_components", components=", ".join(known))
-        wanted = set(args.component or known)
-        for name, redis_purge in _REDIS_PURGES:
-            if name in wanted:
-                # Redis has no tables: every namespace is "present" (an empty one purges
-                # nothing). A StoreError (server down) exits 3 (_app).
-                removed = redis_purge(store, now=now, prefix=prefix)
-                results.append({"component": name, "present": True, "removed": removed})
+        results = _purge_redis(store, args.component, now=now, prefix=prefix)
     elif "://" not in store and Path(store).is_dir():
         if args.component and set(args.component) != {"verifier"}:
             raise CliUsageError("db.verifier_only")

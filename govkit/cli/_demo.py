@@ -411,6 +411,7 @@ def step_audit(ctx: DemoContext) -> None:
 def demo_steps() -> list[tuple[str, DemoStep]]:
     """The demo's steps in order; each later component adds its own."""
     from govkit.cli._demo_documents import step_documents  # noqa: PLC0415 - imports _demo
+    from govkit.cli._demo_instances import step_instances  # noqa: PLC0415 - imports _demo
     from govkit.cli._demo_login import step_login  # noqa: PLC0415 - imports _demo
     from govkit.cli._demo_payments import step_payments  # noqa: PLC0415 - imports _demo
     from govkit.cli._demo_presentations import (  # noqa: PLC0415 - imports _demo
@@ -426,6 +427,7 @@ def demo_steps() -> list[tuple[str, DemoStep]]:
         ("presentations", step_presentations),
         ("documents", step_documents),
         ("payments", step_payments),
+        ("instances", step_instances),
         ("audit", step_audit),
     ]
 

@@ -33,6 +33,8 @@ __all__ = ["step_login"]
 REDIRECT = "http://127.0.0.1:8765/callback"
 LOGGED_OUT = "http://127.0.0.1:8765/logged-out"
 SUBJECT = "citizen-0001"
+#: The scopes asked for: the ID token, and a refresh token.
+SCOPES = ("openid", "offline_access")
 
 
 def _code_of(call: object) -> str:
@@ -75,7 +77,7 @@ def step_login(ctx: DemoContext) -> None:
             client_key=client_key,
             redirect_uri=REDIRECT,
             flows=flows,
-            scope="openid offline_access",
+            scope=SCOPES,
             replay_store=replay,
             post_logout_redirect_uri=LOGGED_OUT,
         )
@@ -101,7 +103,11 @@ def step_login(ctx: DemoContext) -> None:
         raise CliInvalid
     ctx.record("login", "oidc_session", login.id_token.sid or "-", outcome="success")
     rows = [
-        ("govkit oidc check", "FAPI 2.0", ctx.verdict(fapi.ok, fapi.code, word="demo.meets")),
+        (
+            ctx.out.t("demo.login.check"),
+            "FAPI 2.0",
+            ctx.verdict(fapi.ok, fapi.code, word="demo.meets"),
+        ),
         (
             ctx.out.t("demo.login.login"),
             f"acr {assurance.name.lower()}, amr {','.join(login.id_token.amr)}",

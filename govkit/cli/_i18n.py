@@ -574,11 +574,36 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "login: PAR, PKCE, DPoP, private_key_jwt",
             "登录：PAR、PKCE、DPoP、private_key_jwt",
         ),
+        "demo.login.check": ("govkit oidc check", "govkit oidc check（FAPI 2.0 检查）"),
         "demo.login.rotated": ("rotated", "已轮换"),
         "demo.login.same_callback": ("the same callback again", "再次使用同一回调"),
         "demo.login.mix_up": ("a callback naming another provider", "回调声称来自另一身份提供方"),
         "demo.login.backchannel": ("back-channel logout token", "后台通道登出令牌"),
         "demo.login.backchannel_again": ("the same logout token again", "再次使用同一登出令牌"),
+        "demo.instances.first": (
+            "DPoP-bound token with its proof",
+            "DPoP 绑定令牌及其证明",
+        ),
+        "demo.instances.replay": (
+            "the same token and proof again (shared replay store)",
+            "再次出示同一令牌和证明（共享的防重放存储）",
+        ),
+        "demo.instances.fresh": ("the same token, a new proof", "同一令牌，新的证明"),
+        "demo.instances.revoked": (
+            "after A revoked the token (shared revocation store)",
+            "A 吊销该令牌之后（共享的吊销存储）",
+        ),
+        "demo.instances.purge_now": ("purge now", "立即清理"),
+        "demo.instances.purge_later": ("purge one hour later", "一小时后清理"),
+        "demo.instances.removed": (
+            "replay {replay}, revocation {revocation} removed",
+            "已删除：防重放 {replay} 条，吊销 {revocation} 条",
+        ),
+        "demo.instances.log": (
+            "structured log, JSON lines: {path}",
+            "结构化日志（JSON 行）：{path}",
+        ),
+        "demo.instances.records": ("{count} records", "{count} 条记录"),
         **{
             f"demo.step.{name}": (name.replace("_", " "), chinese)
             for name, chinese in (
@@ -590,6 +615,7 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
                 ("presentations", "出示"),
                 ("documents", "证照 PDF"),
                 ("payments", "支付回调"),
+                ("instances", "多实例"),
                 ("audit", "审计日志"),
             )
         },
@@ -623,6 +649,11 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
                     "Real-name login (OpenID Connect, FAPI 2.0 profile)",
                     "实名登录（OpenID Connect，FAPI 2.0 安全规范）",
                 ),
+                (
+                    "instances",
+                    "Many instances (two verifiers sharing one SQLite store)",
+                    "多实例（两个验证实例共享同一 SQLite 存储）",
+                ),
                 ("audit", "Audit log (govkit audit verify)", "审计日志（govkit audit verify）"),
             )
         },
@@ -648,6 +679,8 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
                 ("disclosed", "disclosed", "披露的字段"),
                 ("step", "step", "步骤"),
                 ("detail", "detail", "说明"),
+                ("instance", "instance", "实例"),
+                ("result", "result", "结果"),
             )
         },
         # -- identity tokens ------------------------------------------------------------
@@ -902,6 +935,22 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
 
 # -- help texts (``--help``) ---------------------------------------------------------------
 
+
+def _licence_type_help() -> dict[str, str]:
+    """The help texts naming every licence type (made from the registry, as the
+    command makes them)."""
+    from govkit.certificates import LicenceRegistry  # noqa: PLC0415
+
+    types = ", ".join(LicenceRegistry.default().names())
+    return {
+        f"licence types it signs: {types}": f"其可签发的证照类型：{types}",
+        f"Issue a signed licence and its QR picture. Licence types: {types}.": (
+            f"签发已签名的电子证照及其二维码图片。证照类型：{types}。"
+        ),
+        f"one of: {types}": f"以下之一：{types}",
+    }
+
+
 #: The Chinese of each help text of the command, keyed by its English (the text given
 #: as ``help=``, ``description=``, a group's title or description, and argparse's own
 #: words). :func:`localise_help` puts them in place when the parser is built for ``zh``;
@@ -1057,6 +1106,191 @@ HELP: Final[Mapping[str, str]] = MappingProxyType(
             "每个列表的超时秒数：连接、每次读取及整个内容（默认 60）"
         ),
         "an issuer's signed status list (repeatable)": "签发机关已签名的状态列表（可重复）",
+        # -- govkit keys ------------------------------------------------------------------
+        "generate a key pair (PATH and PATH.pub)": "生成密钥对（PATH 和 PATH.pub）",
+        "show a key's kid, alg and JWK": "显示密钥的标识（kid）、算法和 JWK",
+        "print a JWKS of public keys": "输出公钥的 JWKS",
+        "JOSE algorithm (SM2 needs govkit[sm])": "JOSE 算法（SM2 需要安装 govkit[sm]）",
+        "private key PEM path": "私钥 PEM 文件路径",
+        "encrypt the private key with the password in VAR": "用环境变量 VAR 中的密码加密私钥",
+        "replace existing files": "覆盖已有文件",
+        "private PEM, public PEM or JWK file": "私钥 PEM、公钥 PEM 或 JWK 文件",
+        "password of an encrypted key": "加密密钥的密码",
+        "algorithm, for RSA keys without one": "算法，用于未注明算法的 RSA 密钥",
+        "PEM or JWK files": "PEM 或 JWK 文件",
+        "password of encrypted keys": "加密密钥的密码",
+        # -- govkit token -----------------------------------------------------------------
+        "issue a signed identity token": "签发已签名的身份令牌",
+        "private key PEM": "私钥 PEM",
+        "the iss claim": "iss 声明（签发者）",
+        "a pseudonymous subject": "假名化的主体（sub）",
+        "the aud claim": "aud 声明（受众）",
+        "acr level": "认证等级（acr）",
+        "lifetime: seconds or 10m, 1h (default 10m)": "有效时长：秒数，或 10m、1h（默认 10m）",
+        "RFC 8176 method": "RFC 8176 认证方式",
+        "space-separated scopes": "以空格分隔的权限范围",
+        "token type (default access)": "令牌类型（默认 access）",
+        "an extra claim (VALUE parsed as JSON when it is JSON)": (
+            "附加声明（VALUE 是 JSON 时按 JSON 解析）"
+        ),
+        # -- govkit trust -------------------------------------------------------------------
+        "a new, empty, signed list": "新建一个已签名的空信任列表",
+        "add an issuer key and re-sign the list": "添加签发机关密钥并重新签署列表",
+        "sign an edited (unsigned) trust list with the anchor": (
+            "用信任锚签署编辑过的（未签名的）信任列表"
+        ),
+        "verify and print a trust list": "验证并显示信任列表",
+        "the trust anchor's key": "信任锚密钥",
+        "where to write the list": "列表的写入位置",
+        "how long the list is valid (default 30d)": "列表的有效时长（默认 30d）",
+        "password of the anchor key": "信任锚密钥的密码",
+        "replace an existing file": "覆盖已有文件",
+        "licence PDF signers": "证照 PDF 签名者",
+        "the certificates allowed to sign this issuer's licence PDFs (repeatable; added to "
+        "those it has). An issuer with none has no licence PDF accepted. For an issuer "
+        "already on the list, give its listed --key again: the key entry is kept as it "
+        "is.": (
+            "允许代表该签发机关签署证照 PDF 的证书（可重复；在已有的基础上添加）。没有任何"
+            "签名者的签发机关，其证照 PDF 一律不被接受。签发机关已在列表中时，请再次给出其已"
+            "登记的 --key：该密钥条目保持不变。"
+        ),
+        "the trust list to update": "要更新的信任列表",
+        "the issuing authority": "签发机关",
+        "its unified social credit code": "其统一社会信用代码",
+        "issuer key": "签发机关密钥",
+        "a signing certificate (PEM or DER): its SPKI SHA-256 is listed": (
+            "签名证书（PEM 或 DER）：登记其 SPKI 的 SHA-256"
+        ),
+        "SHA-256 of a certificate's DER SubjectPublicKeyInfo (64 hex digits)": (
+            "证书 DER 编码 SubjectPublicKeyInfo 的 SHA-256（64 位十六进制数字）"
+        ),
+        "organizationIdentifier=VALUE or serialNumber=VALUE of the certificate subject": (
+            "证书主体的 organizationIdentifier=VALUE 或 serialNumber=VALUE"
+        ),
+        "how long the re-signed list is valid (default 30d)": (
+            "重新签署的列表的有效时长（默认 30d）"
+        ),
+        "the trust_list JSON body": "trust_list 的 JSON 内容",
+        "the trust anchor's public key (PEM)": "信任锚公钥（PEM）",
+        # -- govkit issue, revoke, present ----------------------------------------------
+        "the environment variable holding its password": "存放其密码的环境变量",
+        "a pseudonym or masked id": "假名或打码的证件号",
+        "what --holder is (default pseudonym)": "--holder 的类型（默认 pseudonym）",
+        "the type needs a raw id": "该证照类型需要未打码的证件号",
+        "a field of the licence type (repeatable)": "证照类型的字段（可重复）",
+        "default today": "默认今天",
+        "the last day": "最后一天",
+        "the issuer's status state (created if missing); every licence gets an index": (
+            "签发机关的状态文件（不存在时创建）；每张证照分配一个序号"
+        ),
+        "also sign the status list (valid for a day) and write it here for verifiers": (
+            "同时签署状态列表（有效期一天）并写到此处，供验证方使用"
+        ),
+        "PREFIX.txt/.png": "PREFIX.txt/.png 文件",
+        "bind a selective licence to the holder's device; writes PREFIX.gks instead": (
+            "将可选择披露的证照绑定到持证人的设备；改为写入 PREFIX.gks"
+        ),
+        "replace existing output files": "覆盖已有的输出文件",
+        "the licence identifier": "电子证照标识",
+        "the status state the licence was issued with": "签发该证照时使用的状态文件",
+        "signed list": "已签名的状态列表",
+        "suspend instead of revoke": "暂停而不是吊销",
+        "mark valid again": "恢复为有效",
+        "how long the signed status list is valid (default 1d)": (
+            "已签名状态列表的有效时长（默认 1d）"
+        ),
+        "replace an existing --out file": "覆盖已有的 --out 文件",
+        "CREDENTIAL is a GKS1: file from `govkit issue --device-key`. Disclose items by "
+        "name (--disclose) or what a verifier profile requires (--profile).": (
+            "CREDENTIAL 是 `govkit issue --device-key` 生成的 GKS1: 文件。按名称披露字段"
+            "（--disclose），或披露验证配置要求的字段（--profile）。"
+        ),
+        "the holder's GKS1: credential file": "持证人的 GKS1: 凭证文件",
+        "the holder's device key the credential is bound to": "凭证所绑定的持证人设备密钥",
+        "password of the device key": "设备密钥的密码",
+        "item names to reveal": "要披露的字段名",
+        "reveal what this profile requires": "披露此验证配置要求的字段",
+        "the verifier's challenge, if it shows one": "验证方的挑战值（如有）",
+        "write PREFIX.txt and .png": "写入 PREFIX.txt 和 .png",
+        # -- govkit sign ----------------------------------------------------------------------
+        "A PDF with --cert gets a PAdES signature (FILE.signed.pdf); any other file, or "
+        "--detached, gets a detached JWS signature file (FILE.sig).": (
+            "给出 --cert 时 PDF 获得 PAdES 签名（FILE.signed.pdf）；其他文件，或使用 "
+            "--detached 时，生成分离的 JWS 签名文件（FILE.sig）。"
+        ),
+        "PDF (PAdES)": "PDF 文件（PAdES）",
+        "the PDF or file to sign": "要签名的 PDF 或文件",
+        "PEM key": "PEM 密钥",
+        "variable holding the key password": "存放密钥密码的环境变量",
+        "output file": "输出文件",
+        "replace OUT if it exists (--append: SIG is updated)": (
+            "OUT 已存在时覆盖（--append 时更新 SIG）"
+        ),
+        "the signer's certificate": "签名者的证书",
+        "issuing CA certificate(s)": "签发 CA 的证书",
+        "the PAdES level (default B-B)": "PAdES 级别（默认 B-B）",
+        "RFC 3161 timestamp authority (B-T, B-LT)": "RFC 3161 时间戳服务（B-T、B-LT）",
+        "the signature's stated reason": "签名所述的理由",
+        "a visible red seal with this name (in Chinese)": "带此名称（中文）的可见红色印章",
+        "where the seal goes, in points from the lower-left corner": (
+            "印章位置，以距左下角的点数表示"
+        ),
+        "-1: the last": "-1 表示最后一页",
+        "detached even for a PDF": "即使是 PDF 也生成分离签名",
+        "what the signature is for": "签名的用途",
+        "this signer's role (default sign)": "本签名者的角色（默认 sign）",
+        "countersign this file": "对此签名文件加签",
+        # -- govkit audit -----------------------------------------------------------------------
+        "re-derive every hash and check every checkpoint": "重新计算每个哈希并检查每个检查点",
+        "sign and print a checkpoint of the current tree": "签署并输出当前默克尔树的检查点",
+        "create a checkpoint signing key (a C2SP note key)": "创建检查点签名密钥（C2SP note 密钥）",
+        "print an inclusion or consistency proof": "输出包含证明或一致性证明",
+        "list entries matching filters": "列出符合筛选条件的条目",
+        "an offline-verifiable evidence package (JSON)": "可离线验证的证据包（JSON）",
+        "erase a person's clear data (proofs stay valid)": "删除某人的明文数据（证明仍然有效）",
+        "SQLite file path or postgresql:// URL": "SQLite 文件路径或 postgresql:// URL",
+        "a checkpoint saved earlier (a file)": "之前保存的检查点（文件）",
+        "trusted verifier key, a string or a file (repeatable; required unless "
+        "GOVKIT_AUDIT_VKEY is set; a key next to the log is never used)": (
+            "受信任的验证公钥，字符串或文件（可重复；未设置 GOVKIT_AUDIT_VKEY 时必需；"
+            "日志旁边存放的公钥从不使用）"
+        ),
+        "also check query columns": "同时检查查询列",
+        "note signing key file (PRIVATE+KEY+...)": "检查点签名密钥文件（PRIVATE+KEY+...）",
+        "also write the checkpoint to this file": "同时将检查点写入此文件",
+        "replace an existing --out": "覆盖已有的 --out",
+        "the log's origin line (its name)": "日志的来源标识行（日志名称）",
+        "Ed25519 (C2SP type 0x01) or SM2 (govkit[sm])": (
+            "Ed25519（C2SP 类型 0x01）或 SM2（govkit[sm]）"
+        ),
+        "FILE and .vkey": "FILE 和 .vkey",
+        "entry index (inclusion proof)": "条目序号（包含证明）",
+        "tree size to prove against (default: now)": "证明所依据的树大小（默认：当前）",
+        "old size (consistency proof)": "旧的大小（一致性证明）",
+        "actor id (clear value or pseudonym)": "操作者标识（明文或假名）",
+        "actor type": "操作者类型",
+        "the action recorded": "所记录的操作",
+        "resource type": "对象类型",
+        "resource id (clear value or pseudonym)": "对象标识（明文或假名）",
+        "correlation id": "关联标识",
+        "the outcome": "结果",
+        "ISO 8601 time with offset, inclusive": "带偏移的 ISO 8601 时间（含）",
+        "ISO 8601 time with offset, exclusive": "带偏移的 ISO 8601 时间（不含）",
+        "page after this index": "从此序号之后开始分页",
+        "at most this many (100)": "最多这么多条（100）",
+        "to match clear values": "用于匹配明文值",
+        "write the package to this file": "将证据包写入此文件",
+        "at most this many (all)": "最多这么多条（全部）",
+        "the clear value to erase": "要删除的明文值",
+        "why (recorded in the erasure event)": "原因（记录在删除事件中）",
+        "the log's pseudonym secret": "日志的假名密钥",
+        # -- govkit demo --------------------------------------------------------------------------
+        "output folder": "输出目录",
+        "run in a folder that is not empty (an earlier run's): replace its files": (
+            "在非空目录（之前运行过的）中运行：替换其中的文件"
+        ),
+        # -- the licence types, as the command lists them ----------------------------------
+        **_licence_type_help(),
     }
 )
 

@@ -19,6 +19,7 @@ so a logout at one instance ends the session at all of them.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import html
@@ -37,7 +38,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from govkit._aio import offload
 from govkit.clock import Clock, SystemClock
 from govkit.errors import (
     ConfigurationError,
@@ -49,7 +49,7 @@ from govkit.errors import (
     StoreError,
 )
 from govkit.identity import AssuranceLevel
-from govkit.identity.oidc import DEFAULT_ACR_LEVELS, Login, OidcClient
+from govkit.identity.oidc import DEFAULT_ACR_LEVELS, Login, LoginRequest, LogoutToken, OidcClient
 from govkit.stores import RevocationStore
 
 __all__ = ["Cookie", "LoginAnswer", "LoginManager", "LoginSession"]
@@ -208,7 +208,7 @@ def _from_time_us(value: object) -> datetime | None:
 
 
 class LoginManager:
-    """Login, callback, logout and back-channel logout for one :class:`OidcClient`.
+    """Login, callback, logout and back-channel logout for one OpenID Provider client.
 
     Args:
         client: the relying-party client (with a ``replay_store`` for back-channel
@@ -234,7 +234,8 @@ class LoginManager:
             logout endpoint) sends the browser.
         on_login: called with the :class:`~govkit.identity.oidc.Login` (tokens
             included) and the new :class:`LoginSession` after each login: a place to
-            keep the tokens server-side, under ``session.session_id``.
+            keep the tokens server-side, under ``session.session_id``. Async routes
+            call it on the event loop: keep it quick (or hand the work to a thread).
         unsafe_http_cookies: cookies without ``Secure`` and without the ``__Host-``
             prefix, for ``http://127.0.0.1`` development and tests only.
         clock: the time source.
@@ -347,7 +348,7 @@ class LoginManager:
     async def astart(
         self, query: Mapping[str, str], *, next_path: str | None = None
     ) -> LoginAnswer:
-        """:meth:`start` with :meth:`OidcClient.astart_login`: the loop is not blocked."""
+        """:meth:`start` awaiting ``OidcClient.astart_login``: the loop is not blocked."""
         try:
             options, back = self._login_options(query, next_path)
         except OidcLoginRequestInvalid as error:
@@ -429,7 +430,7 @@ class LoginManager:
     async def afinish(
         self, query: str | Mapping[str, str], state_cookie: str | None
     ) -> LoginAnswer:
-        """:meth:`finish` with :meth:`OidcClient.afinish_login`: the loop is not blocked."""
+        """:meth:`finish` awaiting ``OidcClient.afinish_login``: the loop is not blocked."""
         opened = self._states.open(self.state_cookie, state_cookie) or {}
         try:
             expected = _expected_state(opened)
@@ -618,29 +619,43 @@ class LoginManager:
         Raises:
             StoreError: the revocation store cannot record the end (answer 503).
         """
-        clear = self._clear(self.session_cookie)
         session = self.session(cookie)
-        target = self.after_logout
-        if session is not None:
-            until = session.expires_at + timedelta(seconds=1)
-            self.revocations.revoke_token(
-                self._store_key("session", session.session_id), expires_at=until
-            )
-            if session.sid is not None:
-                self.revocations.revoke_token(self._store_key("sid", session.sid), expires_at=until)
-            try:
-                target = self.client.logout_url(session.id_token)
-            except GovkitError as error:
-                if isinstance(error, ConfigurationError):
-                    raise
-                target = self.after_logout
-        return LoginAnswer(
-            303, (("Location", target), ("Cache-Control", "no-store")), cookies=(clear,)
-        )
+        if session is None:
+            return self._logged_out(self.after_logout)
+        until = session.expires_at + timedelta(seconds=1)
+        for key in self._ended_keys(session):
+            self.revocations.revoke_token(key, expires_at=until)
+        try:
+            target = self.client.logout_url(session.id_token)
+        except GovkitError as error:
+            target = self._no_logout_url(error)
+        return self._logged_out(target)
 
     async def alogout(self, cookie: str | None) -> LoginAnswer:
-        """:meth:`logout` without blocking the event loop."""
-        return await offload(self.logout, cookie)
+        """:meth:`logout` with async forms: the event loop is not blocked."""
+        session = await self.asession(cookie)
+        if session is None:
+            return self._logged_out(self.after_logout)
+        until = session.expires_at + timedelta(seconds=1)
+        for key in self._ended_keys(session):
+            await self._astore("revoke_token", key, expires_at=until)
+        try:
+            target = await self.client.alogout_url(session.id_token)
+        except GovkitError as error:
+            target = self._no_logout_url(error)
+        return self._logged_out(target)
+
+    def _no_logout_url(self, error: GovkitError) -> str:
+        if isinstance(error, ConfigurationError):
+            raise error
+        return self.after_logout  # the provider has no end_session_endpoint, or is down
+
+    def _logged_out(self, target: str) -> LoginAnswer:
+        return LoginAnswer(
+            303,
+            (("Location", target), ("Cache-Control", "no-store")),
+            cookies=(self._clear(self.session_cookie),),
+        )
 
     def backchannel(self, content_type: str | None, body: bytes) -> LoginAnswer:
         """``POST /backchannel-logout``: the provider ends sessions (Back-Channel Logout 1.0).
@@ -649,39 +664,75 @@ class LoginManager:
         (:meth:`~govkit.identity.oidc.OidcClient.verify_logout_token`); then its
         ``sid`` is recorded as ended for ``session_max_age`` (every session with it
         ends, at every instance), or, without ``sid``, every session of its ``sub``
-        that began until now. Answers ``200``; a bad or replayed token ``400``
-        (``error_description``: the govkit code); a store or provider failure ``503``
-        (the provider may retry).
+        that began until now. Answers ``200``; a malformed request, a bad or replayed
+        token ``400`` (``error_description``: the govkit code); a store or provider
+        failure ``503`` (the provider may retry).
         """
-        kind = (content_type or "").split(";")[0].strip().lower()
-        if kind != "application/x-www-form-urlencoded" or len(body) > _MAX_BACKCHANNEL_BODY:
-            return _json(400, {"error": "invalid_request"})
+        token = _logout_token(content_type, body)
+        if isinstance(token, LoginAnswer):
+            return token
         try:
-            pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, max_num_fields=16)
-        except (UnicodeDecodeError, ValueError):
-            return _json(400, {"error": "invalid_request"})
-        tokens = [value for name, value in pairs if name == "logout_token"]
-        if len(tokens) != 1 or not tokens[0]:
-            return _json(400, {"error": "invalid_request"})
-        try:
-            logout = self.client.verify_logout_token(tokens[0])
-            now = self._clock.now()
-            if logout.sid is not None:
-                self.revocations.revoke_token(
-                    self._store_key("sid", logout.sid), expires_at=now + self.session_max_age
-                )
-            elif logout.subject is not None:
-                self.revocations.revoke_subject(
-                    self._store_key("sub", logout.subject), not_before=now
-                )
-        except (OidcUnavailable, StoreError) as error:
-            return _json(503, {"error": "temporarily_unavailable", "error_description": error.code})
+            logout = self.client.verify_logout_token(token)
+            name, args, kwargs = self._ending(logout)
+            getattr(self.revocations, name)(*args, **kwargs)
         except GovkitError as error:
-            if isinstance(error, ConfigurationError):
-                raise
-            return _json(400, {"error": "invalid_request", "error_description": error.code})
+            return _backchannel_refused(error)
         return LoginAnswer(200, _BACKCHANNEL_HEADERS)
 
     async def abackchannel(self, content_type: str | None, body: bytes) -> LoginAnswer:
-        """:meth:`backchannel` without blocking the event loop."""
-        return await offload(self.backchannel, content_type, body)
+        """:meth:`backchannel` with async forms: the event loop is not blocked."""
+        token = _logout_token(content_type, body)
+        if isinstance(token, LoginAnswer):
+            return token
+        try:
+            logout = await self.client.averify_logout_token(token)
+            name, args, kwargs = self._ending(logout)
+            await self._astore(name, *args, **kwargs)
+        except GovkitError as error:
+            return _backchannel_refused(error)
+        return LoginAnswer(200, _BACKCHANNEL_HEADERS)
+
+    def _ending(self, logout: LogoutToken) -> tuple[str, tuple[str], dict[str, datetime]]:
+        """The revocation-store call that ends the sessions a logout token names."""
+        now = self._clock.now()
+        if logout.sid is not None:
+            key = self._store_key("sid", logout.sid)
+            return "revoke_token", (key,), {"expires_at": now + self.session_max_age}
+        if logout.subject is None:  # pragma: no cover - the validator requires sid or sub
+            raise ConfigurationError("a logout token names neither sid nor sub")
+        return "revoke_subject", (self._store_key("sub", logout.subject),), {"not_before": now}
+
+
+def _expected_state(opened: Mapping[str, Any]) -> str:
+    state = opened.get("s")
+    if not isinstance(state, str):
+        raise OidcStateMismatch("this browser started no login (no state cookie)")
+    return state
+
+
+def _begun_after(session: LoginSession, not_before: datetime | None) -> LoginSession | None:
+    """The session, unless its subject's sessions were ended after it began."""
+    return None if not_before is not None and session.issued_at <= not_before else session
+
+
+def _logout_token(content_type: str | None, body: bytes) -> str | LoginAnswer:
+    """The one ``logout_token`` of a form body, or the ``400`` answer."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded" or len(body) > _MAX_BACKCHANNEL_BODY:
+        return _json(400, {"error": "invalid_request"})
+    try:
+        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, max_num_fields=16)
+    except (UnicodeDecodeError, ValueError):
+        return _json(400, {"error": "invalid_request"})
+    tokens = [value for name, value in pairs if name == "logout_token"]
+    if len(tokens) != 1 or not tokens[0]:
+        return _json(400, {"error": "invalid_request"})
+    return tokens[0]
+
+
+def _backchannel_refused(error: GovkitError) -> LoginAnswer:
+    if isinstance(error, ConfigurationError):
+        raise error
+    if isinstance(error, (OidcUnavailable, OidcDiscoveryError, StoreError)):
+        return _json(503, {"error": "temporarily_unavailable", "error_description": error.code})
+    return _json(400, {"error": "invalid_request", "error_description": error.code})

@@ -1272,6 +1272,15 @@ class PaymentInbox:
                     break
         return total
 
+    async def apurge(self, *, now: datetime | None = None) -> int:
+        """:meth:`purge` for asyncio, on govkit's thread pool (see :meth:`areceive`).
+
+        Same parameters, return and errors. A cancelled call that has started runs
+        to its end on the pool; the batches it committed stay done, as with
+        :meth:`purge` interrupted by an error.
+        """
+        return await offload(self.purge, now=now)
+
     # -- audit -------------------------------------------------------------------
 
     def _audit_outcome(self, outcome: _Outcome, now: datetime) -> None:

@@ -1,14 +1,17 @@
 """``govkit db purge STORE``: what has expired goes, what is live stays, the counts are said.
 
-Run against one SQLite file holding every kind of store, the same on PostgreSQL, and a
-verifier state directory. ``--at`` fixes the time; ``--json`` prints the counts as data;
-the status line is English or Chinese.
+Run against one SQLite file holding every kind of store, the same on PostgreSQL, a
+verifier state directory, and a real Redis server (``redis://`` on the session's server
+under a test prefix, ``unix://`` on a server of the test's own with the default prefix).
+``--at`` fixes the time; ``--json`` prints the counts as data; the status line is
+English or Chinese.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +27,9 @@ from govkit.stores import (
     PostgresIdentityStore,
     PostgresReplayStore,
     PostgresRevocationStore,
+    RedisFlowStore,
+    RedisReplayStore,
+    RedisRevocationStore,
     SQLiteFlowStore,
     SQLiteIdentityStore,
     SQLiteReplayStore,
@@ -215,3 +221,158 @@ def test_a_file_without_govkit_tables_is_not_a_store_and_stays_untouched(tmp_pat
     assert (code, json.loads(out)["error"]["code"]) == (3, "cli.not_a_store")
     with sqlite3.connect(path) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["unrelated"]
+
+
+# -- Redis ------------------------------------------------------------------------------
+
+
+def fill_redis(url: str, prefix: str) -> str:
+    """One expired and one live entry of each Redis kind; the live flow's handle."""
+    far = T0 + 400 * DAY
+    with RedisReplayStore(url, prefix=prefix) as replay:
+        replay.check_and_remember("old", now=T0, expires_at=T0 + DAY)
+        replay.check_and_remember("live", now=T0, expires_at=far)
+    with RedisRevocationStore(url, prefix=prefix) as revocation:
+        revocation.revoke_token("old", expires_at=T0 + DAY)
+        revocation.revoke_token("live", expires_at=far)
+        revocation.revoke_subject("pseudonym-1", not_before=T0)
+    handle = new_flow_handle()
+    with RedisFlowStore(url, key=KEY, prefix=prefix) as flow:
+        flow.put(new_flow_handle(), b"x", now=T0, expires_at=T0 + DAY)
+        flow.put(handle, b"y", now=T0, expires_at=far)
+    return handle
+
+
+def check_redis_live_kept(url: str, prefix: str, handle: str) -> None:
+    now = T0 + 40 * DAY
+    with RedisReplayStore(url, prefix=prefix) as replay:
+        assert replay.check_and_remember("live", now=now, expires_at=now + DAY) is False
+    with RedisRevocationStore(url, prefix=prefix) as revocation:
+        assert revocation.is_revoked("live", now=now) is True
+        assert revocation.subject_not_before("pseudonym-1") == T0
+    with RedisFlowStore(url, key=KEY, prefix=prefix) as flow:
+        assert flow.take(handle, now=now) == b"y"
+
+
+REDIS_EXPECTED = [
+    {"component": "replay", "present": True, "removed": 1},
+    {"component": "revocation", "present": True, "removed": 1},
+    {"component": "flow", "present": True, "removed": 1},
+]
+
+
+@pytest.mark.redis
+def test_purge_on_redis_deletes_the_expired_entries_under_the_prefix_and_keeps_the_live_ones(
+    redis_url: str, redis_prefix: str
+) -> None:
+    handle = fill_redis(redis_url, redis_prefix)
+    other = redis_prefix + "other-app:"  # another application's keys on the same server
+    fill_redis(redis_url, other)
+    code, out, err = run(
+        "--json", "db", "purge", redis_url, "--prefix", redis_prefix, "--at", LATER
+    )
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["components"] == REDIS_EXPECTED
+    assert (document["store"], document["prefix"], document["at"]) == (
+        redis_url,
+        redis_prefix,
+        LATER,
+    )
+    assert "body_retention_seconds" not in document
+    assert "3 expired entries" in err
+    check_redis_live_kept(redis_url, redis_prefix, handle)
+    code, out, _ = run("--json", "db", "purge", redis_url, "--prefix", redis_prefix, "--at", LATER)
+    assert {c["removed"] for c in json.loads(out)["components"]} == {0}  # nothing twice
+    code, out, _ = run("--json", "db", "purge", redis_url, "--prefix", other, "--at", LATER)
+    assert [c["removed"] for c in json.loads(out)["components"]] == [1, 1, 1]  # untouched before
+
+
+@pytest.mark.redis
+def test_purge_on_redis_at_an_earlier_time_and_one_component(
+    redis_url: str, redis_prefix: str
+) -> None:
+    fill_redis(redis_url, redis_prefix)
+    early = (T0 + DAY - timedelta(seconds=1)).isoformat()
+    code, out, _ = run("--json", "db", "purge", redis_url, "--prefix", redis_prefix, "--at", early)
+    assert code == 0
+    assert {c["removed"] for c in json.loads(out)["components"]} == {0}
+    code, out, err = run(
+        "--json",
+        "db",
+        "purge",
+        redis_url,
+        "--prefix",
+        redis_prefix,
+        "--component",
+        "revocation",
+        "--at",
+        LATER,
+    )
+    assert code == 0, err
+    assert json.loads(out)["components"] == [REDIS_EXPECTED[1]]
+
+
+@pytest.mark.redis
+def test_purge_over_a_unix_socket_uses_the_default_prefix(
+    redis_server: Any, tmp_path: Path
+) -> None:
+    redis_helper = sys.modules["govkit_tests_redis"]  # loaded by tests/integration/conftest.py
+    socket_path = tmp_path / "redis.sock"
+    options = (*redis_helper.NO_PERSISTENCE, "--unixsocket", str(socket_path))
+    with redis_helper.throwaway_redis(options) as server:
+        url = f"unix://{socket_path}?db=0"
+        handle = fill_redis(server.url, "govkit:")  # the default prefix, written over TCP
+        fill_redis(server.url, "elsewhere:")
+        code, out, err = run("--json", "db", "purge", url, "--at", LATER)
+        assert code == 0, err
+        document = json.loads(out)
+        assert document["components"] == REDIS_EXPECTED
+        assert (document["store"], document["prefix"]) == (f"unix://{socket_path}", "govkit:")
+        check_redis_live_kept(server.url, "govkit:", handle)
+        code, out, _ = run(
+            "--json", "db", "purge", server.url, "--prefix", "elsewhere:", "--at", LATER
+        )
+        assert [c["removed"] for c in json.loads(out)["components"]] == [1, 1, 1]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("component", ["payments", "identity", "verifier"])
+def test_a_component_redis_does_not_hold_is_a_usage_error(
+    redis_url: str, redis_prefix: str, component: str
+) -> None:
+    fill_redis(redis_url, redis_prefix)
+    code, out, _ = run(
+        "--json", "db", "purge", redis_url, "--prefix", redis_prefix, "--component", component
+    )
+    assert (code, json.loads(out)["error"]["code"]) == (2, "cli.usage")
+    code, _, err = run("--lang", "zh", "db", "purge", redis_url, "--component", component)
+    assert code == 2
+    assert "Redis 服务器上只有这些组件：replay, revocation, flow" in err
+    code, out, _ = run("--json", "db", "purge", redis_url, "--prefix", redis_prefix, "--at", LATER)
+    assert [c["removed"] for c in json.loads(out)["components"]] == [1, 1, 1]  # nothing done
+
+
+def test_a_prefix_for_a_store_that_is_not_redis_is_a_usage_error(tmp_path: Path) -> None:
+    target = str(tmp_path / "state.db")
+    fill(target)
+    code, out, _ = run("--json", "db", "purge", target, "--prefix", "govkit:", "--at", LATER)
+    assert (code, json.loads(out)["error"]["code"]) == (2, "cli.usage")
+    assert "--prefix applies only to a redis://" in json.loads(out)["error"]["message"]
+
+
+@pytest.mark.redis
+def test_a_bad_prefix_is_a_usage_error(redis_url: str) -> None:
+    code, out, _ = run("--json", "db", "purge", redis_url, "--prefix", "has space")
+    assert (code, json.loads(out)["error"]["code"]) == (2, "config.invalid")
+
+
+def test_redis_down_exits_3_with_the_store_code_and_no_password() -> None:
+    redis_helper = sys.modules["govkit_tests_redis"]
+    port = redis_helper.free_port()  # nothing listens there
+    url = f"redis://:s3cret-pass@127.0.0.1:{port}/0"
+    code, out, err = run("--json", "db", "purge", url, "--at", LATER)
+    assert code == 3
+    error = json.loads(out)["error"]
+    assert error["code"] == "store.error"
+    assert "s3cret-pass" not in out + err

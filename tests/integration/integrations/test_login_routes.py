@@ -714,3 +714,20 @@ def test_flask_async_view_with_require_login(world: World) -> None:
     assert started.location is not None
     assert browser.get(world.op.authorize(started.location)).status == 303
     assert browser.get("/me").json() == {"subject": "citizen-0001"}
+
+
+def test_login_query_inside_the_allow_list_reaches_the_provider(world: World) -> None:
+    manager = _manager(world, login_query=("acr_values", "max_age", "login_hint"))
+    started = manager.start({"login_hint": "citizen-0002", "max_age": "300", "acr_values": HIGH})
+    assert started.status == 303
+    assert started.location is not None
+    finished = manager.finish(world.op.authorize(started.location), started.cookies[0].value)
+    assert finished.status == 303, finished.body
+    sealed = next(c for c in finished.cookies if c.name == manager.session_cookie)
+    session = manager.session(sealed.value)
+    assert session is not None
+    assert session.subject == "citizen-0002"  # the provider logged the hinted subject in
+    assert session.auth_time is not None
+    assert session.assurance == AssuranceLevel.HIGH
+    too_old = manager.start({"max_age": str(10**9)})  # beyond session_max_age
+    assert too_old.status == 400

@@ -237,6 +237,11 @@ class OidcProvider:
 def _start_provider(
     tmp: Path, mode: str, key: SigningKey, extra_env: dict[str, str] | None = None
 ) -> Iterator[OidcProvider]:
+    """Start ``op.mjs`` (``mode`` ``plain`` or ``fapi2``) with ``key`` registered, yield
+    it, stop it. ``extra_env`` sets more of op.mjs's variables (``OP_REDIRECT_URI``,
+    ``OP_POST_LOGOUT_URI``, ``OP_DPOP_NONCE=0``, ``OP_ID_TOKEN_ALG``...; the two URIs
+    also become the yielded provider's). Also used outside pytest by benchmarks/oidc.py
+    (loaded by path), where a missing Node raises pytest's Skipped or Failed."""
     node = shutil.which("node")
     if node is None:
         _unavailable("node is not installed (Node.js 20 or later)")
@@ -254,6 +259,8 @@ def _start_provider(
     jwks_path = tmp / "client-jwks.json"
     jwks_path.write_text(json.dumps(jwks), encoding="utf-8")
     receiver = BackchannelReceiver()
+    redirect_uri = (extra_env or {}).get("OP_REDIRECT_URI", REDIRECT_URI)
+    post_logout = (extra_env or {}).get("OP_POST_LOGOUT_URI", POST_LOGOUT_REDIRECT_URI)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(tmp)),
@@ -310,8 +317,8 @@ def _start_provider(
             client_key=key,
             client_jwk=private_jwk(key),
             client_public_jwks=jwks,
-            redirect_uri=REDIRECT_URI,
-            post_logout_redirect_uri=POST_LOGOUT_REDIRECT_URI,
+            redirect_uri=redirect_uri,
+            post_logout_redirect_uri=post_logout,
             backchannel=receiver,
             log_path=log_path,
         )

@@ -1,16 +1,17 @@
 """The payment inbox's async forms answer and fail exactly as the blocking ones do.
 
-``areceive``, ``aprocess_pending``, ``acreate_order``, ``aorder`` and ``aevent`` run the
-blocking method on govkit's thread pool. Two inboxes get the same deliveries, one through
-each form, and must end the same: same receipts (status, code, answer), same orders, same
-events. A handler passed to an inbox fed through ``areceive`` runs on a ``govkit-io``
-thread, with the caller's context variables.
+``areceive``, ``aprocess_pending``, ``acreate_order``, ``aorder``, ``aevent`` and
+``apurge`` run the blocking method on govkit's thread pool. Two inboxes get the same
+deliveries, one through each form, and must end the same: same receipts (status, code,
+answer), same orders, same events. A handler passed to an inbox fed through
+``areceive`` runs on a ``govkit-io`` thread, with the caller's context variables.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import inspect
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,13 @@ from typing import Any
 
 import pytest
 
-from govkit.errors import PaymentEventUnknown, PaymentOrderRejected, PaymentStoreError
+from govkit.errors import (
+    NaiveDatetimeError,
+    PaymentBodyPurged,
+    PaymentEventUnknown,
+    PaymentOrderRejected,
+    PaymentStoreError,
+)
 from govkit.payments import DeliveryStatus, PaymentEvent, PaymentInbox, Stripe
 from govkit.testing import FixedClock
 from govkit.testing.payments import stripe_callback
@@ -159,3 +166,59 @@ def test_the_handler_runs_on_the_pool_with_the_callers_context(tmp_path: Path) -
     order_id, thread, request_id = seen[0]
     assert (order_id, request_id) == ("GOV-3", "req-7")
     assert thread.startswith("govkit-io")
+
+
+def test_apurge_erases_what_purge_erases_with_the_same_parameters(
+    inboxes: tuple[PaymentInbox, PaymentInbox],
+) -> None:
+    blocking, awaited = inboxes
+    assert inspect.signature(awaited.apurge).parameters == (
+        inspect.signature(awaited.purge).parameters
+    )
+    provider = Stripe([SECRET], clock=FixedClock(NOW))
+    receipts: list[list[Any]] = []
+    for inbox in inboxes:
+        inbox.create_order("GOV-1", provider="stripe", amount=5000)
+        receipts.append([inbox.receive(provider, h, b, at=NOW) for h, b in deliveries()])
+    later = NOW + timedelta(days=31)  # past the default 30-day body retention
+    assert asyncio.run(awaited.apurge(now=NOW)) == blocking.purge(now=NOW) == 0
+    removed = asyncio.run(awaited.apurge(now=later))
+    assert removed == blocking.purge(now=later)
+    # the processed event's two deliveries lose their bodies, the forged one is deleted;
+    # the quarantined events' deliveries (not finished) keep theirs
+    assert removed == 3
+    assert asyncio.run(awaited.apurge(now=later)) == 0  # nothing twice
+    for inbox, received in zip(inboxes, receipts, strict=True):
+        paid = received[0].delivery_id
+        with pytest.raises(PaymentBodyPurged) as caught:
+            inbox.delivery_body(paid)
+        assert caught.value.code == "payment.body_purged"
+    assert awaited.stats() == blocking.stats()
+
+
+def test_apurge_without_now_uses_the_inbox_clock(tmp_path: Path) -> None:
+    clock = FixedClock(NOW)
+    provider = Stripe([SECRET], clock=FixedClock(NOW))
+    with PaymentInbox(tmp_path / "clock.db", clock=clock) as inbox:
+        inbox.create_order("GOV-1", provider="stripe", amount=5000)
+        inbox.receive(provider, *deliveries()[0], at=NOW)
+        assert asyncio.run(inbox.apurge()) == 0
+        clock.advance(timedelta(days=30))
+        assert asyncio.run(inbox.apurge()) == 1
+
+
+def test_apurge_with_a_naive_time_or_a_read_only_store_fails_alike(tmp_path: Path) -> None:
+    PaymentInbox(tmp_path / "ro.db").close()
+    with PaymentInbox(tmp_path / "ro.db", read_only=True) as reader:
+        with pytest.raises(PaymentStoreError) as sync_caught:
+            reader.purge(now=NOW)
+        with pytest.raises(PaymentStoreError) as async_caught:
+            asyncio.run(reader.apurge(now=NOW))
+        assert type(async_caught.value) is type(sync_caught.value)
+        assert async_caught.value.code == sync_caught.value.code
+    with PaymentInbox(tmp_path / "rw.db") as inbox:
+        naive = NOW.replace(tzinfo=None)
+        with pytest.raises(NaiveDatetimeError):
+            inbox.purge(now=naive)
+        with pytest.raises(NaiveDatetimeError):
+            asyncio.run(inbox.apurge(now=naive))

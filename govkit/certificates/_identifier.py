@@ -202,24 +202,26 @@ def parse_licence_id(s: object) -> LicenceId:
     return LicenceId(type_code, issuer_code, serial, int(version), check)
 
 
-def _parse_with_known(
+def _known_id_codes(
     s: object, known_type_codes: Container[str], known_uscc: str | None
-) -> LicenceId:
-    """:func:`parse_licence_id` for the verifier: the same refusals, in the same order.
+) -> tuple[str, str]:
+    """The type code and issuer code of identifier ``s``, for the licence verifier.
 
-    A type code in ``known_type_codes`` (a registry's, each checked when its
-    :class:`LicenceType` was built) and an issuer code equal to ``known_uscc`` (a
-    trusted :class:`Agency`'s, checked when it was built) are not checked again;
-    any other part is checked exactly as :meth:`LicenceId.__post_init__` checks it.
+    Refuses exactly what :func:`parse_licence_id` refuses, with the same errors in the
+    same order, but a type code in ``known_type_codes`` (a registry's, each checked
+    when its :class:`LicenceType` was built) and an issuer code equal to
+    ``known_uscc`` (a trusted :class:`Agency`'s, checked when it was built) are not
+    checked again; every other part is checked as :meth:`LicenceId.__post_init__`
+    checks it.
     """
     if not isinstance(s, str) or not 0 < len(s) <= MAX_LENGTH or not s.startswith(_ROOT_DOT):
-        return parse_licence_id(s)  # raises its own error
+        return _codes(parse_licence_id(s))  # (it refuses s)
     parts = s[len(_ROOT_DOT) :].split(".")
     if len(parts) != 5:
-        return parse_licence_id(s)
+        return _codes(parse_licence_id(s))
     type_code, issuer_code, serial, version, check = parts
     if not _VERSION.fullmatch(version) or len(check) != 1 or check not in ALNUM_ALPHABET:
-        return parse_licence_id(s)
+        return _codes(parse_licence_id(s))
     if type_code not in known_type_codes and not is_type_code(type_code):
         raise _invalid("the type code is not a USCC followed by 3 digits", "type_code")
     if issuer_code != known_uscc and not is_uscc(issuer_code):
@@ -230,13 +232,8 @@ def _parse_with_known(
     # USCCs, the registry's or checked above), so the check character is never None.
     if check != mod37_36_check_character(f"{type_code}{issuer_code}{serial}{version}"):
         raise _invalid("the check character does not match", "check")
-    parsed = object.__new__(LicenceId)
-    for name, value in (
-        ("type_code", type_code),
-        ("issuer_code", issuer_code),
-        ("serial", serial),
-        ("version", int(version)),
-        ("check", check),
-    ):
-        object.__setattr__(parsed, name, value)
-    return parsed
+    return type_code, issuer_code
+
+
+def _codes(parsed: LicenceId) -> tuple[str, str]:
+    return parsed.type_code, parsed.issuer_code

@@ -76,7 +76,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
 from govkit.certificates._identifier import (
     ROOT_OID,
-    _parse_with_known,
+    _known_id_codes,
     is_uscc,
     parse_licence_id,
 )
@@ -90,7 +90,7 @@ from govkit.certificates._types import (
     field_label,
     invalid,
     is_clean_text,
-    iso_date,
+    parse_iso_date,
     standard_types,
 )
 
@@ -473,8 +473,8 @@ class Licence:
         ident = f"{ROOT_OID}.{short_id}"
         # the registry's type codes and a trusted agency's USCC were checked when built
         known_uscc = agency.uscc if isinstance(agency, Agency) else None
-        parsed = _parse_with_known(ident, registry._by_code, known_uscc)
-        licence_type = registry.by_type_code(parsed.type_code)
+        type_code, issuer_code = _known_id_codes(ident, registry._by_code, known_uscc)
+        licence_type = registry.by_type_code(type_code)
         holder = _pair(claims["h"], "holder")
         validity = _pair(claims["v"], "valid_until", text_only=False)
         start = _decode_moment(validity[0], "valid_from")
@@ -495,8 +495,8 @@ class Licence:
         if kind is None:
             raise invalid("the holder kind is not p, m or r", "holder", "kind")
         holder_value = Holder(holder[1], kind)
-        if agency is None or agency.name != agency_name or agency.uscc != parsed.issuer_code:
-            agency = Agency(agency_name, parsed.issuer_code)
+        if agency is None or agency.name != agency_name or agency.uscc != issuer_code:
+            agency = Agency(agency_name, issuer_code)
         # One pass: of the constructor's checks only these can still fail. The rest hold
         # by construction: the type's name and field names come from the registry, the
         # identifier was just parsed, the issuer's USCC is the identifier's, the field
@@ -518,7 +518,9 @@ class Licence:
             ("status_index", index),
         ):
             object.__setattr__(licence, name, value)
-        licence_type.check_licence(licence, allow_raw_id=True)
+        # check_licence without its first two checks, which hold by construction: the
+        # type is the one of the identifier's type code
+        licence_type._check_contents(licence, fields, allow_raw_id=True)
         return licence
 
     def masked_fields(self, registry: LicenceRegistry | None = None) -> dict[str, FieldValue]:
@@ -547,10 +549,10 @@ def _pair(value: object, name: str, *, text_only: bool = True) -> Sequence[Any]:
 
 def _decode_moment(value: object, name: str) -> date | datetime:
     if isinstance(value, str):
-        iso = iso_date(value)
-        if iso is None:
+        day = parse_iso_date(value)
+        if day is None:
             raise invalid("not a valid YYYY-MM-DD date", name, "date")
-        return date.fromisoformat(iso)
+        return day
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid("validity is YYYY-MM-DD text or integer seconds", name, "kind")
     try:

@@ -68,6 +68,7 @@ FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 TYPE_NAME: Final = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+){0,7}")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
+_ONE_DAY: Final = timedelta(days=1)
 #: Largest magnitude of an int field: exact in JSON numbers and in CBOR.
 _MAX_INT: Final = 2**53 - 1
 _MAX_LABEL: Final = 64
@@ -109,13 +110,19 @@ def iso_date(value: object) -> str | None:
         return None
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            return None
+    if isinstance(value, str) and parse_iso_date(value) is not None:
         return value
     return None
+
+
+def parse_iso_date(value: str) -> date | None:
+    """The date of ``YYYY-MM-DD`` text (exactly that form), or ``None``."""
+    if not _ISO_DATE.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def mask_text(value: str) -> str:
@@ -357,10 +364,17 @@ class LicenceType:
         """
         if not isinstance(fields, Mapping):
             raise invalid("licence fields must be a mapping", "fields", "kind")
+        self._refuse_unknown(fields)
+        return MappingProxyType(self._normalised(fields))
+
+    def _refuse_unknown(self, fields: Mapping[Any, Any]) -> None:
         known = {spec.name for spec in self.fields}
         for name in fields:
             if name not in known:
                 raise self._no_such_field(name)
+
+    def _normalised(self, fields: Mapping[str, Any]) -> dict[str, FieldValue]:
+        """:meth:`validate` after its unknown-field check, as a plain dict."""
         result: dict[str, FieldValue] = {}
         for spec in self.fields:
             if spec.name not in fields:
@@ -368,7 +382,7 @@ class LicenceType:
                     raise invalid(f"licence field {spec.name!r} is missing", spec.name, "missing")
                 continue
             result[spec.name] = spec.normalise(fields[spec.name])
-        return MappingProxyType(result)
+        return result
 
     def check_licence(self, licence: Licence, *, allow_raw_id: bool = False) -> None:
         """Check that ``licence`` is a valid licence of this type.
@@ -388,7 +402,18 @@ class LicenceType:
         # a Licence holds a checked identifier: its type code is the part after the root
         if licence.id[len(ROOT_OID) + 1 :].split(".", 1)[0] != self.type_code:
             raise invalid("the identifier's type code is not this type's", "id", "type_code")
-        if dict(self.validate(licence.fields)) != dict(licence.fields):
+        fields = dict(licence.fields)
+        self._refuse_unknown(fields)
+        self._check_contents(licence, fields, allow_raw_id=allow_raw_id)
+
+    def _check_contents(
+        self, licence: Licence, fields: dict[str, FieldValue], *, allow_raw_id: bool
+    ) -> None:
+        """:meth:`check_licence` after its type, type code and unknown-field checks:
+        the fields (a plain dict equal to ``licence.fields``, whose names are all this
+        type's), the holder and the validity. :meth:`Licence.from_claims` calls it for
+        a licence it built of this type, with field names taken from the type."""
+        if self._normalised(fields) != fields:
             raise invalid("licence fields are not in normalised form", "fields", "normalised")
         holder = licence.holder
         if holder.kind == "raw-id":
@@ -404,8 +429,15 @@ class LicenceType:
             elif not is_resident_id(holder.reference):
                 raise invalid("the raw id is not a valid resident ID number", "holder", "format")
         if self.max_validity is not None:
-            start, end = licence.validity_window()
-            if end - start > self.max_validity:
+            first, last = licence.valid_from, licence.valid_until
+            if type(first) is date and type(last) is date and date.min < first <= last < date.max:
+                # whole days in one fixed zone: what validity_window() spans, exactly (the
+                # window of the first and last days of the calendar overflows: not here)
+                span = last - first + _ONE_DAY
+            else:
+                start, end = licence.validity_window()
+                span = end - start
+            if span > self.max_validity:
                 raise invalid(
                     "the validity period is longer than the type allows",
                     "valid_until",

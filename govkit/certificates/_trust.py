@@ -1044,7 +1044,23 @@ def _from_compact_form(body: Any) -> TrustList:
         raise ValueError("another version of the compact form")
     new = object.__new__
     put = object.__setattr__
-    utc = _utc_time
+    # Values many keys share (the sets of types, the validity times, empty sets) are
+    # made once for this list: fewer objects to make, and to free.
+    times: dict[str, datetime] = {}
+    sets: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def utc(value: str) -> datetime:
+        found = times.get(value)
+        if found is None:
+            found = times[value] = _utc_time(value)
+        return found
+
+    def names(values: list[str]) -> frozenset[str]:
+        found = sets.get(shape := tuple(values))
+        if found is None:
+            found = sets[shape] = frozenset(values)
+        return found
+
     issuers = []
     for name, uscc, required, spki, subjects, status_url, keys_json in body["issuers"]:
         agency = new(Agency)
@@ -1055,7 +1071,7 @@ def _from_compact_form(body: Any) -> TrustList:
             key = new(TrustedKey)
             put(key, "key", _restored(alg, x, y, thumbprint, jwk))
             put(key, "kid", bytes.fromhex(kid))
-            put(key, "licence_types", frozenset(types))
+            put(key, "licence_types", names(types))
             put(key, "not_before", None if not_before is None else utc(not_before))
             put(key, "not_after", None if not_after is None else utc(not_after))
             put(key, "withdrawn", withdrawn is True)
@@ -1063,9 +1079,9 @@ def _from_compact_form(body: Any) -> TrustList:
         issuer = new(TrustedIssuer)
         put(issuer, "agency", agency)
         put(issuer, "keys", tuple(keys))
-        put(issuer, "required_algorithms", frozenset(required))
+        put(issuer, "required_algorithms", names(required))
         put(issuer, "pdf_signer_spki", frozenset(bytes.fromhex(h) for h in spki))
-        put(issuer, "pdf_signer_subjects", frozenset(subjects))
+        put(issuer, "pdf_signer_subjects", names(subjects))
         put(issuer, "status_url", status_url)
         issuers.append(issuer)
     trust_list = new(TrustList)

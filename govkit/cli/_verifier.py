@@ -41,7 +41,7 @@ from govkit.cli._files import read_file
 from govkit.cli._i18n import Key, term
 from govkit.errors import message_for
 from govkit.keys import VerifyingKey
-from govkit.report import Check, Report
+from govkit.report import Report
 
 __all__ = [
     "ENV_STATE",
@@ -334,7 +334,8 @@ _MAX_ROWS: Final = 50
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
     """``govkit verifier status``."""
     state = open_state(args)
-    summary = state.summary(_now())
+    now = _now()
+    summary = state.summary(now)
     lines = [out.t("verifier.state_path", path=summary["path"])]
     if not summary["anchors"]:
         lines.append(out.t("verifier.empty"))
@@ -379,9 +380,8 @@ def cmd_status(args: argparse.Namespace, out: Output) -> int:
         lines.append(table(rows, _headers(out, headers)))
     for log in summary["logs"]:
         lines.append(out.t("verifier.log_line", origin=log["origin"], size=log["size"]))
-    clock = summary["clock"]
-    check = Check("clock", clock["ok"], clock["code"], clock["detail"])
-    said = check.detail
+    check = state.check_clock(now)  # the summary's "clock", with its detail's message key
+    said = check.detail_in(out.lang)
     if check.ok is False and check.code is not None and out.lang == "zh":
         said = message_for(check.code, out.lang)
     lines.append(out.t("verifier.clock_line", detail=said))

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from govkit.certificates import (
+    Agency,
+    TrustedIssuer,
+    TrustedKey,
+    TrustList,
+    VerifierState,
+    sign_trust_list,
+)
 from govkit.cli import EXIT_INVALID, EXIT_OK, main
+from govkit.keys import SigningKey
 
 AGENCY = "广东省政务服务数据管理局（演示）"
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -90,7 +100,7 @@ def test_the_same_lines_stay_english_with_lang_en(
     demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     payload = str(demo / "certificates" / "driving-licence.txt")
-    code, lines, out = verify(capsys, "en", "licence", payload, *lists(demo, tmp_path))
+    code, lines, _out = verify(capsys, "en", "licence", payload, *lists(demo, tmp_path))
     assert code == EXIT_OK
     assert lines["input"] == "payload text"
     assert re.fullmatch(r"trust list #\d+", lines["trust"])
@@ -110,9 +120,11 @@ def test_the_kid_and_dates_are_the_same_in_both_languages(
     _, chinese, _ = verify(capsys, "zh", "licence", payload, *lists(demo, tmp_path / "a"))
     _, english, _ = verify(capsys, "en", "licence", payload, *lists(demo, tmp_path / "b"))
     kid = re.search(r"[0-9a-f]{16}", english["signature"])
-    assert kid is not None and kid.group() in chinese["签名"]
+    assert kid is not None
+    assert kid.group() in chinese["签名"]
     until = re.search(TIME, english["validity"])
-    assert until is not None and until.group() in chinese["有效期"]
+    assert until is not None
+    assert until.group() in chinese["有效期"]
 
 
 def test_json_keeps_the_english_detail_in_chinese_mode(
@@ -162,3 +174,27 @@ def test_each_check_line_of_a_licence_pdf_is_chinese(
     assert lines["licence.输入"] == "二维码文本"
     assert lines["licence.吊销状态"] == "未被吊销：签发机关的状态列表显示其既未吊销也未暂停"
     assert re.fullmatch(r"信任列表 #\d+ 在有效期内", lines["licence.信任列表时效"])
+
+
+def test_the_clock_line_of_verifier_status_is_chinese(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    anchor, issuer = SigningKey.generate("EdDSA"), SigningKey.generate("EdDSA")
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    listed = TrustList(
+        (
+            TrustedIssuer(
+                Agency("广州市公安局", "11440100MB2C92923F"),
+                (TrustedKey.for_key(issuer.verifying_key, {"driving-licence"}),),
+            ),
+        ),
+        1,
+        now,
+        now + timedelta(days=7),
+    )
+    VerifierState(tmp_path / "s").import_lists(
+        sign_trust_list(listed, anchor), now=now, anchors=[anchor.verifying_key]
+    )
+    assert main(["--lang", "zh", "verifier", "status", "--state", str(tmp_path / "s")]) == EXIT_OK
+    shown = capsys.readouterr().out
+    assert re.search(f"设备时钟：设备时钟不早于本设备已见过的最新签名时间（{TIME}）", shown)

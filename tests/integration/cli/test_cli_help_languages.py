@@ -1,7 +1,8 @@
 """``--help`` speaks the officer's language: ``govkit verify --help`` and the help of
 every ``verify`` kind and ``verifier`` subcommand are Chinese with ``--lang zh`` or a
-Chinese locale, English with ``--lang en``; every help text of those commands (and of
-``govkit`` itself) has its Chinese in the catalogue (:data:`govkit.cli._i18n.HELP`).
+Chinese locale, English with ``--lang en``; every help text of ``govkit`` and of its
+commands (all but ``payments`` and ``db``, whose options are still changing) has its
+Chinese in the catalogue (:data:`govkit.cli._i18n.HELP`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from govkit.cli._app import build_parser
 from govkit.cli._i18n import HELP, display_width, help_texts
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-#: The commands whose every help text must exist in Chinese.
-TRANSLATED = ("govkit", "govkit verify", "govkit verifier")
+#: The commands whose help texts may stay English (for now).
+UNTRANSLATED = ("govkit payments", "govkit db", "govkit oidc")
 COMMANDS = (
     ["verify"],
     ["verify", "auto"],
@@ -29,6 +30,15 @@ COMMANDS = (
     ["verifier", "sync"],
     ["verifier", "import"],
     ["verifier", "status"],
+    ["keys", "generate"],
+    ["trust", "add-issuer"],
+    ["issue"],
+    ["revoke"],
+    ["present"],
+    ["sign"],
+    ["audit", "verify"],
+    ["audit", "show"],
+    ["demo"],
 )
 
 
@@ -46,7 +56,7 @@ def shown_help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 
 def translated(path: str) -> bool:
-    return path == "govkit" or path.startswith(tuple(f"{p} " for p in TRANSLATED[1:]))
+    return not (path + " ").startswith(tuple(f"{p} " for p in UNTRANSLATED))
 
 
 def test_verify_help_is_chinese_with_lang_zh(
@@ -56,7 +66,8 @@ def test_verify_help_is_chinese_with_lang_zh(
     assert shown.startswith("用法：govkit verify")
     assert "验证电子证照：GK1: 文本、.txt 文件或二维码图片" in shown
     assert "显示此帮助信息并退出" in shown
-    assert "verify a licence" not in shown and "usage:" not in shown
+    assert "verify a licence" not in shown
+    assert "usage:" not in shown
 
 
 def test_verify_help_is_english_with_lang_en(
@@ -104,9 +115,9 @@ def test_chinese_help_lines_fit_the_terminal_by_display_width(
     assert max(display_width(line) for line in prose) <= 100
 
 
-def test_every_help_text_of_govkit_verify_and_verifier_has_its_chinese() -> None:
+def test_every_help_text_of_the_translated_commands_has_its_chinese() -> None:
     texts = {text for path, text in help_texts(build_parser("en")) if translated(path)}
-    assert len(texts) > 50  # the walk reaches the subcommands' options
+    assert len(texts) > 150  # the walk reaches the subcommands' options
     missing = sorted(text for text in texts if text not in HELP)
     assert missing == [], "add the Chinese of these help texts to HELP in govkit/cli/_i18n.py"
 
@@ -114,7 +125,8 @@ def test_every_help_text_of_govkit_verify_and_verifier_has_its_chinese() -> None
 @pytest.mark.parametrize("english", sorted(HELP))
 def test_each_help_text_exists_in_both_languages(english: str) -> None:
     chinese = HELP[english]
-    assert english.strip() and chinese.strip()
+    assert english.strip()
+    assert chinese.strip()
     assert not CJK.search(english)
     assert CJK.search(chinese), english
     # argparse fills %(name)s in help texts: both languages name the same ones

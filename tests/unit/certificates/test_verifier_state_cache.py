@@ -91,7 +91,7 @@ def verified_again(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(state_module, "_open_trust_list", counting)
-    yield calls
+    return calls
 
 
 def fresh(path: Path) -> VerifierState:
@@ -132,7 +132,7 @@ def test_a_compact_form_of_another_version_is_refused() -> None:
 def test_a_compact_form_naming_a_uscc_twice_is_refused() -> None:
     body = json.loads(compact_form(trust_list()))
     body["issuers"][1][1] = body["issuers"][0][1]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="USCC"):
         from_compact_form(json.dumps(body).encode())
 
 
@@ -173,7 +173,8 @@ def test_tampered_cache_is_rebuilt_not_trusted(tmp_path: Path, verified_again: l
     path.write_bytes(data)
     verified_again.clear()
     held = fresh(tmp_path / "s").trust_list()
-    assert held is not None and held == trust_list()
+    assert held is not None
+    assert held == trust_list()
     assert all("passport" not in k.licence_types for i in held.issuers for k in i.keys)
     assert verified_again == [1]
     assert b'"passport"' not in path.read_bytes()  # written anew
@@ -208,7 +209,8 @@ def test_cache_from_another_list_is_not_used(tmp_path: Path, verified_again: lis
     shutil.copy(tmp_path / "small" / CACHE, tmp_path / "s" / CACHE)
     verified_again.clear()
     held = fresh(tmp_path / "s").trust_list()
-    assert held is not None and len(held.issuers) == 3
+    assert held is not None
+    assert len(held.issuers) == 3
     assert verified_again == [1]
 
 
@@ -221,7 +223,8 @@ def test_cache_of_an_older_list_is_not_used_after_an_update(
     (tmp_path / "s" / CACHE).write_bytes(old)  # the form of list 5 put back
     verified_again.clear()
     held = fresh(tmp_path / "s").trust_list()
-    assert held is not None and held.sequence == 6
+    assert held is not None
+    assert held.sequence == 6
     assert verified_again == [1]
 
 

@@ -31,7 +31,8 @@ def placeholders(template: str) -> set[str]:
 @pytest.mark.parametrize("key", sorted(DETAILS))
 def test_each_detail_exists_in_both_languages_with_the_same_placeholders(key: str) -> None:
     english, chinese = DETAILS[key]
-    assert english.strip() and chinese.strip()
+    assert english.strip()
+    assert chinese.strip()
     assert placeholders(english) == placeholders(chinese), key
     assert CJK.search(chinese), key
     assert not CJK.search(english), key

@@ -1,6 +1,6 @@
 """The demo's login step: a face-verified real-name login to the FAPI 2.0 profile.
 
-An OpenID Provider for tests (:class:`govkit.testing.oidc.LocalProvider`) runs on
+An OpenID Provider for tests (:class:`govkit.identity.oidc.loopback.LocalProvider`) runs on
 loopback inside the demo, so the step needs no server of its own. ``govkit oidc check``'s
 checks run on its discovery document first. Then :class:`~govkit.identity.oidc.OidcClient`
 logs a citizen in: PAR with ``private_key_jwt``, PKCE and a DPoP key, the provider's
@@ -24,9 +24,9 @@ from govkit.cli._files import write_file
 from govkit.errors import GovkitError
 from govkit.identity import AssuranceLevel, inspect_fapi2_provider
 from govkit.identity.oidc import OidcClient
+from govkit.identity.oidc.loopback import LocalProvider
 from govkit.keys import SigningKey
 from govkit.stores import SQLiteFlowStore, SQLiteReplayStore
-from govkit.testing.oidc import LocalProvider
 
 __all__ = ["step_login"]
 

@@ -1,4 +1,4 @@
-"""An OpenID Provider on loopback, for applications' own login tests and the demo.
+"""An OpenID Provider on loopback, for login tests and demonstrations (not for production).
 
 :class:`LocalProvider` runs in a thread of the test process, on ``127.0.0.1`` and a
 free port, and speaks the FAPI 2.0 flow that :class:`~govkit.identity.oidc.OidcClient`
@@ -9,9 +9,12 @@ RP-initiated logout, and signed back-channel logout tokens. The "browser" step i
 :meth:`LocalProvider.authorize`: it logs the ``login_hint`` subject in (face verified,
 ``acr`` the level given) and returns the callback URL the browser would be sent to.
 
-It is a test double: one client, state in memory, no consent screen, no TLS. The
-integration tests of govkit run its client against a certified provider
-(``oidc-provider``) as well; use this where starting Node is not wanted.
+It is a test double: one client, state in memory, no consent screen, no TLS, and it
+only ever listens on ``127.0.0.1``. Applications import it as
+:mod:`govkit.testing.oidc`; it lives here so that ``govkit demo`` can log a citizen in
+without a server (nothing under :mod:`govkit` imports :mod:`govkit.testing`). govkit's
+own integration tests run the client against a certified provider (``oidc-provider``)
+as well; use this where starting Node is not wanted.
 
 >>> from govkit.keys import SigningKey
 >>> client_key = SigningKey.generate("ES256")
@@ -38,7 +41,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock
 from govkit.errors import GovkitError
-from govkit.identity import AssuranceLevel, DPoPVerifier, TokenIssuer
+from govkit.identity._assurance import AssuranceLevel
+from govkit.identity._dpop import DPoPVerifier
+from govkit.identity._tokens import TokenIssuer
 from govkit.keys import KeyRing, SigningKey, VerifyingKey
 from govkit.stores import MemoryReplayStore
 

@@ -350,6 +350,19 @@ def import_into_verifier(ctx: DemoContext, anchor: SigningKey, signed_status: by
     ctx.results["verifier_state"] = str(path)
 
 
+def update_verifier(ctx: DemoContext) -> None:
+    """Offer the current ``trust.json`` and ``status.json`` to ``DIR/verifier``, as
+    ``govkit verifier sync`` would after the operator published newer lists (a step that
+    re-signs a list moves the state forward with it)."""
+    VerifierState(ctx.out_dir / VERIFIER_STATE).import_lists(
+        (ctx.out_dir / "trust.json").read_bytes(),
+        [(ctx.out_dir / "status.json").read_bytes()],
+        now=datetime.now(UTC),
+        trust_source=str(ctx.out_dir / "trust.json"),
+        status_sources=[str(ctx.out_dir / "status.json")],
+    )
+
+
 def issuer_with_status(
     ctx: DemoContext, key: SigningKey, agency: Agency
 ) -> tuple[CertificateIssuer, dict[str, Any]]:

@@ -18,7 +18,13 @@ from govkit.certificates import (
     sign_trust_list,
 )
 from govkit.cli._app import CliInvalid
-from govkit.cli._demo import DemoContext, _sample_fields, issuer_with_status, save_issued_status
+from govkit.cli._demo import (
+    DemoContext,
+    _sample_fields,
+    issuer_with_status,
+    save_issued_status,
+    update_verifier,
+)
 from govkit.cli._files import write_file
 from govkit.esign import (
     PadesSigner,
@@ -42,7 +48,8 @@ def step_documents(ctx: DemoContext) -> None:
     licences are issued again by the certificates step's issuer key (same agency,
     same trust list and status list: each gets its own status index), rendered, signed
     at PAdES B-B, written to ``certificates/<type>.pdf`` and verified (signature and
-    embedded licence, revocation included).
+    embedded licence, revocation included). The verifier state (``verifier/``) then
+    takes the re-signed lists, so ``govkit verify --state`` accepts those PDFs too.
     """
     keys, folder = ctx.out_dir / "keys", ctx.out_dir / "certificates"
     issuer_key = SigningKey.from_pem((keys / "issuer.pem").read_bytes())
@@ -95,6 +102,7 @@ def step_documents(ctx: DemoContext) -> None:
         ctx.record("document.sign", "licence_pdf", licence.id, details={"type": name})
         ids.append(licence.id)
     save_issued_status(ctx, issuer, state, ids)
+    update_verifier(ctx)  # the list naming the PDF signer, for govkit verify --state
     ctx.results["documents"] = {
         "ca": str(keys / "ca.crt"),
         "agency_certificate": str(keys / "agency.crt"),

@@ -824,3 +824,17 @@ def test_demo_logs_a_citizen_in_and_refuses_the_login_attacks(
     # the flow store kept no secret of the finished login in the clear
     stored = (tmp_path / "d" / "login" / "flows.db").read_bytes()
     assert b"citizen-0001" not in stored
+
+
+def test_the_demos_licence_pdfs_verify_against_the_demos_verifier_state(
+    capsys: pytest.CaptureFixture[str], demo_dir: Path
+) -> None:
+    # The documents step re-signs the trust list to name the PDF signer; the state the
+    # README points officers at must have taken that list, or every PDF would be refused
+    # with esign.signer_mismatch.
+    state, pdf = demo_dir / "verifier", demo_dir / "certificates" / "driving-licence.pdf"
+    ca = demo_dir / "keys" / "ca.crt"
+    code, data = run_json(capsys, "verify", "--state", str(state), "--ca", str(ca), str(pdf))
+    assert code == EXIT_OK
+    assert data["valid"] is True
+    assert {c["name"]: c["ok"] for c in data["checks"]}["pdf_signer"] is True

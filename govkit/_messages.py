@@ -1078,5 +1078,151 @@ DETAILS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "only PS256, ES256 and EdDSA are offered",
             "仅提供 PS256、ES256 和 EdDSA",
         ),
+        # -- identity tokens (govkit.identity TokenVerifier.inspect) ----------------------
+        "token.size": ("at most {max_bytes} bytes", "不超过 {max_bytes} 字节"),
+        "token.structure": (
+            "compact JWS: three base64url parts, JSON object header",
+            "紧凑 JWS：三段 base64url，头部为 JSON 对象",
+        ),
+        "token.type": ("typ is for {profile} tokens", "typ 为 {profile} 身份令牌类型"),
+        "token.header": (
+            "no token-supplied keys, no crit, no b64; kid present",
+            "令牌未自带密钥，无 crit、无 b64；带有 kid",
+        ),
+        "token.key": ("key {kid} ({alg})", "密钥 {kid}（{alg}）"),
+        "token.algorithm": ("alg is the key's {alg}", "alg 为该密钥的 {alg}"),
+        "token.signature": ("signature verifies", "签名验证通过"),
+        "token.claims": ("claims are a JSON object", "声明为 JSON 对象"),
+        "token.expiry": ("expires in {seconds} s", "{seconds} 秒后过期"),
+        "token.nbf_passed": ("nbf has passed", "已过 nbf 生效时间"),
+        "token.no_nbf": ("no nbf", "无 nbf"),
+        "token.issued_at": ("iat is not in the future", "iat 签发时间不在未来"),
+        "token.issuer": ("iss is the expected issuer", "iss 为预期的签发方"),
+        "token.audience": ("aud is this audience only", "aud 仅为本受众"),
+        "token.subject": ("sub present", "带有 sub（主体标识）"),
+        "token.token_id": ("jti present", "带有 jti（令牌编号）"),
+        "token.assurance": ("acr {level}", "认证等级 acr {level}"),
+        "token.amr": ("{count} amr values", "{count} 个 amr 认证方式"),
+        "token.scope": ("scope is a string", "scope 为字符串"),
+        "token.no_scope": ("no scope", "无 scope"),
+        "token.dpop_bound": ("bound to a DPoP key (cnf.jkt)", "绑定到 DPoP 密钥（cnf.jkt）"),
+        "token.no_cnf": ("bearer token (no cnf)", "持有者令牌（无 cnf）"),
+        "token.no_revocation_store": (
+            "no revocation store configured",
+            "未配置撤销记录存储",
+        ),
+        "token.not_revoked": ("not revoked", "未被撤销"),
+        "token.bearer": ("bearer token", "持有者令牌"),
+        "token.dpop_key": ("DPoP proof key matches cnf.jkt", "DPoP 证明的密钥与 cnf.jkt 一致"),
+        # -- detached signatures (govkit.esign inspect_detached) -------------------------
+        "detached.file": (
+            "a detached signature file of {count} signature(s)",
+            "分离签名文件，含 {count} 个签名",
+        ),
+        "detached.header": (
+            "a govkit detached signature, role {role}",
+            "govkit 分离签名，角色 {role}",
+        ),
+        "detached.digest": ("over this data (SHA-256)", "签署的正是此数据（SHA-256）"),
+        "detached.signature": (
+            "verifies with trusted key {kid} ({alg})",
+            "以受信任的密钥 {kid}（{alg}）验证通过",
+        ),
+        "detached.chain_start": ("starts the chain", "签名链的起点"),
+        "detached.chain_follows": (
+            "follows the signature before it, in order",
+            "按顺序接在前一个签名之后",
+        ),
+        "detached.no_roles": ("no roles were required", "未要求签名角色"),
+        "detached.roles": (
+            "the chain has exactly the required roles",
+            "签名链的角色与要求完全一致",
+        ),
+        "detached.no_purpose": (
+            "no purpose was required: any purpose is accepted",
+            "未要求签名用途：接受任何用途",
+        ),
+        "detached.purpose": ("for the required purpose", "用于所要求的用途"),
+        # -- audit logs (govkit.audit verify_log, inspect_checkpoint) ---------------------
+        "audit.entries": (
+            "{count} entries, dense, each hashing to its leaf",
+            "{count} 个条目，连续无缺，每个条目的哈希与其叶子一致",
+        ),
+        "audit.columns": (
+            "every entry canonical; query columns agree with it",
+            "每个条目均为规范形式；查询列与之一致",
+        ),
+        "audit.columns_skipped": (
+            "each entry's canonical form and query columns: only with deep",
+            "每个条目的规范形式和查询列：仅在深度检查时检查",
+        ),
+        "audit.nodes": (
+            "stored interior nodes match the recomputed tree",
+            "存储的内部节点与重新计算的默克尔树一致",
+        ),
+        "audit.checkpoints": (
+            "{count} stored checkpoints signed and matching",
+            "{count} 个已存储的检查点签名有效且一致",
+        ),
+        "audit.no_external": (
+            "no checkpoint saved outside the store was given",
+            "未提供存储之外保存的检查点",
+        ),
+        "audit.extends": (
+            "extends the saved checkpoint of size {size}",
+            "是已保存检查点（大小 {size}）的延续",
+        ),
+        "audit.extends_held": (
+            "extends the saved checkpoint of size {size} (the checkpoint this device holds)",
+            "是已保存检查点（大小 {size}，即本设备持有的检查点）的延续",
+        ),
+        "audit.extends_also_held": (
+            "extends the saved checkpoint of size {size}; and the checkpoint this device "
+            "holds (size {other})",
+            "是已保存检查点（大小 {size}）的延续；也是本设备持有的检查点（大小 {other}）的延续",
+        ),
+        "audit.extends_also_given": (
+            "extends the saved checkpoint of size {size}; and the checkpoint given (size {other})",
+            "是已保存检查点（大小 {size}）的延续；也是所给检查点（大小 {other}）的延续",
+        ),
+        "audit.note": (
+            "a signed note with {count} signature line(s)",
+            "已签名的检查点，含 {count} 行签名",
+        ),
+        "audit.note_signers": (
+            "{count} trusted key(s) signed: {names}",
+            "{count} 个受信任的密钥签名：{names}",
+        ),
+        "audit.tree": ("tree of {size} entries", "含 {size} 个条目的默克尔树"),
+        "audit.no_origin": ("no expected origin was given", "未提供预期的日志来源标识"),
+        "audit.origin": ("the expected log", "为预期的审计日志"),
+        # -- payment callbacks (govkit.payments inspect) ----------------------------------
+        "payment.signature": (
+            "a trusted key verifies the signature over the raw body",
+            "受信任的密钥验证了原始报文上的签名",
+        ),
+        "payment.timestamp": (
+            "the signed time lies within the replay window",
+            "签名时间在防重放时间窗口内",
+        ),
+        "payment.decryption": (
+            "the resource decrypts with the APIv3 key (its AEAD tag verifies)",
+            "resource 可用 APIv3 密钥解密（其 AEAD 标签验证通过）",
+        ),
+        "payment.merchant": ("for the configured merchant", "属于所配置的商户"),
+        "payment.format": (
+            "a well-formed {kind} event for order {order_id}",
+            "格式正确的 {kind} 事件，订单 {order_id}",
+        ),
+        "payment.not_established": (
+            "not established: the callback failed its {failed} check",
+            "未确认：该支付回调未通过 {failed} 检查",
+        ),
+        "payment.no_signed_time": (
+            "{name} signs no time: the inbox's unique key stops replays",
+            "{name} 不签名时间：由收件箱的唯一键阻止重放",
+        ),
+        "payment.no_mchid": ("no mchid configured", "未配置商户号 mchid"),
+        "payment.no_mer_id": ("no mer_id configured", "未配置商户号 mer_id"),
     }
 )

@@ -807,13 +807,13 @@ def _verify(
     """The checks of :func:`verify_log`; ``step[0]`` names the one being made."""
     where = step if step is not None else [""]
 
-    def passed(name: str, detail: str) -> None:
-        if record is not None:
-            record(Check(name, True, None, detail))
+    def passed(name: str, key: str, /, **values: object) -> None:
+        if record is not None:  # the detail: a catalogue message (govkit._messages.DETAILS)
+            record(Check.described(name, True, key, **values))
 
-    def skipped(name: str, detail: str) -> None:
+    def skipped(name: str, key: str, /, **values: object) -> None:
         if record is not None:
-            record(Check(name, None, None, detail))
+            record(Check.described(name, None, key, **values))
 
     origin = store.origin()
     stored = store.checkpoints()
@@ -825,15 +825,15 @@ def _verify(
     walk = _Walk(store, sizes, deep)
     where[0] = "entries"
     walk.run(progress)
-    passed("entries", f"{walk.size} entries, dense, each hashing to its leaf")
+    passed("entries", "audit.entries", count=walk.size)
     if deep:
-        passed("columns", "every entry canonical; query columns agree with it")
+        passed("columns", "audit.columns")
     else:
-        skipped("columns", "each entry's canonical form and query columns: only with deep")
+        skipped("columns", "audit.columns_skipped")
     where[0] = "nodes"
     if walk.node_error is not None:
         raise walk.node_error
-    passed("nodes", "stored interior nodes match the recomputed tree")
+    passed("nodes", "audit.nodes")
     where[0] = "checkpoints"
     for cp, note in parsed:
         verify_checkpoint(note, verifiers, origin=origin)
@@ -845,10 +845,10 @@ def _verify(
             )
         if walk.roots[cp.size] != cp.root_hash:
             raise RootMismatch("entries do not give a checkpoint's root", size=cp.size)
-    passed("checkpoints", f"{len(parsed)} stored checkpoints signed and matching")
+    passed("checkpoints", "audit.checkpoints", count=len(parsed))
     where[0] = "consistency"
     if outside is None or external is None:
-        skipped("consistency", "no checkpoint saved outside the store was given")
+        skipped("consistency", "audit.no_external")
     else:
         verify_checkpoint(external, verifiers, origin=origin)
         if outside.size > walk.size:
@@ -862,7 +862,7 @@ def _verify(
                 "the log is not an extension of the saved checkpoint (a fork)",
                 checkpoint_size=outside.size,
             )
-        passed("consistency", f"extends the saved checkpoint of size {outside.size}")
+        passed("consistency", "audit.extends", size=outside.size)
     return LogVerification(
         walk.size, walk.roots[walk.size], len(parsed), outside.size if outside else None
     )

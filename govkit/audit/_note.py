@@ -909,19 +909,21 @@ def inspect_checkpoint(
     step = "note"
     try:
         _, lines = _split_note(note)
-        checks.append(Check.passed("note", f"a signed note with {len(lines)} signature line(s)"))
+        checks.append(Check.described("note", True, "audit.note", count=len(lines)))
         step = "signatures"
         opened = open_note(note, verifiers, min_signatures=min_signatures)
         names = ", ".join(sorted({s.name for s in opened.signatures}))
         checks.append(
-            Check.passed("signatures", f"{len(opened.signatures)} trusted key(s) signed: {names}")
+            Check.described(
+                "signatures", True, "audit.note_signers", count=len(opened.signatures), names=names
+            )
         )
         step = "body"
         checkpoint = Checkpoint.parse(opened.text)
-        checks.append(Check.passed("body", f"tree of {checkpoint.size} entries"))
+        checks.append(Check.described("body", True, "audit.tree", size=checkpoint.size))
         step = "origin"
         if origin is None:
-            checks.append(Check.not_performed("origin", "no expected origin was given"))
+            checks.append(Check.described("origin", None, "audit.no_origin"))
         elif checkpoint.origin != origin:
             raise CheckpointInvalid(
                 "checkpoint is for another log (origin mismatch)",
@@ -929,7 +931,7 @@ def inspect_checkpoint(
                 origin=checkpoint.origin,
             )
         else:
-            checks.append(Check.passed("origin", "the expected log"))
+            checks.append(Check.described("origin", True, "audit.origin"))
     except GovkitError as exc:
         if not isinstance(exc, VerificationError):
             raise

@@ -1621,18 +1621,28 @@ def _second_checkpoint(
     except VerificationError as exc:
         checks[where] = Check.from_error("consistency", exc)
         return replace(report, checks=tuple(checks))
-    which = "this device holds" if label == "held" else "given"
-    checks[where] = Check.passed(
-        "consistency",
-        f"{checks[where].detail}; and the checkpoint {which} (size {small.size})",
-    )
+    before = checks[where]
+    if before.detail_key == "audit.extends":  # the larger checkpoint's check, in both languages
+        key = "audit.extends_also_held" if label == "held" else "audit.extends_also_given"
+        checks[where] = Check.described(
+            "consistency", True, key, **dict(before.detail_values), other=small.size
+        )
+    else:
+        which = "this device holds" if label == "held" else "given"
+        checks[where] = Check.passed(
+            "consistency", f"{before.detail}; and the checkpoint {which} (size {small.size})"
+        )
     return replace(report, checks=tuple(checks))
 
 
 def _say_held(report: LogReport) -> LogReport:
     """Say in the consistency check that the checkpoint is the one this device holds."""
     checks = tuple(
-        replace(c, detail=f"{c.detail} (the checkpoint this device holds)")
+        (
+            Check.described(c.name, True, "audit.extends_held", **dict(c.detail_values))
+            if c.detail_key == "audit.extends"
+            else Check.passed(c.name, f"{c.detail} (the checkpoint this device holds)")
+        )
         if c.name == "consistency" and c.ok is True
         else c
         for c in report.checks

@@ -918,6 +918,9 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
                 ("note", "检查点签名"),
                 ("body", "内容"),
                 ("merchant", "商户"),
+                ("decryption", "解密"),
+                ("callback", "支付回调"),
+                ("digest", "摘要"),
                 ("discovery", "发现文档"),
                 ("issuer_identifier", "签发方标识"),
                 ("https", "HTTPS 传输"),
@@ -1284,6 +1287,70 @@ HELP: Final[Mapping[str, str]] = MappingProxyType(
         "the clear value to erase": "要删除的明文值",
         "why (recorded in the erasure event)": "原因（记录在删除事件中）",
         "the log's pseudonym secret": "日志的假名密钥",
+        # -- govkit payments ------------------------------------------------------------------
+        "counts and the latest events of an inbox": "支付回调收件箱的各状态计数和最新事件",
+        "process a failed or pending event again": "重新处理失败或待处理的支付回调事件",
+        "release a quarantined event after review": "审核后放行被隔离的支付回调事件",
+        "re-drive pending, failed and stranded events until SIGTERM": (
+            "持续重新处理待处理、失败和滞留的事件，直到收到 SIGTERM"
+        ),
+        "compare a daily trade bill with an inbox": "将每日交易对账单与支付回调收件箱对账",
+        "sqlite path or postgresql:// URL": "SQLite 文件路径或 postgresql:// 地址",
+        "only this state": "只显示此状态的事件",
+        "at most this many events (20)": "最多显示这么多个事件（20）",
+        "the inbox: sqlite path or postgresql:// URL": (
+            "支付回调收件箱：SQLite 文件路径或 postgresql:// 地址"
+        ),
+        "the provider's event id": "支付渠道的事件编号",
+        "when several use the id": "多个支付渠道使用同一编号时指定",
+        "your at-least-once handler, handler(event)": "你的至少一次处理程序：handler(event)",
+        "your transactional handler, handler(event, tx)": "你的事务处理程序：handler(event, tx)",
+        "append to this audit log": "追加记录到此审计日志",
+        "why (recorded)": "原因（会被记录）",
+        "who reviewed it": "审核人",
+        "the inbox keeps no order book": "该收件箱不保存订单簿",
+        "how long an event taken by a worker stays its own (300)": (
+            "工作进程领取的事件归其独占的时长（300）"
+        ),
+        "first wait when idle (1)": "空闲时的首次等待秒数（1）",
+        "longest wait (30)": "最长等待秒数（30）",
+        "one pass, then exit": "只处理一轮，然后退出",
+        "the provider's daily trade bill": "支付渠道的每日交易对账单",
+        "bill format": "对账单格式",
+        # -- govkit db --------------------------------------------------------------------
+        "bring every govkit store in STORE to this release's schema": (
+            "将 STORE 中的每个 govkit 存储升级到本版本的数据库结构"
+        ),
+        "delete what has expired in STORE (and old inbox bodies); print the counts": (
+            "清理 STORE 中已过期的数据（以及旧的收件箱报文）；显示清理数量"
+        ),
+        "only this component (repeatable; default: every one found in STORE)": (
+            "只处理此组件（可重复；默认：STORE 中找到的每个组件）"
+        ),
+        "Delete what has expired at --at (default: now) in every govkit store found in "
+        "STORE: replay entries, revoked-token entries and flows past their expiry; in a "
+        "payment inbox, the bodies and headers of processed deliveries older than "
+        "--body-retention (their SHA-256 is kept) and refused deliveries as old. STORE may "
+        "be a verifier state directory: expired presentation replays and list files no "
+        "longer held. STORE may be a redis://, rediss:// or unix:// URL: the replay, "
+        "revocation and flow stores under --prefix. Nothing live is deleted.": (
+            "清理 STORE 中找到的每个 govkit 存储在 --at 时刻（默认：当前）已过期的数据："
+            "过期的重放记录、已撤销令牌记录和登录流程；在支付回调收件箱中，清理早于 "
+            "--body-retention 的已处理投递的报文正文和报头（保留其 SHA-256），"
+            "以及同样早的被拒投递。STORE 可以是验证状态目录：清理过期的出示重放记录和"
+            "不再持有的列表文件。STORE 可以是 redis://、rediss:// 或 unix:// 地址："
+            "清理 --prefix 下的重放、撤销和登录流程存储。不会删除任何仍有效的数据。"
+        ),
+        "SQLite file path, postgresql:// URL, verifier state directory, or redis://, "
+        "rediss:// or unix:// URL": (
+            "SQLite 文件路径、postgresql:// 地址、验证状态目录，"
+            "或 redis://、rediss://、unix:// 地址"
+        ),
+        "as of this time (default: now)": "以此时刻为准（默认：当前）",
+        "payments: keep delivery bodies this long (seconds, or with s, m, h, d; default 30d)": (
+            "支付回调：投递报文的保留时长（秒数，或带 s、m、h、d；默认 30d）"
+        ),
+        "Redis: the stores' key prefix (default govkit:)": ("Redis：存储的键前缀（默认 govkit:）"),
         # -- govkit demo --------------------------------------------------------------------------
         "output folder": "输出目录",
         "run in a folder that is not empty (an earlier run's): replace its files": (

@@ -307,13 +307,16 @@ class _Steps:
         self._record = record
         self.name = "format"
 
-    def passed(self, detail: str) -> None:
+    def passed(self, key: str, /, **values: object) -> None:
+        """Record the current check as passed; its detail is the catalogue message
+        ``key`` (:data:`govkit._messages.DETAILS`) filled with ``values``."""
         if self._record is not None:
-            self._record.append(Check(self.name, True, None, detail))
+            self._record.append(Check.described(self.name, True, key, **values))
 
-    def skipped(self, detail: str) -> None:
+    def skipped(self, key: str, /, **values: object) -> None:
+        """Record the current check as not performed (never a pass)."""
         if self._record is not None:
-            self._record.append(Check(self.name, None, None, detail))
+            self._record.append(Check.described(self.name, None, key, **values))
 
 
 def _party_header(
@@ -356,7 +359,7 @@ def _verify(
 ) -> tuple[DetachedSignature, ...]:
     digest = _digest(data)
     entries = _parse(signature)
-    steps.passed(f"a detached signature file of {len(entries)} signature(s)")
+    steps.passed("detached.file", count=len(entries))
     trusted: KeyRing | Mapping[str, VerifyingKey] = (
         keys if isinstance(keys, KeyRing) else {k.kid: k for k in keys}
     )
@@ -366,13 +369,13 @@ def _verify(
         party = f"party{index + 1}"
         steps.name = f"{party}.header"
         header, kid, alg, role, iat, text_purpose = _party_header(index, entry)
-        steps.passed(f"a govkit detached signature, role {role}")
+        steps.passed("detached.header", role=role)
         steps.name = f"{party}.purpose"
         _check_purpose(index, text_purpose, purpose, steps)
         steps.name = f"{party}.digest"
         if header.get("sha256") != b64url_encode(digest):
             raise DocumentDigestMismatch("the signature is over other data", index=index)
-        steps.passed("over this data (SHA-256)")
+        steps.passed("detached.digest")
         steps.name = f"{party}.signature"
         signed_at = datetime.fromtimestamp(iat, UTC)
         key = _key_for(trusted, kid, signed_at)
@@ -383,7 +386,7 @@ def _verify(
             key.verify(value, entry["protected"].encode("ascii") + b"." + digest)
         except (GovkitError, UnicodeEncodeError):
             raise DocumentSignatureInvalid("a signature does not verify", index=index) from None
-        steps.passed(f"verifies with trusted key {kid} ({alg})")
+        steps.passed("detached.signature", kid=kid, alg=alg)
         steps.name = f"{party}.chain"
         if index == 0:
             if role != "sign" or "prev" in header:
@@ -395,26 +398,24 @@ def _verify(
                 raise SignatureChainBroken("roles are out of order", index=index)
         if iat < previous_time or signed_at > when:
             raise SignatureChainBroken("signing times go backwards or lie ahead", index=index)
-        steps.passed(
-            "starts the chain" if index == 0 else "follows the signature before it, in order"
-        )
+        steps.passed("detached.chain_start" if index == 0 else "detached.chain_follows")
         previous_time = iat
         result.append(DetachedSignature(index, role, text_purpose, kid, alg, signed_at))
     steps.name = "roles"
     if roles is None:
-        steps.skipped("no roles were required")
+        steps.skipped("detached.no_roles")
     elif tuple(r.role for r in result) != tuple(roles):
         raise SignatureChainBroken("the chain does not have the required roles")
     else:
-        steps.passed("the chain has exactly the required roles")
+        steps.passed("detached.roles")
     return tuple(result)
 
 
 def _check_purpose(index: int, stated: str, required: str | None, steps: _Steps) -> None:
     """The purpose a party signed for is the required one (when one is required)."""
     if required is None:
-        steps.skipped("no purpose was required: any purpose is accepted")
+        steps.skipped("detached.no_purpose")
     elif stated != required:
         raise WrongSignaturePurpose("the signature is for another purpose", index=index)
     else:
-        steps.passed("for the required purpose")
+        steps.passed("detached.purpose")

@@ -8,11 +8,13 @@ its own govkit error and nothing in a token can choose a key or an algorithm.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import math
 import re
 import secrets
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +27,7 @@ import jwt.algorithms
 from govkit._aio import offload
 from govkit._encoding import b64url_decode, b64url_encode, canonical_json
 from govkit._json import loads_object
+from govkit._messages import DETAILS
 from govkit.audit import AuditEvent, AuditLog
 from govkit.clock import Clock, SystemClock, require_aware, resolve_time
 from govkit.errors import (
@@ -667,7 +670,12 @@ class TokenReport(Report):
 
 
 class _Trace:
-    """Records passed checks for :meth:`TokenVerifier.inspect`; ``step`` names the current one."""
+    """Records passed checks for :meth:`TokenVerifier.inspect`; ``step`` names the current one.
+
+    A check's detail is a message of the catalogue (:data:`govkit._messages.DETAILS`),
+    so the command can say it in Chinese; its values come positionally, in the order of
+    the message's placeholders, and are filled in only here (never by ``verify``).
+    """
 
     __slots__ = ("checks", "step")
 
@@ -675,13 +683,13 @@ class _Trace:
         self.checks: list[Check] = []
         self.step = "size"
 
-    def passed(self, detail: str, *args: object) -> None:
-        """Record the current step as passed; ``detail % args`` is formatted only here."""
-        self.checks.append(Check(self.step, True, None, detail % args if args else detail))
+    def passed(self, key: str, *args: object) -> None:
+        """Record the current step as passed with the detail ``key`` filled with ``args``."""
+        self.checks.append(_described(self.step, True, key, args))
 
-    def not_performed(self, detail: str) -> None:
+    def not_performed(self, key: str) -> None:
         """Record the current step as not performed (never a pass)."""
-        self.checks.append(Check(self.step, None, None, detail))
+        self.checks.append(_described(self.step, None, key, ()))
 
 
 class _NoTrace(_Trace):
@@ -689,11 +697,30 @@ class _NoTrace(_Trace):
 
     __slots__ = ()
 
-    def passed(self, detail: str, *args: object) -> None:
+    def passed(self, key: str, *args: object) -> None:
         """Do nothing: :meth:`TokenVerifier.verify` reports by raising."""
 
-    def not_performed(self, detail: str) -> None:
+    def not_performed(self, key: str) -> None:
         """Do nothing: :meth:`TokenVerifier.verify` reports by raising."""
+
+
+@functools.cache
+def _placeholders(key: str) -> tuple[str, ...]:
+    """The placeholders of the detail ``key``'s English message, in order."""
+    return tuple(n for _, n, _, _ in string.Formatter().parse(DETAILS[key][0]) if n)
+
+
+def _described(step: str, ok: bool | None, key: str, args: tuple[object, ...]) -> Check:
+    """The check ``step`` with the detail ``key`` filled with ``args`` (a float shown as
+    whole seconds, as ``%d`` did), as :meth:`Check.described` makes it."""
+    names = _placeholders(key)
+    if not names and not args:
+        return Check(step, ok, None, DETAILS[key][0], key)
+    shown = tuple(
+        (name, str(int(value) if isinstance(value, float) else value))
+        for name, value in zip(names, args, strict=True)
+    )
+    return Check(step, ok, None, DETAILS[key][0].format_map(dict(shown)), key, shown)
 
 
 def _optional_date(claims: Mapping[str, Any], name: str) -> int | None:
@@ -923,7 +950,7 @@ class TokenVerifier:
         claims = loads_object(
             jws.payload, what="claims", error=MalformedToken, allow_floats=True, max_depth=16
         )
-        trace.passed("claims are a JSON object")
+        trace.passed("token.claims")
         times = self._check_times(claims, when.timestamp(), trace)
         result = self._check_claims(claims, key, times, trace)
         self._check_revocation(result, when, trace)
@@ -936,12 +963,12 @@ class TokenVerifier:
         """Size, structure, type, header, key lookup, algorithm, signature."""
         trace.step = "size"
         _check_size(token, self._max_bytes)
-        trace.passed("at most %d bytes", self._max_bytes)
+        trace.passed("token.size", self._max_bytes)
 
         trace.step = "structure"
         jws = _split(token, self._headers)
         header = jws.header
-        trace.passed("compact JWS: three base64url parts, JSON object header")
+        trace.passed("token.structure")
 
         trace.step = "type"
         if not jws.known_header:  # else this header passed these checks before
@@ -952,7 +979,7 @@ class TokenVerifier:
                 raise WrongTokenType(
                     f"header typ is not the {self._profile} token type", profile=self._profile
                 )
-        trace.passed("typ is for %s tokens", self._profile)
+        trace.passed("token.type", self._profile)
 
         trace.step = "header"
         if not jws.known_header:
@@ -960,14 +987,14 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID:
             raise MalformedToken("header kid must be a string of 1 to 256 characters")
-        trace.passed("no token-supplied keys, no crit, no b64; kid present")
+        trace.passed("token.header")
 
         trace.step = "key"
         try:
             key = self._keys.get(kid, at=when)
         except (UnknownKey, KeyNotValidAt):
             raise TokenKeyUnknown("no trusted key with the token's kid", kid=kid) from None
-        trace.passed("key %s (%s)", key.kid, key.alg)
+        trace.passed("token.key", key.kid, key.alg)
 
         trace.step = "algorithm"
         _check_alg(jws, key)
@@ -977,11 +1004,11 @@ class TokenVerifier:
                 alg=key.alg,
                 kid=key.kid,
             )
-        trace.passed("alg is the key's %s", key.alg)
+        trace.passed("token.algorithm", key.alg)
 
         trace.step = "signature"
         _check_signature(jws, key)
-        trace.passed("signature verifies")
+        trace.passed("token.signature")
         if not jws.known_header:
             _remember(self._headers, jws.encoded_header, header)
         return jws, key
@@ -995,19 +1022,19 @@ class TokenVerifier:
         exp = _required_date(claims, "exp")
         if now >= exp + leeway:
             raise TokenExpired("the token has expired", claim="exp")
-        trace.passed("expires in %d s", exp - now)
+        trace.passed("token.expiry", exp - now)
 
         trace.step = "not_before"
         nbf = _optional_date(claims, "nbf")
         if nbf is not None and nbf > now + leeway:
             raise TokenNotYetValid("the token is not valid yet", claim="nbf")
-        trace.passed("nbf has passed" if nbf is not None else "no nbf")
+        trace.passed("token.nbf_passed" if nbf is not None else "token.no_nbf")
 
         trace.step = "issued_at"
         iat = _required_date(claims, "iat")
         if iat > now + leeway:
             raise TokenNotYetValid("the token was issued in the future", claim="iat")
-        trace.passed("iat is not in the future")
+        trace.passed("token.issued_at")
         return exp, nbf, iat
 
     def _check_claims(
@@ -1023,7 +1050,7 @@ class TokenVerifier:
             raise MissingClaim("claim 'iss' is required and must be a string", claim="iss")
         if claims["iss"] != self._issuer:
             raise WrongIssuer("claim 'iss' is not the expected issuer", claim="iss")
-        trace.passed("iss is the expected issuer")
+        trace.passed("token.issuer")
 
         trace.step = "audience"
         aud = claims.get("aud")
@@ -1036,15 +1063,15 @@ class TokenVerifier:
             )
         elif aud != self._audience:
             raise WrongAudience("claim 'aud' is not this audience", claim="aud")
-        trace.passed("aud is this audience only")
+        trace.passed("token.audience")
 
         trace.step = "subject"
         sub = _subject(claims)
-        trace.passed("sub present")
+        trace.passed("token.subject")
 
         trace.step = "token_id"
         jti = _string(claims, "jti", max_length=_MAX_JTI)
-        trace.passed("jti present")
+        trace.passed("token.token_id")
 
         trace.step = "assurance"
         if "acr" not in claims:
@@ -1056,19 +1083,19 @@ class TokenVerifier:
                 required=self._min_assurance.label,
                 claim="acr",
             )
-        trace.passed("acr %s", level.name)
+        trace.passed("token.assurance", level.name)
 
         trace.step = "amr"
         amr = claims.get("amr", [])
         if not isinstance(amr, list) or not all(isinstance(m, str) for m in amr):
             raise MissingClaim("claim 'amr' must be a list of strings", claim="amr")
-        trace.passed("%d amr values", len(amr))
+        trace.passed("token.amr", len(amr))
 
         trace.step = "scope"
         scope = claims.get("scope", "")
         if not isinstance(scope, str):
             raise MissingClaim("claim 'scope' must be a space-separated string", claim="scope")
-        trace.passed("scope is a string" if "scope" in claims else "no scope")
+        trace.passed("token.scope" if "scope" in claims else "token.no_scope")
 
         trace.step = "confirmation"
         jkt: str | None = None
@@ -1077,7 +1104,7 @@ class TokenVerifier:
             if not isinstance(cnf, dict) or not isinstance(cnf.get("jkt"), str) or not cnf["jkt"]:
                 raise MissingClaim("claim 'cnf' must be an object with a 'jkt' string", claim="cnf")
             jkt = cnf["jkt"]
-        trace.passed("bound to a DPoP key (cnf.jkt)" if jkt else "bearer token (no cnf)")
+        trace.passed("token.dpop_bound" if jkt else "token.no_cnf")
 
         exp, nbf, iat = times
         issued_at = _utc(iat)
@@ -1105,14 +1132,14 @@ class TokenVerifier:
         """
         trace.step = "revocation"
         if self._store is None:
-            trace.not_performed("no revocation store configured")
+            trace.not_performed("token.no_revocation_store")
             return
         if self._store.is_revoked(claims.token_id, now=when):
             raise TokenRevoked("the token has been revoked", claim="jti")
         cutoff = self._store.subject_not_before(claims.subject)
         if cutoff is not None and require_aware(cutoff, "subject_not_before") > claims.issued_at:
             raise TokenRevoked("the subject's tokens issued before a cutoff are revoked")
-        trace.passed("not revoked")
+        trace.passed("token.not_revoked")
 
     def _check_binding(
         self,
@@ -1131,7 +1158,7 @@ class TokenVerifier:
         if jkt is None:
             if dpop_proof is not None:
                 raise DPoPBindingMismatch("a DPoP proof was sent with a token not bound to a key")
-            trace.passed("bearer token")
+            trace.passed("token.bearer")
             return
         if dpop_proof is None:
             raise DPoPBindingMismatch(
@@ -1144,7 +1171,7 @@ class TokenVerifier:
         proof = self._dpop.verify(dpop_proof, htm=htm, htu=htu, access_token=token, at=when)
         if proof.jkt != jkt:
             raise DPoPBindingMismatch("the DPoP proof key is not the key the token is bound to")
-        trace.passed("DPoP proof key matches cnf.jkt")
+        trace.passed("token.dpop_key")
 
     def __repr__(self) -> str:
         return (

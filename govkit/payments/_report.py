@@ -21,11 +21,14 @@ reported as not established (``ok`` is ``None``), never as passed.
 
 from __future__ import annotations
 
+import re
+import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from govkit._messages import DETAILS
 from govkit.errors import (
     GovkitError,
     PaymentDecryptFailed,
@@ -50,17 +53,40 @@ CALLBACK_CHECKS: Final[Mapping[Provider, tuple[str, ...]]] = {
     Provider.STANDARD_WEBHOOKS: ("signature", "timestamp", "format"),
 }
 
-#: What each check established, when the callback verified.
+#: What each check established, when the callback verified: its detail's catalogue key
+#: (:data:`govkit._messages.DETAILS`).
 _PASSED: Final = {
-    "signature": "a trusted key verifies the signature over the raw body",
-    "timestamp": "the signed time lies within the replay window",
-    "decryption": "the resource decrypts with the APIv3 key (its AEAD tag verifies)",
-    "merchant": "for the configured merchant",
+    "signature": "payment.signature",
+    "timestamp": "payment.timestamp",
+    "decryption": "payment.decryption",
+    "merchant": "payment.merchant",
 }
-#: Said of the other checks when a callback fails one.
-_NOT_ESTABLISHED: Final = "not established: the callback failed its {failed} check"
 #: The ``timestamp`` check of a provider that signs no time.
-NO_SIGNED_TIME: Final = "{name} signs no time: the inbox's unique key stops replays"
+NO_SIGNED_TIME: Final = DETAILS["payment.no_signed_time"][0]
+#: The catalogue messages an adapter may give as why a check is not made (``unchecked``),
+#: as patterns that give back their values: such a detail is said in Chinese too.
+_UNCHECKED: Final = tuple(
+    (
+        key,
+        re.compile(
+            "".join(
+                re.escape(text) + (f"(?P<{name}>.+)" if name else "")
+                for text, name, _, _ in string.Formatter().parse(DETAILS[key][0])
+            )
+        ),
+    )
+    for key in ("payment.no_signed_time", "payment.no_mchid", "payment.no_mer_id")
+)
+
+
+def _not_made(name: str, why: str) -> Check:
+    """The check ``name``, not performed because of ``why``: from the catalogue when
+    ``why`` is one of its messages, else as given."""
+    for key, pattern in _UNCHECKED:
+        match = pattern.fullmatch(why)
+        if match:
+            return Check.described(name, None, key, **match.groupdict())
+    return Check.not_performed(name, why)
 
 
 def _failed_check(error: GovkitError) -> str:
@@ -145,19 +171,20 @@ def inspect_callback(
         made = [
             Check.from_error(name, exc)
             if name == failed
-            else Check.not_performed(
-                name, skipped.get(name, _NOT_ESTABLISHED.format(failed=failed))
-            )
+            else _not_made(name, skipped[name])
+            if name in skipped
+            else Check.described(name, None, "payment.not_established", failed=failed)
             for name in names
         ]
         if failed not in names:
             made.append(Check.from_error(failed, exc))
         return CallbackReport(str(provider), tuple(made))
-    normalised = f"a well-formed {event.kind} event for order {event.order_id}"
     passed = [
-        Check.not_performed(name, skipped[name])
+        _not_made(name, skipped[name])
         if name in skipped
-        else Check.passed(name, _PASSED.get(name, normalised))
+        else Check.described(name, True, _PASSED[name])
+        if name in _PASSED
+        else Check.described(name, True, "payment.format", kind=event.kind, order_id=event.order_id)
         for name in names
     ]
     return CallbackReport(str(provider), tuple(passed), event)

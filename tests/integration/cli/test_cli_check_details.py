@@ -198,3 +198,130 @@ def test_the_clock_line_of_verifier_status_is_chinese(
     assert main(["--lang", "zh", "verifier", "status", "--state", str(tmp_path / "s")]) == EXIT_OK
     shown = capsys.readouterr().out
     assert re.search(f"设备时钟：设备时钟不早于本设备已见过的最新签名时间（{TIME}）", shown)
+
+
+# --- identity tokens, detached signatures, audit logs ---------------------------------------
+
+ISS, AUD = "https://login.gd.gov.example", "https://tax.gd.gov.example"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def check_lines(out: str) -> dict[str, str]:
+    """Each check line's detail by its (translated) name."""
+    lines: dict[str, str] = {}
+    for line in out.splitlines():
+        match = re.match(r"  (✓|✗|not checked|未检查)\s+(\S+(?: \S+)?)\s{2,}(.*)$", line)
+        if match:
+            lines[match.group(2)] = match.group(3)
+    return lines
+
+
+@pytest.fixture
+def token_args(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[str, list[str]]:
+    key = demo / "keys" / "es256.pem"
+    jwks = tmp_path / "jwks.json"
+    code, out = run(capsys, "keys", "jwks", f"{key}.pub")
+    assert code == EXIT_OK
+    jwks.write_text(out)
+    code, token = run(
+        capsys, "token", "issue", "--key", str(key), "--issuer", ISS, "--subject", "p-1",
+        "--audience", AUD, "--assurance", "high", "--amr", "face", "-q",
+    )  # fmt: skip
+    assert code == EXIT_OK
+    return token.strip(), ["--jwks", str(jwks), "--issuer", ISS, "--audience", AUD]
+
+
+def test_each_check_line_of_a_token_is_chinese(
+    token_args: tuple[str, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    token, args = token_args
+    code, lines, out = verify(capsys, "zh", "token", token, *args)
+    assert code == EXIT_OK, out
+    assert lines["大小"] == "不超过 8192 字节"
+    assert lines["结构"] == "紧凑 JWS：三段 base64url，头部为 JSON 对象"
+    assert re.fullmatch(r"密钥 \S+（ES256）", lines["密钥"])
+    assert lines["签名"] == "签名验证通过"
+    assert re.fullmatch(r"\d+ 秒后过期", lines["过期时间"])
+    assert lines["认证等级"] == "认证等级 acr HIGH"
+    assert lines["认证方式"] == "1 个 amr 认证方式"
+    assert check_lines(out)["DPoP 证明"] == "持有者令牌"
+    checks = [line for line in out.splitlines() if line.startswith("  ")]
+    assert len(checks) == 21
+    prose = r"\b[a-z]{3,} [a-z]{2,} [a-z]{3,}\b"  # three English words in a row
+    assert [line for line in checks if re.search(prose, line)] == []
+
+
+def test_a_tokens_json_keeps_the_english_detail_in_chinese_mode(
+    token_args: tuple[str, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    token, args = token_args
+    code = main(["--lang", "zh", "--json", "verify", "token", token, *args])
+    assert code == EXIT_OK
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["size"]["detail"] == "at most 8192 bytes"
+    assert checks["signature"]["detail"] == "signature verifies"
+
+
+def test_each_check_line_of_a_detached_signature_is_chinese(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    letter = tmp_path / "letter.txt"
+    letter.write_text("批复")
+    key = str(demo / "keys" / "es256.pem")
+    assert main(["sign", str(letter), "--key", key, "--purpose", "审批", "-q"]) == EXIT_OK
+    capsys.readouterr()
+    code, lines, out = verify(
+        capsys, "zh", "detached", str(letter), "--signature", f"{letter}.sig",
+        "--key", f"{key}.pub", "--purpose", "审批",
+    )  # fmt: skip
+    assert code == EXIT_OK, out
+    assert lines["格式"] == "分离签名文件，含 1 个签名"
+    assert lines["party1.头部"] == "govkit 分离签名，角色 sign"
+    assert lines["party1.用途"] == "用于所要求的用途"
+    assert lines["party1.摘要"] == "签署的正是此数据（SHA-256）"
+    assert re.fullmatch(r"以受信任的密钥 \S+（ES256）验证通过", lines["party1.签名"])
+    assert lines["party1.签名链"] == "签名链的起点"
+    english = main(["--lang", "en", "--json", "verify", "detached", str(letter),
+                    "--signature", f"{letter}.sig", "--key", f"{key}.pub"])  # fmt: skip
+    assert english == EXIT_OK
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["format"]["detail"] == "a detached signature file of 1 signature(s)"
+
+
+def test_each_check_line_of_an_audit_log_is_chinese(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = str(demo / "audit.db")
+    vkey = str(demo / "audit" / "note-key.vkey")
+    checkpoint = str(demo / "audit" / "checkpoint")
+    state = ["--state", str(tmp_path / "state")]
+    code, out = run(
+        capsys, "--lang", "zh", "audit", "verify", store, "--vkey", vkey,
+        "--checkpoint", checkpoint, *state,
+    )  # fmt: skip
+    assert code == EXIT_OK, out
+    lines = check_lines(out)
+    assert re.fullmatch(r"\d+ 个条目，连续无缺，每个条目的哈希与其叶子一致", lines["条目"])
+    assert lines["查询列"] == "未检查条目的查询列（--deep）"  # the command's own words
+    assert lines["默克尔节点"] == "存储的内部节点与重新计算的默克尔树一致"
+    assert re.fullmatch(r"\d+ 个已存储的检查点签名有效且一致", lines["检查点"])
+    assert re.fullmatch(r"是已保存检查点（大小 \d+）的延续", lines["一致性"])
+    # run again without --checkpoint: the state's held checkpoint is the one checked
+    code, out = run(capsys, "--lang", "zh", "audit", "verify", store, "--vkey", vkey, *state)
+    assert code == EXIT_OK, out
+    assert re.fullmatch(
+        r"是已保存检查点（大小 \d+，即本设备持有的检查点）的延续", check_lines(out)["一致性"]
+    )
+    code = main(["--json", "audit", "verify", store, "--vkey", vkey, *state])
+    assert code == EXIT_OK
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert re.fullmatch(
+        r"extends the saved checkpoint of size \d+ \(the checkpoint this device holds\)",
+        checks["consistency"]["detail"],
+    )

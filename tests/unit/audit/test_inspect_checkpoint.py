@@ -131,3 +131,17 @@ def test_bad_min_signatures_is_a_configuration_error(min_signatures: Any, messag
     with pytest.raises(ConfigurationError) as caught:
         inspect_checkpoint(NOTE, [SIGNER.verifier], min_signatures=min_signatures)
     assert caught.value.message == message
+
+
+def test_each_check_of_a_checkpoint_report_is_said_in_chinese() -> None:
+    report = inspect_checkpoint(NOTE, [SIGNER.verifier], origin=ORIGIN)
+    said = {c.name: c.detail_in("zh") for c in report.checks}
+    assert said == {
+        "note": "已签名的检查点，含 1 行签名",
+        "signatures": f"1 个受信任的密钥签名：{ORIGIN}",
+        "body": "含 8 个条目的默克尔树",
+        "origin": "为预期的审计日志",
+    }
+    assert report.checks[1].detail == f"1 trusted key(s) signed: {ORIGIN}"
+    unchecked = inspect_checkpoint(NOTE, [SIGNER.verifier]).checks[-1]
+    assert (unchecked.ok, unchecked.detail_in("zh")) == (None, "未提供预期的日志来源标识")

@@ -687,6 +687,31 @@ def test_honest_log_verifies_and_inspects_clean(
         assert verify_log(store, verifiers=[vkey_verifier]).size == PROOF_LOG_SIZE + 1
 
 
+def test_each_check_of_a_log_report_is_said_in_chinese_with_its_counts_as_they_are(
+    filled: AuditLog, db: Path, vkey_verifier: NoteVerifier
+) -> None:
+    first = filled.checkpoint()
+    filled.append(event(PROOF_LOG_SIZE))
+    filled.checkpoint()
+    deep = inspect_log(db, verifiers=[vkey_verifier], checkpoint=first, deep=True)
+    said = {c.name: c.detail_in("zh") for c in deep.checks}
+    size = PROOF_LOG_SIZE + 1
+    assert said == {
+        "entries": f"{size} 个条目，连续无缺，每个条目的哈希与其叶子一致",
+        "columns": "每个条目均为规范形式；查询列与之一致",
+        "nodes": "存储的内部节点与重新计算的默克尔树一致",
+        "checkpoints": "2 个已存储的检查点签名有效且一致",
+        "consistency": f"是已保存检查点（大小 {PROOF_LOG_SIZE}）的延续",
+    }
+    assert deep.checks[-1].detail == f"extends the saved checkpoint of size {PROOF_LOG_SIZE}"
+    shallow = inspect_log(db, verifiers=[vkey_verifier])
+    assert [c.detail_in("zh") for c in shallow.checks if c.ok is None] == [
+        "每个条目的规范形式和查询列：仅在深度检查时检查",
+        "未提供存储之外保存的检查点",
+    ]
+    assert all(c.detail_key is not None for c in (*deep.checks, *shallow.checks))
+
+
 def test_log_verification_with_an_unrelated_key_fails(filled: AuditLog) -> None:
     filled.checkpoint()
     stranger = NoteSigner.generate(ORIGIN).verifier

@@ -9,6 +9,7 @@ entry is used by a verifier.
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from dataclasses import replace
@@ -22,6 +23,22 @@ from govkit.report import Check
 
 ROOT = Path(__file__).resolve().parents[3]
 CJK = re.compile(r"[\u4e00-\u9fff]")
+#: The verifiers whose passed (and not made) checks are worded from the catalogue: identity
+#: tokens, the OIDC provider check, PDF and detached signatures, audit logs, licences and
+#: presentations. (Payment callbacks keep an adapter's own ``unchecked`` reason as given;
+#: their own messages are checked in tests/unit/payments/test_inspect.py.)
+VERIFIERS = (
+    "identity/_tokens.py",
+    "identity/_fapi.py",
+    "esign/_detached.py",
+    "esign/_verify.py",
+    "audit/_log.py",
+    "audit/_note.py",
+    "certificates/_verifier.py",
+    "certificates/_report.py",
+)
+#: The methods that record a check whose detail is a catalogue key.
+RECORDERS = frozenset({"passed", "skipped", "not_performed", "ok"})
 
 
 def placeholders(template: str) -> set[str]:
@@ -104,3 +121,76 @@ def test_a_detail_whose_values_do_not_fill_it_is_refused() -> None:
 def test_a_failed_described_check_without_a_code_is_refused() -> None:
     with pytest.raises(ConfigurationError):
         Check.described("trust_freshness", False, "trust_freshness.expired", expired="x")
+
+
+def _free_text_details(source: str, label: str) -> list[str]:
+    """Where the module words a passed or not-made check in English only: a check made
+    with ``Check.passed``/``Check.not_performed``/``Check(name, True|None, ...)``, or a
+    recorder (``trace.passed``, ``steps.skipped``...) given a text or an f-string instead
+    of a catalogue key."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        owner = func.value if isinstance(func, ast.Attribute) else None
+        is_check = isinstance(owner, ast.Name) and owner.id in {"Check", "CertificateCheck"}
+        where = f"{label}:{node.lineno}"
+        if is_check and name in {"passed", "not_performed"}:
+            found.append(f"{where} Check.{name}")
+        elif name in {"Check", "CertificateCheck"} and len(node.args) >= 2:
+            ok = node.args[1]
+            if not (isinstance(ok, ast.Constant) and ok.value is False) and not (
+                isinstance(ok, ast.Name) and ok.id == "ok"
+            ):
+                found.append(f"{where} Check(...)")
+        elif name in RECORDERS and not is_check:
+            found += [f"{where} {said}" for said in _texts(node)]
+    return found
+
+
+def _texts(call: ast.Call) -> list[str]:
+    """The texts given to a recorder that are neither a catalogue key nor a check's
+    name (an f-string may build a name, ``f"{name}.coverage"``, but no sentence)."""
+    said: list[str] = []
+    todo: list[ast.AST] = [*call.args, *(k.value for k in call.keywords)]
+    while todo:
+        part = todo.pop(0)
+        if isinstance(part, ast.JoinedStr):
+            pieces = [p.value for p in part.values if isinstance(p, ast.Constant)]
+            if not all(re.fullmatch(r"[a-z_.]+", str(p)) for p in pieces):
+                said.append("f-string")
+        elif isinstance(part, ast.Constant) and isinstance(part.value, str):
+            if part.value not in DETAILS and not re.fullmatch(r"[a-z_]+", part.value):
+                said.append(repr(part.value))
+        else:
+            todo += ast.iter_child_nodes(part)
+    return said
+
+
+@pytest.mark.parametrize("module", VERIFIERS)
+def test_every_passed_or_unmade_check_of_a_verifier_is_worded_from_the_catalogue(
+    module: str,
+) -> None:
+    source = (ROOT / "govkit" / module).read_text(encoding="utf-8")
+    assert _free_text_details(source, module) == []
+
+
+def test_the_scan_finds_a_detail_worded_in_english_only() -> None:
+    source = (
+        "def f(trace, steps, n):\n"
+        "    trace.passed('at most %d bytes', n)\n"
+        "    steps.skipped(f'{n} signature(s)')\n"
+        "    Check.passed('x', 'fine')\n"
+        "    Check('x', None, None, 'not made')\n"
+        "    trace.passed('token.size', n)\n"
+        "    Check('x', False, 'a.b', 'failed')\n"
+    )
+    found = _free_text_details(source, "sample.py")
+    assert [f.split(" ", 1)[1] for f in found] == [
+        "'at most %d bytes'",
+        "f-string",
+        "Check.passed",
+        "Check(...)",
+    ]

@@ -158,3 +158,29 @@ def test_what_is_not_about_the_signature_raises() -> None:
         inspect_detached("not bytes", chain(), KEYS, at=AT)  # type: ignore[arg-type]
     with pytest.raises(NaiveDatetimeError):
         inspect_detached(LETTER, chain(), KEYS, at=AT.replace(tzinfo=None))
+
+
+def test_each_check_of_a_detached_chain_is_said_in_chinese_with_its_kids_as_they_are() -> None:
+    report = inspect_detached(
+        LETTER, chain(), KEYS, purpose="审批", roles=["sign", "approve"], at=AT
+    )
+    said = {c.name: c.detail_in("zh") for c in report.checks}
+    assert said["format"] == "分离签名文件，含 2 个签名"
+    assert said["party1.header"] == "govkit 分离签名，角色 sign"
+    assert said["party2.header"] == "govkit 分离签名，角色 approve"
+    assert said["party1.purpose"] == "用于所要求的用途"
+    assert said["party1.digest"] == "签署的正是此数据（SHA-256）"
+    kid = CHIEF.verifying_key.kid
+    assert said["party2.signature"] == f"以受信任的密钥 {kid}（ES256）验证通过"
+    assert said["party1.chain"] == "签名链的起点"
+    assert said["party2.chain"] == "按顺序接在前一个签名之后"
+    assert said["roles"] == "签名链的角色与要求完全一致"
+    english = {c.name: c.detail for c in report.checks}
+    assert english["party2.signature"] == f"verifies with trusted key {kid} (ES256)"
+    loose = inspect_detached(LETTER, chain(), KEYS, at=AT)
+    assert [c.detail_in("zh") for c in loose.checks if c.ok is None] == [
+        "未要求签名用途：接受任何用途",
+        "未要求签名用途：接受任何用途",
+        "未要求签名角色",
+    ]
+    assert all(c.detail_key is not None for c in (*report.checks, *loose.checks))

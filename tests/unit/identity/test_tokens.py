@@ -674,6 +674,48 @@ def test_the_clock_is_read_once_per_verification(key: SigningKey) -> None:
 # --- inspect --------------------------------------------------------------------
 
 
+def test_each_check_of_a_token_report_is_said_in_chinese_with_its_values_as_they_are(
+    key: SigningKey, clock: FixedClock
+) -> None:
+    token = issuer_for(key, clock).issue(SUB, AUD, AssuranceLevel.HIGH, TTL, amr=["face"])
+    report = verifier_for(KeyRing(key, clock=clock), clock).inspect(token)
+    said = {c.name: c.detail_in("zh") for c in report.checks}
+    assert said["size"] == "不超过 8192 字节"
+    assert said["type"] == "typ 为 access 身份令牌类型"
+    assert said["key"] == f"密钥 {key.kid}（{key.alg}）"
+    assert said["algorithm"] == f"alg 为该密钥的 {key.alg}"
+    assert said["signature"] == "签名验证通过"
+    assert said["expiry"] == "600 秒后过期"
+    assert said["assurance"] == "认证等级 acr HIGH"
+    assert said["amr"] == "1 个 amr 认证方式"
+    assert said["revocation"] == "未配置撤销记录存储"
+    assert said["dpop"] == "持有者令牌"
+    english = {c.name: c.detail for c in report.checks}
+    assert english["size"] == "at most 8192 bytes"
+    assert english["key"] == f"key {key.kid} ({key.alg})"
+    assert english["expiry"] == "expires in 600 s"  # whole seconds, as before
+    assert all(c.detail_key is not None for c in report.checks)  # every check is translated
+    assert report.to_dict()["checks"][0] == {
+        "name": "size",
+        "ok": True,
+        "code": None,
+        "detail": "at most 8192 bytes",
+    }
+
+
+def test_a_token_reports_expiry_in_whole_seconds_within_a_second(
+    key: SigningKey, clock: FixedClock
+) -> None:
+    token = issuer_for(key, clock).issue(SUB, AUD, AssuranceLevel.HIGH, TTL)
+    at = T0 + timedelta(seconds=0.75)
+    expiry = next(
+        c
+        for c in verifier_for(KeyRing(key, clock=clock), clock).inspect(token, at=at).checks
+        if c.name == "expiry"
+    )
+    assert (expiry.detail, expiry.detail_in("zh")) == ("expires in 599 s", "599 秒后过期")
+
+
 def test_inspect_reports_every_check_of_a_good_token(key: SigningKey, clock: FixedClock) -> None:
     token = issuer_for(key, clock).issue(SUB, AUD, AssuranceLevel.HIGH, TTL, amr=["face"])
     report = verifier_for(KeyRing(key, clock=clock), clock).inspect(token)

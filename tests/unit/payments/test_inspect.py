@@ -255,3 +255,97 @@ def test_another_adapter_gets_one_callback_check() -> None:
     assert [(c.name, c.ok, c.code) for c in bad.checks] == [
         ("callback", False, "payment.bad_signature")
     ]
+
+
+# --- every check line has its Chinese (govkit._messages.DETAILS) ------------------------------
+
+
+def test_a_genuine_wechat_callback_says_each_check_in_chinese_with_its_order_as_is(
+    platform_key: SigningKey,
+) -> None:
+    headers, body = paid_wechat(platform_key)
+    report = wechat(platform_key, mchid=MCHID).inspect(headers, body, at=NOW)
+    said = {c.name: c.detail_in("zh") for c in report.checks}
+    assert said == {
+        "signature": "受信任的密钥验证了原始报文上的签名",
+        "timestamp": "签名时间在防重放时间窗口内",
+        "decryption": "resource 可用 APIv3 密钥解密（其 AEAD 标签验证通过）",
+        "merchant": "属于所配置的商户",
+        "format": "格式正确的 paid 事件，订单 GOV-1",
+    }
+    english = {c.name: c.detail for c in report.checks}
+    assert english["format"] == "a well-formed paid event for order GOV-1"
+    assert english["signature"] == "a trusted key verifies the signature over the raw body"
+
+
+def test_checks_not_made_say_why_in_chinese(
+    platform_key: SigningKey, alipay_key: SigningKey
+) -> None:
+    headers, body = paid_wechat(platform_key)
+    no_mchid = wechat(platform_key).inspect(headers, body, at=NOW).checks[3]
+    assert (no_mchid.detail, no_mchid.detail_in("zh")) == (
+        "no mchid configured",
+        "未配置商户号 mchid",
+    )
+    headers, body = alipay_callback(alipay_key, APP_ID, order_id="GOV-2", amount=200, at=NOW)
+    timestamp = Alipay(alipay_key.verifying_key, APP_ID).inspect(headers, body, at=NOW).checks[1]
+    assert timestamp.detail == "Alipay signs no time: the inbox's unique key stops replays"
+    assert timestamp.detail_in("zh") == "Alipay 不签名时间：由收件箱的唯一键阻止重放"
+    headers, body = unionpay_callback(order_id="GOV-3", amount=300, secure_key=UNIONPAY_KEY, at=NOW)
+    union_report = UnionPay(secure_key=UNIONPAY_KEY).inspect(headers, body, at=NOW)
+    union = {c.name: c for c in union_report.checks}
+    assert union["timestamp"].detail_in("zh") == "UnionPay 不签名时间：由收件箱的唯一键阻止重放"
+    assert union["merchant"].detail_in("zh") == "未配置商户号 mer_id"
+
+
+def test_a_forged_callback_says_in_chinese_which_check_failed(
+    platform_key: SigningKey, other_key: SigningKey
+) -> None:
+    headers, body = paid_wechat(other_key)
+    report = wechat(platform_key, mchid=MCHID).inspect(headers, body, at=NOW)
+    timestamp = next(c for c in report.checks if c.name == "timestamp")
+    assert timestamp.detail == "not established: the callback failed its signature check"
+    assert timestamp.detail_in("zh") == "未确认：该支付回调未通过 signature 检查"
+
+
+def test_every_check_a_callback_passes_or_leaves_open_has_a_catalogue_detail(
+    platform_key: SigningKey, other_key: SigningKey, alipay_key: SigningKey
+) -> None:
+    reports = [
+        wechat(platform_key, mchid=MCHID).inspect(*paid_wechat(platform_key), at=NOW),
+        wechat(platform_key).inspect(*paid_wechat(other_key), at=NOW),
+        Alipay(alipay_key.verifying_key, APP_ID).inspect(
+            *alipay_callback(alipay_key, APP_ID, order_id="G", amount=1, at=NOW), at=NOW
+        ),
+        UnionPay(secure_key=UNIONPAY_KEY).inspect(
+            *unionpay_callback(order_id="G", amount=1, secure_key=UNIONPAY_KEY, at=NOW), at=NOW
+        ),
+        Stripe([STRIPE_SECRET]).inspect(
+            *stripe_callback(STRIPE_SECRET, order_id="G", amount=1, at=NOW), at=NOW
+        ),
+    ]
+    untranslated = [
+        (r.provider, c.name, c.detail)
+        for r in reports
+        for c in r.checks
+        if c.ok is not False and c.detail_key is None
+    ]
+    assert untranslated == []
+
+
+def test_an_adapters_own_reason_is_kept_as_given(platform_key: SigningKey) -> None:
+    headers, body = paid_wechat(platform_key)
+    report = inspect_callback(
+        wechat(platform_key),
+        headers,
+        body,
+        at=NOW,
+        checks=CALLBACK_CHECKS[Provider.WECHATPAY],
+        unchecked={"merchant": "checked by the gateway"},
+    )
+    merchant = next(c for c in report.checks if c.name == "merchant")
+    assert (merchant.ok, merchant.detail_key, merchant.detail_in("zh")) == (
+        None,
+        None,
+        "checked by the gateway",
+    )

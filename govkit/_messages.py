@@ -938,6 +938,21 @@ DETAILS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "{type} 出示内容，披露 {count} 个字段",
         ),
         "trust.sequence": ("trust list #{sequence}", "信任列表 #{sequence}"),
+        # -- summary lines under a report (Report.summary_in) ---------------------------
+        "summary.token": (
+            "subject {subject}, assurance {assurance}, expires {expires}",
+            "主体 {subject}，认证等级 {assurance}，有效期至 {expires}",
+        ),
+        "summary.log": ("{size} entries verified", "已核验 {size} 条记录"),
+        "summary.checkpoint": (
+            "{origin}: {size} entries, root {root}",
+            "{origin}：{size} 条记录，根哈希 {root}",
+        ),
+        "summary.signer": ("signer: {signer} ({level})", "签名人：{signer}（{level}）"),
+        "summary.payment": (
+            "{provider} {kind} {event}: order {order}, {amount} {currency}",
+            "{provider} {kind} {event}：订单 {order}，金额 {amount} {currency}（最小货币单位）",
+        ),
         "signature.issuer_kid": (
             "signed by {agency} (kid {kid})",
             "由{agency}签名（密钥标识 {kid}）",

@@ -49,7 +49,7 @@ from typing import Any
 from govkit._messages import DETAILS
 from govkit.errors import ConfigurationError, GovkitError
 
-__all__ = ["Check", "Report"]
+__all__ = ["Check", "Report", "summary_line"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +230,15 @@ class Report:
         """
         return ()
 
+    def summary_in(self, lang: str) -> tuple[str, ...]:
+        """:meth:`summary` in ``lang`` (``en`` or ``zh``).
+
+        Reports whose summary is worded (rather than data, or labelled in both
+        languages already) override this with messages of the catalogue; values stay
+        as they are.
+        """
+        return self.summary()
+
     def to_dict(self) -> dict[str, Any]:
         """JSON form: ``valid``, ``kind``, ``code``, ``checks``, then :meth:`json_members`."""
         head: dict[str, Any] = {
@@ -243,3 +252,15 @@ class Report:
         if clash:
             raise ConfigurationError(f"a report member may not be named {sorted(clash)[0]!r}")
         return head | members
+
+
+def summary_line(key: str, lang: str, /, **values: object) -> str:
+    """The catalogue message ``key`` (:data:`govkit._messages.DETAILS`) in ``lang``,
+    filled with ``values`` as text: a line of a report's :meth:`Report.summary_in`.
+
+    >>> summary_line("summary.log", "zh", size=3)
+    '已核验 3 条记录'
+    """
+    english, chinese = DETAILS[key]
+    template = chinese if lang.lower().startswith("zh") else english
+    return template.format_map({k: format(v) for k, v in values.items()})

@@ -68,7 +68,7 @@ from govkit.errors import (
     VerificationError,
 )
 from govkit.observability import observed
-from govkit.report import Check, Report
+from govkit.report import Check, Report, summary_line
 
 __all__ = [
     "LOG_CHECKS",
@@ -160,7 +160,11 @@ class LogReport(Report):
 
     def summary(self) -> tuple[str, ...]:
         """How many entries were verified (nothing when the log is not valid)."""
-        return (f"{self.size} entries verified",) if self.valid else ()
+        return self.summary_in("en")
+
+    def summary_in(self, lang: str) -> tuple[str, ...]:
+        """:meth:`summary` in ``lang``."""
+        return (summary_line("summary.log", lang, size=self.size),) if self.valid else ()
 
 
 def _append_fields(args: tuple[Any, ...], _: object, indexes: object) -> dict[str, object]:

@@ -66,7 +66,7 @@ from govkit.errors import (
     VerificationError,
 )
 from govkit.keys import SigningKey, VerifyingKey
-from govkit.report import Check, Report
+from govkit.report import Check, Report, summary_line
 
 __all__ = [
     "Checkpoint",
@@ -874,7 +874,17 @@ class CheckpointReport(Report):
         cp = self.checkpoint
         if cp is None:
             return ()
-        return (f"{cp.origin}: {cp.size} entries, root {b64_encode(cp.root_hash)}",)
+        return self.summary_in("en")
+
+    def summary_in(self, lang: str) -> tuple[str, ...]:
+        """:meth:`summary` in ``lang``."""
+        cp = self.checkpoint
+        if cp is None:
+            return ()
+        root = b64_encode(cp.root_hash)
+        return (
+            summary_line("summary.checkpoint", lang, origin=cp.origin, size=cp.size, root=root),
+        )
 
 
 def inspect_checkpoint(

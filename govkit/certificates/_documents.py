@@ -229,10 +229,14 @@ class LicencePdfReport(Report):
     def summary(self) -> tuple[str, ...]:
         """Who signed the PDF, then the embedded licence: the fields of its signed
         payload, and that the page is only a picture of them."""
-        licence = self.licence.summary() if self.licence is not None else ()
+        return self.summary_in("en")
+
+    def summary_in(self, lang: str) -> tuple[str, ...]:
+        """:meth:`summary` in ``lang`` (the licence lines carry both languages)."""
+        licence = self.licence.summary_in(lang) if self.licence is not None else ()
         if licence:
             licence = (_FROM_PAYLOAD, *licence, _PAGE_IS_A_PICTURE)
-        return self.signature.summary() + licence
+        return self.signature.summary_in(lang) + licence
 
 
 def check_pdf_signers(signatures: Sequence[SignatureInfo], issuer: TrustedIssuer) -> str:

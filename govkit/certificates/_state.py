@@ -291,6 +291,10 @@ class ClockCheckedReport(Report):
         """The inner report's summary, when the clock check did not fail."""
         return self.inner.summary() if self.clock.ok is not False else ()
 
+    def summary_in(self, lang: str) -> tuple[str, ...]:
+        """:meth:`summary` in ``lang``."""
+        return self.inner.summary_in(lang) if self.clock.ok is not False else ()
+
 
 #: Report members that say what a valid report vouches for.
 _VOUCHED: Final = frozenset({"certificate", "presentation"})

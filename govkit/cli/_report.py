@@ -76,7 +76,7 @@ def render_report(report: Report, title: str, lang: str = "en") -> str:
         code = f" [{check.code}]" if check.ok is False else ""
         line = f"  {pad(marks[check.ok], mark_width)}  {pad(name, name_width)}  "
         lines.append((line + _detail(check, lang) + code).rstrip())
-    lines += report.summary()
+    lines += report.summary_in(lang)
     return "\n".join(lines)
 
 

@@ -32,7 +32,7 @@ from govkit.errors import (
 from govkit.esign._pades import _asn1
 from govkit.esign._pki import load_certificate, spki_sha256
 from govkit.observability import observed
-from govkit.report import Check, Report
+from govkit.report import Check, Report, summary_line
 
 __all__ = ["PdfSignatureReport", "PdfSignatureVerifier", "SignatureCheck", "SignatureInfo"]
 
@@ -109,7 +109,14 @@ class PdfSignatureReport(Report):
 
     def summary(self) -> tuple[str, ...]:
         """Who signed, at which PAdES level."""
-        return tuple(f"signer: {s.signer} ({s.level})" for s in self.signatures)
+        return self.summary_in("en")
+
+    def summary_in(self, lang: str) -> tuple[str, ...]:
+        """:meth:`summary` in ``lang``."""
+        return tuple(
+            summary_line("summary.signer", lang, signer=s.signer, level=s.level)
+            for s in self.signatures
+        )
 
 
 class _Collect:

@@ -62,7 +62,7 @@ from govkit.identity._dpop import DPoPVerifier
 from govkit.identity.cn import is_valid_resident_id
 from govkit.keys import ALGORITHMS, OPTIONAL_ALGORITHMS, KeyRing, Signer, SigningKey, VerifyingKey
 from govkit.observability import observed
-from govkit.report import Check, Report
+from govkit.report import Check, Report, summary_line
 from govkit.stores import RevocationStore
 
 __all__ = [
@@ -663,9 +663,21 @@ class TokenReport(Report):
         c = self.claims
         if c is None:
             return ()
+        return self.summary_in("en")
+
+    def summary_in(self, lang: str) -> tuple[str, ...]:
+        """:meth:`summary` in ``lang``."""
+        c = self.claims
+        if c is None:
+            return ()
         return (
-            f"subject {c.subject}, assurance {c.assurance.name.lower()}, "
-            f"expires {c.expires_at.isoformat()}",
+            summary_line(
+                "summary.token",
+                lang,
+                subject=c.subject,
+                assurance=c.assurance.name.lower(),
+                expires=c.expires_at.isoformat(),
+            ),
         )
 
 

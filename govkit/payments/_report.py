@@ -39,7 +39,7 @@ from govkit.errors import (
     VerificationError,
 )
 from govkit.payments._event import PaymentEvent, PaymentProvider, Provider
-from govkit.report import Check, Report
+from govkit.report import Check, Report, summary_line
 
 __all__ = ["CALLBACK_CHECKS", "NO_SIGNED_TIME", "CallbackReport", "inspect_callback"]
 
@@ -128,7 +128,17 @@ class CallbackReport(Report):
         e = self.event
         if e is None:
             return ()
-        return (f"{e.provider} {e.kind} {e.event_id}: order {e.order_id}, {e.amount} {e.currency}",)
+        return self.summary_in("en")
+
+    def summary_in(self, lang: str) -> tuple[str, ...]:
+        """:meth:`summary` in ``lang``."""
+        e = self.event
+        if e is None:
+            return ()
+        values: dict[str, object] = {"provider": e.provider, "kind": e.kind}
+        values |= {"event": e.event_id, "order": e.order_id}
+        values |= {"amount": e.amount, "currency": e.currency}
+        return (summary_line("summary.payment", lang, **values),)
 
 
 def inspect_callback(

@@ -255,6 +255,9 @@ def test_each_check_line_of_a_token_is_chinese(
     assert len(checks) == 21
     prose = r"\b[a-z]{3,} [a-z]{2,} [a-z]{3,}\b"  # three English words in a row
     assert [line for line in checks if re.search(prose, line)] == []
+    # the summary under the checks is Chinese too; its values stay as they are
+    assert re.search(r"^主体 \S+，认证等级 high，有效期至 \d{4}-\d\d-\d\dT", out, re.M), out
+    assert "subject " not in out
 
 
 def test_a_tokens_json_keeps_the_english_detail_in_chinese_mode(
@@ -312,6 +315,8 @@ def test_each_check_line_of_an_audit_log_is_chinese(
     assert lines["默克尔节点"] == "存储的内部节点与重新计算的默克尔树一致"
     assert re.fullmatch(r"\d+ 个已存储的检查点签名有效且一致", lines["检查点"])
     assert re.fullmatch(r"是已保存检查点（大小 \d+）的延续", lines["一致性"])
+    assert re.search(r"^已核验 \d+ 条记录$", out, re.M), out
+    assert "entries verified" not in out
     # run again without --checkpoint: the state's held checkpoint is the one checked
     code, out = run(capsys, "--lang", "zh", "audit", "verify", store, "--vkey", vkey, *state)
     assert code == EXIT_OK, out

@@ -31,6 +31,7 @@ from govkit.errors import (
     OidcDiscoveryError,
     OidcDPoPNonce,
     OidcIssuerMismatch,
+    OidcNonceMismatch,
     OidcProviderError,
     OidcResponseInvalid,
     OidcStateExpired,
@@ -278,6 +279,26 @@ def parse_step_up_challenge(www_authenticate: str) -> StepUpChallenge:
 
 
 # --- the client --------------------------------------------------------------------------
+
+
+def _check_refreshed(original: IdToken, refreshed: IdToken) -> None:
+    """OpenID Connect Core 12.2: a refreshed ID token describes the same authentication.
+
+    A ``nonce`` it carries must be the original's, and an ``auth_time`` the original's
+    (the time of the authentication, not of the refresh).
+    """
+    if refreshed.nonce is not None and refreshed.nonce != original.nonce:
+        raise OidcNonceMismatch(
+            "the refreshed ID token's nonce is not the original's", claim="nonce"
+        )
+    if (
+        refreshed.auth_time is not None
+        and original.auth_time is not None
+        and refreshed.auth_time != original.auth_time
+    ):
+        raise OidcResponseInvalid(
+            "the refreshed ID token names another authentication time", claim="auth_time"
+        )
 
 
 class OidcClient:
@@ -992,6 +1013,7 @@ class OidcClient:
                 access_token=tokens.access_token,
                 subject=login.subject,
             )
+            _check_refreshed(login.id_token, id_token)
         return Login(id_token=id_token, tokens=tokens)
 
     async def arefresh(self, login: Login) -> Login:

@@ -30,7 +30,7 @@ from govkit.identity.oidc import (
     OidcClient,
     parse_step_up_challenge,
 )
-from govkit.identity.oidc._client import _parse_metadata
+from govkit.identity.oidc._client import _check_refreshed, _parse_metadata
 from govkit.keys import KeyRing, SigningKey
 from govkit.stores import MemoryFlowStore, MemoryReplayStore, new_flow_handle
 from govkit.testing import FixedClock
@@ -274,6 +274,16 @@ def test_refreshed_id_token_about_another_subject() -> None:
         code(lambda: validator().validate(token, nonce=None, subject="citizen-0001"))
         == "oidc.subject_mismatch"
     )
+
+
+def test_refreshed_id_token_with_another_nonce_or_authentication_time() -> None:
+    original = validator().validate(jws(id_claims()), nonce="n-123")
+    same = validator().validate(jws(id_claims(nonce=None, iat=T + 5)), nonce=None)
+    _check_refreshed(original, same)  # no nonce, the same auth_time: the same login
+    other_nonce = validator().validate(jws(id_claims(nonce="n-999")), nonce=None)
+    assert code(lambda: _check_refreshed(original, other_nonce)) == "oidc.nonce_mismatch"
+    later = validator().validate(jws(id_claims(nonce=None, auth_time=T)), nonce=None)
+    assert code(lambda: _check_refreshed(original, later)) == "oidc.response_invalid"
 
 
 # --- logout tokens ----------------------------------------------------------------------

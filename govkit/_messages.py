@@ -944,6 +944,11 @@ DETAILS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "主体 {subject}，认证等级 {assurance}，有效期至 {expires}",
         ),
         "summary.log": ("{size} entries verified", "已核验 {size} 条记录"),
+        "summary.fapi_scope": (
+            "NOT tested: the provider's behaviour (only its discovery document, what it "
+            "advertises, was read)",
+            "未测试：身份提供方的实际行为（仅读取了其发现文档，即其公布的能力）",
+        ),
         "summary.checkpoint": (
             "{origin}: {size} entries, root {root}",
             "{origin}：{size} 条记录，根哈希 {root}",

@@ -393,11 +393,11 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         ),
         "verify.token_needs": ("verifying a token needs {missing}", "验证身份令牌需要 {missing}"),
         # -- govkit oidc check ---------------------------------------------------------
-        "title.oidc_provider": ("OpenID provider", "OpenID 身份提供方"),
+        "title.oidc_provider": ("OpenID discovery document", "OpenID 发现文档"),
         "ok.oidc_fapi2": (
-            "its discovery document meets every FAPI 2.0 check (what it advertises; its "
-            "behaviour was not tested)",
-            "其发现文档通过每一项 FAPI 2.0 检查（仅为其公布的能力，未测试其实际行为）",
+            "the discovery document announces FAPI 2.0 (it passed every check); the "
+            "provider's behaviour was NOT tested",
+            "发现文档公布支持 FAPI 2.0（通过每一项检查）；未测试身份提供方的实际行为",
         ),
         "oidc.fetch_failed": (
             "{issuer}: the discovery document could not be fetched: {reason}",
@@ -569,13 +569,18 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         "demo.revoked_example": ("(revoked example)", "（吊销示例）"),
         "demo.from_png": ("{profile}, from the PNG", "{profile}，来自 PNG 图片"),
         "demo.same_qr": ("the same QR again", "再次出示同一二维码"),
-        "demo.meets": ("meets", "符合"),
         "demo.login.login": (
             "login: PAR, PKCE, DPoP, private_key_jwt",
             "登录：PAR、PKCE、DPoP、private_key_jwt",
         ),
         "demo.login.check": ("govkit oidc check", "govkit oidc check（FAPI 2.0 检查）"),
-        "demo.login.rotated": ("rotated", "已轮换"),
+        "demo.login.rotated": ("refresh token rotated", "刷新令牌已轮换"),
+        "demo.login.not_rotated": ("refresh token NOT rotated", "刷新令牌未轮换"),
+        "demo.login.same_subject": ("renewed, same subject", "已续期，主体相同"),
+        "demo.login.announced": (
+            "announced (document only; behaviour not tested)",
+            "已公布（仅检查文档，未测试实际行为）",
+        ),
         "demo.login.same_callback": ("the same callback again", "再次使用同一回调"),
         "demo.login.mix_up": ("a callback naming another provider", "回调声称来自另一身份提供方"),
         "demo.login.backchannel": ("back-channel logout token", "后台通道登出令牌"),

@@ -77,7 +77,7 @@ import requests
 from govkit._http import FetchError, SourcePolicy, check_url, fetch, is_loopback, settle
 from govkit._json import loads_object
 from govkit.errors import OidcDiscoveryError, OidcNotFapi2, OidcUnavailable
-from govkit.report import Check, Report
+from govkit.report import Check, Report, summary_line
 
 __all__ = ["Fapi2Report", "discovery_url", "inspect_fapi2_discovery", "inspect_fapi2_provider"]
 
@@ -110,6 +110,13 @@ class Fapi2Report(Report):
 
     def json_members(self) -> dict[str, Any]:
         return {"issuer": self.issuer, "discovery_url": self.discovery_url}
+
+    def summary(self) -> tuple[str, ...]:
+        """One line: the provider's behaviour was not tested (only its document read)."""
+        return self.summary_in("en")
+
+    def summary_in(self, lang: str) -> tuple[str, ...]:
+        return (summary_line("summary.fapi_scope", lang),)
 
 
 def discovery_url(issuer: str) -> str:

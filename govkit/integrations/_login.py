@@ -24,7 +24,6 @@ import base64
 import hashlib
 import html
 import json
-import os
 import re
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -32,11 +31,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from govkit.clock import Clock, SystemClock
 from govkit.errors import (
@@ -50,7 +44,7 @@ from govkit.errors import (
 )
 from govkit.identity import AssuranceLevel
 from govkit.identity.oidc import DEFAULT_ACR_LEVELS, Login, LoginRequest, LogoutToken, OidcClient
-from govkit.stores import RevocationStore
+from govkit.stores import RevocationStore, Sealer
 
 __all__ = ["Cookie", "LoginAnswer", "LoginManager", "LoginSession"]
 
@@ -127,22 +121,18 @@ class LoginAnswer:
         return None
 
 
-def _derive(key: bytes, purpose: bytes) -> bytes:
-    return HKDF(hashes.SHA256(), 32, salt=None, info=_CONTEXT + purpose).derive(key)
-
-
 class _Sealer:
-    """AES-256-GCM under keys derived from the application's keys (the first seals)."""
+    """A JSON object in a cookie value, sealed by :class:`~govkit.stores.Sealer` (the
+    first of the application's keys seals, every one opens), bound to the cookie's name."""
 
-    __slots__ = ("_aeads",)
+    __slots__ = ("_sealer",)
 
     def __init__(self, keys: Sequence[bytes], purpose: bytes) -> None:
-        self._aeads = tuple(AESGCM(_derive(key, purpose)) for key in keys)
+        self._sealer = Sealer(keys, info=_CONTEXT + purpose)
 
     def seal(self, name: str, payload: Mapping[str, Any]) -> str:
-        nonce = os.urandom(12)
         data = json.dumps(dict(payload), separators=(",", ":")).encode("utf-8")
-        sealed = nonce + self._aeads[0].encrypt(nonce, data, name.encode("ascii"))
+        sealed = self._sealer.seal(data, name.encode("ascii"))
         return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
 
     def open(self, name: str, value: str | None) -> dict[str, Any] | None:
@@ -152,16 +142,11 @@ class _Sealer:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
         except ValueError:
             return None
-        if len(raw) < 12 + 16:
+        data = self._sealer.open(raw, name.encode("ascii"))
+        if data is None:
             return None
-        for aead in self._aeads:
-            try:
-                data = aead.decrypt(raw[:12], raw[12:], name.encode("ascii"))
-            except InvalidTag:
-                continue
-            payload = json.loads(data)  # sealed by us: authenticated JSON
-            return payload if isinstance(payload, dict) else None
-        return None
+        payload = json.loads(data)  # sealed by us: authenticated JSON
+        return payload if isinstance(payload, dict) else None
 
 
 def _local_path(value: str) -> bool:

@@ -95,6 +95,7 @@ from govkit.stores._revocation import (
     SQLiteRevocationStore,
     upgrade_revocation_store,
 )
+from govkit.stores._seal import Sealer
 from govkit.stores._sql import SchemaUpgrade
 
 __all__ = [
@@ -117,6 +118,7 @@ __all__ = [
     "SQLiteReplayStore",
     "SQLiteRevocationStore",
     "SchemaUpgrade",
+    "Sealer",
     "configure_offload",
     "new_flow_handle",
     "purge_flow_store",

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import threading
@@ -46,11 +45,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from govkit.errors import (
     ConfigurationError,
@@ -70,6 +64,8 @@ from govkit.stores._base import (
     to_us,
     upgrade,
 )
+from govkit.stores._seal import NONCE_SIZE as _NONCE_SIZE
+from govkit.stores._seal import Sealer, derive_key
 from govkit.stores._sql import Database, Schema, SchemaUpgrade, open_database
 
 __all__ = [
@@ -84,7 +80,6 @@ __all__ = [
 #: The largest secret a flow store keeps.
 MAX_VALUE: Final = 64 * 1024
 _HANDLE: Final = re.compile(r"[A-Za-z0-9_-]{32,256}")
-_NONCE_SIZE: Final = 12
 _CONTEXT: Final = b"govkit.stores.flow/v1"
 
 
@@ -120,40 +115,33 @@ class FlowStore(Protocol):
 class _Sealer:
     """Derives the sealing and locating keys from the application's key; never shows them."""
 
-    __slots__ = ("_aead", "_locate_key")
+    __slots__ = ("_locate_key", "_sealer")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) < 32:
             raise ConfigurationError("a flow store key must be at least 32 random bytes")
-        self._aead = AESGCM(_derive(key, b" seal"))
-        self._locate_key = _derive(key, b" locate")
+        self._sealer = Sealer([key], info=_CONTEXT + b" seal")
+        self._locate_key = derive_key(key, _CONTEXT + b" locate")
 
     def locate(self, handle: str) -> bytes:
         """The keyed hash a handle is stored under."""
         return hmac.new(self._locate_key, handle.encode("ascii"), hashlib.sha256).digest()
 
     def seal(self, handle: str, value: bytes, expires_us: int) -> bytes:
-        nonce = os.urandom(_NONCE_SIZE)
-        return nonce + self._aead.encrypt(nonce, value, _associated(handle, expires_us))
+        return self._sealer.seal(value, _associated(handle, expires_us))
 
     def open(self, handle: str, sealed: object, expires_us: int) -> bytes:
         if isinstance(sealed, memoryview):
             sealed = sealed.tobytes()
         if not isinstance(sealed, bytes) or len(sealed) < _NONCE_SIZE + 16:
             raise StoreDamaged("a stored flow secret is damaged")
-        try:
-            return self._aead.decrypt(
-                sealed[:_NONCE_SIZE], sealed[_NONCE_SIZE:], _associated(handle, expires_us)
-            )
-        except InvalidTag:
+        value = self._sealer.open(sealed, _associated(handle, expires_us))
+        if value is None:
             raise StoreDamaged(
                 "a stored flow secret does not open: it was changed, moved from another "
                 "handle, or sealed under another key"
-            ) from None
-
-
-def _derive(key: bytes, purpose: bytes) -> bytes:
-    return HKDF(hashes.SHA256(), 32, salt=None, info=_CONTEXT + purpose).derive(key)
+            )
+        return value
 
 
 def _associated(handle: str, expires_us: int) -> bytes:

@@ -807,7 +807,9 @@ def test_demo_logs_a_citizen_in_and_refuses_the_login_attacks(
     code, data = run_json(capsys, "demo", "--out", str(tmp_path / "d"))
     assert code == EXIT_OK
     login = data["login"]
-    assert login["provider_meets_fapi2"] is True
+    assert login["discovery_announces_fapi2"] is True
+    assert "provider_meets_fapi2" not in login  # only the document was read
+    assert login["refresh_token_rotated"] is True  # compared, not assumed
     assert (login["subject"], login["assurance"], login["token_type"]) == (
         "citizen-0001",
         "high",

@@ -301,9 +301,38 @@ def run(*argv: str) -> tuple[int, str, str]:
 def test_command_says_meets(provider: DiscoveryServer) -> None:
     code, out, err = run("oidc", "check", provider.issuer)
     assert code == EXIT_OK, err
-    assert out.startswith("OpenID provider: VALID")
+    assert out.startswith("OpenID discovery document: VALID")
     assert re.search(r"✓ +par +pushed authorization requests are required", out)
-    assert "meets every FAPI 2.0 check" in err
+    assert "the discovery document announces FAPI 2.0" in err
+    assert "the provider's behaviour was NOT tested" in err
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_command_never_says_the_provider_behaves(provider: DiscoveryServer, lang: str) -> None:
+    """Only the document is read: the verdict names the document, and the output says
+    (in both languages) that the provider's behaviour was not tested."""
+    code, out, err = run("oidc", "check", provider.issuer, "--lang", lang)
+    assert code == EXIT_OK, err
+    first = out.splitlines()[0]
+    if lang == "en":
+        assert first == "OpenID discovery document: VALID"
+        assert "NOT tested: the provider's behaviour" in out
+        assert "behaviour was NOT tested" in err
+    else:
+        assert first == "OpenID 发现文档：有效"
+        assert "未测试：身份提供方的实际行为" in out
+        assert "未测试身份提供方的实际行为" in err
+    assert "meets" not in err
+
+
+def test_fapi_report_summary_says_behaviour_not_tested() -> None:
+    report = inspect_fapi2_discovery(fapi_document(), ISSUER)
+    assert report.valid
+    assert report.summary_in("en") == (
+        "NOT tested: the provider's behaviour (only its discovery document, what it "
+        "advertises, was read)",
+    )
+    assert report.summary_in("zh")[0].startswith("未测试")
 
 
 def test_command_json_is_a_report(provider: DiscoveryServer) -> None:
@@ -333,7 +362,7 @@ def test_command_in_chinese(provider: DiscoveryServer) -> None:
     provider.document["token_endpoint_auth_methods_supported"] = ["client_secret_basic"]
     code, out, err = run("oidc", "check", provider.issuer, "--lang", "zh")
     assert code == EXIT_INVALID
-    assert out.startswith("OpenID 身份提供方：无效 [oidc.not_fapi]")
+    assert out.startswith("OpenID 发现文档：无效 [oidc.not_fapi]")
     assert "客户端认证" in out
     assert "身份提供方未表明其符合 FAPI 2.0 安全规范" in out
     assert "推送授权请求（PAR）" in out

@@ -25,7 +25,6 @@ True
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import secrets
@@ -38,6 +37,7 @@ from types import TracebackType
 from typing import Any, Final
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from govkit._encoding import b64url_decode, b64url_encode
 from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock
 from govkit.errors import GovkitError
@@ -76,15 +76,11 @@ class ProviderErrorPage(Exception):
         self.error, self.description = error, description
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _jws(key: SigningKey, header: Mapping[str, Any], claims: Mapping[str, Any]) -> str:
-    head = _b64(json.dumps({**header, "alg": key.alg, "kid": key.kid}).encode())
-    body = _b64(json.dumps(claims, ensure_ascii=False).encode())
+    head = b64url_encode(json.dumps({**header, "alg": key.alg, "kid": key.kid}).encode())
+    body = b64url_encode(json.dumps(claims, ensure_ascii=False).encode())
     signing_input = f"{head}.{body}".encode("ascii")
-    return f"{head}.{body}.{_b64(key.sign(signing_input))}"
+    return f"{head}.{body}.{b64url_encode(key.sign(signing_input))}"
 
 
 @dataclass
@@ -157,7 +153,7 @@ class LocalProvider:
         self.key = SigningKey.generate("ES256")
         self._state = _State()
         self._lock = threading.Lock()
-        self._nonces: list[str] = [_b64(secrets.token_bytes(16))]
+        self._nonces: list[str] = [b64url_encode(secrets.token_bytes(16))]
         self._dpop = DPoPVerifier(
             replay_store=MemoryReplayStore(),
             allowed_algs=("ES256", "EdDSA"),
@@ -217,7 +213,7 @@ class LocalProvider:
     def rotate_nonce(self) -> None:
         """Start a new DPoP nonce; the previous one stays accepted (one step back)."""
         with self._lock:
-            self._nonces = [_b64(secrets.token_bytes(16)), self._nonces[0]]
+            self._nonces = [b64url_encode(secrets.token_bytes(16)), self._nonces[0]]
 
     def logout_token(
         self, *, subject: str | None = None, sid: str | None = None, audience: str | None = None
@@ -229,7 +225,7 @@ class LocalProvider:
             "aud": audience or self.client_id,
             "iat": now,
             "exp": now + 120,
-            "jti": _b64(secrets.token_bytes(16)),
+            "jti": b64url_encode(secrets.token_bytes(16)),
             "events": {_BACKCHANNEL_EVENT: {}},
         }
         if subject is not None:
@@ -281,12 +277,12 @@ class LocalProvider:
         try:
             if len(parts) != 3:
                 raise ValueError
-            header = loads_object(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
-            claims = loads_object(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+            header = loads_object(b64url_decode(parts[0]))
+            claims = loads_object(b64url_decode(parts[1]))
             key = self._client_keys[str(header.get("kid"))]
             if header.get("alg") != key.alg:
                 raise ValueError
-            signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+            signature = b64url_decode(parts[2])
             key.verify(signature, f"{parts[0]}.{parts[1]}".encode("ascii"))
         except (ValueError, KeyError, GovkitError):
             raise _Refused(401, "invalid_client", "client authentication failed") from None
@@ -341,7 +337,7 @@ class LocalProvider:
         if (redirect or self.redirect_uris[0]) not in self.redirect_uris:
             raise _Refused(400, "invalid_request", "redirect_uri is not registered")
         form.setdefault("redirect_uri", self.redirect_uris[0])
-        request_uri = "urn:ietf:params:oauth:request_uri:" + _b64(secrets.token_bytes(24))
+        request_uri = "urn:ietf:params:oauth:request_uri:" + b64url_encode(secrets.token_bytes(24))
         with self._lock:
             self._state.pushed[request_uri] = _Pushed(
                 dict(form), jkt, self._clock.now() + timedelta(seconds=60)
@@ -365,8 +361,8 @@ class LocalProvider:
             )
         params = pushed.params
         subject = params.get("login_hint") or "citizen-0001"
-        code = _b64(secrets.token_bytes(24))
-        sid = _b64(secrets.token_bytes(12))
+        code = b64url_encode(secrets.token_bytes(24))
+        sid = b64url_encode(secrets.token_bytes(12))
         grant = _Grant(
             subject=subject,
             params=params,
@@ -397,7 +393,9 @@ class LocalProvider:
                     grant.used = True  # a code shown with another key is burnt
                     raise _Refused(400, "invalid_grant", "grant request is invalid")
                 verifier = form.get("code_verifier", "")
-                challenge = _b64(hashlib.sha256(verifier.encode("ascii", "replace")).digest())
+                challenge = b64url_encode(
+                    hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+                )
                 if (
                     challenge != grant.params.get("code_challenge")
                     or form.get("redirect_uri") != grant.params["redirect_uri"]
@@ -438,11 +436,11 @@ class LocalProvider:
             "acr": grant.acr,
             "amr": ["face"],
             "sid": grant.sid,
-            "at_hash": _b64(hashlib.sha256(access.encode("ascii")).digest()[:16]),
+            "at_hash": b64url_encode(hashlib.sha256(access.encode("ascii")).digest()[:16]),
         }
         if nonce is not None:
             claims["nonce"] = nonce
-        refresh = _b64(secrets.token_bytes(32))
+        refresh = b64url_encode(secrets.token_bytes(32))
         with self._lock:
             self._state.access[access] = grant
             if "offline_access" in grant.scope.split():
@@ -482,7 +480,7 @@ class LocalProvider:
         hint = query.get("id_token_hint", "")
         try:
             body = hint.split(".")[1]
-            sid = loads_object(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))).get("sid")
+            sid = loads_object(b64url_decode(body)).get("sid")
         except (IndexError, ValueError, GovkitError):
             sid = None
         with self._lock:

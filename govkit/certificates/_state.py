@@ -1176,7 +1176,7 @@ class VerifierState:
         try:
             magic, head, form = data.split(b"\n", 2)
             expected = _cache_binding(entry, anchors) | {"form": _sha256(form)}
-            if magic != _TRUST_CACHE_MAGIC or json.loads(head) != expected:
+            if magic != _TRUST_CACHE_MAGIC or loads_object(head) != expected:
                 return None
             trust = from_compact_form(form)
         except (ValueError, TypeError, KeyError, IndexError, GovkitError):

@@ -65,9 +65,11 @@ __all__ = [
 MAX_CALLBACK_BODY = 1024 * 1024
 
 
-def _http_error(answer: HttpAnswer) -> HTTPException:
+def _http_error(answer: HttpAnswer | LoginAnswer) -> HTTPException:
+    """An answer of ours (JSON body) as FastAPI's exception, its body as the detail."""
     detail: Any = json.loads(answer.body) if answer.body else None
-    headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-type"}
+    pairs = answer.headers.items() if isinstance(answer, HttpAnswer) else answer.headers
+    headers = {k: v for k, v in pairs if k.lower() != "content-type"}
     return HTTPException(answer.status, detail=detail, headers=headers)
 
 
@@ -318,9 +320,7 @@ def require_login(
             session, method=request.method, path=path, min_assurance=min_assurance
         )
         if isinstance(result, LoginAnswer):
-            detail: Any = json.loads(result.body) if result.body else None
-            headers = {k: v for k, v in result.headers if k.lower() != "content-type"}
-            raise HTTPException(result.status, detail=detail, headers=headers)
+            raise _http_error(result)
         return result
 
     return login_session

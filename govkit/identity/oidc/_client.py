@@ -43,6 +43,7 @@ from govkit.errors import (
 )
 from govkit.identity._assurance import AssuranceLevel
 from govkit.identity._dpop import create_dpop_proof
+from govkit.identity._fapi import discovery_url
 from govkit.identity._jwks import JwksSource
 from govkit.identity.oidc._tokens import (
     IdToken,
@@ -498,7 +499,7 @@ class OidcClient:
         return await offload(self.discover, refresh=refresh)
 
     def _fetch_metadata(self) -> ProviderMetadata:
-        url = self._issuer.rstrip("/") + "/.well-known/openid-configuration"
+        url = discovery_url(self._issuer)
         try:
             result = fetch(
                 self._session,

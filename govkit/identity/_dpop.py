@@ -64,7 +64,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from govkit._aio import offload
-from govkit._encoding import b64url_decode, b64url_encode, canonical_json
+from govkit._encoding import b64url_decode, b64url_encode
 from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
@@ -75,6 +75,7 @@ from govkit.errors import (
     MalformedToken,
     TokenReplayed,
 )
+from govkit.identity._jws import sign_compact
 from govkit.keys import ALGORITHMS, SigningKey, VerifyingKey, jwk_thumbprint
 from govkit.observability import observed
 from govkit.stores import ReplayStore
@@ -245,11 +246,7 @@ def create_dpop_proof(
         if not isinstance(nonce, str) or not nonce:
             raise ConfigurationError("nonce must be a non-empty string")
         claims["nonce"] = nonce
-    signing_input = (
-        b64url_encode(canonical_json(header)) + "." + b64url_encode(canonical_json(claims))
-    ).encode("ascii")
-    signature = key.sign(signing_input)
-    return signing_input.decode("ascii") + "." + b64url_encode(signature)
+    return sign_compact(key, header, claims)
 
 
 def _invalid(reason: str, message: str) -> DPoPInvalid:

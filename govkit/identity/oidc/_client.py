@@ -45,6 +45,7 @@ from govkit.identity._assurance import AssuranceLevel
 from govkit.identity._dpop import create_dpop_proof
 from govkit.identity._fapi import discovery_url
 from govkit.identity._jwks import JwksSource
+from govkit.identity._jws import sign_compact
 from govkit.identity.oidc._tokens import (
     IdToken,
     IdTokenValidator,
@@ -595,13 +596,9 @@ class OidcClient:
             "nbf": issued,
             "exp": issued + 60,
         }
-        signing_input = (
-            b64url_encode(canonical_json(header)) + "." + b64url_encode(canonical_json(claims))
-        )
-        signature = signer.sign(signing_input.encode("ascii"))
         return {
             "client_assertion_type": _ASSERTION_TYPE,
-            "client_assertion": signing_input + "." + b64url_encode(signature),
+            "client_assertion": sign_compact(signer, header, claims),
         }
 
     def _call(

@@ -43,6 +43,7 @@ from govkit.clock import Clock, SystemClock
 from govkit.errors import GovkitError
 from govkit.identity._assurance import AssuranceLevel
 from govkit.identity._dpop import DPoPVerifier
+from govkit.identity._jws import sign_compact
 from govkit.identity._tokens import TokenIssuer
 from govkit.keys import KeyRing, SigningKey, VerifyingKey
 from govkit.stores import MemoryReplayStore
@@ -77,10 +78,7 @@ class ProviderErrorPage(Exception):
 
 
 def _jws(key: SigningKey, header: Mapping[str, Any], claims: Mapping[str, Any]) -> str:
-    head = b64url_encode(json.dumps({**header, "alg": key.alg, "kid": key.kid}).encode())
-    body = b64url_encode(json.dumps(claims, ensure_ascii=False).encode())
-    signing_input = f"{head}.{body}".encode("ascii")
-    return f"{head}.{body}.{b64url_encode(key.sign(signing_input))}"
+    return sign_compact(key, {**header, "alg": key.alg, "kid": key.kid}, claims)
 
 
 @dataclass

@@ -1239,8 +1239,9 @@ DETAILS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "未确认：该支付回调未通过 {failed} 检查",
         ),
         "payment.no_signed_time": (
-            "{name} signs no time: the inbox's unique key stops replays",
-            "{name} 不签名时间：由收件箱的唯一键阻止重放",
+            "{name} signs no time: freshness NOT checked; only a payment inbox's unique "
+            "key stops replays",
+            "{name} 不签名时间：未检查时效；仅支付收件箱的唯一键可阻止重放",
         ),
         "payment.no_mchid": ("no mchid configured", "未配置商户号 mchid"),
         "payment.no_mer_id": ("no mer_id configured", "未配置商户号 mer_id"),

@@ -118,10 +118,11 @@ def _purge_redis(
     results: list[dict[str, Any]] = []
     for name, purge in _REDIS_PURGES:
         if name in wanted:
-            # Redis has no tables: every namespace is "present" (an empty one purges
-            # nothing). A StoreError (server down) exits 3 (_app).
+            # Redis has no tables: whether anything is stored under the prefix is not
+            # checked, so "present" is null (not made), never true; an empty namespace
+            # purges nothing. A StoreError (server down) exits 3 (_app).
             removed = purge(store, now=now, prefix=prefix)
-            results.append({"component": name, "present": True, "removed": removed})
+            results.append({"component": name, "present": None, "removed": removed})
     return results
 
 
@@ -287,7 +288,8 @@ def cmd_purge(args: argparse.Namespace, out: Output) -> int:
             )
     at = now.isoformat()
     rows = [
-        (r["component"], str(r["removed"]) if r["present"] else out.t("db.absent")) for r in results
+        (r["component"], out.t("db.absent") if r["removed"] is None else str(r["removed"]))
+        for r in results
     ]
     headers = [out.t("db.column.component"), out.t("db.column.removed")]
     payload: dict[str, Any] = {"store": _shown(store), "at": at, "components": results}
@@ -298,4 +300,6 @@ def cmd_purge(args: argparse.Namespace, out: Output) -> int:
     out.data(payload, text=table(rows, headers))
     total = sum(r["removed"] or 0 for r in results)
     out.say("db.purged", label=out.t("label.ok"), count=total, at=at)
+    if redis:
+        out.say("db.redis_presence", prefix=prefix)
     return 0

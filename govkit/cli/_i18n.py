@@ -451,6 +451,12 @@ MESSAGES: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
         # -- store schemas --------------------------------------------------------------
         "db.no_store": ("{path}: no such store", "{path}：存储不存在"),
         "db.absent": ("not in this store", "不在此存储中"),
+        "db.redis_presence": (
+            "not checked: whether anything is stored under the prefix {prefix} (Redis has "
+            "no tables; a prefix no application uses purges nothing)",
+            "未检查：前缀 {prefix} 下是否存有数据（Redis 没有表；"
+            "没有应用使用的前缀不会清理任何内容）",
+        ),
         "db.unrecorded": (" (unrecorded)", "（未记录）"),
         "db.upgraded": ("upgraded", "已升级"),
         "db.recorded": ("recorded", "已记录"),

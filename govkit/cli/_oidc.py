@@ -1,7 +1,11 @@
-"""``govkit oidc check ISSUER_URL``: does an OpenID provider show that it meets FAPI 2.0?
+"""``govkit oidc check ISSUER_URL``: does an OpenID provider's discovery document announce
+FAPI 2.0?
 
 The checks are :func:`govkit.identity.inspect_fapi2_provider`'s (its module docstring
-lists them); the command prints its report. Exit codes: 0 meets every check, 1 does not
+lists them); the command prints its report. Only the document is read: the provider's
+behaviour is not tested, and the output says so (the verdict names the document, a
+summary line and the status line say "NOT tested"). Exit codes: 0 the document passes
+every check, 1 it does not
 (or the document is not a discovery document), 2 an issuer URL that is not https (nor
 http to a loopback host) or a bad ``--timeout``, 3 the document could not be fetched.
 """
@@ -46,7 +50,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_check(args: argparse.Namespace, out: Output) -> int:
-    """``govkit oidc check``: exit 0 when the provider meets every check, 1 when not."""
+    """``govkit oidc check``: exit 0 when the discovery document passes every check, 1 when
+    not (the provider's behaviour is not tested)."""
     policy = SourcePolicy(timeout=args.timeout.total_seconds())
     try:
         report = inspect_fapi2_provider(args.issuer, policy=policy)

@@ -254,10 +254,11 @@ def check_redis_live_kept(url: str, prefix: str, handle: str) -> None:
         assert flow.take(handle, now=now) == b"y"
 
 
+# Redis has no tables: presence is not checked (null), never claimed.
 REDIS_EXPECTED = [
-    {"component": "replay", "present": True, "removed": 1},
-    {"component": "revocation", "present": True, "removed": 1},
-    {"component": "flow", "present": True, "removed": 1},
+    {"component": "replay", "present": None, "removed": 1},
+    {"component": "revocation", "present": None, "removed": 1},
+    {"component": "flow", "present": None, "removed": 1},
 ]
 
 
@@ -376,3 +377,24 @@ def test_redis_down_exits_3_with_the_store_code_and_no_password() -> None:
     error = json.loads(out)["error"]
     assert error["code"] == "store.error"
     assert "s3cret-pass" not in out + err
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_purge_on_redis_under_an_unused_prefix_never_claims_the_stores_are_there(
+    redis_url: str, redis_prefix: str, lang: str
+) -> None:
+    """A typo in --prefix purges nothing: the output must not say the stores were found."""
+    unused = redis_prefix + "nobody-uses-this:"
+    code, out, err = run("--json", "db", "purge", redis_url, "--prefix", unused, "--at", LATER)
+    assert code == 0, err
+    assert [(c["present"], c["removed"]) for c in json.loads(out)["components"]] == [
+        (None, 0),
+        (None, 0),
+        (None, 0),
+    ]
+    code, out, err = run("--lang", lang, "db", "purge", redis_url, "--prefix", unused)
+    assert code == 0, err
+    said = "not checked: whether anything is stored" if lang == "en" else "未检查：前缀"
+    assert said in err
+    assert unused in err

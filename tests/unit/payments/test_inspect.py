@@ -289,12 +289,21 @@ def test_checks_not_made_say_why_in_chinese(
     )
     headers, body = alipay_callback(alipay_key, APP_ID, order_id="GOV-2", amount=200, at=NOW)
     timestamp = Alipay(alipay_key.verifying_key, APP_ID).inspect(headers, body, at=NOW).checks[1]
-    assert timestamp.detail == "Alipay signs no time: the inbox's unique key stops replays"
-    assert timestamp.detail_in("zh") == "Alipay 不签名时间：由收件箱的唯一键阻止重放"
+    # not made, and said so: no claim that replays were stopped (no inbox is involved here)
+    assert timestamp.ok is None
+    assert timestamp.detail == (
+        "Alipay signs no time: freshness NOT checked; only a payment inbox's unique key "
+        "stops replays"
+    )
+    assert timestamp.detail_in("zh") == (
+        "Alipay 不签名时间：未检查时效；仅支付收件箱的唯一键可阻止重放"
+    )
     headers, body = unionpay_callback(order_id="GOV-3", amount=300, secure_key=UNIONPAY_KEY, at=NOW)
     union_report = UnionPay(secure_key=UNIONPAY_KEY).inspect(headers, body, at=NOW)
     union = {c.name: c for c in union_report.checks}
-    assert union["timestamp"].detail_in("zh") == "UnionPay 不签名时间：由收件箱的唯一键阻止重放"
+    assert union["timestamp"].detail_in("zh") == (
+        "UnionPay 不签名时间：未检查时效；仅支付收件箱的唯一键可阻止重放"
+    )
     assert union["merchant"].detail_in("zh") == "未配置商户号 mer_id"
 
 

@@ -49,6 +49,12 @@ class Trace:
     def __init__(self, record: Callable[[CertificateCheck], None] | None) -> None:
         self._record = record
 
+    @property
+    def recording(self) -> bool:
+        """Whether checks are recorded (a report is wanted): values that only a
+        report shows need not be computed otherwise."""
+        return self._record is not None
+
     def ok(self, name: str, key: str, /, **values: object) -> None:
         """Record that the check ``name`` passed; its detail is the catalogue message
         ``key`` (:data:`govkit._messages.DETAILS`) filled with ``values``."""

@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
@@ -62,15 +62,9 @@ _START_TIMEOUT = 30.0  # seconds; the machine is shared, start-up is normally < 
 _HTTP_TIMEOUT = 15.0
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _unavailable(reason: str) -> None:
-    message = f"the OIDC test provider cannot start: {reason}; run: {NPM_CI}"
-    if _in_ci():
-        pytest.fail(f"{message} (required under CI=true)", pytrace=False)
-    pytest.skip(message)
+def _unavailable(reason: str) -> NoReturn:
+    # A skip; under CI=true tests/conftest.py turns every skip into a failure.
+    pytest.skip(f"the OIDC test provider cannot start: {reason}; run: {NPM_CI}")
 
 
 def private_jwk(key: SigningKey) -> dict[str, str]:

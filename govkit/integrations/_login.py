@@ -24,6 +24,7 @@ import base64
 import hashlib
 import html
 import json
+import logging
 import re
 import secrets
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -38,6 +39,7 @@ from govkit.errors import (
     GovkitError,
     OidcDiscoveryError,
     OidcLoginRequestInvalid,
+    OidcLogoutReplayed,
     OidcStateMismatch,
     OidcUnavailable,
     StoreError,
@@ -57,6 +59,7 @@ _MAX_HINT: Final = 256
 _MAX_BACKCHANNEL_BODY: Final = 64 * 1024
 _HINT: Final = re.compile(r"[\x21-\x7e]+")
 _BACKCHANNEL_HEADERS: Final = (("Cache-Control", "no-store"),)
+_LOG: Final = logging.getLogger("govkit.integrations.login")
 #: What the login route may take from its query: the names :class:`LoginManager` knows.
 LOGIN_QUERY: Final = frozenset({"acr_values", "max_age", "login_hint"})
 
@@ -645,23 +648,37 @@ class LoginManager:
     def backchannel(self, content_type: str | None, body: bytes) -> LoginAnswer:
         """``POST /backchannel-logout``: the provider ends sessions (Back-Channel Logout 1.0).
 
-        The ``logout_token`` is verified and replay-checked
-        (:meth:`~govkit.identity.oidc.OidcClient.verify_logout_token`); then its
-        ``sid`` is recorded as ended for ``session_max_age`` (every session with it
-        ends, at every instance), or, without ``sid``, every session of its ``sub``
-        that began until now. Answers ``200``; a malformed request, a bad or replayed
-        token ``400`` (``error_description``: the govkit code); a store or provider
-        failure ``503`` (the provider may retry).
+        The ``logout_token`` is validated
+        (:meth:`~govkit.identity.oidc.OidcClient.check_logout_token`); then the end is
+        written to the revocation store, and only then is the token's ``jti``
+        remembered (:meth:`~govkit.identity.oidc.OidcClient.remember_logout_token`), so
+        that a store that was down (``503``) does not turn the provider's retry of the
+        same token into a refused replay. With ``sid``, every session carrying it ends
+        (at every instance, for ``session_max_age``); without, every session of its
+        ``sub`` that began until the cutoff. The cutoff is the token's ``iat`` plus the
+        client's leeway (clock skew), or the time of receipt if earlier: a retry or a
+        replay of the same token ends no session begun after ``iat`` plus the leeway.
+
+        Answers ``200``, also when only remembering the ``jti`` failed (the sessions
+        are ended; a replay of that token before it expires is then accepted, and can
+        end only sessions that began before the cutoff); a malformed request,
+        a bad or replayed token ``400`` (``error_description``: the govkit code); a
+        store or provider failure ``503`` (the provider may retry).
         """
         token = _logout_token(content_type, body)
         if isinstance(token, LoginAnswer):
             return token
+        now = self._clock.now()
         try:
-            logout = self.client.verify_logout_token(token)
-            name, args, kwargs = self._ending(logout)
+            logout = self.client.check_logout_token(token, at=now)
+            name, args, kwargs = self._ending(logout, now)
             getattr(self.revocations, name)(*args, **kwargs)
         except GovkitError as error:
             return _backchannel_refused(error)
+        try:
+            self.client.remember_logout_token(logout, at=now)
+        except GovkitError as error:
+            return _backchannel_ended(error)
         return LoginAnswer(200, _BACKCHANNEL_HEADERS)
 
     async def abackchannel(self, content_type: str | None, body: bytes) -> LoginAnswer:
@@ -669,23 +686,35 @@ class LoginManager:
         token = _logout_token(content_type, body)
         if isinstance(token, LoginAnswer):
             return token
+        now = self._clock.now()
         try:
-            logout = await self.client.averify_logout_token(token)
-            name, args, kwargs = self._ending(logout)
+            logout = await self.client.acheck_logout_token(token, at=now)
+            name, args, kwargs = self._ending(logout, now)
             await self._astore(name, *args, **kwargs)
         except GovkitError as error:
             return _backchannel_refused(error)
+        try:
+            await self.client.aremember_logout_token(logout, at=now)
+        except GovkitError as error:
+            return _backchannel_ended(error)
         return LoginAnswer(200, _BACKCHANNEL_HEADERS)
 
-    def _ending(self, logout: LogoutToken) -> tuple[str, tuple[str], dict[str, datetime]]:
-        """The revocation-store call that ends the sessions a logout token names."""
-        now = self._clock.now()
+    def _ending(
+        self, logout: LogoutToken, now: datetime
+    ) -> tuple[str, tuple[str], dict[str, datetime]]:
+        """The revocation-store call that ends the sessions a logout token names.
+
+        The cutoff comes from the token (bounded by ``now``): writing it again for the
+        same token (a retry, a replay) never moves it past ``iat`` plus the leeway, so
+        it never ends a session begun after that.
+        """
+        cutoff = min(logout.issued_at + self.client.leeway, now)
         if logout.sid is not None:
             key = self._store_key("sid", logout.sid)
-            return "revoke_token", (key,), {"expires_at": now + self.session_max_age}
+            return "revoke_token", (key,), {"expires_at": cutoff + self.session_max_age}
         if logout.subject is None:  # pragma: no cover - the validator requires sid or sub
             raise ConfigurationError("a logout token names neither sid nor sub")
-        return "revoke_subject", (self._store_key("sub", logout.subject),), {"not_before": now}
+        return "revoke_subject", (self._store_key("sub", logout.subject),), {"not_before": cutoff}
 
 
 def _expected_state(opened: Mapping[str, Any]) -> str:
@@ -713,6 +742,20 @@ def _logout_token(content_type: str | None, body: bytes) -> str | LoginAnswer:
     if len(tokens) != 1 or not tokens[0]:
         return _json(400, {"error": "invalid_request"})
     return tokens[0]
+
+
+def _backchannel_ended(error: GovkitError) -> LoginAnswer:
+    """The answer when the sessions are ended but remembering the ``jti`` failed."""
+    if isinstance(error, ConfigurationError):
+        raise error
+    if isinstance(error, OidcLogoutReplayed):  # received before: the write was bounded
+        return _backchannel_refused(error)
+    _LOG.warning(
+        "back-channel logout: the sessions are ended but the logout token's jti was not "
+        "remembered (%s); a replay of it ends no session begun after its iat plus leeway",
+        error.code,
+    )
+    return LoginAnswer(200, _BACKCHANNEL_HEADERS)
 
 
 def _backchannel_refused(error: GovkitError) -> LoginAnswer:

@@ -405,6 +405,11 @@ class OidcClient:
         """The provider's issuer."""
         return self._issuer
 
+    @property
+    def leeway(self) -> timedelta:
+        """The clock skew allowed on token times."""
+        return self._leeway
+
     def close(self) -> None:
         """Close the session (when the client made it) and the JWKS source."""
         if self._jwks is not None:
@@ -1068,21 +1073,63 @@ class OidcClient:
     def verify_logout_token(self, token: str, *, at: datetime | None = None) -> LogoutToken:
         """Validate a back-channel logout token and remember its ``jti`` (replay check).
 
+        A receiver that records the logout in a store that may fail should use
+        :meth:`check_logout_token`, record, then :meth:`remember_logout_token`: once the
+        ``jti`` is remembered, the provider's retry after a failed record is refused.
+
         Raises:
             ConfigurationError: the client has no ``replay_store``.
             TokenError, OidcLogoutTokenInvalid, OidcLogoutReplayed, StoreError.
         """
+        return self._logout_tokens().validate(token, at=at)
+
+    async def averify_logout_token(self, token: str, *, at: datetime | None = None) -> LogoutToken:
+        """:meth:`verify_logout_token` without blocking the event loop."""
+        return await offload(self.verify_logout_token, token, at=at)
+
+    def check_logout_token(self, token: str, *, at: datetime | None = None) -> LogoutToken:
+        """Validate a back-channel logout token WITHOUT remembering its ``jti``.
+
+        The first half of :meth:`verify_logout_token`: a replay passes it. Record the
+        logout (in a way a second delivery of the same token cannot worsen), then call
+        :meth:`remember_logout_token`; if recording fails, do not remember, so that the
+        provider's retry of the same token is accepted.
+
+        Raises:
+            ConfigurationError: the client has no ``replay_store``.
+            TokenError, OidcLogoutTokenInvalid.
+        """
+        return self._logout_tokens().check(token, at=at)
+
+    async def acheck_logout_token(self, token: str, *, at: datetime | None = None) -> LogoutToken:
+        """:meth:`check_logout_token` without blocking the event loop."""
+        return await offload(self.check_logout_token, token, at=at)
+
+    def remember_logout_token(self, logout: LogoutToken, *, at: datetime | None = None) -> None:
+        """The second half of :meth:`verify_logout_token`: remember the token's ``jti``.
+
+        Raises:
+            OidcLogoutReplayed: this ``jti`` was remembered before.
+            StoreError: the replay store failed.
+            ConfigurationError: the client has no ``replay_store``.
+        """
+        validator = self._logout_validator  # the one check_logout_token used, if any
+        (validator or self._logout_tokens()).remember(logout, at=at)
+
+    async def aremember_logout_token(
+        self, logout: LogoutToken, *, at: datetime | None = None
+    ) -> None:
+        """:meth:`remember_logout_token` without blocking the event loop."""
+        await offload(self.remember_logout_token, logout, at=at)
+
+    def _logout_tokens(self) -> LogoutTokenValidator:
         if self._replay_store is None:
             raise ConfigurationError("verifying logout tokens needs OidcClient(replay_store=...)")
         self.discover()
         validator = self._logout_validator
         if validator is None:  # pragma: no cover - discover() sets it
             raise ConfigurationError("discovery did not run")
-        return validator.validate(token, at=at)
-
-    async def averify_logout_token(self, token: str, *, at: datetime | None = None) -> LogoutToken:
-        """:meth:`verify_logout_token` without blocking the event loop."""
-        return await offload(self.verify_logout_token, token, at=at)
+        return validator
 
 
 def _challenge_error(header: str) -> str | None:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from govkit._encoding import b64url_encode
-from govkit.clock import Clock
+from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
     ConfigurationError,
     MissingClaim,
@@ -358,9 +358,12 @@ class LogoutTokenValidator:
         self._store = replay_store
         self._leeway = leeway
         self._max_age = max_age
+        self._clock: Clock = clock or SystemClock()
 
     def validate(self, token: str, *, at: datetime | None = None) -> LogoutToken:
         """Validate ``token`` (the ``logout_token`` form field) and remember its ``jti``.
+
+        :meth:`check` then :meth:`remember`, at one time.
 
         Raises:
             TokenError: the JWS, ``typ`` (``logout+jwt``), times, ``iss`` or ``aud``.
@@ -369,6 +372,47 @@ class LogoutTokenValidator:
             OidcLogoutReplayed: this ``jti`` was received before.
             StoreError: the replay store failed (the token is refused).
         """
+        logout, when = self._check(token, at)
+        self.remember(logout, at=when)
+        return logout
+
+    def check(self, token: str, *, at: datetime | None = None) -> LogoutToken:
+        """Validate ``token`` like :meth:`validate`, but do NOT remember its ``jti``.
+
+        A replay passes this check: it is for a receiver that must act on the token
+        before remembering it, so that an action that failed can be retried with the
+        same token (Back-Channel Logout 1.0, 2.8: the provider may send it again). Act
+        on the token, then call :meth:`remember`; act only in ways a second delivery
+        of the same token cannot worsen (a cutoff bounded by ``iat``).
+
+        Raises:
+            TokenError, OidcLogoutTokenInvalid: as :meth:`validate`.
+        """
+        return self._check(token, at)[0]
+
+    def remember(self, logout: LogoutToken, *, at: datetime | None = None) -> None:
+        """Remember the ``jti`` of a token :meth:`check` returned; refuse a replay.
+
+        Kept until the token can no longer be accepted (``exp``, or ``iat`` plus
+        ``max_age``, plus leeway).
+
+        Raises:
+            OidcLogoutReplayed: this ``jti`` was remembered before.
+            StoreError: the replay store failed.
+            ConfigurationError: ``logout`` is another provider's.
+        """
+        if not isinstance(logout, LogoutToken) or logout.issuer != self._issuer:
+            raise ConfigurationError("remember() takes a LogoutToken this validator checked")
+        when = resolve_time(self._clock, at)
+        remember_until = (
+            max(logout.expires_at, logout.issued_at + self._max_age) + self._leeway + _ONE_SECOND
+        )
+        if not self._store.check_and_remember(
+            f"oidc-logout:{self._issuer}:{logout.token_id}", now=when, expires_at=remember_until
+        ):
+            raise OidcLogoutReplayed("the logout token was received before")
+
+    def _check(self, token: str, at: datetime | None) -> tuple[LogoutToken, datetime]:
         claims, _key, when = self._jwt.verify_jwt(token, at=at)
         if self._client_id not in _audiences(claims):
             raise WrongAudience("claim 'aud' does not name this client", claim="aud")
@@ -389,20 +433,15 @@ class LogoutTokenValidator:
         issued_at = _utc(claims["iat"])
         if issued_at < when - self._max_age - self._leeway:
             raise _logout_invalid("iat", "the logout token is too old")
-        expires_at = _utc(claims["exp"])
-        remember_until = max(expires_at, issued_at + self._max_age) + self._leeway + _ONE_SECOND
-        if not self._store.check_and_remember(
-            f"oidc-logout:{self._issuer}:{jti}", now=when, expires_at=remember_until
-        ):
-            raise OidcLogoutReplayed("the logout token was received before")
-        return LogoutToken(
+        logout = LogoutToken(
             issuer=self._issuer,
             subject=sub,
             sid=sid,
             token_id=jti,
             issued_at=issued_at,
-            expires_at=expires_at,
+            expires_at=_utc(claims["exp"]),
         )
+        return logout, when
 
     def __repr__(self) -> str:
         return f"LogoutTokenValidator(issuer={self._issuer!r}, client_id={self._client_id!r})"

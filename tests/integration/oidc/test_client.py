@@ -383,6 +383,32 @@ def test_logout_token_replayed(oidc_provider: Any, client: OidcClient) -> None:
     assert caught.value.code == "oidc.logout_replayed"
 
 
+def test_logout_token_retried_after_a_failed_record_is_accepted_until_remembered(
+    oidc_provider: Any, client: OidcClient
+) -> None:
+    # The receiver's store was down: it answered 503 and did not remember the jti, so
+    # the provider's retry of the same token must pass; once remembered, it is a replay.
+    op = oidc_provider
+    browser = op.new_browser()
+    done = login(op, client, browser=browser)
+    op.backchannel.drain()
+    op.logout(client.logout_url(done.id_token), browser=browser)
+    token = op.backchannel.wait()
+    first = client.check_logout_token(token)
+    assert first.sid == done.id_token.sid
+    retried = asyncio.run(client.acheck_logout_token(token))
+    assert retried == first
+    client.remember_logout_token(retried)
+    for replay in (
+        lambda: client.verify_logout_token(token),
+        lambda: client.remember_logout_token(first),
+        lambda: asyncio.run(client.aremember_logout_token(first)),
+    ):
+        with pytest.raises(GovkitError) as caught:
+            replay()
+        assert caught.value.code == "oidc.logout_replayed"
+
+
 def test_provider_error_answer_is_typed(oidc_provider: Any, client: OidcClient) -> None:
     request = client.start_login(prompt="none", login_hint="citizen-0001")
     callback = oidc_provider.login(request.url, browser=oidc_provider.new_browser())

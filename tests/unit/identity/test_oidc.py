@@ -313,7 +313,7 @@ def logout_validator(store: MemoryReplayStore | None = None) -> LogoutTokenValid
         issuer=ISSUER,
         client_id=CLIENT,
         algorithms=["ES256"],
-        replay_store=store or MemoryReplayStore(),
+        replay_store=MemoryReplayStore() if store is None else store,  # an empty one is falsy
         clock=FixedClock(NOW),
     )
 
@@ -332,6 +332,57 @@ def test_logout_token_replayed() -> None:
     assert code(lambda: checker.validate(token)) == "oidc.logout_replayed"
 
 
+def test_logout_token_checked_twice_is_a_replay_only_once_remembered() -> None:
+    # A receiver that failed to record the logout (a store down) must accept the
+    # provider's retry: check() validates without remembering, remember() comes after.
+    checker = logout_validator()
+    token = jws(logout_claims(), header=LOGOUT_HEADER)
+    first = checker.check(token)
+    retried = checker.check(token)  # not remembered: no replay yet
+    assert first == retried
+    assert first.token_id == "j-1"
+    checker.remember(retried)
+    assert code(lambda: checker.remember(first)) == "oidc.logout_replayed"
+    assert code(lambda: checker.validate(token)) == "oidc.logout_replayed"
+    checker.check(token)  # check() alone never detects a replay: remember() does
+
+
+def test_logout_token_remembered_until_it_can_no_longer_be_accepted() -> None:
+    store = MemoryReplayStore()
+    checker = logout_validator(store)
+    logout = checker.check(jws(logout_claims(), header=LOGOUT_HEADER))
+    checker.remember(logout)
+    # exp is T + 120 and iat + max_age T + 300: kept past the later, plus leeway.
+    last = datetime.fromtimestamp(T + 300, UTC) + timedelta(seconds=30)
+    assert (
+        store.check_and_remember(
+            f"oidc-logout:{ISSUER}:j-1", now=last, expires_at=last + timedelta(hours=1)
+        )
+        is False
+    )
+    after = last + timedelta(seconds=1)
+    assert (
+        store.check_and_remember(
+            f"oidc-logout:{ISSUER}:j-1", now=after, expires_at=after + timedelta(hours=1)
+        )
+        is True
+    )
+
+
+def test_logout_token_of_another_provider_cannot_be_remembered_here() -> None:
+    other = LogoutTokenValidator(
+        RING,
+        issuer="https://other.example",
+        client_id=CLIENT,
+        algorithms=["ES256"],
+        replay_store=MemoryReplayStore(),
+        clock=FixedClock(NOW),
+    )
+    logout = other.check(jws(logout_claims(iss="https://other.example"), header=LOGOUT_HEADER))
+    with pytest.raises(ConfigurationError):
+        logout_validator().remember(logout)
+
+
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
@@ -343,9 +394,11 @@ def test_logout_token_replayed() -> None:
         ({"iat": T - 3600, "exp": T + 60}, "iat"),
     ],
 )
-def test_logout_token_breaking_the_spec(changes: dict[str, Any], reason: str) -> None:
+@pytest.mark.parametrize("method", ["validate", "check"])
+def test_logout_token_breaking_the_spec(changes: dict[str, Any], reason: str, method: str) -> None:
+    checker = getattr(logout_validator(), method)
     with pytest.raises(GovkitError) as caught:
-        logout_validator().validate(jws(logout_claims(**changes), header=LOGOUT_HEADER))
+        checker(jws(logout_claims(**changes), header=LOGOUT_HEADER))
     assert caught.value.code == "oidc.logout_invalid"
     assert caught.value.context["reason"] == reason
 

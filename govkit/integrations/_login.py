@@ -399,7 +399,12 @@ class LoginManager:
 
     # -- the callback route -----------------------------------------------------------
 
-    def finish(self, query: str | Mapping[str, str], state_cookie: str | None) -> LoginAnswer:
+    def finish(
+        self,
+        query: str | Mapping[str, str],
+        state_cookie: str | None,
+        session_cookie: str | None = None,
+    ) -> LoginAnswer:
         """``GET /callback``: finish the login; a session cookie, or a ``400`` page.
 
         The callback's ``state`` must equal the one sealed in this browser's state
@@ -407,25 +412,46 @@ class LoginManager:
         Every refusal (the provider's ``error``, a mix-up, a replayed state, an ID
         token that fails) is a ``400`` page showing only the govkit error code; a
         provider or store failure a ``503`` page.
+
+        ``session_cookie`` is the browser's session cookie, if it has one: a new login
+        (a step-up to a higher level, or another person on the same browser) replaces
+        that session, which is recorded as ended first, so a copy of the old cookie is
+        worthless too (its ``sid`` is not ended: a step-up keeps the provider's session).
         """
         opened = self._states.open(self.state_cookie, state_cookie) or {}
         try:
             login = self.client.finish_login(query, expected_state=_expected_state(opened))
+            replaced = self._open(session_cookie)
+            if replaced is not None:
+                key, until = self._replaced(replaced)
+                self.revocations.revoke_token(key, expires_at=until)
         except GovkitError as error:
             return self._callback_refused(error)
         return self._finished(login, opened)
 
     async def afinish(
-        self, query: str | Mapping[str, str], state_cookie: str | None
+        self,
+        query: str | Mapping[str, str],
+        state_cookie: str | None,
+        session_cookie: str | None = None,
     ) -> LoginAnswer:
         """:meth:`finish` awaiting ``OidcClient.afinish_login``: the loop is not blocked."""
         opened = self._states.open(self.state_cookie, state_cookie) or {}
         try:
             expected = _expected_state(opened)
             login = await self.client.afinish_login(query, expected_state=expected)
+            replaced = self._open(session_cookie)
+            if replaced is not None:
+                key, until = self._replaced(replaced)
+                await self._astore("revoke_token", key, expires_at=until)
         except GovkitError as error:
             return self._callback_refused(error)
         return self._finished(login, opened)
+
+    def _replaced(self, session: LoginSession) -> tuple[str, datetime]:
+        """The store key and expiry that end ``session`` (replaced by a new login)."""
+        until = session.expires_at + timedelta(seconds=1)
+        return self._store_key("session", session.session_id), until
 
     def _callback_refused(self, error: GovkitError) -> LoginAnswer:
         if isinstance(error, ConfigurationError):

@@ -465,7 +465,10 @@ def login_urls(
             return _login_response(await manager.astart(query(request)))
 
         async def acallback(request: HttpRequest) -> HttpResponse:
-            answer = await manager.afinish(raw_query(request), request.COOKIES.get(state))
+            cookies = request.COOKIES
+            answer = await manager.afinish(
+                raw_query(request), cookies.get(state), cookies.get(session)
+            )
             return _login_response(answer)
 
         async def alogout(request: HttpRequest) -> HttpResponse:
@@ -486,7 +489,8 @@ def login_urls(
             return _login_response(manager.start(query(request)))
 
         def callback(request: HttpRequest) -> HttpResponse:
-            answer = manager.finish(raw_query(request), request.COOKIES.get(state))
+            cookies = request.COOKIES
+            answer = manager.finish(raw_query(request), cookies.get(state), cookies.get(session))
             return _login_response(answer)
 
         def logout(request: HttpRequest) -> HttpResponse:

@@ -272,8 +272,13 @@ def login_router(manager: LoginManager, *, prefix: str = "") -> APIRouter:
 
     @router.get("/callback", name="govkit_login_callback")
     async def callback(request: Request) -> Response:
-        cookie = request.cookies.get(manager.state_cookie)
-        return _login_response(await manager.afinish(request.url.query, cookie))
+        cookies = request.cookies
+        answer = await manager.afinish(
+            request.url.query,
+            cookies.get(manager.state_cookie),
+            cookies.get(manager.session_cookie),
+        )
+        return _login_response(answer)
 
     @router.post("/logout", name="govkit_logout")
     async def logout(request: Request) -> Response:

@@ -320,7 +320,11 @@ def login_blueprint(
     @blueprint.get("/callback")
     def callback() -> Response:
         query = request.query_string.decode("ascii", "replace")
-        return _login_response(manager.finish(query, request.cookies.get(manager.state_cookie)))
+        cookies = request.cookies
+        answer = manager.finish(
+            query, cookies.get(manager.state_cookie), cookies.get(manager.session_cookie)
+        )
+        return _login_response(answer)
 
     @blueprint.post("/logout")
     def logout() -> Response:

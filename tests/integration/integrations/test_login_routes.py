@@ -491,6 +491,30 @@ def test_step_up_redirect_carries_acr_values_then_login_at_high_passes(
     assert filed.json() == {"filed_by": "citizen-0001"}
 
 
+def test_step_up_ends_the_lower_session_so_a_kept_cookie_copy_is_dead(
+    site: Site, world: World
+) -> None:
+    op = world.op
+    op.assurance = AssuranceLevel.SUBSTANTIAL
+    browser = site.new_browser()
+    assert log_in(site, browser, op).status == 303
+    name = site.logins.session_cookie
+    lower = browser.cookie(name)
+    assert lower is not None
+    stepped = browser.get("/returns/submit")
+    assert stepped.location is not None
+    op.assurance = AssuranceLevel.HIGH
+    assert log_in(site, browser, op, stepped.location).status == 303
+    higher = browser.cookie(name)
+    assert higher is not None
+    assert higher != lower
+    assert browser.get("/returns/submit").status == 200  # the new session works
+    thief = site.new_browser()
+    thief.set_cookie(name, lower)  # a copy of the SUBSTANTIAL session taken before
+    assert thief.get("/me").status == 303  # ended: sent to log in
+    assert browser.get("/me").json()["assurance"] == "high"
+
+
 def test_step_up_login_answered_with_lower_acr_is_refused(site: Site, world: World) -> None:
     op = world.op
     op.assurance = AssuranceLevel.SUBSTANTIAL

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Self
@@ -105,6 +106,8 @@ _MAX_SIGNATURES: Final = 100
 _MAX_TREE_SIZE: Final = (1 << 64) - 1
 _MAX_TIMESTAMP: Final = (1 << 63) - 1
 _SIG_PREFIX: Final = "— "  # em dash U+2014, then a space
+#: A cosignature's timestamp: 8 bytes, big-endian, unsigned.
+_TIMESTAMP: Final = struct.Struct(">Q")
 _PRIVATE_PREFIX: Final = "PRIVATE+KEY+"
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
@@ -135,14 +138,14 @@ def _text_problem(text: str) -> str | None:
     if _CONTROL.search(text):
         return "contains an ASCII control character other than newline"
     try:
-        text.encode("utf-8")
+        text.encode()  # strict UTF-8, the default of str.encode
     except UnicodeEncodeError:
         return "is not valid Unicode (lone surrogate)"
     return None
 
 
 def _key_id(name: str, sig_type: bytes, public: bytes) -> bytes:
-    return hashlib.sha256(name.encode("utf-8") + b"\n" + sig_type + public).digest()[:4]
+    return hashlib.sha256(name.encode() + b"\n" + sig_type + public).digest()[:4]
 
 
 def _note_type(alg: str, *, cosigner: bool, who: str) -> bytes:
@@ -208,7 +211,7 @@ def _to_text(data: object, what: str) -> str:
         if len(data) > _MAX_NOTE_BYTES:
             raise CheckpointInvalid(f"{what} is larger than 1 MiB", size=len(data))
         try:
-            return data.decode("utf-8")
+            return data.decode()  # strict UTF-8
         except UnicodeDecodeError:
             raise CheckpointInvalid(f"{what} is not valid UTF-8") from None
     if not isinstance(data, str):
@@ -406,8 +409,8 @@ class _NoteKey:
             raise InvalidKey("note private key ID must be 8 lowercase hex digits")
         try:
             raw = b64_decode(encoded, what="note private key")
-        except EncodingError:
-            raise InvalidKey("note private key is not valid base64") from None
+        except EncodingError as exc:
+            raise InvalidKey(exc.message) from None
         if not raw:
             raise InvalidKey("note private key is empty")
         sig_type, secret = _split_type(raw, "note private key")
@@ -473,7 +476,7 @@ class NoteSigner(_NoteKey):
         problem = _text_problem(text)
         if problem:
             raise CheckpointInvalid(f"note text {problem}")
-        return text + "\n" + self._signature_line(self._key.sign(text.encode("utf-8")))
+        return text + "\n" + self._signature_line(self._key.sign(text.encode()))
 
 
 class WitnessSigner(_NoteKey):
@@ -492,7 +495,7 @@ class WitnessSigner(_NoteKey):
 
     def _cosignature_line(self, text: bytes, timestamp: int) -> str:
         signature = self._key.sign(_cosigned_message(text, timestamp))
-        return self._signature_line(timestamp.to_bytes(8, "big") + signature)
+        return self._signature_line(_TIMESTAMP.pack(timestamp) + signature)
 
 
 @dataclass(frozen=True)
@@ -521,13 +524,16 @@ class OpenedNote:
 
 
 def _ed25519_vkey_key(public: bytes) -> VerifyingKey:
-    if len(public) != 32:
-        raise InvalidKey("an Ed25519 vkey must hold a type byte and a 32-byte key")
+    """The Ed25519 key of a vkey: exactly 32 bytes.
+
+    :mod:`cryptography` refuses any other length with a ``ValueError`` (and takes any
+    32 bytes: the point is decoded when a signature is checked).
+    """
     try:
         key = ed25519.Ed25519PublicKey.from_public_bytes(public)
     except ValueError:
-        raise InvalidKey("vkey does not hold a valid Ed25519 public key") from None
-    return VerifyingKey(key, "EdDSA")
+        raise InvalidKey("an Ed25519 vkey must hold a type byte and a 32-byte key") from None
+    return VerifyingKey(key)  # the algorithm follows from the key: EdDSA
 
 
 def _sm2_vkey_key(public: bytes) -> VerifyingKey:
@@ -542,7 +548,7 @@ def _sm2_vkey_key(public: bytes) -> VerifyingKey:
         "x": b64url_encode(public[1:33]),
         "y": b64url_encode(public[33:]),
     }
-    return VerifyingKey.from_jwk(jwk, "SM2")
+    return VerifyingKey.from_jwk(jwk)  # the algorithm follows from the curve: SM2
 
 
 class NoteVerifier:
@@ -606,8 +612,8 @@ class NoteVerifier:
             raise InvalidKey("vkey key ID must be 8 lowercase hex digits")
         try:
             raw = b64_decode(encoded, what="vkey public key")
-        except EncodingError:
-            raise InvalidKey("vkey public key is not valid base64") from None
+        except EncodingError as exc:
+            raise InvalidKey(exc.message) from None
         if not raw:
             raise InvalidKey("vkey public key is empty")
         sig_type, public = _split_type(raw, "vkey")
@@ -668,7 +674,7 @@ class NoteVerifier:
         if self._cosigner:
             if len(signature) != 72:
                 raise CheckpointSignatureInvalid("cosignature has the wrong length", **context)
-            timestamp = int.from_bytes(signature[:8], "big")
+            (timestamp,) = _TIMESTAMP.unpack(signature[:8])
             if timestamp > _MAX_TIMESTAMP:
                 raise CheckpointSignatureInvalid("cosignature timestamp is too large", **context)
             message = _cosigned_message(data, timestamp)
@@ -726,12 +732,28 @@ def _split_note(note: str | bytes) -> tuple[str, list[tuple[str, bytes, bytes]]]
             raise CheckpointInvalid("signature line is not '— <name> <base64>'", line=index)
         try:
             raw = b64_decode(fields[1], what="note signature")
-        except EncodingError:
-            raise CheckpointInvalid("note signature is not valid base64", line=index) from None
+        except EncodingError as exc:
+            raise CheckpointInvalid(exc.message, line=index) from None
         if len(raw) < 5:
             raise CheckpointInvalid("note signature is too short", line=index)
         parsed.append((fields[0], raw[:4], raw[4:]))
     return body, parsed
+
+
+def _check_min_signatures(min_signatures: object) -> None:
+    if isinstance(min_signatures, bool) or not isinstance(min_signatures, int):
+        raise ConfigurationError("min_signatures must be an int")
+    if min_signatures < 1:
+        raise ConfigurationError("min_signatures must be at least 1")
+
+
+def _check_origin(checkpoint: Checkpoint, origin: str) -> None:
+    if checkpoint.origin != origin:
+        raise CheckpointInvalid(
+            "checkpoint is for another log (origin mismatch)",
+            expected=origin,
+            origin=checkpoint.origin,
+        )
 
 
 def _check_verifiers(verifiers: Sequence[NoteVerifier]) -> dict[tuple[str, bytes], NoteVerifier]:
@@ -771,13 +793,10 @@ def open_note(
             ``min_signatures`` known keys signed.
         ConfigurationError: ``verifiers`` is empty or ``min_signatures`` < 1.
     """
-    if isinstance(min_signatures, bool) or not isinstance(min_signatures, int):
-        raise ConfigurationError("min_signatures must be an int")
-    if min_signatures < 1:
-        raise ConfigurationError("min_signatures must be at least 1")
+    _check_min_signatures(min_signatures)
     known = _check_verifiers(verifiers)
     text, lines = _split_note(note)
-    text_bytes = text.encode("utf-8")
+    text_bytes = text.encode()
     verified: dict[tuple[str, bytes], VerifiedSignature] = {}
     for name, key_id, signature in lines:
         verifier = known.get((name, key_id))
@@ -824,12 +843,8 @@ def verify_checkpoint(
     """
     opened = open_note(note, verifiers, min_signatures=min_signatures)
     checkpoint = Checkpoint.parse(opened.text)
-    if origin is not None and checkpoint.origin != origin:
-        raise CheckpointInvalid(
-            "checkpoint is for another log (origin mismatch)",
-            expected=origin,
-            origin=checkpoint.origin,
-        )
+    if origin is not None:
+        _check_origin(checkpoint, origin)
     return checkpoint
 
 
@@ -871,9 +886,6 @@ class CheckpointReport(Report):
 
     def summary(self) -> tuple[str, ...]:
         """The log, tree size and root of a valid checkpoint."""
-        cp = self.checkpoint
-        if cp is None:
-            return ()
         return self.summary_in("en")
 
     def summary_in(self, lang: str) -> tuple[str, ...]:
@@ -910,10 +922,7 @@ def inspect_checkpoint(
     Raises:
         ConfigurationError: ``verifiers`` is empty or ``min_signatures`` < 1.
     """
-    if isinstance(min_signatures, bool) or not isinstance(min_signatures, int):
-        raise ConfigurationError("min_signatures must be an int")
-    if min_signatures < 1:
-        raise ConfigurationError("min_signatures must be at least 1")
+    _check_min_signatures(min_signatures)
     _check_verifiers(verifiers)
     checks: list[Check] = []
     step = "note"
@@ -934,13 +943,8 @@ def inspect_checkpoint(
         step = "origin"
         if origin is None:
             checks.append(Check.described("origin", None, "audit.no_origin"))
-        elif checkpoint.origin != origin:
-            raise CheckpointInvalid(
-                "checkpoint is for another log (origin mismatch)",
-                expected=origin,
-                origin=checkpoint.origin,
-            )
         else:
+            _check_origin(checkpoint, origin)
             checks.append(Check.described("origin", True, "audit.origin"))
     except GovkitError as exc:
         if not isinstance(exc, VerificationError):
@@ -973,7 +977,8 @@ def cosign_checkpoint(note: str | bytes, witness: WitnessSigner, *, timestamp: i
         raise ConfigurationError("timestamp must be an int (POSIX seconds)")
     if not 0 <= timestamp <= _MAX_TIMESTAMP:
         raise ConfigurationError("timestamp must be between 0 and 2**63 - 1")
-    text, lines = _split_note(note)
+    full = _to_text(note, "signed note")
+    text, lines = _split_note(full)
     Checkpoint.parse(text)
     if any(name == witness.name and key_id == witness.key_id for name, key_id, _ in lines):
         raise CheckpointInvalid(
@@ -983,5 +988,4 @@ def cosign_checkpoint(note: str | bytes, witness: WitnessSigner, *, timestamp: i
         )
     if len(lines) >= _MAX_SIGNATURES:
         raise CheckpointInvalid(f"a note may carry at most {_MAX_SIGNATURES} signatures")
-    line = witness._cosignature_line(text.encode("utf-8"), timestamp)
-    return _to_text(note, "signed note") + line
+    return full + witness._cosignature_line(text.encode(), timestamp)

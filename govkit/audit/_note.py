@@ -103,6 +103,8 @@ _TYPES: Final[dict[bytes, tuple[str, bool]]] = {
 _TYPE_NAMES: Final = "0x01 (Ed25519), 0x04 (Ed25519 cosignature/v1), 0xff govkit-sm2 (SM2)"
 _MAX_NOTE_BYTES: Final = 1 << 20
 _MAX_SIGNATURES: Final = 100
+#: The line number (from 1) of the first extension line: after origin, size and root hash.
+_FIRST_EXTENSION: Final = 4
 _MAX_TREE_SIZE: Final = (1 << 64) - 1
 _MAX_TIMESTAMP: Final = (1 << 63) - 1
 _SIG_PREFIX: Final = "— "  # em dash U+2014, then a space
@@ -263,10 +265,12 @@ class Checkpoint:
         extensions = tuple(given)
         for index, line in enumerate(extensions):
             if not isinstance(line, str) or not line:
-                raise CheckpointInvalid("extension lines must be non-empty strings", line=index)
+                raise CheckpointInvalid(
+                    "extension lines must be non-empty strings", line=_FIRST_EXTENSION + index
+                )
             problem = "contains a newline" if "\n" in line else _text_problem(line)
             if problem:
-                raise CheckpointInvalid(f"extension line {problem}", line=index)
+                raise CheckpointInvalid(f"extension line {problem}", line=_FIRST_EXTENSION + index)
         object.__setattr__(self, "extensions", extensions)
 
     def body(self) -> str:
@@ -724,18 +728,19 @@ def _split_note(note: str | bytes) -> tuple[str, list[tuple[str, bytes, bytes]]]
             f"signed note has more than {_MAX_SIGNATURES} signatures", signatures=len(lines)
         )
     parsed: list[tuple[str, bytes, bytes]] = []
-    for index, line in enumerate(lines):
+    first = body.count("\n") + 2  # the note's line number (from 1) of the first signature
+    for number, line in enumerate(lines, start=first):
         if not line.startswith(_SIG_PREFIX):
-            raise CheckpointInvalid("signature line does not start with '— '", line=index)
+            raise CheckpointInvalid("signature line does not start with '— '", line=number)
         fields = line[len(_SIG_PREFIX) :].split(" ")
         if len(fields) != 2 or _name_problem(fields[0]):
-            raise CheckpointInvalid("signature line is not '— <name> <base64>'", line=index)
+            raise CheckpointInvalid("signature line is not '— <name> <base64>'", line=number)
         try:
             raw = b64_decode(fields[1], what="note signature")
         except EncodingError as exc:
-            raise CheckpointInvalid(exc.message, line=index) from None
+            raise CheckpointInvalid(exc.message, line=number) from None
         if len(raw) < 5:
-            raise CheckpointInvalid("note signature is too short", line=index)
+            raise CheckpointInvalid("note signature is too short", line=number)
         parsed.append((fields[0], raw[:4], raw[4:]))
     return body, parsed
 

@@ -57,6 +57,9 @@ TEST_NOTE = (
     "— example.gov/govkit-test-log 7r4TizZwazJJILiwx0JYioN2U+m0vLHHRvApniJKiLFpznjWOCjeexl0RgitQc2b"
     "07ESg3fCzb/fG9zkQZ/y7GUjvwY=\n"
 )
+#: The line number (from 1) of a second signature line appended to TEST_NOTE: the body's
+#: lines, the blank line, then the first signature.
+SECOND_SIGNATURE_LINE = TEST_BODY.count("\n") + 3
 C2SP_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
 SUPPORTED = "0x01 (Ed25519), 0x04 (Ed25519 cosignature/v1), 0xff govkit-sm2 (SM2)"
 SM2_TYPE = b"\xff" + b"govkit-sm2"
@@ -154,29 +157,29 @@ def note_of_exactly(size: int, signer: NoteSigner = LOG) -> str:
         pytest.param(
             ("o", 1, TEST_ROOT_8, ("ok", "")),
             "extension lines must be non-empty strings",
-            {"line": 1},
+            {"line": 5},
             id="empty-extension",
         ),
         pytest.param(
             ("o", 1, TEST_ROOT_8, ("ok", b"x")),
             "extension lines must be non-empty strings",
-            {"line": 1},
+            {"line": 5},
             id="bytes-extension",
         ),
         pytest.param(
             ("o", 1, TEST_ROOT_8, ("ok", "a\nb")),
             "extension line contains a newline",
-            {"line": 1},
+            {"line": 5},
         ),
         pytest.param(
             ("o", 1, TEST_ROOT_8, ("a\tb",)),
             "extension line contains an ASCII control character other than newline",
-            {"line": 0},
+            {"line": 4},
         ),
         pytest.param(
             ("o", 1, TEST_ROOT_8, ("\ud800",)),
             "extension line is not valid Unicode (lone surrogate)",
-            {"line": 0},
+            {"line": 4},
         ),
     ],
 )
@@ -319,37 +322,37 @@ GOOD_SECOND = line_of(OTHER, TEST_BODY)
         pytest.param(
             TEST_NOTE + "-" + GOOD_SECOND[1:],
             "signature line does not start with '— '",
-            {"line": 1},
+            {"line": SECOND_SIGNATURE_LINE},
         ),
         pytest.param(
             TEST_NOTE + GOOD_SECOND.replace(" ", "  ", 1),
             "signature line is not '— <name> <base64>'",
-            {"line": 1},
+            {"line": SECOND_SIGNATURE_LINE},
         ),
         pytest.param(
             TEST_NOTE + GOOD_SECOND[:-1] + " x\n",
             "signature line is not '— <name> <base64>'",
-            {"line": 1},
+            {"line": SECOND_SIGNATURE_LINE},
         ),
         pytest.param(
             TEST_NOTE + GOOD_SECOND.replace("example.gov/second", "a+b"),
             "signature line is not '— <name> <base64>'",
-            {"line": 1},
+            {"line": SECOND_SIGNATURE_LINE},
         ),
         pytest.param(
             TEST_NOTE + fake_line("example.gov/second", bytes(8))[:-2] + "\n",
             "note signature is not valid base64",
-            {"line": 1},
+            {"line": SECOND_SIGNATURE_LINE},
         ),
         pytest.param(
             TEST_NOTE + "— example.gov/second AAAAAAB=\n",
             "note signature has non-canonical trailing bits",
-            {"line": 1},
+            {"line": SECOND_SIGNATURE_LINE},
         ),
         pytest.param(
             TEST_NOTE + fake_line("example.gov/second", bytes(4)),
             "note signature is too short",
-            {"line": 1},
+            {"line": SECOND_SIGNATURE_LINE},
         ),
     ],
 )
@@ -1095,9 +1098,9 @@ def test_framing_errors_are_said_in_chinese_with_the_line() -> None:
         lambda: open_with_log_key(TEST_NOTE + fake_line("example.gov/second", bytes(4))),
         CheckpointInvalid,
         "note signature is too short",
-        line=1,
+        line=SECOND_SIGNATURE_LINE,
     )
-    assert render_message(error, "zh") == "检查点第 1 行格式错误"
+    assert render_message(error, "zh") == f"检查点第 {SECOND_SIGNATURE_LINE} 行格式错误"
     whole = refused(
         lambda: open_with_log_key(TEST_NOTE.replace("\n\n", "\n")),
         CheckpointInvalid,

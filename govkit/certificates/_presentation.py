@@ -34,6 +34,7 @@ from govkit.certificates._report import (
     Trace,
 )
 from govkit.certificates._selective import (
+    _LAST_SECOND,
     _MAX_DEPTH,
     _PREDICATE_NAMES,
     _check_value,
@@ -168,9 +169,13 @@ def _replay_expiry(presented_at: datetime, when: datetime, window: timedelta) ->
     window`` (by any verifier, whatever its clock), and an entry counts as absent from
     its expiry on, so the entry lasts one microsecond (the stores' resolution) longer.
     A presentation seen after its time, or a nonce-bound one, is remembered for
-    ``window`` after this verification.
+    ``window`` after this verification. An expiry past the last ``datetime`` (a
+    nonce-bound presentation dated in the year 9999) is that last instant.
     """
-    return max(presented_at, when) + window + _ONE_MICROSECOND
+    try:
+        return max(presented_at, when) + window + _ONE_MICROSECOND
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 # --- the verifier's side ------------------------------------------------------------------
@@ -374,7 +379,7 @@ class PresentationRun:
             presented_at,
             when,
             parsed.device_key.kid,
-            None if profile is None else profile.name,
+            name,
             nonce is not None,
         )
 
@@ -395,12 +400,10 @@ def _read_disclosures(
     names = parsed.items
     leaves: dict[int, bytes] = {}
     values: dict[int, Any] = {}
-    last = -1
-    for item, value_of in zip(items, decoded, strict=True):
-        index, value = _disclosure_of(value_of, parsed)
-        if index <= last:
+    for position, item in enumerate(items):
+        index, value = _disclosure_of(decoded[position], parsed)
+        if values and index <= next(reversed(values)):  # after the one before, if any
             raise DisclosureInvalid("disclosures must be in index order, once each", reason="order")
-        last = index
         leaves[index] = _leaf(item)
         values[index] = value
     if leaves:
@@ -482,7 +485,7 @@ def _parse_presentation(text: str) -> tuple[bytes, list[bytes], list[Any], bytes
         or not isinstance(proof, bytes)
         or isinstance(seconds, bool)
         or not isinstance(seconds, int)
-        or not 0 <= seconds < 2**40
+        or not 0 <= seconds <= _LAST_SECOND
         or not isinstance(signature, bytes)
     ):
         raise _format(shape)

@@ -76,6 +76,9 @@ _DIGEST_SIZE: Final = 16
 _EMPTY_LEAF: Final = hashlib.sha256(b"\x02").digest()[:16]
 _SALT_SIZE: Final = 16
 _MAX_DEPTH: Final = 8
+#: 9999-12-31T23:59:59Z, the last second a ``datetime`` holds. A selective licence's
+#: times lie below it (it is valid until exp + 1 s), a presentation's time at most on it.
+_LAST_SECOND: Final = 253402300799
 
 
 def _format(message: str, reason: str = "presentation") -> CertificateFormatError:
@@ -128,22 +131,17 @@ def _root_from_proof(count: int, known: Mapping[int, bytes], proof: bytes) -> by
     nodes = [proof[k : k + _DIGEST_SIZE] for k in range(0, len(proof), _DIGEST_SIZE)]
     position = 0
     level = dict(known)
-    width = _width(count)
-    while width > 1:
+    for _ in range(_width(count).bit_length() - 1):  # one pass per level up to the root
         parents: dict[int, bytes] = {}
-        for i in sorted(level):
-            if i >> 1 in parents:
-                continue
-            sibling = level.get(i ^ 1)
-            if sibling is None:
+        for parent in sorted({i >> 1 for i in level}):
+            left, right = level.get(2 * parent), level.get(2 * parent + 1)
+            if left is None or right is None:  # the missing child is the proof's next node
                 if position == len(nodes):
                     raise DisclosureInvalid("the proof is too short", reason="proof")
-                sibling = nodes[position]
+                left, right = left or nodes[position], right or nodes[position]
                 position += 1
-            left, right = (level[i], sibling) if i % 2 == 0 else (sibling, level[i])
-            parents[i >> 1] = _node(left, right)
+            parents[parent] = _node(left, right)
         level = parents
-        width //= 2
     if position != len(nodes):
         raise DisclosureInvalid("the proof has nodes left over", reason="proof")
     return level[0]
@@ -153,7 +151,7 @@ def _device_key_claim(key: VerifyingKey) -> bytes:
     public = key.public_key
     if isinstance(public, ed25519.Ed25519PublicKey):
         return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    if isinstance(public, ec.EllipticCurvePublicKey) and key.alg == "ES256":
+    if isinstance(public, ec.EllipticCurvePublicKey):  # a VerifyingKey's EC key is P-256
         return public.public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
     raise ConfigurationError("a device key must be EdDSA (Ed25519) or ES256")
 
@@ -162,10 +160,10 @@ def _device_key_from_claim(raw: object) -> VerifyingKey:
     """32 bytes: an Ed25519 key; 33 bytes: a compressed P-256 point (ES256)."""
     try:
         if isinstance(raw, bytes) and len(raw) == 32:
-            return VerifyingKey(ed25519.Ed25519PublicKey.from_public_bytes(raw), "EdDSA")
+            return VerifyingKey(ed25519.Ed25519PublicKey.from_public_bytes(raw))  # EdDSA
         if isinstance(raw, bytes) and len(raw) == 33:
             point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-            return VerifyingKey(point, "ES256")
+            return VerifyingKey(point)  # ES256, the only algorithm of a P-256 key
     except (ValueError, GovkitError):
         pass
     raise _format("the device key is not an Ed25519 or compressed P-256 public key")
@@ -185,7 +183,8 @@ def _item_value(name: str, licence: Licence, kind: LicenceType) -> Any:
 def build_selective_claims(
     licence: Licence, kind: LicenceType, device_key: VerifyingKey
 ) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The selective licence map and the disclosures, one fresh salt per item."""
+    """The selective licence map and the disclosures, one fresh salt per item (the
+    issuer adds the status index ``"s"`` once it has allocated one)."""
     disclosures: dict[str, bytes] = {}
     for index, name in enumerate(disclosable_items(kind)):
         value = _item_value(name, licence, kind)
@@ -196,8 +195,6 @@ def build_selective_claims(
         "r": _levels([_leaf(d) for d in disclosures.values()])[-1][0],
         "c": _device_key_claim(device_key),
     }
-    if licence.status_index is not None:
-        claims["s"] = licence.status_index
     return claims, disclosures
 
 
@@ -207,7 +204,6 @@ _PREDICATE_NAMES: Final = frozenset(p.name for p in PREDICATES)
 
 @dataclass(frozen=True)
 class _Selective:
-    message: codec.CoseMessage
     kind: LicenceType
     valid_from: datetime
     valid_until: datetime
@@ -226,14 +222,15 @@ def _parse_selective(message: codec.CoseMessage, registry: LicenceRegistry) -> _
     if not {"t", "r", "c"} <= keys or not keys <= {"t", "r", "c", "s"}:
         raise _format("the selective licence has the wrong keys", "claims")
     times = [message.claims.get(k) for k in (codec.IAT, codec.NBF, codec.EXP)]
-    if not all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < 2**40 for t in times):
-        raise _format("iat, nbf and exp must be integers", "cwt")
+    # below _LAST_SECOND: the licence is valid until exp + 1 s, which must be a datetime
+    if not all(
+        isinstance(t, int) and not isinstance(t, bool) and 0 <= t < _LAST_SECOND for t in times
+    ):
+        raise _format("iat, nbf and exp must be integers from 1970 to 9999", "cwt")
     try:
-        kind = registry.get(raw["t"]) if isinstance(raw["t"], str) else None
+        kind = registry.get(raw["t"])  # any value: a name it does not hold is refused
     except LicenceDataInvalid:
-        kind = None
-    if kind is None:
-        raise _format("the selective licence names no known licence type", "licence")
+        raise _format("the selective licence names no known licence type", "licence") from None
     root = raw["r"]
     if not isinstance(root, bytes) or len(root) != _DIGEST_SIZE:
         raise _format("the Merkle root must be 16 bytes", "licence")
@@ -244,7 +241,7 @@ def _parse_selective(message: codec.CoseMessage, registry: LicenceRegistry) -> _
     end = datetime.fromtimestamp(times[2] + 1, UTC)  # type: ignore[operator]
     device_key = _device_key_from_claim(raw["c"])
     items = disclosable_items(kind)
-    return _Selective(message, kind, start, end, root, device_key, index, items)
+    return _Selective(kind, start, end, root, device_key, index, items)
 
 
 def _read_disclosure(item: object, parsed: _Selective) -> tuple[int, Any]:
@@ -363,11 +360,13 @@ class SelectiveCredential:
         names = parsed.items
         if len(items) != len(names):
             raise DisclosureInvalid("the credential lacks disclosures", reason="count")
+        disclosures: dict[str, bytes] = {}
         for position, item in enumerate(items):
             index, value = _read_disclosure(item, parsed)
             if index != position:
                 raise DisclosureInvalid("a disclosure is out of order", reason="order")
             _check_value(names[index], value, parsed)
+            disclosures[names[index]] = item
         if _levels([_leaf(item) for item in items])[-1][0] != parsed.root:
             raise DisclosureInvalid("the disclosures do not match the signed root", reason="root")
-        return cls(parsed.kind.name, signed, MappingProxyType(dict(zip(names, items, strict=True))))
+        return cls(parsed.kind.name, signed, MappingProxyType(disclosures))

@@ -142,12 +142,14 @@ from govkit.certificates._envelope import (
     sign_envelope,
     whole_seconds,
 )
+from govkit.certificates._identifier import is_uscc
 from govkit.certificates._model import Agency
 from govkit.certificates.codec import cose_kid
 from govkit.clock import Clock, SystemClock, require_aware, resolve_time
 from govkit.errors import (
     ConfigurationError,
     EncodingError,
+    GovkitError,
     IssuerNotAllowed,
     KeysError,
     LicenceDataInvalid,
@@ -202,6 +204,10 @@ TRUST_LIST_MAX_BYTES: Final = (
     _TRUST_LIST_ENVELOPE_BYTES + TRUST_LIST_BYTES_PER_ISSUER * MAX_TRUSTED_ISSUERS
 )
 _KID_BYTES: Final = 8
+#: The members every key of a list has (besides the optional validity window).
+_KEY_MEMBERS: Final = frozenset({"jwk", "kid", "licence_types", "withdrawn"})
+#: :class:`~govkit.certificates.Agency`'s limit on the length of its name.
+_MAX_AGENCY_NAME: Final = 128
 #: Documents this large are parsed with the cyclic garbage collector paused.
 _PAUSE_COLLECTOR_BYTES: Final = 1024 * 1024
 #: Keys of a list that may share one 8-byte kid (the verifier tries each one's signature).
@@ -641,7 +647,7 @@ class TrustList:
                 limit=MAX_TRUSTED_ISSUERS,
             )
         try:
-            issuers = tuple(_issuer_from_json(i) for i in issuers_json)
+            issuers = _issuers_from_json(issuers_json)
             return cls(
                 issuers,
                 json_int(obj["sequence"], err, "sequence", _MAX_SEQUENCE),
@@ -753,6 +759,158 @@ def _anchors_from_json(value: object) -> tuple[VerifyingKey, ...]:
             raise err("a next anchor's JWK is not in govkit's exact form", reason="jwk")
         anchors.append(key)
     return tuple(anchors)
+
+
+def _issuers_from_json(issuers_json: list[Any]) -> tuple[TrustedIssuer, ...]:
+    """Every issuer of a list's ``issuers`` array, in order, each checked and built in
+    one pass.
+
+    An issuer of the common shape (name, USCC, an optional plain ``https``
+    ``status_url``, P-256 or Ed25519 keys in govkit's exact JWK form) is checked here
+    with exactly the checks :func:`_issuer_from_json` and the models' ``__post_init__``
+    make, and built without making them again. Anything else, another shape or
+    anything these checks do not pass, goes to :func:`_issuer_from_json`, which builds
+    it or raises the error it always raised; as issuers are taken in order, the first
+    refused issuer is refused as before. Values many keys share (the sets of licence
+    types, the validity times) are checked and made once a list: fewer checks, and
+    fewer objects to make and free.
+    """
+    new = object.__new__
+    put = object.__setattr__
+    times: dict[str, datetime] = {}
+    type_sets: dict[tuple[str, ...], frozenset[str]] = {}
+    none: frozenset[Any] = frozenset()
+    issuers = []
+    for obj in issuers_json:
+        keys = _common_keys(obj, times, type_sets) if type(obj) is dict else None
+        name = obj.get("name") if keys is not None else None
+        uscc = obj.get("uscc") if keys is not None else None
+        url = obj.get("status_url") if keys is not None else None
+        if (
+            keys is None
+            or "required_algorithms" in obj
+            or "pdf_signers" in obj
+            or not (
+                type(name) is str
+                and 0 < len(name) <= _MAX_AGENCY_NAME
+                and name.isprintable()  # no control characters, no lone surrogate
+                and name == name.strip()
+            )
+            or not is_uscc(uscc)
+            or not (
+                url is None
+                or (
+                    type(url) is str and len(url) <= _MAX_STATUS_URL and _PLAIN_HTTPS.fullmatch(url)
+                )
+            )
+        ):
+            issuers.append(_issuer_from_json(obj))
+            continue
+        agency = new(Agency)
+        put(agency, "name", name)
+        put(agency, "uscc", uscc)
+        issuer = new(TrustedIssuer)
+        put(issuer, "agency", agency)
+        put(issuer, "keys", keys)
+        put(issuer, "required_algorithms", none)
+        put(issuer, "pdf_signer_spki", none)
+        put(issuer, "pdf_signer_subjects", none)
+        put(issuer, "status_url", url)
+        issuers.append(issuer)
+    return tuple(issuers)
+
+
+def _common_keys(
+    issuer: dict[str, Any],
+    times: dict[str, datetime],
+    type_sets: dict[tuple[str, ...], frozenset[str]],
+) -> tuple[TrustedKey, ...] | None:
+    """The keys of an issuer of the common shape (:func:`_issuers_from_json`), checked
+    as :func:`_key_from_json` and :class:`TrustedKey` check them; ``None`` when the
+    issuer is not of that shape or a check fails."""
+    keys_json = issuer.get("keys")
+    if type(keys_json) is not list or len(keys_json) > _MAX_KEYS_PER_ISSUER:
+        return None
+    new = object.__new__
+    put = object.__setattr__
+    keys = []
+    for entry in keys_json:
+        if type(entry) is not dict or not entry.keys() >= _KEY_MEMBERS:
+            return None
+        public = VerifyingKey._from_exact_jwk(entry["jwk"])
+        kid_text, withdrawn = entry["kid"], entry["withdrawn"]
+        if (
+            public is None
+            or type(kid_text) is not str
+            or (withdrawn is not False and withdrawn is not True)
+        ):
+            return None
+        try:
+            kid = b64url_decode(kid_text, what="kid")
+        except EncodingError:
+            return None
+        types = entry["licence_types"]
+        if len(kid) != _KID_BYTES or type(types) is not list:
+            return None
+        try:
+            licence_types = type_sets.get(shape := tuple(types))
+        except TypeError:  # an array or object among them (unhashable)
+            return None
+        if licence_types is None:
+            licence_types = _licence_type_set(types)
+            if licence_types is None:
+                return None
+            type_sets[shape] = licence_types
+        not_before = not_after = None
+        if "not_before" in entry:
+            not_before = _shared_time(entry["not_before"], "not_before", times)
+            if not_before is None:
+                return None
+        if "not_after" in entry:
+            not_after = _shared_time(entry["not_after"], "not_after", times)
+            if not_after is None:
+                return None
+        if not_before is not None and not_after is not None and not_after <= not_before:
+            return None
+        key = new(TrustedKey)
+        put(key, "key", public)
+        put(key, "kid", kid)
+        put(key, "licence_types", licence_types)
+        put(key, "not_before", not_before)
+        put(key, "not_after", not_after)
+        put(key, "withdrawn", withdrawn)
+        keys.append(key)
+    if len(keys) > 1 and len({k.key for k in keys}) != len(keys):
+        return None
+    return tuple(keys)
+
+
+def _shared_time(value: object, name: str, times: dict[str, datetime]) -> datetime | None:
+    """A key's ``not_before`` or ``not_after`` as :func:`parse_time` and
+    :class:`TrustedKey` accept it (one object for each time of a list), or ``None``."""
+    if type(value) is not str:
+        return None
+    found = times.get(value)
+    if found is None:
+        try:
+            found = times[value] = whole_seconds(parse_time(value, TrustListInvalid, name), name)
+        except GovkitError:
+            return None
+    return found
+
+
+def _licence_type_set(types: list[Any]) -> frozenset[str] | None:
+    """A key's ``licence_types`` as :func:`_key_from_json` and :class:`TrustedKey` accept
+    them (names, no duplicates, 1 to 64 of them), or ``None``."""
+    found = frozenset(types) if all(type(t) is str for t in types) else None
+    if (
+        found is None
+        or len(found) != len(types)
+        or not 0 < len(found) <= _MAX_TYPES_PER_KEY
+        or not all(_TYPE_NAME.fullmatch(t) for t in found)
+    ):
+        return None
+    return found
 
 
 def _issuer_from_json(obj: object) -> TrustedIssuer:

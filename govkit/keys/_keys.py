@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -230,6 +231,24 @@ def ecdsa_der_to_raw(signature: bytes) -> bytes:
 #: The prime of P-256's field and the curve's ``b`` (FIPS 186-4 D.1.2.3); ``a`` is -3.
 _P256_P: Final = 2**256 - 2**224 + 2**192 + 2**96 - 1
 _P256_B: Final = 0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B
+#: The members of a P-256 and of an Ed25519 public JWK as :meth:`VerifyingKey.to_jwk`
+#: writes them.
+_P256_JWK_NAMES: Final = frozenset({"alg", "crv", "kid", "kty", "use", "x", "y"})
+_ED25519_JWK_NAMES: Final = frozenset({"alg", "crv", "kid", "kty", "use", "x"})
+#: The RFC 7638 thumbprint input of a P-256 key, its ``x`` and ``y`` to be put in.
+_P256_THUMBPRINT_TEXT: Final = '{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}'
+#: base64url to standard base64, with the characters of standard base64 that base64url
+#: does not have (and padding) made ones that no base64 has.
+_B64URL_GROUPS: Final = bytes.maketrans(b"-_+/=", b"+/!!!")
+
+
+def _decode_b64url_groups(text: str) -> bytes | None:
+    """``text``, whole 4-character groups of base64url, decoded; ``None`` when it holds
+    anything but the 64 characters of base64url."""
+    try:
+        return binascii.a2b_base64(text.encode("ascii").translate(_B64URL_GROUPS), strict_mode=True)
+    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
+        return None
 
 
 def _on_p256(x: int, y: int) -> bool:
@@ -242,11 +261,16 @@ def _on_p256(x: int, y: int) -> bool:
 def _thumbprint_of(members: Mapping[str, str]) -> str:
     """:func:`jwk_thumbprint` of govkit's own P-256 or Ed25519 members (base64url values,
     which JSON writes as they are)."""
+    return b64url_encode(_thumbprint_digest(members))
+
+
+def _thumbprint_digest(members: Mapping[str, str]) -> bytes:
+    """The SHA-256 digest whose base64url :func:`_thumbprint_of` is."""
     if members["kty"] == "OKP":
         text = f'{{"crv":"{members["crv"]}","kty":"OKP","x":"{members["x"]}"}}'
     else:
-        text = f'{{"crv":"{members["crv"]}","kty":"EC","x":"{members["x"]}","y":"{members["y"]}"}}'
-    return b64url_encode(hashlib.sha256(text.encode("ascii")).digest())
+        text = _P256_THUMBPRINT_TEXT.format(members["x"], members["y"])
+    return hashlib.sha256(text.encode("ascii")).digest()
 
 
 def _alg_of_kind(inferred: Algorithm, chosen: str | None, jwk: Mapping[str, Any]) -> Algorithm:
@@ -352,6 +376,71 @@ class VerifyingKey:
             members = {"crv": "P-256", "kty": "EC", "x": x, "y": y}
         key = cls.__new__(cls)
         key._alg = _check_alg(alg)
+        key._jwk_members = members
+        key._kid = kid
+        key._public = None
+        key._verifier = None
+        return key
+
+    @classmethod
+    def _from_exact_jwk(cls, jwk: object) -> VerifyingKey | None:
+        """The key of ``jwk`` if it is a P-256 or Ed25519 JWK exactly as :meth:`to_jwk`
+        writes it and :meth:`from_jwk` accepts it, else ``None``.
+
+        For a strict reader of many keys (a trust list of 100,000 issuers): the
+        checks are those of ``from_jwk(jwk).to_jwk() == jwk`` (the exact members, the
+        coordinates' one base64url encoding, 32 bytes each, a P-256 point on the
+        curve, ``kid`` the thumbprint), made once, without building the JWK again to
+        compare. ``None`` for anything else, a refusal included: the caller then reads
+        ``jwk`` with :meth:`from_jwk` and compares it with :meth:`to_jwk`, which refuse
+        it with their own errors (or accept a key of another kind).
+        """
+        if type(jwk) is not dict:
+            return None
+        names = jwk.keys()
+        x_text, kid = jwk.get("x"), jwk.get("kid")
+        if type(x_text) is not str or type(kid) is not str or jwk.get("use") != "sig":
+            return None
+        # 43 characters of base64url are 32 bytes and 2 unused bits: with an "A" (6 zero
+        # bits) after each, the coordinates and the kid decode in one call, and each
+        # is in its one encoding exactly when the byte after its 32 is zero. The kid
+        # is the thumbprint when those 32 bytes are its digest.
+        if names == _P256_JWK_NAMES:
+            y_text = jwk["y"]
+            if (
+                jwk["kty"] != "EC"
+                or jwk["crv"] != "P-256"
+                or jwk["alg"] != "ES256"
+                or type(y_text) is not str
+                or not len(x_text) == len(y_text) == len(kid) == 43
+            ):
+                return None
+            raw = _decode_b64url_groups(f"{x_text}A{y_text}A{kid}A")
+            if raw is None or raw[32] or raw[65] or raw[98]:
+                return None
+            if not _on_p256(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[33:65], "big")):
+                return None
+            members = {"crv": "P-256", "kty": "EC", "x": x_text, "y": y_text}
+            alg: Algorithm = "ES256"
+        elif names == _ED25519_JWK_NAMES:
+            if (
+                jwk["kty"] != "OKP"
+                or jwk["crv"] != "Ed25519"
+                or jwk["alg"] != "EdDSA"
+                or not len(x_text) == len(kid) == 43
+            ):
+                return None
+            raw = _decode_b64url_groups(f"{x_text}A{kid}A")
+            if raw is None or raw[32] or raw[65]:
+                return None
+            members = {"crv": "Ed25519", "kty": "OKP", "x": x_text}
+            alg = "EdDSA"
+        else:
+            return None
+        if raw[-33:-1] != _thumbprint_digest(members):
+            return None
+        key = cls.__new__(cls)
+        key._alg = alg
         key._jwk_members = members
         key._kid = kid
         key._public = None

@@ -377,3 +377,54 @@ def _floats(value: Any) -> list[float]:
 def test_every_error_is_a_govkit_error_by_default() -> None:
     with pytest.raises(GovkitError):
         loads_object(b'{"a": 1, "a": 2}')
+
+
+# --- depth of large documents, read from the bytes ---------------------------------------
+
+#: Text that often holds brackets (and sometimes a quote, so an escape): what could make
+#: a count of brackets in the bytes differ from the depth of the tree.
+BRACKETY = st.text(alphabet='{}[]"ab:,', max_size=6)
+NESTED = st.recursive(
+    st.none() | st.integers() | BRACKETY | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(BRACKETY | TEXT, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500)
+@given(value=st.dictionaries(BRACKETY | TEXT, NESTED, max_size=5), ascii_only=st.booleans())
+def test_a_document_is_refused_for_depth_exactly_when_it_nests_past_the_limit(
+    value: dict[str, Any], ascii_only: bool
+) -> None:
+    text = json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":")).encode()
+    levels = depth(value)
+    for limit in range(1, levels + 2):
+        if levels > limit:
+            with pytest.raises(EncodingError, match=f"nests deeper than {limit} levels"):
+                loads_object(text, max_depth=limit)
+        else:
+            assert loads_object(text, max_depth=limit) == value
+
+
+def _large(last: Any, strings: str = "gd") -> bytes:
+    """A document of many small objects in an array, ``last`` the final member."""
+    issuers = [{"name": f"{strings}{n}", "keys": [{"types": ["a", "b"]}]} for n in range(5000)]
+    return json.dumps({"issuers": issuers, "last": last}, ensure_ascii=False).encode()
+
+
+def test_one_member_nested_past_the_limit_at_the_end_of_a_large_document_is_refused() -> None:
+    # the issuers' types arrays are at depth 6, and so is the last member's array here
+    at_limit = _large({"a": {"b": {"c": {"d": [1]}}}})
+    assert loads_object(at_limit, max_depth=6) == json.loads(at_limit)
+    past = _large({"a": {"b": {"c": {"d": {"e": [1]}}}}})  # depth 7
+    with pytest.raises(EncodingError, match="nests deeper than 6 levels"):
+        loads_object(past, max_depth=6)
+    assert loads_object(past, max_depth=7) == json.loads(past)
+
+
+def test_brackets_in_the_strings_of_a_large_document_are_not_depth() -> None:
+    for strings in ("[[[", "}}", '"{"', "\\[", "]{"):
+        text = _large({"a": [1]}, strings)  # 6 levels deep: top, issuers, issuer, ...
+        assert loads_object(text, max_depth=6) == json.loads(text)
+        with pytest.raises(EncodingError, match="nests deeper than 5 levels"):
+            loads_object(text, max_depth=5)

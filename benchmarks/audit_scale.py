@@ -84,8 +84,9 @@ def _build(folder: Path, entries: int) -> None:
 
 def built_log(entries: int) -> CachedData:
     """The cached log of ``entries`` entries (built now if absent)."""
+    # v2: schema version 2 (tiles, written by the appends that complete them).
     return cached_data(
-        f"audit-log-{entries}-v1",
+        f"audit-log-{entries}-v2",
         lambda folder: _build(folder, entries),
         need_bytes=entries * BYTES_PER_ENTRY,
     )

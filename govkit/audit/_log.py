@@ -39,6 +39,8 @@ from govkit.audit._store import (
     open_store,
 )
 from govkit.audit._tree import (
+    TILE_HEIGHT,
+    Node,
     consistency_ranges,
     fold,
     hash_ranges,
@@ -47,6 +49,8 @@ from govkit.audit._tree import (
     node_hash,
     nodes_for,
     perfect_nodes,
+    tile_end,
+    tile_nodes,
 )
 from govkit.audit.merkle import EMPTY_ROOT, verify_consistency, verify_inclusion
 from govkit.clock import Clock, SystemClock, require_aware
@@ -86,6 +90,10 @@ __all__ = [
 
 _VERIFY_CHUNK = 8192  # a power of two: stored nodes of level <= 13 end inside a chunk
 _CHUNK_LEVELS = _VERIFY_CHUNK.bit_length() - 1
+# Tiles of the bands below this one lie inside a chunk; those above are compared at
+# the end, with the nodes from level _HIGH_LEVEL up kept meanwhile.
+_CHUNK_BANDS = _CHUNK_LEVELS // TILE_HEIGHT
+_HIGH_LEVEL = _CHUNK_BANDS * TILE_HEIGHT
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,7 +616,9 @@ class _Walk:
     of that power of two, so each full chunk is one perfect subtree: its leaf and
     interior hashes are computed level by level, compared with the stored nodes of
     the chunk, and its root joins a stack of the perfect subtrees (levels above the
-    chunk) before it, which are compared with the stored nodes at the end.
+    chunk) before it, which are compared with the stored nodes at the end. The
+    stored tiles of a built-in store (each complete one; a tile is only used once
+    the log reaches its end) are compared with the same recomputed nodes.
     """
 
     def __init__(self, store: AuditStore, sizes: Iterable[int], deep: bool) -> None:
@@ -618,6 +628,8 @@ class _Walk:
         self.roots: dict[int, bytes] = {}
         self.node_error: NodeMismatch | None = None
         self.size = 0
+        self.tiled = store if isinstance(store, _SqlStore) else None
+        self.high: dict[Node, bytes] = {}  # recomputed nodes of level >= _HIGH_LEVEL
 
     def run(self, progress: Callable[[int, int], None] | None) -> None:
         total = self.store.size()
@@ -638,6 +650,8 @@ class _Walk:
                     ]
                 )
             self._compare_chunk(start, levels)
+            if self.tiled is not None:
+                self._compare_tiles(self.tiled, start, end, levels)
             base = [digest for _, digest in stack]
             for size in sorted(s for s in self.wanted if start < s <= end):
                 inside = [
@@ -655,6 +669,9 @@ class _Walk:
             if progress is not None:
                 progress(end, total)
         self._compare_late(late)
+        if self.tiled is not None:
+            self.high.update(((level, index), digest) for level, index, digest in late)
+            self._compare_high_tiles(self.tiled, total)
         self.size = total
         if total % _VERIFY_CHUNK == 0:
             self.roots[total] = fold([digest for _, digest in stack]) if stack else EMPTY_ROOT
@@ -700,6 +717,39 @@ class _Walk:
             stored = self.store.node_range(level, first, first + len(nodes))
             if stored != expected:
                 self._node_failure(level, dict(expected), dict(stored))
+
+    def _compare_tiles(
+        self, store: _SqlStore, start: int, end: int, levels: list[list[bytes]]
+    ) -> None:
+        """Compare the stored tiles inside chunk ``[start, end)``; keep its high nodes."""
+        for band in range(_CHUNK_BANDS):
+            top = (band + 1) * TILE_HEIGHT
+            for index, hashes in store.tile_range(band, start >> top, end >> top):
+                parts: list[bytes] = []
+                for level in range(band * TILE_HEIGHT, top):
+                    count = 1 << (top - level)
+                    first = index * count - (start >> level)
+                    parts.extend(levels[level][first : first + count])
+                if hashes != b"".join(parts):
+                    self._tile_failure(band, index)
+        for level in range(_HIGH_LEVEL, len(levels)):
+            first = start >> level
+            self.high.update(((level, first + i), d) for i, d in enumerate(levels[level]))
+
+    def _compare_high_tiles(self, store: _SqlStore, total: int) -> None:
+        """Compare the stored tiles of the bands above a chunk, complete at ``total``."""
+        band = _CHUNK_BANDS
+        while tile_end(band, 0) <= total:
+            count = total >> ((band + 1) * TILE_HEIGHT)
+            for index, hashes in store.tile_range(band, 0, count):
+                nodes = tile_nodes(band, index)
+                if hashes != b"".join([self.high.get(node, b"") for node in nodes]):
+                    self._tile_failure(band, index)
+            band += 1
+
+    def _tile_failure(self, band: int, index: int) -> None:
+        if self.node_error is None:
+            self.node_error = NodeMismatch("a stored Merkle tile is wrong", band=band, index=index)
 
     def _push(
         self,

@@ -1,8 +1,10 @@
 """Audit stores: one small protocol, SQLite (embedded default) and PostgreSQL.
 
 Both keep the same schema: entries with their leaf hash and query columns,
-interior Merkle nodes (so proofs never rehash the tree), an erasable side table
-of personal values, and every signed checkpoint. Indexes are dense: each append
+interior Merkle nodes (so proofs never rehash the tree), every complete tile of
+the tree in one row (six levels of nodes; a proof reads about one row per six
+levels, see ``govkit.audit._tree``), an erasable side table of personal values,
+and every signed checkpoint. Indexes are dense: each append
 runs in one transaction that takes the log's single writer lock (``BEGIN
 IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on PostgreSQL), reads
 the tree size, integrates the new leaves and commits, so concurrent writers on
@@ -31,7 +33,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
 
-from govkit.audit._tree import Node, integrate, perfect_nodes
+from govkit.audit._tree import (
+    HASH_SIZE,
+    TILE_BAND,
+    TILE_BYTES,
+    TILE_HEIGHT,
+    Node,
+    completed_tiles,
+    integrate,
+    perfect_nodes,
+    tile_end,
+    tile_key,
+    tile_nodes,
+    tile_place,
+)
 from govkit.errors import (
     AuditStoreError,
     AuditStoreLocked,
@@ -219,9 +234,25 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
 );
 """
 
+# Version 2: every complete tile of the tree in one row (see govkit.audit._tree),
+# beside the node rows, so a proof reads one row per band of levels. ``tile`` is
+# ``band * 2**48 + index`` (SQLite: the rowid, so a tile is one page of 4 KiB).
+# Tiles are written by the append that completes them; a store upgraded from
+# version 1 has none for the entries it held then (proofs read their node rows).
+_V2_TILES = """
+CREATE TABLE IF NOT EXISTS audit_tiles (tile {int64_key}, hashes {blob} NOT NULL)
+"""
+
 #: The audit tables' schema. Version 1 is the schema govkit 0.1 wrote (without a
-#: ``govkit_schema`` row; its ``audit_meta`` says ``schema_version = 1``).
-SCHEMA: Final = Schema(component="audit", version=1, create=(_SCHEMA,), marker="audit_entries")
+#: ``govkit_schema`` row; its ``audit_meta`` says ``schema_version = 1``); version 2
+#: adds ``audit_tiles``. Version 1 stays readable (proofs then read node rows only).
+SCHEMA: Final = Schema(
+    component="audit",
+    version=2,
+    create=(_SCHEMA, _V2_TILES),
+    marker="audit_entries",
+    upgrades={1: (_V2_TILES,)},
+)
 _ERRORS: Final = Errors(AuditStoreError, AuditStoreLocked, AuditStoreSchemaError, "the audit store")
 
 
@@ -332,8 +363,8 @@ _PG_HEAD: Final = (
     "ELSE (SELECT d.hash FROM audit_nodes d WHERE d.level = b.level AND d.idx = b.idx) END "
     "FROM s LEFT JOIN b ON true"
 )
-# Entries (indexes from the first one), the nodes they complete and the clear
-# values (never one of an erased person) in one statement.
+# Entries (indexes from the first one), the nodes and tiles they complete and the
+# clear values (never one of an erased person) in one statement.
 _PG_INSERT: Final = (
     "WITH e AS (INSERT INTO audit_entries (idx, leaf_hash, entry, time_us, actor_id, "
     "actor_type, action, resource_type, resource_id, correlation_id, outcome) "
@@ -342,7 +373,9 @@ _PG_INSERT: Final = (
     "?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY "
     "AS t(h, e, tu, ai, at, ac, rt, ri, ci, oc, o)), "
     "n AS (INSERT INTO audit_nodes (level, idx, hash) "
-    "SELECT * FROM unnest(?::integer[], ?::bigint[], ?::bytea[])) "
+    "SELECT * FROM unnest(?::integer[], ?::bigint[], ?::bytea[])), "
+    "k AS (INSERT INTO audit_tiles (tile, hashes) SELECT * FROM unnest(?::bigint[], ?::bytea[]) "
+    "ON CONFLICT (tile) DO UPDATE SET hashes = EXCLUDED.hashes) "
     "INSERT INTO audit_personal (pseudonym, value) SELECT t.p, t.v FROM "
     "unnest(?::text[], ?::text[]) AS t(p, v) WHERE NOT EXISTS "
     "(SELECT 1 FROM audit_erasures x WHERE x.pseudonym = t.p) ON CONFLICT DO NOTHING"
@@ -364,6 +397,15 @@ class _SqlStore:
         else:
             self._insert_ignore = "INSERT OR IGNORE INTO"
             self._conflict_tail = ""
+        # A store of schema version 1 opened read-only has no tiles: node rows only.
+        self._tiles = bool(
+            db.read(
+                "SELECT 1 FROM information_schema.tables "
+                "WHERE table_schema = current_schema() AND table_name = 'audit_tiles'"
+                if db.postgres
+                else "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_tiles'"
+            )
+        )
 
     @property
     def url(self) -> str:
@@ -392,7 +434,11 @@ class _SqlStore:
         """Append every group's rows in one transaction, in order; return their first indexes.
 
         One lock, one read of the tree size and border, one commit (one fsync) for all
-        of them: this is the group commit behind :meth:`append`.
+        of them: this is the group commit behind :meth:`append`. The fsync comes after
+        the lock is released (SQLite: the commit skips it and :meth:`Database.sync`
+        syncs the WAL; PostgreSQL: a statement after the COMMIT waits for the flush),
+        so writers of other processes integrate their leaves meanwhile and syncs that
+        overlap share the device flush; this returns only once the rows are durable.
         """
         rows = [row for group in groups for row in group.rows]
         personal: dict[str, str] = {}
@@ -401,11 +447,14 @@ class _SqlStore:
         if self._db.postgres:
             first = self._postgres_append(rows, personal)
         else:
-            with self._writer_lock(), self._db.transaction() as tx:
+            with self._writer_lock(), self._db.transaction(deferred_sync=True) as tx:
                 first = int(tx.run("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")[0][0])
                 border = self._border(first, tx.run)
-                for statement, values in self._append_statements(first, border, rows, personal):
+                for statement, values in self._append_statements(
+                    first, border, rows, personal, tx.run
+                ):
                     tx.many(statement, values)
+            self._db.sync()  # the WAL, now that the writers' lock is free
         firsts = []
         for group in groups:
             firsts.append(first)
@@ -418,7 +467,8 @@ class _SqlStore:
         Everything that does not depend on the tree size is prepared before the lock;
         under it run one statement reading the size and the border nodes, one
         inserting entries, nodes and clear values (arrays, ``unnest``), and the
-        COMMIT, which does not wait for the disk (:meth:`_wait_durable` does, after).
+        COMMIT, which does not wait for the disk; in the same pipeline, once the lock
+        is gone, a statement waits for the WAL flush (``deferred_sync``).
         """
         columns = (
             [r.leaf_hash for r in rows],
@@ -434,11 +484,9 @@ class _SqlStore:
         )
         leaves = columns[0]
         # Pipelined: BEGIN, SET, the lock and the head read go out together, then the
-        # insert and COMMIT: one client round trip while the lock is held.
-        with self._db.transaction(pipeline=True) as tx:
-            # Release the writer lock at COMMIT without waiting for the WAL flush;
-            # _wait_durable waits for it once the lock is gone (see there).
-            tx.run("SET LOCAL synchronous_commit TO off")
+        # insert, COMMIT and the wait for the WAL flush: one client round trip while
+        # the lock is held, which COMMIT releases without waiting for the disk.
+        with self._db.transaction(pipeline=True, deferred_sync=True) as tx:
             tx.lock(self._lock_id)
             head = tx.fetch(_PG_HEAD)
             first = int(head[0][0])
@@ -449,6 +497,7 @@ class _SqlStore:
                     missing=first.bit_count() - len(border),
                 )
             created = integrate(first, border, leaves)
+            tiles = self._tile_rows(first, leaves, created, tx.fetch)
             tx.run(
                 _PG_INSERT,
                 (
@@ -457,28 +506,13 @@ class _SqlStore:
                     [lvl for lvl, _, _ in created],
                     [i for _, i, _ in created],
                     [h for _, _, h in created],
+                    [key for key, _ in tiles],
+                    [hashes for _, hashes in tiles],
                     list(personal),
                     list(personal.values()),
                 ),
             )
-        self._wait_durable()
         return first
-
-    def _wait_durable(self) -> None:
-        """Return once everything this connection committed is durable (PostgreSQL).
-
-        The append transaction commits with ``synchronous_commit`` off, so the
-        advisory lock is released without waiting for the WAL flush and the next
-        writer (of any process) integrates its leaves meanwhile. This transaction
-        then writes one tiny WAL record (a transactional logical message, which any
-        role may emit) and commits with the session's own ``synchronous_commit``:
-        its commit waits until the WAL is flushed (or replicated, as that setting
-        says) past it, hence past the append's commit record. Writers flushing at
-        the same moment share one fsync (PostgreSQL's own group commit). WAL is
-        replayed in order, so a crash that loses an unflushed append loses every
-        later one too: the log can lose its newest entries, never get a gap.
-        """
-        self._db.read("SELECT pg_logical_emit_message(true, 'govkit.audit', '')")
 
     def close(self) -> None:
         """Close the connection."""
@@ -536,9 +570,14 @@ class _SqlStore:
         border: Mapping[Node, bytes],
         rows: Sequence[EntryRow],
         personal: Mapping[str, str],
+        read: Any,
     ) -> list[tuple[str, Sequence[Sequence[Any]]]]:
-        """The inserts that append ``rows`` at index ``first`` (inside the lock)."""
-        created = integrate(first, border, [r.leaf_hash for r in rows])
+        """The inserts that append ``rows`` at index ``first`` (inside the lock).
+
+        ``read`` runs a query in the same transaction (for the tiles' older nodes).
+        """
+        leaves = [r.leaf_hash for r in rows]
+        created = integrate(first, border, leaves)
         statements: list[tuple[str, Sequence[Sequence[Any]]]] = [
             (
                 f"INSERT INTO audit_entries (idx, {_ENTRY_COLUMNS}) "
@@ -565,6 +604,11 @@ class _SqlStore:
             statements.append(
                 ("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", created)
             )
+        tiles = self._tile_rows(first, leaves, created, read)
+        if tiles:  # a stale tile (only a tampered store has one) is replaced
+            statements.append(
+                ("INSERT OR REPLACE INTO audit_tiles (tile, hashes) VALUES (?, ?)", tiles)
+            )
         if personal:  # an erased person's clear value is never stored again
             statements.append(
                 (
@@ -579,8 +623,136 @@ class _SqlStore:
     def _border(self, size: int, read: Any) -> dict[Node, bytes]:
         return self._nodes_with(perfect_nodes(0, size), read)
 
+    def _tile_rows(
+        self,
+        first: int,
+        leaves: Sequence[bytes],
+        created: Sequence[tuple[int, int, bytes]],
+        read: Any,
+    ) -> list[tuple[int, bytes]]:
+        """``(key, hashes)`` of every tile that appending ``leaves`` at ``first`` completes.
+
+        The tile's nodes come from the new leaves and ``created``; those of earlier
+        appends (a tile the append only finishes) are read from the node rows.
+        """
+        done = completed_tiles(created)
+        if not done or not self._tiles:
+            return []
+        wanted = [(tile_key(band, index), tile_nodes(band, index)) for band, index in done]
+        known: dict[Node, bytes] = {(lvl, i): h for lvl, i, h in created}
+        missing = []
+        for _, nodes in wanted:
+            for node in nodes:
+                if node in known:
+                    continue
+                level, index = node
+                if level == 0 and index >= first:
+                    known[node] = leaves[index - first]
+                else:
+                    missing.append(node)
+        if missing:
+            known.update(self._nodes_with(missing, read))
+        return [(key, b"".join([known[n] for n in nodes])) for key, nodes in wanted]
+
     def nodes(self, coords: Collection[Node]) -> dict[Node, bytes]:
-        return self._nodes_with(coords, self._read)
+        if not self._tiles:
+            return self._nodes_with(coords, self._read)
+        # Each node from the stored tile holding it (a proof needs about one tile per
+        # six levels); those of tiles not complete yet (or of entries appended before
+        # the store had tiles) from the node rows. A tile is used only once the log
+        # has reached its end: one there beyond the size (left by a truncation) is not
+        # the log's, and the append that completes the tile again replaces it.
+        size = self.size()
+        places: dict[int, list[tuple[Node, int]]] = {}
+        rest: list[Node] = []
+        for node in coords:
+            key, offset = tile_place(node)
+            if tile_end(*divmod(key, TILE_BAND)) <= size:
+                places.setdefault(key, []).append((node, offset))
+            else:
+                rest.append(node)
+        found: dict[Node, bytes] = {}
+        for chunk in _chunks(sorted(places), 500):
+            marks = ", ".join("?" * len(chunk))
+            for key, hashes in self._read(
+                f"SELECT tile, hashes FROM audit_tiles WHERE tile IN ({marks})", chunk
+            ):
+                data = _blob(hashes)
+                if len(data) != TILE_BYTES or key not in places:
+                    continue  # damaged: the node rows answer (verify_log reports it)
+                for node, offset in places.pop(key):
+                    found[node] = data[offset * HASH_SIZE : (offset + 1) * HASH_SIZE]
+        rest.extend(node for pending in places.values() for node, _ in pending)
+        if rest:
+            found.update(self._nodes_with(rest, self._read))
+        return found
+
+    def fill_tiles(self) -> int:
+        """Write every complete tile the store lacks; return how many were written.
+
+        Those are the tiles of entries appended before schema version 2 (until then
+        their proofs read node rows). :func:`upgrade_store` (``govkit db upgrade``)
+        runs this; it reads the node rows in order and writes at most 256 tiles per
+        transaction, each under the writer lock, so appends go on meanwhile (a tile
+        an append writes first is kept). Tiles whose node rows are missing are left
+        out (:func:`~govkit.audit.verify_log` reports those rows).
+        """
+        if self.read_only or not self._tiles:
+            return 0
+        size = self.size()
+        written = 0
+        band = 0
+        while tile_end(band, 0) <= size:
+            base = tile_key(band, 0)
+            complete = size >> ((band + 1) * TILE_HEIGHT)
+            have = {
+                int(key) - base
+                for (key,) in self._read(
+                    "SELECT tile FROM audit_tiles WHERE tile >= ? AND tile < ?",
+                    (base, base + complete),
+                )
+            }
+            missing = [i for i in range(complete) if i not in have]
+            for run in _runs(missing, 256):
+                known: dict[Node, bytes] = {}
+                for level in range(band * TILE_HEIGHT, (band + 1) * TILE_HEIGHT):
+                    per = 1 << ((band + 1) * TILE_HEIGHT - level)
+                    for index, digest in self.node_range(level, run[0] * per, (run[-1] + 1) * per):
+                        known[(level, index)] = digest
+                tiles = []
+                for index in run:
+                    nodes = tile_nodes(band, index)
+                    if all(node in known for node in nodes):
+                        tiles.append((base + index, b"".join([known[n] for n in nodes])))
+                if tiles:
+                    self._write(
+                        [
+                            (
+                                f"{self._insert_ignore} audit_tiles (tile, hashes) VALUES (?, ?)"
+                                + self._conflict_tail,
+                                tiles,
+                            )
+                        ]
+                    )
+                    written += len(tiles)
+            band += 1
+        return written
+
+    def tile_range(self, band: int, start: int, end: int) -> list[tuple[int, bytes]]:
+        """Stored tiles ``(index, hashes)`` of ``band`` with ``start <= index < end``.
+
+        Not part of :class:`AuditStore`: :func:`~govkit.audit.verify_log` compares
+        the tiles of the built-in stores with the tree it recomputes. None on a
+        store of schema version 1 opened read-only.
+        """
+        if not self._tiles:
+            return []
+        base = tile_key(band, 0)
+        rows = self._read(
+            "SELECT tile, hashes FROM audit_tiles WHERE tile >= ? AND tile < ? ORDER BY tile",
+            (base + start, base + end),
+        )
+        return [(int(key) - base, _blob(hashes)) for key, hashes in rows]
 
     def _nodes_with(self, coords: Collection[Node], read: Any) -> dict[Node, bytes]:
         found: dict[Node, bytes] = {}
@@ -757,6 +929,18 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[i : i + size]
 
 
+def _runs(numbers: Sequence[int], most: int) -> Iterator[list[int]]:
+    """Ascending ``numbers`` in runs of consecutive ones, at most ``most`` long."""
+    run: list[int] = []
+    for n in numbers:
+        if run and (n != run[-1] + 1 or len(run) == most):
+            yield run
+            run = []
+        run.append(n)
+    if run:
+        yield run
+
+
 class _WriterFileLock:
     """The lock every SQLite writer of one log takes around its write transaction.
 
@@ -892,10 +1076,12 @@ _WAL_SAFETY_PAGES: Final = 16_384
 class SQLiteStore(_SqlStore):
     """The embedded store: one SQLite file in WAL mode.
 
-    Appends are durable (``synchronous=FULL``) and serialised by ``BEGIN
-    IMMEDIATE``; many processes may append to the same file. Writers line up on a
-    ``flock`` of ``<path>-lock`` (removed by the last writer to close), and checkpoint
-    the WAL themselves after releasing it, every 64 commits and on close.
+    Appends are durable and serialised by ``BEGIN IMMEDIATE``; many processes may
+    append to the same file. Writers line up on a ``flock`` of ``<path>-lock``
+    (removed by the last writer to close). An append commits without waiting for the
+    disk and, after releasing the lock, fdatasyncs the WAL before it returns (the
+    connection stays ``synchronous=FULL`` for every other write); writers checkpoint
+    the WAL themselves after releasing the lock, every 64 commits and on close.
 
     Args:
         path: the database file (created if missing, unless ``read_only``).
@@ -1034,8 +1220,10 @@ def upgrade_store(url: str | Path) -> SchemaUpgrade | None:
     """Bring the audit tables in ``url`` to this release's schema (``govkit db upgrade``).
 
     Writers upgrade on open anyway; this is for operators, and for stores that are
-    only ever opened read-only. Returns ``None`` when the store holds no audit log
-    (nothing is created).
+    only ever opened read-only. It also writes the tiles of a log appended before
+    schema version 2 (:meth:`SQLiteStore.fill_tiles`), which writers never do on
+    their own. Returns ``None`` when the store holds no audit log (nothing is
+    created).
 
     Raises:
         AuditStoreError: the store cannot be reached or written.
@@ -1046,7 +1234,14 @@ def upgrade_store(url: str | Path) -> SchemaUpgrade | None:
         text = text[len("sqlite:///") :]
     elif "://" in text and not is_postgres_url(text):
         raise ConfigurationError("unsupported audit store URL scheme", scheme=text.split(":", 1)[0])
-    return upgrade_database(text, schema=SCHEMA, errors=_ERRORS)
+    upgrade = upgrade_database(text, schema=SCHEMA, errors=_ERRORS)
+    if upgrade is not None:
+        store = PostgresStore(text) if is_postgres_url(text) else SQLiteStore(text)
+        try:
+            store.fill_tiles()
+        finally:
+            store.close()
+    return upgrade
 
 
 def now_us() -> int:

@@ -180,3 +180,65 @@ class CompactRange:
         if not self._stack:
             return _sha256(b"").digest()
         return fold([h for _, h in self._stack])
+
+
+# -- tiles ---------------------------------------------------------------------
+#
+# The stores keep, beside one row per node, every complete *tile*: the nodes of
+# TILE_HEIGHT consecutive levels under one node, in one row (as in Go's
+# transparency-log tiles, https://research.swtch.com/tlog, but with every level of
+# the tile stored, so a proof rehashes nothing). Band ``b`` holds levels
+# ``b * TILE_HEIGHT`` to ``b * TILE_HEIGHT + TILE_HEIGHT - 1``; tile ``t`` of band
+# ``b`` holds the nodes of those levels under node ``((b + 1) * TILE_HEIGHT, t)``,
+# bottom level first, each level left to right. A proof's nodes at each band lie in
+# one tile, so a proof of a tree of ``n`` leaves reads about ``log2(n) / 6`` rows.
+
+#: Levels per tile: a tile holds 64 + 32 + ... + 2 = 126 hashes (4032 bytes, one
+#: SQLite page of 4 KiB).
+TILE_HEIGHT = 6
+_TILE_WIDTH = 1 << TILE_HEIGHT
+#: Hashes in a (complete) tile.
+TILE_HASHES = 2 * _TILE_WIDTH - 2
+#: Bytes of a stored tile.
+TILE_BYTES = TILE_HASHES * HASH_SIZE
+#: A tile's key is ``band * TILE_BAND + index``.
+TILE_BAND = 1 << 48
+
+
+def tile_key(band: int, index: int) -> int:
+    """The stored key of tile ``index`` of ``band``."""
+    return band * TILE_BAND + index
+
+
+def tile_place(node: Node) -> tuple[int, int]:
+    """``(tile key, offset in hashes)`` of the tile holding ``node``."""
+    level, index = node
+    band, rel = divmod(level, TILE_HEIGHT)
+    shift = TILE_HEIGHT - rel
+    tile = index >> shift
+    level_start = 2 * _TILE_WIDTH - (2 * _TILE_WIDTH >> rel)  # 0, 64, 96, 112, 120, 124
+    return band * TILE_BAND + tile, level_start + index - (tile << shift)
+
+
+def tile_nodes(band: int, index: int) -> list[Node]:
+    """The nodes of tile ``index`` of ``band``, in stored order."""
+    nodes: list[Node] = []
+    for rel in range(TILE_HEIGHT):
+        count = _TILE_WIDTH >> rel
+        level = band * TILE_HEIGHT + rel
+        nodes.extend((level, i) for i in range(index * count, (index + 1) * count))
+    return nodes
+
+
+def tile_end(band: int, index: int) -> int:
+    """The tree size at which tile ``index`` of ``band`` is complete."""
+    return (index + 1) << ((band + 1) * TILE_HEIGHT)
+
+
+def completed_tiles(created: Iterable[tuple[int, int, bytes]]) -> list[tuple[int, int]]:
+    """``(band, index)`` of every tile whose top node (the node above it) is in ``created``."""
+    return [
+        (level // TILE_HEIGHT - 1, index)
+        for level, index, _ in created
+        if level % TILE_HEIGHT == 0 and level
+    ]

@@ -87,8 +87,14 @@ _TEMPLATES: Final[Mapping[str, Mapping[str, str]]] = {
         "blob": "BLOB",
         "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
         "without_rowid": " WITHOUT ROWID",
+        "int64_key": "INTEGER PRIMARY KEY",
     },
-    POSTGRESQL: {"blob": "BYTEA", "serial": "BIGSERIAL PRIMARY KEY", "without_rowid": ""},
+    POSTGRESQL: {
+        "blob": "BYTEA",
+        "serial": "BIGSERIAL PRIMARY KEY",
+        "without_rowid": "",
+        "int64_key": "BIGINT PRIMARY KEY",
+    },
 }
 
 
@@ -109,10 +115,11 @@ class Errors:
 class Schema:
     """One component's tables, its schema version and the steps that reach it.
 
-    Statements are templates: ``{blob}``, ``{serial}`` and ``{without_rowid}`` are
-    filled per engine. ``create`` builds a fresh store at ``version``;
-    ``upgrades[v]`` takes a store from version ``v`` to ``v + 1`` (every step from
-    the oldest supported version up must be present). ``marker`` is a table every
+    Statements are templates: ``{blob}``, ``{serial}``, ``{without_rowid}`` and
+    ``{int64_key}`` (a 64-bit integer primary key: SQLite's rowid) are filled per
+    engine. ``create`` builds a fresh store at ``version``; ``upgrades[v]`` takes a
+    store from version ``v`` to ``v + 1`` (every step from the oldest supported
+    version up must be present). ``marker`` is a table every
     version has: a store holding it but no ``govkit_schema`` row was written before
     versions were recorded, and has version ``untracked``. Readers accept versions
     ``readable_from`` to ``version``: an upgrade that older read code cannot follow
@@ -307,14 +314,25 @@ class Database:
         """Run one statement on its own (autocommit) and return its rows."""
         raise NotImplementedError
 
-    def transaction(self, *, write: bool = True, pipeline: bool = False) -> Any:
+    def transaction(
+        self, *, write: bool = True, pipeline: bool = False, deferred_sync: bool = False
+    ) -> Any:
         """A context manager yielding a :class:`Tx`; commits on exit, rolls back on error.
 
         ``write=False`` starts a plain read transaction (no SQLite write lock).
         ``pipeline=True`` (PostgreSQL; ignored by SQLite) sends the statements without
         waiting for each one's result, ``COMMIT`` included: the server is waited for
         only by :meth:`Tx.fetch` and at the end, and ``Tx.run`` returns no rows.
+        ``deferred_sync=True`` commits without holding the write lock through the
+        fsync: SQLite (in WAL mode, durable; ignored otherwise) commits without
+        waiting for the disk and the caller must call :meth:`sync` before it reports
+        the commit durable; PostgreSQL commits asynchronously and then waits for the
+        WAL flush before the transaction returns (``_WAIT_FLUSH``).
         """
+        raise NotImplementedError
+
+    def sync(self) -> None:
+        """Return once every commit of this connection is durable (see ``deferred_sync``)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -333,6 +351,11 @@ def _sqlite_uri(path: Path, *, read_only: bool, create: bool) -> str:
         # Not with a non-empty -wal file: immutable=1 would ignore the commits in it.
         options += "&immutable=1"
     return f"file:{location}?{options}"
+
+
+def _wal_path(path: Path) -> str:
+    """The database's write-ahead log (SQLite names it after the resolved path)."""
+    return os.path.realpath(path) + "-wal"
 
 
 def _pending_wal(path: Path) -> bool:
@@ -362,6 +385,11 @@ class _SQLite(Database):
         self._path = path
         self._lock = threading.RLock()
         self._closed = False
+        self._durable = durable
+        self._wal: bool | None = None  # journal_mode is WAL (read on first use)
+        self._wal_fd: int | None = None
+        self._wal_name = ""  # its path, resolved on first sync
+        self._sync_lock = threading.Lock()
         try:
             if create and not read_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -420,12 +448,21 @@ class _SQLite(Database):
                 raise _sqlite_error(exc, self.errors, "failed") from None
 
     @contextmanager
-    def transaction(self, *, write: bool = True, pipeline: bool = False) -> Iterator[Tx]:
+    def transaction(
+        self, *, write: bool = True, pipeline: bool = False, deferred_sync: bool = False
+    ) -> Iterator[Tx]:
         with self._lock:
             conn = self._check_open()
+            # The commit skips its fsync (synchronous=NORMAL for this one transaction;
+            # the connection stays FULL): sync() makes it durable after the lock is gone.
+            deferred = deferred_sync and write and self._deferrable(conn)
             try:
+                if deferred:
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("BEGIN IMMEDIATE" if write and not self.read_only else "BEGIN")
             except sqlite3.Error as exc:
+                if deferred:
+                    self._restore_sync(conn)
                 raise _sqlite_error(exc, self.errors, "failed") from None
             try:
                 yield Tx(conn.cursor(), postgres=False)
@@ -436,6 +473,71 @@ class _SQLite(Database):
             except BaseException:
                 self._rollback(conn)
                 raise
+            finally:
+                if deferred:
+                    self._restore_sync(conn)
+
+    def _deferrable(self, conn: sqlite3.Connection) -> bool:
+        """Whether a commit may leave its fsync to :meth:`sync`: durable and in WAL mode.
+
+        In WAL mode a commit that skips its fsync can only be lost whole, with every
+        later one (frames are replayed in order up to the first torn one), never
+        corrupt the file; the rollback journal gives no such promise.
+        """
+        if not self._durable or self.read_only:
+            return False
+        if self._wal is None:
+            try:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise _sqlite_error(exc, self.errors, "failed") from None
+            self._wal = str(mode).lower() == "wal"
+        return self._wal
+
+    def _restore_sync(self, conn: sqlite3.Connection) -> None:
+        """Back to ``synchronous=FULL``; where that fails the connection is closed."""
+        try:
+            conn.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error:
+            self._closed = True  # never go on committing without fsync
+            conn.close()
+            raise self.errors.failed(
+                f"{self.errors.noun} could not restore durable commits and was closed",
+                engine=SQLITE,
+            ) from None
+
+    def sync(self) -> None:
+        """fdatasync the write-ahead log: every commit made so far is then durable.
+
+        Called after a ``deferred_sync`` commit, outside every lock: writers of other
+        processes commit meanwhile, and concurrent syncs share the device flush. The
+        WAL holds every commit not yet copied into the database, and a checkpoint
+        syncs the database before it lets the WAL be reused, so syncing it covers
+        them all. A non-durable store (or one not in WAL mode) has nothing to do.
+        """
+        if not self._durable or not self._wal:
+            return
+        with self._sync_lock:
+            try:
+                if not self._wal_name:
+                    self._wal_name = _wal_path(self._path)
+                if self._wal_fd is None or not self._is_wal(self._wal_fd):
+                    fd = os.open(self._wal_name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                    if self._wal_fd is not None:
+                        os.close(self._wal_fd)
+                    self._wal_fd = fd
+                getattr(os, "fdatasync", os.fsync)(self._wal_fd)
+            except OSError as exc:
+                raise self.errors.failed(
+                    f"cannot sync the write-ahead log of {self.errors.noun} "
+                    f"({exc.strerror or type(exc).__name__}): the commit may not be durable",
+                    engine=SQLITE,
+                ) from None
+
+    def _is_wal(self, fd: int) -> bool:
+        """Whether ``fd`` is still the file at the WAL's path."""
+        here, there = os.fstat(fd), os.stat(self._wal_name)
+        return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
     @staticmethod
     def _rollback(conn: sqlite3.Connection) -> None:
@@ -447,6 +549,22 @@ class _SQLite(Database):
         with self._lock:
             self._closed = True
             self._conn.close()
+        with self._sync_lock:
+            if self._wal_fd is not None:  # SQLite takes no lock on the WAL file itself
+                os.close(self._wal_fd)
+                self._wal_fd = None
+
+
+#: After a ``deferred_sync`` transaction on PostgreSQL. That transaction commits with
+#: ``synchronous_commit`` off, so its locks (the audit writers' advisory lock) go
+#: without waiting for the WAL flush and the next writer, of any process, goes on
+#: meanwhile. This statement then writes one tiny WAL record (a transactional
+#: logical message, which any role may emit) and commits with the session's own
+#: ``synchronous_commit``: it returns once the WAL is flushed (or replicated, as that
+#: setting says) past it, hence past the transaction's commit record. Flushes at
+#: the same moment share one fsync (PostgreSQL's own group commit). WAL is replayed
+#: in order, so a crash that loses an unflushed commit loses every later one too.
+_WAIT_FLUSH: Final = "SELECT pg_logical_emit_message(true, 'govkit.sync', '')"
 
 
 class _Postgres(Database):
@@ -524,18 +642,25 @@ class _Postgres(Database):
                 raise self._failed(exc, conn) from None
 
     @contextmanager
-    def transaction(self, *, write: bool = True, pipeline: bool = False) -> Iterator[Tx]:
+    def transaction(
+        self, *, write: bool = True, pipeline: bool = False, deferred_sync: bool = False
+    ) -> Iterator[Tx]:
         with self._lock:
             conn = self._connection()
+            deferred = deferred_sync and write and not self.read_only
             try:
-                with (
-                    conn.pipeline() if pipeline else contextlib.nullcontext(),
-                    conn.transaction(),
-                    conn.cursor() as cursor,
-                ):
-                    yield Tx(cursor, postgres=True)
+                with conn.pipeline() if pipeline else contextlib.nullcontext():
+                    with conn.transaction(), conn.cursor() as cursor:
+                        if deferred:
+                            cursor.execute("SET LOCAL synchronous_commit TO off")
+                        yield Tx(cursor, postgres=True)
+                    if deferred:
+                        conn.execute(_WAIT_FLUSH)  # in the same pipeline as the COMMIT
             except self._psycopg.Error as exc:
                 raise self._failed(exc, conn) from None
+
+    def sync(self) -> None:
+        """Nothing to do: every transaction returned only once durable (see ``_WAIT_FLUSH``)."""
 
     def close(self) -> None:
         with self._lock:

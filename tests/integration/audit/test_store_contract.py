@@ -415,6 +415,51 @@ class TestStoreContract:
             verify_log(log, verifiers=[signer.verifier])
         assert gap.value.context["index"] == 9000
 
+    def test_complete_tiles_are_stored_and_serve_proofs(
+        self, store_factory: StoreFactory, request: pytest.FixtureRequest
+    ) -> None:
+        # Every tile (six levels of nodes under one node, one row) is written by the
+        # append that completes it, also when earlier appends wrote part of it.
+        signer = NoteSigner.generate(ORIGIN)
+        store = store_factory()
+        assert isinstance(store, (SQLiteStore, PostgresStore))
+        log = AuditLog(store, origin=ORIGIN, signer=signer)
+        rows: list[EntryRow] = []
+        for size in (1, 62, 1, 4100, 3):
+            rows.extend(fill_more(store, len(rows), size))
+        log.checkpoint()
+        leaves = [r.leaf_hash for r in rows]
+        band0 = store.tile_range(0, 0, 1 << 40)
+        assert [i for i, _ in band0] == list(range(4167 // 64))
+        assert [i for i, _ in store.tile_range(1, 0, 1 << 40)] == [0]
+
+        def tile(band: int, index: int) -> bytes:
+            return b"".join(
+                expected_node(leaves, band * 6 + rel, i)
+                for rel in range(6)
+                for i in range(index * (64 >> rel), (index + 1) * (64 >> rel))
+            )
+
+        assert band0[0][1] == tile(0, 0)
+        assert band0[64][1] == tile(0, 64)
+        assert store.tile_range(1, 0, 1) == [(0, tile(1, 0))]
+        # A changed node row inside a complete tile: proofs come from the tile (still
+        # right), verify_log still reads the rows and reports it.
+        change = "UPDATE audit_nodes SET hash = ? WHERE level = ? AND idx = ?"
+        _raw_update(store, request, change, (bytes(32), 1, 50))
+        assert list(log.inclusion_proof(101).hashes) == mk.inclusion_proof(leaves, 101)
+        with pytest.raises(NodeMismatch):
+            verify_log(log, verifiers=[signer.verifier])
+        _raw_update(store, request, change, (expected_node(leaves, 1, 50), 1, 50))
+        # A changed tile is reported with its band and index.
+        forged = bytes(32) + tile(0, 64)[32:]
+        _raw_update(
+            store, request, "UPDATE audit_tiles SET hashes = ? WHERE tile = ?", (forged, 64)
+        )
+        with pytest.raises(NodeMismatch) as caught:
+            verify_log(log, verifiers=[signer.verifier])
+        assert caught.value.context == {"band": 0, "index": 64}
+
 
 def fill_more(store: AuditStore, start: int, size: int) -> list[EntryRow]:
     batch = [make_row(start + i) for i in range(size)]

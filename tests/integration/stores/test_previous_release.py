@@ -100,7 +100,7 @@ def test_old_audit_log_verifies_read_only_without_being_changed(old: Path) -> No
 
 def test_db_upgrade_records_the_version_of_each_old_store_once(old: Path) -> None:
     expected = {"audit.db": "audit", "inbox.db": "payments", "identity.db": "identity"}
-    current = {"audit": 1, "payments": 3, "identity": 1}  # the inbox gained 2 and 3
+    current = {"audit": 2, "payments": 3, "identity": 1}  # audit gained tiles; the inbox 2, 3
     for name, component in expected.items():
         code, out = cli("db", "upgrade", str(old / name), "--json")
         assert code == 0, out
@@ -221,7 +221,7 @@ def test_writers_open_old_sqlite_stores_and_every_row_keeps_its_meaning(old: Pat
     check_old_audit_log(old / "audit.db")
     check_old_inbox(old / "inbox.db")
     check_old_identity_store(SQLiteIdentityStore(old / "identity.db"))
-    assert versions(old / "audit.db") == {"audit": 1}  # recorded by the writer on open
+    assert versions(old / "audit.db") == {"audit": 2}  # upgraded by the writer on open
     assert versions(old / "inbox.db") == {"payments": 3}
     assert versions(old / "identity.db") == {"identity": 1}
 
@@ -261,13 +261,13 @@ def test_old_postgres_stores_verify_upgrade_and_keep_their_meaning(old_postgres:
     report = json.loads(out)
     found = [c for c in report["components"] if c["present"]]
     assert [(c["component"], c["before"], c["after"], c["recorded"]) for c in found] == [
-        ("audit", 1, 1, False),
+        ("audit", 1, 2, False),
         ("payments", 1, 3, False),
         ("identity", 1, 1, False),
     ]
     absent = {c["component"] for c in report["components"] if not c["present"]}
     assert absent == {"replay", "revocation", "flow"}  # nothing created for them
-    assert pg_versions(old_postgres) == {"audit": 1, "payments": 3, "identity": 1}
+    assert pg_versions(old_postgres) == {"audit": 2, "payments": 3, "identity": 1}
     check_old_audit_log(old_postgres)
     check_old_inbox(old_postgres)
     check_old_identity_store(PostgresIdentityStore(old_postgres))
@@ -279,7 +279,7 @@ def test_old_postgres_stores_are_upgraded_by_their_writers_too(old_postgres: str
     assert pg_versions(old_postgres) == {"payments": 3}
     check_old_audit_log(old_postgres)
     check_old_identity_store(PostgresIdentityStore(old_postgres))
-    assert pg_versions(old_postgres) == {"audit": 1, "payments": 3, "identity": 1}
+    assert pg_versions(old_postgres) == {"audit": 2, "payments": 3, "identity": 1}
 
 
 def check_old_stores_purge(target: str | Path) -> None:

@@ -173,10 +173,9 @@ class Alipay:
         signature = params.get("sign")
         if not signature:
             raise PaymentSignatureInvalid("the notification is not signed")
-        try:
-            content = alipay_content(params).encode(charset)
-        except UnicodeEncodeError:
-            raise PaymentMalformed("a parameter cannot be encoded in the charset") from None
+        # parse_form decoded every name and value strictly from this charset (UTF-8 or
+        # GBK, both of which encode back whatever they decode), so this cannot fail
+        content = alipay_content(params).encode(charset)
         self._keys.verify(b64decode_strict(signature, "the sign"), content, now, sha1=sha1)
         if params.get("app_id") != self._app_id:
             raise PaymentMerchantMismatch("the notification is for another app")
@@ -234,7 +233,6 @@ def _normalise(params: dict[str, str]) -> PaymentEvent:
     elif status in ("TRADE_SUCCESS", "TRADE_FINISHED"):
         kind, amount, refunded = EventKind.PAID, total, None
         when = _local_time(params.get("gmt_payment"))
-        refund_id = None
     elif status == "TRADE_CLOSED":
         kind, amount, refunded = EventKind.CLOSED, total, None
         when = _local_time(params.get("gmt_close"))

@@ -124,10 +124,8 @@ class UnionPay:
         signature = params.get("signature")
         if not signature:
             raise PaymentSignatureInvalid("the notification is not signed")
-        try:
-            content = unionpay_content(params).encode(charset)
-        except UnicodeEncodeError:
-            raise PaymentMalformed("a field cannot be encoded in the charset") from None
+        # decoded strictly from this charset by parse_form: it encodes back (see Alipay)
+        content = unionpay_content(params).encode(charset)
         method = params.get("signMethod")
         if method == "01" and self._roots:
             key = self._signing_key(params.get("signPubKeyCert"), now)

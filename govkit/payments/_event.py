@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from govkit.clock import require_aware
-from govkit.errors import PaymentMalformed
+from govkit.errors import ClockError, NaiveDatetimeError, PaymentMalformed
 
 __all__ = [
     "Acknowledgement",
@@ -274,7 +274,14 @@ class PaymentEvent:
                 )
             )
         if type(occurred_at) is not datetime or occurred_at.tzinfo is not UTC:
-            occurred_at = require_aware(occurred_at, "occurred_at")
+            try:
+                occurred_at = require_aware(occurred_at, "occurred_at")
+            except NaiveDatetimeError:
+                raise
+            except ClockError:  # a provider's time that UTC cannot hold (year 1 at +08:00)
+                raise PaymentMalformed(
+                    "occurred_at is out of the representable range in UTC", field="occurred_at"
+                ) from None
         vars(self).update(
             provider=provider,
             event_id=event_id,

@@ -155,7 +155,7 @@ def decrypt_resource(cipher: AESGCM, resource: Mapping[str, Any], what: str = "r
     except ValueError:
         raise PaymentMalformed(f"the {what} ciphertext is not base64") from None
     nonce_bytes = nonce.encode("utf-8")
-    if not nonce_bytes or len(nonce_bytes) > 64 or len(data) < 16:
+    if not 8 <= len(nonce_bytes) <= 64 or len(data) < 16:  # AES-GCM here takes 8 or more
         raise PaymentMalformed(f"the {what} nonce or ciphertext has the wrong size")
     try:
         return cipher.decrypt(nonce_bytes, data, aad.encode("utf-8"))

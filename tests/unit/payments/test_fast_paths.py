@@ -16,7 +16,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govkit.clock import require_aware
-from govkit.errors import GovkitError, PaymentMalformed, PaymentSignatureInvalid
+from govkit.errors import (
+    ClockError,
+    GovkitError,
+    NaiveDatetimeError,
+    PaymentMalformed,
+    PaymentSignatureInvalid,
+)
 from govkit.keys import VerifyingKey
 from govkit.payments import EventKind, PaymentEvent, Provider
 from govkit.payments._crypto import b64decode_strict
@@ -73,7 +79,14 @@ def reference(**fields: Any) -> tuple[Any, ...]:
     provider = Provider(fields["provider"])
     kind = EventKind(fields["kind"])
     _check_fields(tuple(checked(fields)))
-    occurred = require_aware(fields["occurred_at"], "occurred_at")
+    try:
+        occurred = require_aware(fields["occurred_at"], "occurred_at")
+    except NaiveDatetimeError:
+        raise
+    except ClockError:  # a time UTC cannot hold is a malformed field of the event
+        raise PaymentMalformed(
+            "occurred_at is out of the representable range in UTC", field="occurred_at"
+        ) from None
     values = {**fields, "provider": provider, "kind": kind, "occurred_at": occurred}
     return tuple(values.get(n, _default(n)) for n in NAMES if n != "raw")
 

@@ -282,6 +282,19 @@ def test_bad_time_is_malformed(
     assert error.message == message
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-08:00"])
+def test_signed_time_outside_utc_range_is_malformed_not_a_crash(
+    platform_key: SigningKey, when: str
+) -> None:
+    body = envelope(sealed(transaction(success_time=when)))
+    error = refused(PaymentMalformed, platform_key, body)
+    assert error.message == "occurred_at is out of the representable range in UTC"
+    assert error.context["field"] == "occurred_at"
+    report = adapter(platform_key).inspect(headers_for(platform_key, body), body, at=NOW)
+    assert not report.ok  # a failed check, reported; inspect() does not raise
+    assert report.code == "payment.malformed"
+
+
 # --- refunds ----------------------------------------------------------------------------
 
 
@@ -509,7 +522,14 @@ def test_resource_lacking_a_field_is_malformed(changes: dict[str, Any]) -> None:
 
 def test_resource_nonce_and_ciphertext_sizes() -> None:
     assert decrypt_resource(CIPHER, sealed(b"", nonce="n" * 64)) == b""  # 64 bytes, a bare tag
-    for bad in ({"nonce": ""}, {"nonce": "n" * 65}, {"ciphertext": b64(b"\0" * 15)}):
+    assert decrypt_resource(CIPHER, sealed(b"", nonce="n" * 8)) == b""  # 8 bytes, the least
+    for bad in (
+        {"nonce": ""},
+        {"nonce": "n" * 7},  # AES-GCM refuses it: malformed, never a bare ValueError
+        {"nonce": "abc"},
+        {"nonce": "n" * 65},
+        {"ciphertext": b64(b"\0" * 15)},
+    ):
         with pytest.raises(PaymentMalformed) as caught:
             decrypt_resource(CIPHER, {**sealed(b"x"), **bad})
         assert caught.value.message == "the resource nonce or ciphertext has the wrong size"

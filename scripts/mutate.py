@@ -46,28 +46,48 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/audit/test_note.py",
             "tests/unit/audit/test_inspect_checkpoint.py",
             "tests/unit/audit/test_checkpoints_sm2.py",
+            "tests/unit/audit/test_note_mutants.py",
         ],
     ),
     "webhooks": (["govkit/payments/_webhooks.py"], ["tests/unit/payments/test_webhooks.py"]),
     "alipay": (
         ["govkit/payments/_alipay.py"],
-        ["tests/unit/payments/test_alipay_unionpay.py", "tests/unit/payments/test_strict_json.py"],
+        [
+            "tests/unit/payments/test_alipay_unionpay.py",
+            "tests/unit/payments/test_strict_json.py",
+            "tests/unit/payments/test_alipay_mutants.py",
+        ],
     ),
     "unionpay": (
         ["govkit/payments/_unionpay.py"],
-        ["tests/unit/payments/test_alipay_unionpay.py", "tests/unit/payments/test_strict_json.py"],
+        [
+            "tests/unit/payments/test_alipay_unionpay.py",
+            "tests/unit/payments/test_strict_json.py",
+            "tests/unit/payments/test_unionpay_mutants.py",
+        ],
     ),
     "wechat": (
         ["govkit/payments/_wechat.py"],
-        ["tests/unit/payments/test_wechat.py", "tests/unit/payments/test_strict_json.py"],
+        [
+            "tests/unit/payments/test_wechat.py",
+            "tests/unit/payments/test_strict_json.py",
+            "tests/unit/payments/test_wechat_mutants.py",
+        ],
     ),
     "pdf": (
         ["govkit/esign/_verify.py"],
-        ["tests/unit/esign/test_pades.py", "tests/unit/esign/test_inspect.py"],
+        [
+            "tests/unit/esign/test_pades.py",
+            "tests/unit/esign/test_inspect.py",
+            "tests/unit/esign/test_pdf_verdicts.py",
+        ],
     ),
     "presentation": (
         ["govkit/certificates/_presentation.py", "govkit/certificates/_selective.py"],
-        ["tests/unit/certificates/test_presentation.py"],
+        [
+            "tests/unit/certificates/test_presentation.py",
+            "tests/unit/certificates/test_presentation_mutants.py",
+        ],
     ),
     "licence-verifier": (
         ["govkit/certificates/_verifier.py"],
@@ -75,6 +95,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/certificates/test_issuer_verifier.py",
             "tests/unit/certificates/test_verifier_state.py",
             "tests/unit/certificates/test_several_status_lists.py",
+            "tests/unit/certificates/test_verifier_faults.py",
+            "tests/unit/certificates/test_async.py",
         ],
     ),
     "licence-codec": (
@@ -82,11 +104,17 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         [
             "tests/unit/certificates/test_codec.py",
             "tests/unit/certificates/test_codec_canonical.py",
+            "tests/unit/certificates/test_codec_fast_path.py",
+            "tests/unit/certificates/test_codec_faults.py",
         ],
     ),
     "tokens": (
         ["govkit/identity/_tokens.py"],
-        ["tests/unit/identity/test_tokens.py", "tests/unit/identity/test_attacks.py"],
+        [
+            "tests/unit/identity/test_tokens.py",
+            "tests/unit/identity/test_attacks.py",
+            "tests/unit/identity/test_token_faults.py",
+        ],
     ),
 }
 

@@ -247,11 +247,11 @@ def _bstr_head(length: int) -> bytes:
         return bytes((0x40 | length,))
     if length < 0x100:
         return bytes((0x58, length))
-    if length < 0x10000:
-        return b"\x59" + length.to_bytes(2, "big")
+    if length < 0x10000:  # to_bytes is big-endian by default
+        return b"\x59" + length.to_bytes(2)
     if length < 0x100000000:
-        return b"\x5a" + length.to_bytes(4, "big")
-    return b"\x5b" + length.to_bytes(8, "big")
+        return b"\x5a" + length.to_bytes(4)
+    return b"\x5b" + length.to_bytes(8)
 
 
 def _sig_structure(protected: bytes, payload: bytes) -> bytes:
@@ -550,9 +550,7 @@ def _sign1_elements(
         item = item.value
         if not (isinstance(item, cbor2.CBORTag) and item.tag == _COSE_SIGN1_TAG):
             raise _format_error("a CWT tag must wrap a tagged COSE_Sign1", "cose")
-    if isinstance(item, cbor2.CBORTag):
-        if item.tag != _COSE_SIGN1_TAG:
-            raise _format_error("not a COSE_Sign1 message", "cose", tag=item.tag)
+    if isinstance(item, cbor2.CBORTag):  # tag 18: the leading tag check let no other through
         item = item.value
     if not isinstance(item, (list, tuple)) or len(item) != 4:
         raise _format_error("COSE_Sign1 must be an array of 4 elements", "cose")
@@ -571,8 +569,9 @@ def _sign1_elements(
 
 
 def _read_only(fresh: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    """A read-only view of a map decoded by this call (copied unless a plain dict)."""
-    return MappingProxyType(fresh if type(fresh) is dict else dict(fresh))
+    """A read-only view of a map decoded by this call (both parsers return plain dicts,
+    which nothing else holds, so the view needs no copy)."""
+    return MappingProxyType(fresh)
 
 
 def _fixed_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
@@ -634,9 +633,8 @@ def _read_bstr(data: bytes, pos: int) -> tuple[bytes, int] | None:
     else:
         size = 1 << (info - 24)
         start = pos + 1 + size
-        if start > len(data):
-            return None
-        length = int.from_bytes(data[pos + 1 : start], "big")
+        # a head cut short reads as a shorter length, and then end > len(data) below
+        length = int.from_bytes(data[pos + 1 : start])  # big-endian
         if length < (24 if size == 1 else 1 << (4 * size)):  # not the shortest head
             return None
     end = start + length
@@ -854,7 +852,7 @@ def _close_indefinite(stack: list[list[int]], reason: str) -> int:
     _, major, seen = stack.pop()
     if major == 5 and seen % 2:
         raise _format_error("an indefinite-length map has an odd item count", reason)
-    return seen // 2 if major == 5 else 0
+    return seen >> 1 if major == 5 else 0  # a key and a value per entry
 
 
 def _item_done(stack: list[list[int]]) -> bool:
@@ -906,11 +904,7 @@ def verify_signature(
     alg_id: Any = message.alg_id
     if unsafe_unprotected_alg and _ALG not in message.protected:
         alg_id = message.unprotected.get(_ALG)
-    alg = (
-        COSE_ALGORITHM_NAMES.get(alg_id)
-        if isinstance(alg_id, int) and not isinstance(alg_id, bool)
-        else None
-    )
+    alg = COSE_ALGORITHM_NAMES.get(alg_id) if type(alg_id) is int else None  # never a bool
     if alg is None:
         raise CertificateAlgorithmRejected(
             "the licence names no algorithm govkit accepts in its protected header",

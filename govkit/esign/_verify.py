@@ -42,6 +42,19 @@ MAX_PDF_BYTES = 64 * 1024 * 1024
 _HARMLESS = (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
 
 
+#: What pyHanko raises for a signature it cannot read. A crafted CMS reaches
+#: ``AttributeError`` too (a digest algorithm OID that names no hash), so that is a
+#: format error of the signature as well, never an exception out of ``inspect``.
+_UNREADABLE = (
+    SignatureValidationError,
+    misc.PdfError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+)
+
+
 #: One check of a :class:`PdfSignatureReport` (the name before :class:`govkit.report.Check`).
 SignatureCheck = Check
 
@@ -128,9 +141,9 @@ class _Collect:
         """A passed check; its detail is the catalogue message ``key``."""
         self.checks.append(Check.described(name, True, key, **values))
 
-    def skipped(self, name: str, key: str, /, **values: object) -> None:
+    def skipped(self, name: str, key: str, /) -> None:
         """A check not made; its detail is the catalogue message ``key``."""
-        self.checks.append(Check.described(name, None, key, **values))
+        self.checks.append(Check.described(name, None, key))
 
     def fail(self, name: str, error: EsignVerificationError) -> None:
         self.checks.append(Check(name, False, error.code, error.message))
@@ -226,7 +239,7 @@ class PdfSignatureVerifier:
         )
         try:
             status = _quietly(validate_pdf_signature, emb, signer_validation_context=context)
-        except (SignatureValidationError, misc.PdfError, ValueError, KeyError, TypeError) as exc:
+        except _UNREADABLE as exc:
             collect.fail(
                 f"{name}.integrity",
                 SignatureFormatError(
@@ -325,12 +338,11 @@ def _certificate(signer_cert: Any) -> x509.Certificate | None:
 
 def _quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Call ``fn`` with pyHanko's and the validator's loggers muted below ERROR."""
-    loggers = [logging.getLogger(n) for n in ("pyhanko", "pyhanko_certvalidator")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
+    saved = {lg: lg.level for lg in map(logging.getLogger, ("pyhanko", "pyhanko_certvalidator"))}
+    for lg in saved:
         lg.setLevel(logging.ERROR)
     try:
         return fn(*args, **kwargs)
     finally:
-        for lg, lvl in zip(loggers, levels, strict=True):
-            lg.setLevel(lvl)
+        for lg, level in saved.items():
+            lg.setLevel(level)

@@ -161,10 +161,11 @@ def pairwise_subject(secret: bytes, person_id: str, sector: str) -> str:
     if not isinstance(sector, str) or not sector:
         raise ConfigurationError("sector must be a non-empty string")
     try:
-        sector_bytes, person_bytes = sector.encode("utf-8"), person_id.encode("utf-8")
+        sector_bytes, person_bytes = sector.encode(), person_id.encode()  # UTF-8
     except UnicodeEncodeError:
         raise ConfigurationError("person_id and sector must be valid Unicode") from None
-    message = _PAIRWISE_CONTEXT + len(sector_bytes).to_bytes(4, "big") + sector_bytes + person_bytes
+    length = len(sector_bytes).to_bytes(4)  # big-endian
+    message = _PAIRWISE_CONTEXT + length + sector_bytes + person_bytes
     return b64url_encode(hmac.new(secret, message, hashlib.sha256).digest())
 
 
@@ -496,15 +497,15 @@ def _scope_string(scope: str | Iterable[str]) -> str:
 
 
 def _check_jkt(jkt: str) -> str:
-    try:
-        raw = b64url_decode(jkt, what="confirmation_jkt") if isinstance(jkt, str) else b""
-    except EncodingError:
-        raw = b""
-    if len(raw) != 32:
-        raise ConfigurationError(
-            "confirmation_jkt must be an RFC 7638 SHA-256 thumbprint (43 base64url characters)"
-        )
-    return jkt
+    if isinstance(jkt, str):
+        try:
+            if len(b64url_decode(jkt)) == 32:
+                return jkt
+        except EncodingError:
+            pass
+    raise ConfigurationError(
+        "confirmation_jkt must be an RFC 7638 SHA-256 thumbprint (43 base64url characters)"
+    )
 
 
 # --- the JWS layer --------------------------------------------------------------
@@ -697,11 +698,11 @@ class _Trace:
 
     def passed(self, key: str, *args: object) -> None:
         """Record the current step as passed with the detail ``key`` filled with ``args``."""
-        self.checks.append(_described(self.step, True, key, args))
+        self.checks.append(_described(self.step, True, key, *args))
 
     def not_performed(self, key: str) -> None:
         """Record the current step as not performed (never a pass)."""
-        self.checks.append(_described(self.step, None, key, ()))
+        self.checks.append(_described(self.step, None, key))
 
 
 class _NoTrace(_Trace):
@@ -722,7 +723,7 @@ def _placeholders(key: str) -> tuple[str, ...]:
     return tuple(n for _, n, _, _ in string.Formatter().parse(DETAILS[key][0]) if n)
 
 
-def _described(step: str, ok: bool | None, key: str, args: tuple[object, ...]) -> Check:
+def _described(step: str, ok: bool | None, key: str, *args: object) -> Check:
     """The check ``step`` with the detail ``key`` filled with ``args`` (a float shown as
     whole seconds, as ``%d`` did), as :meth:`Check.described` makes it."""
     names = _placeholders(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -227,10 +228,14 @@ def _normalise(params: dict[str, str]) -> PaymentEvent:
     amount_text = _required(params, "txnAmt")
     if not amount_text.isascii() or not amount_text.isdigit() or len(amount_text) > 15:
         raise PaymentMalformed("txnAmt is not an integer amount in fen")
-    try:
-        when = datetime.strptime(_required(params, "txnTime"), "%Y%m%d%H%M%S").replace(tzinfo=CST)
-    except ValueError:
-        raise PaymentMalformed("txnTime is not YYYYMMDDhhmmss") from None
+    stamp = _required(params, "txnTime")
+    when = None
+    # exactly 14 ASCII digits: strptime alone reads "202605011559" as 15:05:09
+    if len(stamp) == 14 and stamp.isascii() and stamp.isdigit():
+        with contextlib.suppress(ValueError):  # a month 13, a day 32...
+            when = datetime.strptime(stamp, "%Y%m%d%H%M%S").replace(tzinfo=CST)
+    if when is None:
+        raise PaymentMalformed("txnTime is not YYYYMMDDhhmmss")
     ok = code in _PAID_CODES
     if txn_type == "01":
         kind = EventKind.PAID if ok else EventKind.FAILED

@@ -252,7 +252,18 @@ def test_notification_lacking_a_required_field_is_malformed(
     assert dict(error.context) == {"field": field}
 
 
-@pytest.mark.parametrize("when", ["2026-05-01 15:59:00", "20260501155900Z", "20261301155900"])
+@pytest.mark.parametrize(
+    "when",
+    [
+        "2026-05-01 15:59:00",
+        "20260501155900Z",
+        "20261301155900",
+        "202605011559",  # 12 digits: strptime would read 15:05:09
+        "2026050115590",  # 13 digits
+        "２０２６０５０１１５５９００",  # full-width digits
+        " 20260501155900",
+    ],
+)
 def test_txn_time_not_in_unionpay_format_is_malformed(keyed: UnionPay, when: str) -> None:
     error = refused(keyed, key_signed(SECURE_KEY, fields(txnTime=when)), PaymentMalformed)
     assert error.message == "txnTime is not YYYYMMDDhhmmss"

@@ -78,6 +78,8 @@ __all__ = [
 RESERVED_CLAIMS: Final = frozenset(
     {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "acr", "amr", "scope", "cnf"}
 )
+#: The ``extra`` of a token that carries only reserved claims (read-only, shared).
+_NO_EXTRA: Final[Mapping[str, Any]] = MappingProxyType({})
 #: Header members that name a key source. govkit takes keys only from configuration.
 FORBIDDEN_HEADERS: Final = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
 _TYP_WRITTEN: Final[dict[str, str]] = {"access": "at+jwt", "id": "JWT"}
@@ -1127,15 +1129,17 @@ class TokenVerifier:
             audience=self._audience,
             assurance=level,
             amr=tuple(amr),
-            scope=tuple(s for s in scope.split(" ") if s),
+            scope=tuple(filter(None, scope.split(" "))),  # split on spaces, none empty
             issued_at=issued_at,
-            not_before=_utc(nbf) if nbf is not None else issued_at,
+            not_before=issued_at if nbf is None or nbf == iat else _utc(nbf),
             expires_at=_utc(exp),
             token_id=jti,
             profile=self._profile,
             kid=key.kid,
             confirmation_jkt=jkt,
-            extra=MappingProxyType({k: v for k, v in claims.items() if k not in RESERVED_CLAIMS}),
+            extra=_NO_EXTRA
+            if claims.keys() <= RESERVED_CLAIMS
+            else MappingProxyType({k: v for k, v in claims.items() if k not in RESERVED_CLAIMS}),
         )
 
     def _check_revocation(self, claims: IdentityClaims, when: datetime, trace: _Trace) -> None:

@@ -106,6 +106,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/certificates/test_codec_canonical.py",
             "tests/unit/certificates/test_codec_fast_path.py",
             "tests/unit/certificates/test_codec_faults.py",
+            "tests/unit/certificates/test_cbor_scanner.py",
         ],
     ),
     "tokens": (

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from govkit._json import loads_object
 from govkit.cli._app import CliInvalid
 from govkit.cli._demo import DEMO_ISSUER, DEMO_SERVICE, DemoContext
 from govkit.cli._files import write_file
@@ -142,7 +143,7 @@ def step_instances(ctx: DemoContext) -> None:
         logger.setLevel(level)
         handler.close()
     write_file(log_path, "".join(line + "\n" for line in handler.lines).encode(), force=True)
-    kinds = sorted({str(json.loads(line).get("kind")) for line in handler.lines} - {"None"})
+    kinds = sorted({str(loads_object(line).get("kind")) for line in handler.lines} - {"None"})
     rows = [
         (
             check["instance"],

@@ -33,9 +33,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode
 
+from govkit._json import loads_object
 from govkit.clock import Clock, SystemClock
 from govkit.errors import (
     ConfigurationError,
+    EncodingError,
     GovkitError,
     OidcDiscoveryError,
     OidcLoginRequestInvalid,
@@ -148,8 +150,10 @@ class _Sealer:
         data = self._sealer.open(raw, name.encode("ascii"))
         if data is None:
             return None
-        payload = json.loads(data)  # sealed by us: authenticated JSON
-        return payload if isinstance(payload, dict) else None
+        try:  # sealed by us, so authenticated; still read by the one strict parser
+            return loads_object(data, what="the cookie")
+        except EncodingError:
+            return None
 
 
 def _local_path(value: str) -> bool:

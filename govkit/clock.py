@@ -17,11 +17,15 @@ ones are normalised to UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 from govkit.errors import ClockError, NaiveDatetimeError
 
 __all__ = ["Clock", "SystemClock", "require_aware", "resolve_time"]
+
+#: 9999-12-31T23:59:59Z in Unix seconds: the last second a ``datetime`` holds, and the
+#: latest NumericDate govkit accepts in a token, licence or presentation.
+LAST_UNIX_SECOND: Final = 253402300799
 
 
 @runtime_checkable

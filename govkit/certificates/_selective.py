@@ -56,6 +56,7 @@ from govkit.certificates._model import (
     LicenceType,
 )
 from govkit.certificates._predicates import PREDICATES, disclosable_items
+from govkit.clock import LAST_UNIX_SECOND
 from govkit.errors import (
     CertificateFormatError,
     ConfigurationError,
@@ -76,9 +77,9 @@ _DIGEST_SIZE: Final = 16
 _EMPTY_LEAF: Final = hashlib.sha256(b"\x02").digest()[:16]
 _SALT_SIZE: Final = 16
 _MAX_DEPTH: Final = 8
-#: 9999-12-31T23:59:59Z, the last second a ``datetime`` holds. A selective licence's
-#: times lie below it (it is valid until exp + 1 s), a presentation's time at most on it.
-_LAST_SECOND: Final = 253402300799
+#: The last second a ``datetime`` holds. A selective licence's times lie below it (it is
+#: valid until exp + 1 s), a presentation's time at most on it.
+_LAST_SECOND: Final = LAST_UNIX_SECOND
 
 
 def _format(message: str, reason: str = "presentation") -> CertificateFormatError:

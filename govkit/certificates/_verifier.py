@@ -38,7 +38,7 @@ from govkit.certificates._status import (
 from govkit.certificates._trust import TrustedIssuer, TrustedKey, TrustList
 from govkit.certificates._types import MaskedFields
 from govkit.certificates.qr import read_qr
-from govkit.clock import Clock, SystemClock, resolve_time
+from govkit.clock import LAST_UNIX_SECOND, Clock, SystemClock, resolve_time
 from govkit.errors import (
     CertificateFormatError,
     CertificateKeyUnknown,
@@ -59,7 +59,7 @@ from govkit.stores import MemoryReplayStore, ReplayStore
 __all__ = ["CertificateCheck", "CertificateReport", "CertificateVerifier", "VerifiedCertificate"]
 
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
-_MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
+_MAX_NUMERIC_DATE = LAST_UNIX_SECOND
 CHECKS = ("input", "format", "trust", "signature", "issuer", "validity", "status")
 
 

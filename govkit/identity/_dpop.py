@@ -66,7 +66,7 @@ from urllib.parse import urlsplit
 from govkit._aio import offload
 from govkit._encoding import b64url_decode, b64url_encode
 from govkit._json import loads_object
-from govkit.clock import Clock, SystemClock, resolve_time
+from govkit.clock import LAST_UNIX_SECOND, Clock, SystemClock, resolve_time
 from govkit.errors import (
     ConfigurationError,
     DPoPInvalid,
@@ -97,7 +97,7 @@ _METHOD: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}")
 _PERCENT: Final = re.compile(r"%([0-9A-Fa-f]{2})")
 _UNRESERVED: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_TIME: Final = 253402300799  # 9999-12-31T23:59:59Z
+_MAX_TIME: Final = LAST_UNIX_SECOND
 _ONE_SECOND: Final = timedelta(seconds=1)
 
 

@@ -29,7 +29,7 @@ from govkit._encoding import b64url_decode, b64url_encode, canonical_json
 from govkit._json import loads_object
 from govkit._messages import DETAILS
 from govkit.audit import AuditEvent, AuditLog
-from govkit.clock import Clock, SystemClock, require_aware, resolve_time
+from govkit.clock import LAST_UNIX_SECOND, Clock, SystemClock, require_aware, resolve_time
 from govkit.errors import (
     ClaimNotAllowed,
     ConfigurationError,
@@ -99,7 +99,7 @@ _JWS_ALGORITHM_NAMES: Final = frozenset(
 _MAX_KID: Final = 256
 _MAX_JTI: Final = 256
 _MAX_CLAIM_DEPTH: Final = 16  # TokenVerifier refuses deeper JSON; never issue it
-_MAX_NUMERIC_DATE: Final = 253402300799  # 9999-12-31T23:59:59Z, the last datetime
+_MAX_NUMERIC_DATE: Final = LAST_UNIX_SECOND  # 9999-12-31T23:59:59Z, the last datetime
 _MAX_LEEWAY: Final = timedelta(minutes=5)
 #: Distinct headers a TokenVerifier remembers (an issuer uses one per signing key).
 _HEADER_MEMO: Final = 16

@@ -143,7 +143,8 @@ def step_instances(ctx: DemoContext) -> None:
         logger.setLevel(level)
         handler.close()
     write_file(log_path, "".join(line + "\n" for line in handler.lines).encode(), force=True)
-    kinds = sorted({str(loads_object(line).get("kind")) for line in handler.lines} - {"None"})
+    records = [loads_object(line, allow_floats=True) for line in handler.lines]  # ms: floats
+    kinds = sorted({str(record.get("kind")) for record in records} - {"None"})
     rows = [
         (
             check["instance"],

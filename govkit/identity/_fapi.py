@@ -74,9 +74,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from govkit._http import FetchError, SourcePolicy, check_url, fetch, is_loopback, settle
+from govkit._http import FetchError, SourcePolicy, check_url, fetch, settle
 from govkit._json import loads_object
-from govkit.errors import OidcDiscoveryError, OidcNotFapi2, OidcUnavailable
+from govkit.errors import ConfigurationError, OidcDiscoveryError, OidcNotFapi2, OidcUnavailable
 from govkit.report import Check, Report, summary_line
 
 __all__ = ["Fapi2Report", "discovery_url", "inspect_fapi2_discovery", "inspect_fapi2_provider"]
@@ -178,25 +178,18 @@ def _https(metadata: Mapping[str, Any], issuer: str) -> Check:
     loopback = 0
     urls = [("issuer", issuer), *_endpoints(metadata)]
     for name, value in urls:
-        if not isinstance(value, str):
+        try:  # the fetcher's own rule for a URL it may use
+            check_url(value, name)
+        except ConfigurationError:
             wrong.append(name)
             continue
-        try:
-            parts = urlsplit(value)
-            host = parts.hostname or ""
-        except ValueError:
-            wrong.append(name)
-            continue
-        scheme = parts.scheme.lower()
-        if scheme == "https" and host:
-            continue
-        if scheme == "http" and is_loopback(host):
+        if urlsplit(str(value)).scheme.lower() == "http":
             loopback += 1
-            continue
-        wrong.append(name)
     if wrong:
         return _failed(
-            "https", f"not https (nor http to a loopback host): {', '.join(sorted(wrong))}"
+            "https",
+            "not https (nor http to a loopback host), or carrying credentials or a "
+            f"fragment: {', '.join(sorted(wrong))}",
         )
     if loopback:
         return Check.described(

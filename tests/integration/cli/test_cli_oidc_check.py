@@ -229,6 +229,25 @@ def test_plain_http_endpoint_fails(member: str, value: object) -> None:
     assert failed(document) == {"https": "oidc.not_fapi"}
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://user:secret@id.example.gov.cn/token",  # credentials a fetch would send
+        "https://id.example.gov.cn/token#frag",  # RFC 6749 3.1.2: no fragment
+        "https://id.example.gov.cn:99999/token",  # a port no socket has
+        "https://id.example.gov.cn/tökén",  # not ASCII
+    ],
+)
+def test_endpoint_the_fetcher_would_refuse_fails_https(value: str) -> None:
+    """The check uses the fetcher's own URL rule: what it would refuse is not shown https."""
+    document = fapi_document()
+    document["token_endpoint"] = value
+    report = inspect_fapi2_discovery(document, ISSUER)
+    https = next(c for c in report.checks if c.name == "https")
+    assert (https.ok, https.code) == (False, "oidc.not_fapi")
+    assert https.detail.endswith(": token_endpoint")
+
+
 def test_plain_http_issuer_fails() -> None:
     issuer = "http://id.example.gov.cn"
     found = failed(fapi_document(issuer), issuer)

@@ -31,7 +31,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -477,6 +477,37 @@ def rs256_verifies(key: VerifyingKey, signature: bytes, data: bytes) -> bool:
     except (_CryptoInvalidSignature, ValueError):
         return False
     return hmac.compare_digest(recovered, _SHA256_DIGEST_INFO + hashlib.sha256(data).digest())
+
+
+def _never(_signature: bytes, _data: bytes) -> bool:
+    return False
+
+
+def rs256_verifier(key: VerifyingKey) -> Callable[[bytes, bytes], bool]:
+    """:func:`rs256_verifies` for one key, prepared: ``verifier(signature, data)``.
+
+    The key's type, its signature length and its bound ``recover`` are settled once,
+    for a key ring that checks every callback with the same few keys; each call then
+    makes exactly :func:`rs256_verifies`'s checks and returns its verdict.
+    """
+    public = key.public_key
+    if not isinstance(public, rsa.RSAPublicKey):
+        return _never
+    size = (public.key_size + 7) // 8
+    recover = public.recover_data_from_signature
+    pkcs1v15, prefix = _PKCS1v15, _SHA256_DIGEST_INFO
+    sha256, equal = hashlib.sha256, hmac.compare_digest
+
+    def verifies(signature: bytes, data: bytes) -> bool:
+        if len(signature) != size:  # RSASSA-PKCS1-V1_5-VERIFY step 1
+            return False
+        try:
+            recovered = recover(signature, pkcs1v15, None)
+        except (_CryptoInvalidSignature, ValueError):
+            return False
+        return equal(recovered, prefix + sha256(data).digest())
+
+    return verifies
 
 
 def _verifies(key: VerifyingKey, signature: bytes, data: bytes, sha1: bool) -> bool:

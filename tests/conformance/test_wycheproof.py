@@ -77,7 +77,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from govkit.errors import GovkitError, InvalidSignature, PaymentSignatureInvalid
 from govkit.keys import VerifyingKey, ecdsa_der_to_raw
 from govkit.payments import load_alipay_public_key
-from govkit.payments._keys import ProviderKeys
+from govkit.payments._keys import ProviderKeys, rs256_verifier
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
@@ -220,9 +220,10 @@ def test_payment_rsa_keys_decide_every_pkcs1_vector_like_verify(vectors_dir: Pat
     """``govkit.payments`` verifies provider signatures with the key its loaders make
     (here :func:`~govkit.payments.load_alipay_public_key` on the group's DER key in
     base64, as the Alipay console shows keys) through RFC 8017's recover-and-compare
-    path (``rs256_verifies``): it accepts exactly what the RS256 suite expects, exactly
-    what ``cryptography``'s own ``verify`` accepts, and exactly what the same govkit
-    key's ``VerifyingKey.verify`` accepts."""
+    path (``rs256_verifies``, and the same check prepared once per key,
+    ``rs256_verifier``, which the WeChat Pay key ring uses): it accepts exactly what the
+    RS256 suite expects, exactly what ``cryptography``'s own ``verify`` accepts, and
+    exactly what the same govkit key's ``VerifyingKey.verify`` accepts."""
     suite = next(s for s in SUITES if s.filename == "rsa_signature_2048_sha256_test.json")
     data = load_suite(vectors_dir, suite)
     failures: list[str] = []
@@ -233,6 +234,7 @@ def test_payment_rsa_keys_decide_every_pkcs1_vector_like_verify(vectors_dir: Pat
         public = serialization.load_der_public_key(der)
         assert isinstance(public, rsa.RSAPublicKey)
         keys = ProviderKeys(load_alipay_public_key(base64.b64encode(der)), "Alipay")
+        prepared = rs256_verifier(keys.records[0].key)
         for test in group["tests"]:
             run += 1
             signature, message = bytes.fromhex(test["sig"]), bytes.fromhex(test["msg"])
@@ -252,6 +254,8 @@ def test_payment_rsa_keys_decide_every_pkcs1_vector_like_verify(vectors_dir: Pat
             except InvalidSignature:
                 govkit_key = False
             want = expected_outcome(test) == "accept"
+            if prepared(signature, message) is not ours:
+                failures.append(f"tcId {test['tcId']}: rs256_verifier disagrees")
             if ours is not want or ours is not theirs or ours is not govkit_key:
                 failures.append(f"tcId {test['tcId']} ({test['comment']!r}): {ours}")
     assert run == data["numberOfTests"]

@@ -282,6 +282,30 @@ def test_platform_certificates_and_public_key_ids_work_side_by_side(
         assert wechat.parse(headers, body, at=NOW).amount == 3
 
 
+def test_callback_signed_by_one_trusted_key_under_anothers_serial_is_refused(
+    platform_key: SigningKey, other_key: SigningKey
+) -> None:
+    """Each serial's signature check is prepared once, and only with its own key: a
+    signature by another key of the same ring (or one downloaded later) never passes."""
+    cert = certificate_for(other_key, 0xA1B2C3)
+    clock = FixedClock(NOW)
+    ring = WeChatPlatformKeys(
+        [load_wechat_public_key(platform_key.verifying_key.to_pem(), PUB_KEY_ID)],
+        downloader=CountingDownloader({"A1B2C3": cert}),
+        clock=clock,
+    )
+    wechat = WeChatPayV3(APIV3, ring, clock=clock)
+    for signer, key_id in ((platform_key, "A1B2C3"), (other_key, PUB_KEY_ID)):
+        headers, body = wechat_callback(signer, key_id, APIV3, order_id="G", amount=1, at=NOW)
+        with pytest.raises(PaymentSignatureInvalid) as caught:
+            wechat.parse(headers, body)
+        assert caught.value.code == "payment.bad_signature"
+    assert ring.key_ids == ("A1B2C3", PUB_KEY_ID)
+    for signer, key_id in ((other_key, "A1B2C3"), (platform_key, PUB_KEY_ID)):
+        headers, body = wechat_callback(signer, key_id, APIV3, order_id="G", amount=2, at=NOW)
+        assert wechat.parse(headers, body).amount == 2
+
+
 def test_expired_platform_certificate_is_refused(platform_key: SigningKey) -> None:
     cert = certificate_for(platform_key, 0xABCDEF, days=2)
     wechat = WeChatPayV3(APIV3, [loaded(cert)])

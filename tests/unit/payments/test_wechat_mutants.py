@@ -13,7 +13,7 @@ import base64
 import json
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,8 +22,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from govkit.errors import (
+    ClockError,
     ConfigurationError,
     GovkitError,
+    NaiveDatetimeError,
     PaymentDecryptFailed,
     PaymentKeyRefreshFailed,
     PaymentKeyUnknown,
@@ -300,6 +302,36 @@ def test_signed_time_outside_utc_range_is_malformed_not_a_crash(
 
 def refund_body(**changes: Any) -> bytes:
     return envelope(sealed(refund(**changes), aad="refund"), event_type="REFUND.SUCCESS")
+
+
+@pytest.mark.parametrize(
+    ("success_time", "create_time", "message"),
+    [
+        ("2026-05-01T15:59:00", None, "a time has no offset"),
+        ("yesterday", None, "a time is not RFC 3339"),
+        (None, None, "the callback has no time"),
+        ("", 1714550400, "the callback has no time"),
+        (7, "later", "a time is not RFC 3339"),
+        ("0001-01-01T00:00:00+08:00", None, "occurred_at is out of the representable range in UTC"),
+    ],
+)
+def test_refund_with_a_bad_time_is_malformed(
+    platform_key: SigningKey, success_time: Any, create_time: Any, message: str
+) -> None:
+    body = envelope(
+        sealed(refund(success_time=success_time), aad="refund"),
+        event_type="REFUND.SUCCESS",
+        create_time=create_time,
+    )
+    error = refused(PaymentMalformed, platform_key, body)
+    assert error.message == message
+
+
+def test_refund_time_is_its_own_then_the_envelopes_in_utc(platform_key: SigningKey) -> None:
+    assert parse(platform_key, refund_body()).occurred_at == PAID_AT
+    assert parse(platform_key, refund_body(success_time="")).occurred_at == datetime(
+        2026, 5, 1, 8, tzinfo=UTC
+    )
 
 
 def test_partial_refund_normalises_every_field(platform_key: SigningKey) -> None:
@@ -624,6 +656,14 @@ def test_timestamp_that_is_not_unix_seconds_is_malformed(
     assert error.message == "Wechatpay-Timestamp is missing or not a Unix timestamp"
 
 
+def test_timestamp_of_12_digits_is_read_as_sent(platform_key: SigningKey, body: bytes) -> None:
+    """Twelve digits are a timestamp (zeros first: the signed text is kept as sent);
+    thirteen are refused above."""
+    headers = headers_for(platform_key, body, stamp=STAMP.zfill(12))
+    assert len(headers["Wechatpay-Timestamp"]) == 12
+    assert adapter(platform_key).parse(headers, body, at=NOW).amount == 12345
+
+
 @pytest.mark.parametrize("skew", [300, -300])
 def test_stale_timestamp_reports_its_skew(platform_key: SigningKey, body: bytes, skew: int) -> None:
     headers = headers_for(platform_key, body, stamp=str(int(NOW.timestamp()) - skew))
@@ -672,6 +712,19 @@ def test_signature_that_is_not_base64_or_does_not_verify_is_named(
     error = refused(PaymentSignatureInvalid, platform_key, body, headers_for(other_key, body))
     assert error.message == "the WeChat Pay callback signature does not verify"
     assert error.code == "payment.bad_signature"
+
+
+@pytest.mark.parametrize("bend", [lambda s: s[:100] + "\n" + s[100:], lambda s: s + "!"])
+def test_signature_in_loose_base64_is_malformed(
+    platform_key: SigningKey, body: bytes, bend: Any
+) -> None:
+    """A line break or a stray character that a lenient decoder skips still makes the
+    signature text not (strict) base64, though the bytes it stands for are genuine."""
+    headers = headers_for(platform_key, body)
+    headers["Wechatpay-Signature"] = bend(headers["Wechatpay-Signature"])
+    error = refused(PaymentMalformed, platform_key, body, headers)
+    assert error.message == "the signature is not base64"
+    assert error.code == "payment.malformed"
 
 
 def sized_body(size: int) -> bytes:
@@ -920,6 +973,57 @@ def test_adapter_reads_its_clock_and_default_window(platform_key: SigningKey, bo
     clock.advance(timedelta(seconds=1))
     with pytest.raises(PaymentTimestampStale):
         wechat.parse(headers_for(platform_key, body), body)
+
+
+class _Clock:
+    """A clock that answers ``value``, whatever it is."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def now(self) -> Any:
+        return self.value
+
+
+def test_time_in_another_offset_is_the_same_instant(platform_key: SigningKey, body: bytes) -> None:
+    """``at`` or the clock in UTC+8 is the same instant: the window is measured from it."""
+    beijing = timezone(timedelta(hours=8))
+    for options, at in (
+        ({}, NOW.astimezone(beijing)),
+        ({"clock": _Clock(NOW.astimezone(beijing))}, None),
+    ):
+        wechat = adapter(platform_key, **options)
+        for skew, fresh in ((299, True), (-299, True), (300, False), (-300, False)):
+            headers = headers_for(platform_key, body, stamp=str(int(NOW.timestamp()) - skew))
+            if fresh:
+                assert wechat.parse(headers, body, at=at).amount == 12345
+            else:
+                with pytest.raises(PaymentTimestampStale):
+                    wechat.parse(headers, body, at=at)
+
+
+@pytest.mark.parametrize(
+    "when", [NOW.replace(tzinfo=None), NOW.isoformat(), NOW.date(), NOW.timestamp()]
+)
+def test_naive_or_non_datetime_time_is_refused_and_named(
+    platform_key: SigningKey, body: bytes, when: Any
+) -> None:
+    """A time without an offset (or not a datetime at all) is refused, never read as
+    local time; the error names where it came from: ``at`` or ``clock.now()``."""
+    headers = headers_for(platform_key, body)
+    with pytest.raises(NaiveDatetimeError) as caught:
+        adapter(platform_key).parse(headers, body, at=when)
+    assert caught.value.context["argument"] == "at"
+    with pytest.raises(NaiveDatetimeError) as caught:
+        adapter(platform_key, clock=_Clock(when)).parse(headers, body)
+    assert caught.value.context["argument"] == "clock.now()"
+
+
+def test_time_out_of_utc_range_is_a_clock_error(platform_key: SigningKey, body: bytes) -> None:
+    far = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=8)))
+    with pytest.raises(ClockError) as caught:
+        adapter(platform_key).parse(headers_for(platform_key, body), body, at=far)
+    assert caught.value.message == "'at' is out of the representable range in UTC"
 
 
 def test_answers_are_wechats(platform_key: SigningKey) -> None:

@@ -54,6 +54,8 @@ def require_aware(value: datetime, name: str = "at") -> datetime:
     Raises:
         NaiveDatetimeError: ``value`` has no timezone.
     """
+    if type(value) is datetime and value.tzinfo is UTC:  # already UTC: astimezone returns it
+        return value
     if not isinstance(value, datetime):
         raise NaiveDatetimeError(f"{name!r} must be a datetime", argument=name)
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:

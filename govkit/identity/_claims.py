@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -122,16 +122,44 @@ class IdentityClaims:
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
     @classmethod
-    def _verified(cls, **fields: Any) -> IdentityClaims:
+    def _verified(  # noqa: PLR0917 - every field, in order
+        cls,
+        issuer: str,
+        subject: str,
+        audience: str,
+        assurance: AssuranceLevel,
+        amr: tuple[str, ...],
+        scope: tuple[str, ...],
+        issued_at: datetime,
+        not_before: datetime,
+        expires_at: datetime,
+        token_id: str,
+        profile: Profile,
+        kid: str,
+        confirmation_jkt: str | None,
+        extra: Mapping[str, Any],
+    ) -> IdentityClaims:
         """Claims from :class:`~govkit.identity.TokenVerifier`, which has checked every field.
 
-        Skips :meth:`__post_init__`'s re-validation (it costs about 3 us per token);
-        ``extra`` must already be a read-only mapping and times aware UTC datetimes.
+        Skips :meth:`__post_init__`'s re-validation (it costs about 3 us per token) and
+        sets the slots directly; ``extra`` must already be a read-only mapping and times
+        aware UTC datetimes.
         """
-        claims = object.__new__(cls)
-        setter = object.__setattr__
-        for name, value in fields.items():
-            setter(claims, name, value)
+        claims: IdentityClaims = object.__new__(cls)
+        _SET_ISSUER(claims, issuer)
+        _SET_SUBJECT(claims, subject)
+        _SET_AUDIENCE(claims, audience)
+        _SET_ASSURANCE(claims, assurance)
+        _SET_AMR(claims, amr)
+        _SET_SCOPE(claims, scope)
+        _SET_ISSUED_AT(claims, issued_at)
+        _SET_NOT_BEFORE(claims, not_before)
+        _SET_EXPIRES_AT(claims, expires_at)
+        _SET_TOKEN_ID(claims, token_id)
+        _SET_PROFILE(claims, profile)
+        _SET_KID(claims, kid)
+        _SET_CONFIRMATION_JKT(claims, confirmation_jkt)
+        _SET_EXTRA(claims, extra)
         return claims
 
     def has_scope(self, *scopes: str) -> bool:
@@ -156,3 +184,26 @@ class IdentityClaims:
             "confirmation_jkt": self.confirmation_jkt,
             "extra": dict(self.extra),
         }
+
+
+def _slot_setter(name: str) -> Callable[[IdentityClaims, Any], None]:
+    """The setter of ``IdentityClaims``' slot ``name`` (its ``__setattr__`` refuses: frozen)."""
+    setter: Callable[[IdentityClaims, Any], None] = vars(IdentityClaims)[name].__set__
+    return setter
+
+
+# For IdentityClaims._verified.
+_SET_ISSUER: Final = _slot_setter("issuer")
+_SET_SUBJECT: Final = _slot_setter("subject")
+_SET_AUDIENCE: Final = _slot_setter("audience")
+_SET_ASSURANCE: Final = _slot_setter("assurance")
+_SET_AMR: Final = _slot_setter("amr")
+_SET_SCOPE: Final = _slot_setter("scope")
+_SET_ISSUED_AT: Final = _slot_setter("issued_at")
+_SET_NOT_BEFORE: Final = _slot_setter("not_before")
+_SET_EXPIRES_AT: Final = _slot_setter("expires_at")
+_SET_TOKEN_ID: Final = _slot_setter("token_id")
+_SET_PROFILE: Final = _slot_setter("profile")
+_SET_KID: Final = _slot_setter("kid")
+_SET_CONFIRMATION_JKT: Final = _slot_setter("confirmation_jkt")
+_SET_EXTRA: Final = _slot_setter("extra")

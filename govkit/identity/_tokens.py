@@ -8,6 +8,7 @@ its own govkit error and nothing in a token can choose a key or an algorithm.
 
 from __future__ import annotations
 
+import binascii
 import functools
 import hashlib
 import hmac
@@ -56,6 +57,7 @@ from govkit.errors import (
     WrongIssuer,
     WrongTokenType,
 )
+from govkit.identity._assurance import _BY_ACR as _LEVEL_OF_ACR
 from govkit.identity._assurance import AMR_VALUES, AssuranceLevel
 from govkit.identity._claims import IdentityClaims, Profile, has_visible_character
 from govkit.identity._dpop import DPoPVerifier
@@ -80,6 +82,8 @@ RESERVED_CLAIMS: Final = frozenset(
 )
 #: The ``extra`` of a token that carries only reserved claims (read-only, shared).
 _NO_EXTRA: Final[Mapping[str, Any]] = MappingProxyType({})
+#: The ``amr`` of a token without one (never changed: only read and copied to a tuple).
+_NO_AMR: Final[list[str]] = []
 #: Header members that name a key source. govkit takes keys only from configuration.
 FORBIDDEN_HEADERS: Final = ("jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256")
 _TYP_WRITTEN: Final[dict[str, str]] = {"access": "at+jwt", "id": "JWT"}
@@ -528,13 +532,53 @@ class _Jws:
     known_header: bool = False
 
 
+#: What :class:`TokenVerifier`'s header memo holds for a header text: the parsed header,
+#: which passed the type, header and ``kid`` checks, its ``kid`` and its ``alg`` member.
+_KnownHeader = tuple[dict[str, Any], str, object]
+
+#: base64url to standard base64 (RFC 4648 table 2 to table 1), with ``+``, ``/`` and
+#: ``=`` (which base64url does not have) made ``!``, which strict base64 refuses.
+_B64URL_STRICT: Final = bytes.maketrans(b"-_+/=", b"+/!!!")
+#: The padding that completes a final group of 0, 2 or 3 characters (1 is never valid).
+_B64_PAD: Final = (b"", b"", b"==", b"=")
+#: The low bits a final group of 2 or 3 characters leaves unused (RFC 4648 section 3.5),
+#: and each standard base64 byte's value (translated base64url only holds those).
+_B64_UNUSED_BITS: Final = (0, 0, 0b1111, 0b11)
+_B64_VALUE: Final = bytes(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".find(bytes([i])) % 64
+    for i in range(256)
+)
+
+
+def _decode_part(part: bytes, what: str) -> bytes:
+    """One token part, ASCII already translated by :data:`_B64URL_STRICT`, decoded strictly.
+
+    The refusals (and messages) of :func:`govkit._encoding.b64url_decode`: a length of
+    4n+1, a character outside base64url (padding included), non-zero unused bits.
+    """
+    tail = len(part) % 4
+    try:
+        if tail == 1:
+            raise ValueError(what)
+        raw = binascii.a2b_base64(part + _B64_PAD[tail], strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise MalformedToken(
+            f"token part is not strict base64url: {what} is not valid unpadded base64url"
+        ) from None
+    if tail and _B64_VALUE[part[-1]] & _B64_UNUSED_BITS[tail]:
+        raise MalformedToken(
+            f"token part is not strict base64url: {what} has non-canonical trailing bits"
+        )
+    return raw
+
+
 def _check_size(token: object, max_bytes: int) -> None:
     """Refuse an over-long token before looking at its content."""
     if isinstance(token, (str, bytes)) and len(token) > max_bytes:
         raise TokenTooLarge("token exceeds the size limit", size=len(token), limit=max_bytes)
 
 
-def _split(token: object, known: Mapping[str, dict[str, Any]] | None = None) -> _Jws:
+def _split(token: object, known: Mapping[str, _KnownHeader] | None = None) -> _Jws:
     """Three strict base64url parts of ASCII text, and a strict JSON object header.
 
     ``known`` maps header texts to headers that already passed every header check (a
@@ -558,31 +602,32 @@ def _split(token: object, known: Mapping[str, dict[str, Any]] | None = None) -> 
         if len(parts) == 5:
             raise MalformedToken("token has five parts (a JWE); a signed JWS is required")
         raise MalformedToken("token must have exactly three dot-separated parts", parts=len(parts))
-    encoded_header, encoded_payload, encoded_signature = parts
-    header = known.get(encoded_header) if known else None
-    try:
-        raw_header = b"" if header is not None else b64url_decode(encoded_header, what="header")
-        payload = b64url_decode(encoded_payload, what="payload")
-        signature = b64url_decode(encoded_signature, what="signature")
-    except EncodingError as exc:
-        raise MalformedToken(f"token part is not strict base64url: {exc.message}") from None
-    signing_input = text[: len(encoded_header) + 1 + len(encoded_payload)].encode("ascii")
-    if header is not None:
-        return _Jws(text, header, signing_input, payload, signature, encoded_header, True)
+    encoded_header, encoded_payload, _ = parts
+    entry = known.get(encoded_header) if known else None
+    raw = text.encode("ascii")
+    standard = raw.translate(_B64URL_STRICT)
+    end_header = len(encoded_header)
+    end_payload = end_header + 1 + len(encoded_payload)
+    raw_header = b"" if entry is not None else _decode_part(standard[:end_header], "header")
+    payload = _decode_part(standard[end_header + 1 : end_payload], "payload")
+    signature = _decode_part(standard[end_payload + 1 :], "signature")
+    signing_input = raw[:end_payload]
+    if entry is not None:
+        return _Jws(text, entry[0], signing_input, payload, signature, encoded_header, True)
     header = loads_object(
         raw_header, what="header", error=MalformedToken, allow_floats=True, max_depth=16
     )
     return _Jws(text, header, signing_input, payload, signature, encoded_header)
 
 
-def _remember(memo: dict[str, dict[str, Any]], encoded: str, header: dict[str, Any]) -> None:
+def _remember(memo: dict[str, _KnownHeader], encoded: str, entry: _KnownHeader) -> None:
     """Add a checked header to a verifier's memo, dropping the oldest entry when full."""
     if len(memo) >= _HEADER_MEMO:
         try:
             del memo[next(iter(memo))]
         except (KeyError, RuntimeError, StopIteration):  # another thread changed it
             memo.clear()
-    memo[encoded] = header
+    memo[encoded] = entry
 
 
 def _check_header(header: Mapping[str, Any]) -> None:
@@ -599,9 +644,8 @@ def _check_header(header: Mapping[str, Any]) -> None:
         raise MalformedToken("header 'b64' (RFC 7797 unencoded payload) is not accepted")
 
 
-def _check_alg(jws: _Jws, key: VerifyingKey) -> None:
+def _check_alg(alg: object, key: VerifyingKey) -> None:
     """The header ``alg`` must be exactly the key's algorithm (``none``, HMAC: never)."""
-    alg = jws.header.get("alg")
     if not isinstance(alg, str) or alg != key.alg:
         shown = alg if isinstance(alg, str) and alg in _JWS_ALGORITHM_NAMES else "(unregistered)"
         raise TokenAlgorithmRejected(
@@ -612,10 +656,10 @@ def _check_alg(jws: _Jws, key: VerifyingKey) -> None:
         )
 
 
-def _check_signature(jws: _Jws, key: VerifyingKey) -> None:
+def _check_signature(signature: bytes, signing_input: bytes, key: VerifyingKey) -> None:
     """The signature must verify over the ASCII signing input, with the key's algorithm."""
     try:
-        key.verify(jws.signature, jws.signing_input)
+        key.verify(signature, signing_input)
     except InvalidSignature:
         raise TokenSignatureInvalid("token signature does not verify", kid=key.kid) from None
 
@@ -631,8 +675,8 @@ def _verify_jws(
     _check_size(token, max_token_bytes)
     jws = _split(token)
     _check_header(jws.header)
-    _check_alg(jws, key)
-    _check_signature(jws, key)
+    _check_alg(jws.header.get("alg"), key)
+    _check_signature(jws.signature, jws.signing_input, key)
     return jws.header, jws.payload
 
 
@@ -775,8 +819,11 @@ def _subject(claims: Mapping[str, Any]) -> str:
     return sub
 
 
+_from_timestamp: Final = datetime.fromtimestamp
+
+
 def _utc(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
+    return _from_timestamp(seconds, UTC)
 
 
 class TokenVerifier:
@@ -857,10 +904,11 @@ class TokenVerifier:
         # Set by _ProviderJwtVerifier only (an OpenID provider's ID and logout tokens).
         self._typ_optional = False
         self._algorithms: frozenset[str] | None = None
-        # Header text -> header, for headers of tokens that verified (so never filled by
-        # unauthenticated input), at most _HEADER_MEMO of them: an issuer signs every
-        # token with one of a few identical headers, decoded and checked once here.
-        self._headers: dict[str, dict[str, Any]] = {}
+        # Header text -> (header, kid, alg), for headers of tokens that verified (so never
+        # filled by unauthenticated input), at most _HEADER_MEMO of them: an issuer signs
+        # every token with one of a few identical headers, decoded and checked once here.
+        # Only what the header alone decides is kept: the key is looked up every time.
+        self._headers: dict[str, _KnownHeader] = {}
 
     @observed("token.verify", "govkit.identity", _verified_fields)
     def verify(
@@ -888,7 +936,26 @@ class TokenVerifier:
                 ``htm``/``htu``) was given.
             NaiveDatetimeError: ``at`` or the clock's time is naive.
         """
-        return self._run(token, at=at, dpop_proof=dpop_proof, htm=htm, htu=htu, trace=_NoTrace())
+        # _run's checks in _run's order, with the same errors: the JWS through the header
+        # memo when it can, the claims in one pass when they have the common shape.
+        when = resolve_time(self._clock, at)  # the one clock read of this verification
+        payload, key, text = self._verified_jws(token, when)
+        claims = loads_object(
+            payload, what="claims", error=MalformedToken, allow_floats=True, max_depth=16
+        )
+        now = when.timestamp()
+        result = self._common_claims(claims, key, now)
+        if result is None:  # not the common shape: each check in turn says what is wrong
+            trace = _NoTrace()
+            result = self._check_claims(claims, key, self._check_times(claims, now, trace), trace)
+        # Without a store, a key binding or a proof sent, both pass without a look.
+        if self._store is not None or result.confirmation_jkt is not None or dpop_proof is not None:
+            trace = _NoTrace()
+            self._check_revocation(result, when, trace)
+            self._check_binding(
+                result, text, when=when, dpop_proof=dpop_proof, htm=htm, htu=htu, trace=trace
+            )
+        return result
 
     async def averify(
         self,
@@ -997,36 +1064,88 @@ class TokenVerifier:
         trace.passed("token.type", self._profile)
 
         trace.step = "header"
-        if not jws.known_header:
+        if jws.known_header:  # the memo holds only a header that passed these checks
+            kid = header["kid"]
+        else:
             _check_header(header)
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID:
-            raise MalformedToken("header kid must be a string of 1 to 256 characters")
+            kid = header.get("kid")
+            if not isinstance(kid, str) or not 0 < len(kid) <= _MAX_KID:
+                raise MalformedToken("header kid must be a string of 1 to 256 characters")
         trace.passed("token.header")
 
+        alg = header.get("alg")
+        key = self._signed_by(kid, alg, jws.signature, jws.signing_input, when, trace)
+        if not jws.known_header:
+            _remember(self._headers, jws.encoded_header, (header, kid, alg))
+        return jws, key
+
+    def _signed_by(  # noqa: PLR0917 - the parts of one token, passed on
+        self,
+        kid: str,
+        alg: object,
+        signature: bytes,
+        signing_input: bytes,
+        when: datetime,
+        trace: _Trace,
+    ) -> VerifyingKey:
+        """Key lookup (every time: the key set may change), algorithm and signature."""
         trace.step = "key"
-        try:
-            key = self._keys.get(kid, at=when)
-        except (UnknownKey, KeyNotValidAt):
-            raise TokenKeyUnknown("no trusted key with the token's kid", kid=kid) from None
+        key = self._key(kid, when)
         trace.passed("token.key", key.kid, key.alg)
 
         trace.step = "algorithm"
-        _check_alg(jws, key)
+        self._check_key_alg(alg, key)
+        trace.passed("token.algorithm", key.alg)
+
+        trace.step = "signature"
+        _check_signature(signature, signing_input, key)
+        trace.passed("token.signature")
+        return key
+
+    def _key(self, kid: str, when: datetime) -> VerifyingKey:
+        """The trusted key named ``kid`` at ``when``, from the key source."""
+        try:
+            return self._keys.get(kid, at=when)
+        except (UnknownKey, KeyNotValidAt):
+            raise TokenKeyUnknown("no trusted key with the token's kid", kid=kid) from None
+
+    def _check_key_alg(self, alg: object, key: VerifyingKey) -> None:
+        """The header ``alg`` is the key's, and the key's is one this verifier accepts."""
+        _check_alg(alg, key)
         if self._algorithms is not None and key.alg not in self._algorithms:
             raise TokenAlgorithmRejected(
                 f"the key's algorithm {key.alg} is not one the issuer announced",
                 alg=key.alg,
                 kid=key.kid,
             )
-        trace.passed("token.algorithm", key.alg)
 
-        trace.step = "signature"
-        _check_signature(jws, key)
-        trace.passed("token.signature")
-        if not jws.known_header:
-            _remember(self._headers, jws.encoded_header, header)
-        return jws, key
+    def _verified_jws(self, token: object, when: datetime) -> tuple[bytes, VerifyingKey, str]:
+        """:meth:`_check_jws` for :meth:`verify`: the payload, the key and the token text.
+
+        A text token within the size limit whose header this verifier has verified
+        before (the memo) has only its payload and signature decoded, then its key
+        looked up, its algorithm and its signature checked, as :meth:`_check_jws` does
+        (same order, same errors); any other token goes through :meth:`_check_jws`.
+        """
+        if type(token) is str and len(token) <= self._max_bytes:
+            encoded_header, _, rest = token.partition(".")
+            entry = self._headers.get(encoded_header)
+            cut = rest.find(".")
+            # A known header is base64url: no "{", no dot. One dot in the rest: 3 parts.
+            if entry is not None and cut >= 0 and rest.find(".", cut + 1) < 0 and rest.isascii():
+                # payload "." signature, as standard base64
+                standard = rest.encode("ascii").translate(_B64URL_STRICT)
+                payload = _decode_part(standard[:cut], "payload")
+                signature = _decode_part(standard[cut + 1 :], "signature")
+                _, kid, alg = entry
+                key = self._key(kid, when)
+                if alg != key.alg or self._algorithms is not None:
+                    self._check_key_alg(alg, key)
+                signing_input = token[: len(encoded_header) + 1 + cut].encode("ascii")
+                _check_signature(signature, signing_input, key)
+                return payload, key, token
+        jws, key = self._check_jws(token, when, _NoTrace())
+        return jws.payload, key, jws.text
 
     def _check_times(
         self, claims: Mapping[str, Any], now: float, trace: _Trace
@@ -1124,20 +1243,100 @@ class TokenVerifier:
         exp, nbf, iat = times
         issued_at = _utc(iat)
         return IdentityClaims._verified(  # every field was checked above
-            issuer=self._issuer,
-            subject=sub,
-            audience=self._audience,
-            assurance=level,
-            amr=tuple(amr),
-            scope=tuple(filter(None, scope.split(" "))),  # split on spaces, none empty
-            issued_at=issued_at,
-            not_before=issued_at if nbf is None or nbf == iat else _utc(nbf),
-            expires_at=_utc(exp),
-            token_id=jti,
-            profile=self._profile,
-            kid=key.kid,
-            confirmation_jkt=jkt,
-            extra=_NO_EXTRA
+            self._issuer,
+            sub,
+            self._audience,
+            level,
+            tuple(amr),
+            tuple(filter(None, scope.split(" "))),  # split on spaces, none empty
+            issued_at,
+            issued_at if nbf is None or nbf == iat else _utc(nbf),
+            _utc(exp),
+            jti,
+            self._profile,
+            key.kid,
+            jkt,
+            _NO_EXTRA
+            if claims.keys() <= RESERVED_CLAIMS
+            else MappingProxyType({k: v for k, v in claims.items() if k not in RESERVED_CLAIMS}),
+        )
+
+    def _common_claims(
+        self, claims: dict[str, Any], key: VerifyingKey, now: float
+    ) -> IdentityClaims | None:
+        """:meth:`_check_times` and :meth:`_check_claims` in one pass, for the usual claims.
+
+        Returns the claims those two would return, or ``None`` when any claim is not of
+        the usual shape (wrong, missing, or merely unusual, such as a short ``acr``
+        name): then they run and raise the error of the first check that fails. Every
+        condition below implies theirs, so nothing is accepted here that they refuse.
+        """
+        get = claims.get
+        leeway = self._leeway
+        exp, iat = get("exp"), get("iat")
+        nbf = get("nbf", iat)  # no nbf: the same checks as iat's
+        if not (
+            type(exp) is int
+            and type(iat) is int
+            and type(nbf) is int
+            and 0 <= exp <= _MAX_NUMERIC_DATE
+            and 0 <= iat <= _MAX_NUMERIC_DATE
+            and 0 <= nbf <= _MAX_NUMERIC_DATE
+            and now < exp + leeway
+            and nbf <= now + leeway
+            and iat <= now + leeway
+        ):
+            return None
+        sub, jti, acr = get("sub"), get("jti"), get("acr")
+        aud = get("aud")
+        if (
+            get("iss") != self._issuer
+            or aud not in (self._audience, [self._audience])
+            or type(sub) is not str
+            or not sub
+            or not ("!" <= sub[0] <= "~" or has_visible_character(sub))
+            or type(jti) is not str
+            or not 0 < len(jti) <= _MAX_JTI
+            or type(acr) is not str
+        ):
+            return None
+        level = _LEVEL_OF_ACR.get(acr)
+        if level is None or (self._min_assurance is not None and level < self._min_assurance):
+            return None
+        amr = get("amr", _NO_AMR)
+        scope = get("scope", "")
+        if type(amr) is not list or type(scope) is not str:
+            return None
+        amr_values = tuple(amr)
+        for method in amr_values:
+            if type(method) is not str:
+                return None
+        jkt = None
+        if "cnf" in claims:
+            cnf = claims["cnf"]
+            if type(cnf) is not dict:
+                return None
+            jkt = cnf.get("jkt")
+            if type(jkt) is not str or not jkt:
+                return None
+        issued_at = _from_timestamp(iat, UTC)
+        return IdentityClaims._verified(
+            self._issuer,
+            sub,
+            self._audience,
+            level,
+            amr_values,
+            (scope,)  # one scope, or as _check_claims splits them:
+            if scope and " " not in scope
+            else tuple(filter(None, scope.split(" "))),
+            issued_at,
+            issued_at if nbf == iat else _from_timestamp(nbf, UTC),
+            _from_timestamp(exp, UTC),
+            jti,
+            self._profile,
+            key.kid,
+            jkt,
+            _NO_EXTRA
             if claims.keys() <= RESERVED_CLAIMS
             else MappingProxyType({k: v for k, v in claims.items() if k not in RESERVED_CLAIMS}),
         )
@@ -1250,9 +1449,9 @@ class _ProviderJwtVerifier(TokenVerifier):
         """
         when = resolve_time(self._clock, at)
         trace = _NoTrace()
-        jws, key = self._check_jws(token, when, trace)
+        payload, key, _ = self._verified_jws(token, when)
         claims = loads_object(
-            jws.payload, what="claims", error=MalformedToken, allow_floats=True, max_depth=16
+            payload, what="claims", error=MalformedToken, allow_floats=True, max_depth=16
         )
         self._check_times(claims, when.timestamp(), trace)
         if not isinstance(claims.get("iss"), str):

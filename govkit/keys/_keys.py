@@ -237,6 +237,8 @@ _P256_JWK_NAMES: Final = frozenset({"alg", "crv", "kid", "kty", "use", "x", "y"}
 _ED25519_JWK_NAMES: Final = frozenset({"alg", "crv", "kid", "kty", "use", "x"})
 #: The RFC 7638 thumbprint input of a P-256 key, its ``x`` and ``y`` to be put in.
 _P256_THUMBPRINT_TEXT: Final = '{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}'
+#: The curves whose members :func:`_thumbprint_of` writes out (SM2 is also ``kty`` EC).
+_OWN_THUMBPRINT_CURVES: Final = frozenset({"Ed25519", "P-256"})
 #: base64url to standard base64, with the characters of standard base64 that base64url
 #: does not have (and padding) made ones that no base64 has.
 _B64URL_GROUPS: Final = bytes.maketrans(b"-_+/=", b"+/!!!")
@@ -287,6 +289,47 @@ def _alg_of_kind(inferred: Algorithm, chosen: str | None, jwk: Mapping[str, Any]
     return inferred
 
 
+#: r and s, 32 bytes each, compare as the integers they are: both must lie in [1, n-1].
+_P256_ZERO_BYTES: Final = bytes(32)
+_P256_ORDER_BYTES: Final = _P256_ORDER.to_bytes(32, "big")
+#: DER of ``SEQUENCE { INTEGER r, INTEGER s }`` for r and s whose first byte is not zero:
+#: the SEQUENCE and r's INTEGER header, indexed by r's then s's high bit, and s's header
+#: by its high bit (a set high bit needs a leading zero byte: DER integers are signed).
+_P256_DER_HEADS: Final = (
+    (b"\x30\x44\x02\x20", b"\x30\x45\x02\x20"),
+    (b"\x30\x45\x02\x21\x00", b"\x30\x46\x02\x21\x00"),
+)
+_P256_DER_S_HEADS: Final = (b"\x02\x20", b"\x02\x21\x00")
+
+
+def _p256_raw_to_der(signature: bytes) -> bytes | None:
+    """The DER form (what OpenSSL verifies) of a raw ``r || s`` P-256 signature, or
+    ``None`` when it is not 64 bytes or r or s is not in ``[1, n-1]``.
+
+    Exactly ``encode_dss_signature(r, s)``, built from the bytes without converting
+    to integers and back.
+    """
+    if len(signature) != 64:
+        return None
+    r, s = signature[:32], signature[32:]
+    zero, order = _P256_ZERO_BYTES, _P256_ORDER_BYTES
+    if not (zero < r < order and zero < s < order):
+        return None
+    r_first, s_first = signature[0], signature[32]
+    if r_first and s_first:  # both 32 significant bytes: all but 1 in 128 signatures
+        return _P256_DER_HEADS[r_first >> 7][s_first >> 7] + r + _P256_DER_S_HEADS[s_first >> 7] + s
+    body = _der_positive_integer(r) + _der_positive_integer(s)
+    return bytes((0x30, len(body))) + body
+
+
+def _der_positive_integer(value: bytes) -> bytes:
+    """DER ``INTEGER`` of a non-zero big-endian unsigned value of at most 126 bytes."""
+    value = value.lstrip(b"\x00")
+    if value[0] & 0x80:
+        value = b"\x00" + value
+    return bytes((0x02, len(value))) + value
+
+
 def _verifier_for(public: _PublicKey, alg: Algorithm) -> _Verifier:
     """The cryptography call that checks a signature for this key and algorithm.
 
@@ -301,13 +344,10 @@ def _verifier_for(public: _PublicKey, alg: Algorithm) -> _Verifier:
         ecdsa = ec.ECDSA(sha256)
 
         def verify_es256(signature: bytes, data: bytes) -> None:
-            if len(signature) != 64:
+            der = _p256_raw_to_der(signature)
+            if der is None:
                 raise _CryptoInvalidSignature
-            r = int.from_bytes(signature[:32], "big")
-            s = int.from_bytes(signature[32:], "big")
-            if not (0 < r < _P256_ORDER and 0 < s < _P256_ORDER):
-                raise _CryptoInvalidSignature
-            ec_verify(encode_dss_signature(r, s), data, ecdsa)
+            ec_verify(der, data, ecdsa)
 
         return verify_es256
     rsa_verify = public.verify
@@ -340,8 +380,11 @@ class VerifyingKey:
     def __init__(self, public_key: _PublicKey, alg: str | None = None) -> None:
         self._alg: Algorithm = _alg_for_public(public_key, alg)
         self._public: _PublicKey | None = public_key
-        self._jwk_members = _public_jwk_members(public_key)
-        self._kid = jwk_thumbprint(self._jwk_members)
+        members = self._jwk_members = _public_jwk_members(public_key)
+        # govkit's own members of an Ed25519 or P-256 key: the thumbprint text written
+        # out (the same bytes canonical JSON gives, without the JSON encoder)
+        own = members.get("crv") in _OWN_THUMBPRINT_CURVES
+        self._kid = _thumbprint_of(members) if own else jwk_thumbprint(members)
         self._verifier: _Verifier | None = _verifier_for(public_key, self._alg)
 
     @classmethod
@@ -356,6 +399,20 @@ class VerifyingKey:
         key._kid = _thumbprint_of(members)
         key._public = None
         key._verifier = None
+        return key
+
+    @classmethod
+    def _ed25519(cls, raw: bytes) -> VerifyingKey:
+        """An Ed25519 key from its 32 raw bytes (a selective licence's device key):
+        ``VerifyingKey(Ed25519PublicKey.from_public_bytes(raw))`` without serialising
+        the key again for its JWK. Raises ``ValueError`` as ``from_public_bytes`` does."""
+        public = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+        key = cls.__new__(cls)
+        key._alg = "EdDSA"
+        key._public = public
+        key._jwk_members = {"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(raw)}
+        key._kid = _thumbprint_of(key._jwk_members)
+        key._verifier = public.verify
         return key
 
     @classmethod

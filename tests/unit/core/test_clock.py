@@ -81,6 +81,17 @@ def test_require_aware_converts_other_zones_to_utc_without_moving_the_instant() 
     assert (result.hour, result.utcoffset()) == (12, timedelta(0))
 
 
+def test_require_aware_returns_a_utc_datetime_as_it_is() -> None:
+    assert require_aware(T0) is T0
+
+    class Moment(datetime):
+        """A datetime subclass: converted as any other aware value."""
+
+    moment = Moment(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert require_aware(moment) == T0
+    assert require_aware(moment).tzinfo is UTC
+
+
 def test_resolve_time_reads_the_clock_once_when_no_time_is_given() -> None:
     clock = CountingClock(T0)
     assert resolve_time(clock, None) == T0

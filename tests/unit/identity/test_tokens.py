@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govkit._encoding import b64url_decode, b64url_encode
 from govkit.audit import AuditLog
@@ -32,12 +34,14 @@ from govkit.errors import (
     ClaimNotAllowed,
     ConfigurationError,
     DPoPBindingMismatch,
+    EncodingError,
     GovkitError,
     InsufficientAssurance,
     MalformedToken,
     MissingClaim,
     NaiveDatetimeError,
     NoActiveKey,
+    TokenAlgorithmRejected,
     TokenError,
     TokenExpired,
     TokenKeyUnknown,
@@ -45,6 +49,7 @@ from govkit.errors import (
     TokenRevoked,
     TokenSignatureInvalid,
     TokenTooLarge,
+    UnknownKey,
     WrongAudience,
     WrongIssuer,
     WrongTokenType,
@@ -62,6 +67,7 @@ from govkit.identity import (
     create_dpop_proof,
     pairwise_subject,
 )
+from govkit.identity._tokens import _B64URL_STRICT, _decode_part, _NoTrace
 from govkit.keys import KeyRing, SigningKey, VerifyingKey, ecdsa_der_to_raw
 from govkit.testing import FixedClock
 
@@ -1467,3 +1473,584 @@ def test_header_memo_is_bounded(clock: FixedClock) -> None:
     for token in tokens + tokens:
         assert verifier.verify(token).subject == SUB
         assert len(verifier._headers) <= 16
+
+
+# --- the verify fast path (issue #18) ---------------------------------------------
+#
+# verify() decodes a token whose header it has verified before without the header, and
+# checks claims of the usual shape in one pass (_common_claims); anything else goes
+# through the checks inspect() runs one by one. These tests hold the two to each other.
+
+
+def fault(call: Callable[[], object]) -> tuple[str, str] | None:
+    """The (code, message) ``call`` raised, or ``None`` when it returned."""
+    try:
+        call()
+    except TokenError as exc:
+        return exc.code, exc.message
+    return None
+
+
+def inspected(verifier: TokenVerifier, token: object) -> tuple[str, str] | None:
+    """The (code, detail) of ``inspect``'s failed check, or ``None`` when it verified."""
+    report = verifier.inspect(token)  # type: ignore[arg-type]
+    if report.valid:
+        return None
+    failed = report.checks[-1]
+    assert failed.code is not None
+    return failed.code, failed.detail
+
+
+class SwappableKeys:
+    """A key source whose key for the kid ``k1`` the test replaces (a JWKS refresh)."""
+
+    def __init__(self, key: VerifyingKey | None) -> None:
+        self.key = key
+
+    def get(self, kid: str, *, at: datetime | None = None) -> VerifyingKey:
+        if kid != "k1" or self.key is None:
+            raise UnknownKey("no key with that kid")
+        return self.key
+
+
+#: Values each reserved claim may take in the claims property below: the usual ones,
+#: the edges of each check, and wrong types.
+_LEEWAY = 30
+CLAIM_CHOICES: dict[str, list[object]] = {
+    "iss": [ISS, ISS + "/", [ISS], None, 1],
+    "aud": [AUD, [AUD], [AUD, AUD], [], "x", None, {"a": AUD}],
+    "sub": [SUB, "", " ", "\u200b", "\u3000张", " x", "\x00.", 1, ["s"]],
+    "jti": ["j", "j" * 256, "j" * 257, "", 7, None],
+    "acr": [
+        AssuranceLevel.HIGH.acr,
+        AssuranceLevel.SUBSTANTIAL.acr,
+        AssuranceLevel.LOW.acr,
+        "high",
+        "Substantial",
+        "LOW",
+        AssuranceLevel.HIGH.acr + " ",
+        3,
+        ["high"],
+        None,
+    ],
+    "amr": [[], ["face"], ["face", "pwd"], ["face", 1], "face", None, {}],
+    "scope": ["", "tax.read", "a b", " a  b ", " ", 1, None, ["a"]],
+    "cnf": [{"jkt": "t" * 43}, {"jkt": ""}, {"jkt": 1}, {}, [], None, "t"],
+    "exp": [NOW + 600, NOW - _LEEWAY, NOW - _LEEWAY + 1, NOW + 0.5, True, -1, "1", None],
+    "iat": [NOW, NOW + _LEEWAY, NOW + _LEEWAY + 1, 0, -1, 253402300800, 1.0, False, None],
+    "nbf": [NOW, NOW - 5, NOW + _LEEWAY, NOW + _LEEWAY + 1, 253402300799, 1.5, None, "0"],
+}
+DROPPED = object()
+#: One key for the hypothesis tests (a fixture would be shared across examples anyway).
+SIGNER_FOR_PROPERTIES = SigningKey.generate("EdDSA")
+KEY_FOR_PROPERTIES = SIGNER_FOR_PROPERTIES.verifying_key
+
+
+@st.composite
+def claim_sets(draw: st.DrawFn) -> dict[str, Any]:
+    """Claims like an honest issuer's, with up to four of them dropped or changed."""
+    claims: dict[str, Any] = claims_with(amr=["face"], scope="tax.read")
+    changed = draw(st.lists(st.sampled_from(sorted(CLAIM_CHOICES)), max_size=4, unique=True))
+    for name in changed:
+        choice = draw(st.sampled_from([DROPPED, *CLAIM_CHOICES[name]]))
+        if choice is DROPPED:
+            claims.pop(name, None)
+        else:
+            claims[name] = choice
+    if draw(st.booleans()):
+        claims["department"] = draw(st.sampled_from(["tax", 1, None, {"x": [1]}]))
+    return claims
+
+
+@settings(max_examples=600)
+@given(claims=claim_sets(), strict=st.booleans())
+def test_one_pass_claims_check_agrees_with_the_checks_one_by_one(
+    claims: dict[str, Any], strict: bool
+) -> None:
+    """What _common_claims accepts, the checks inspect() runs accept with equal claims;
+    whatever it declines, they decide (so it can never let through what they refuse)."""
+    key = KEY_FOR_PROPERTIES
+    clock = FixedClock(T0)
+    verifier = verifier_for(
+        KeyRing(SIGNER_FOR_PROPERTIES, clock=clock),
+        clock,
+        min_assurance=AssuranceLevel.SUBSTANTIAL if strict else None,
+        leeway=timedelta(seconds=_LEEWAY),
+    )
+    now = T0.timestamp()
+    trace = _NoTrace()
+
+    def one_by_one() -> IdentityClaims:
+        return verifier._check_claims(claims, key, verifier._check_times(claims, now, trace), trace)
+
+    fast = verifier._common_claims(claims, key, now)
+    refused = fault(one_by_one)
+    if fast is not None:
+        assert refused is None
+        assert fast == one_by_one()
+        assert type(fast.amr) is tuple
+        assert type(fast.scope) is tuple
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"nbf": DROP},
+        {"nbf": NOW - 5},
+        {"aud": [AUD]},
+        {"amr": ["face", "pwd"], "scope": "a b", "cnf": {"jkt": "t" * 43}},
+        {"scope": ""},
+        {"department": "tax"},
+        {"exp": NOW - _LEEWAY + 1, "iat": NOW + _LEEWAY, "nbf": NOW + _LEEWAY},
+    ],
+)
+def test_usual_claims_take_the_one_pass_check(changes: dict[str, object]) -> None:
+    """The shapes honest issuers write, edges of the leeway included, are accepted in
+    one pass, with the claims the checks one by one give."""
+    clock = FixedClock(T0)
+    key = KEY_FOR_PROPERTIES
+    verifier = verifier_for(
+        KeyRing(SIGNER_FOR_PROPERTIES, clock=clock), clock, leeway=timedelta(seconds=_LEEWAY)
+    )
+    claims = claims_with(**changes)
+    now = T0.timestamp()
+    trace = _NoTrace()
+    fast = verifier._common_claims(claims, key, now)
+    assert fast is not None
+    assert fast == verifier._check_claims(
+        claims, key, verifier._check_times(claims, now, trace), trace
+    )
+
+
+@settings(max_examples=150)
+@given(claims=claim_sets())
+def test_verify_and_inspect_agree_on_any_claims(claims: dict[str, Any]) -> None:
+    """Through a header the verifier already knows (the fast path) and through a fresh
+    verifier: the same claims, or the same error code and message as inspect()'s."""
+    clock = FixedClock(T0)
+    ring = KeyRing(SIGNER_FOR_PROPERTIES, clock=clock)
+    known = verifier_for(ring, clock, leeway=timedelta(seconds=_LEEWAY))
+    known.verify(forge(SIGNER_FOR_PROPERTIES, claims_with()))  # the header is now known
+    token = forge(SIGNER_FOR_PROPERTIES, claims)
+    fresh = verifier_for(ring, clock, leeway=timedelta(seconds=_LEEWAY))
+    expected = inspected(fresh, token)
+    assert fault(lambda: known.verify(token)) == expected
+    assert fault(lambda: fresh.verify(token)) == expected
+    assert inspected(known, token) == expected
+    if expected is None:
+        assert known.verify(token) == fresh.inspect(token).claims
+
+
+def _token_faults(token: str) -> list[object]:
+    """Damaged copies of ``token`` that keep its (known) header text."""
+    head, payload, signature = token.split(".")
+    flipped = "B" if payload[-1] == "A" else "A"
+    return [
+        token + ".",
+        token + ".x",
+        f"{head}.{payload}",
+        f"{head}..{signature}",
+        f"{head}.{payload}.",
+        f"{head}.{payload[:-1]}é.{signature}",
+        f"{head}.{payload}=.{signature}",
+        f"{head}.{payload}.{signature}==",
+        f"{head}.{payload[:-2]}+/.{signature}",
+        f"{head}.{payload} .{signature}",
+        f"{head}.{payload}A.{signature}",
+        f"{head}.{payload}.{signature}A",
+        f"{head}.{payload[:-1]}{flipped}.{signature}",
+        f"{head}.{payload}.{signature[:-1]}{'B' if signature[-1] == 'A' else 'A'}",
+        f"{head}.{payload}.{signature[:-2]}",
+        f"{head}.{payload}.{signature}" + "\x00",
+        token.encode()[:-1],
+        token + "A" * 9000,
+        f"{head}.e30.{signature}",
+    ]
+
+
+def test_a_known_header_does_not_change_how_a_damaged_token_is_refused(
+    key: SigningKey, clock: FixedClock
+) -> None:
+    """Every structural fault after a known header: verify() raises exactly the code and
+    message inspect() reports, with the header known or not."""
+    ring = KeyRing(key, clock=clock)
+    known = verifier_for(ring, clock)
+    token = forge(key, claims_with())
+    known.verify(token)
+    assert len(known._headers) == 1
+    for damaged in _token_faults(token):
+        expected = inspected(verifier_for(ring, clock), damaged)
+        assert expected is not None, damaged
+        assert fault(lambda: known.verify(damaged)) == expected, damaged  # noqa: B023
+        assert inspected(known, damaged) == expected, damaged
+    assert known.verify(token.encode()) == known.verify(token)
+    assert list(known._headers) == [token.split(".")[0]]
+
+
+def test_a_header_refused_once_is_refused_again_with_the_same_code(
+    key: SigningKey, clock: FixedClock
+) -> None:
+    """No refusal is remembered, and no refusal leaves a header in the memo: the second
+    try fails exactly as the first, before and after a good token filled the memo."""
+    ring = KeyRing(key, clock=clock)
+    verifier = verifier_for(ring, clock)
+    refused = [
+        headed(key, typ="JWT"),
+        headed(key, typ=DROP),
+        headed(key, jku="https://evil.example"),
+        headed(key, crit=["exp"]),
+        headed(key, b64=False),
+        headed(key, kid=DROP),
+        headed(key, kid="k" * 257),
+        headed(key, kid="nope"),
+        headed(key, alg="none"),
+        headed(key, alg="ES384"),
+        forge(SigningKey.generate(key.alg), claims_with(), header=headed_dict(key)),
+        forge(key, claims_with(exp=NOW - 100)),
+    ]
+    first = [fault(lambda: verifier.verify(t)) for t in refused]  # noqa: B023
+    assert all(f is not None for f in first)
+    assert [f[0] for f in first if f is not None] == [
+        "token.wrong_type",
+        "token.wrong_type",
+        "token.forbidden_header",
+        "token.unsupported_crit",
+        "token.malformed",
+        "token.malformed",
+        "token.malformed",
+        "token.unknown_key",
+        "token.algorithm",
+        "token.algorithm",
+        "token.invalid_signature",
+        "token.expired",
+    ]
+    assert list(verifier._headers) == [refused[-1].split(".")[0]]  # only the signed one
+    verifier.verify(forge(key, claims_with()))
+    for _ in range(2):
+        assert [fault(lambda: verifier.verify(t)) for t in refused] == first  # noqa: B023
+    assert [inspected(verifier, t) for t in refused] == first
+
+
+def test_header_memo_follows_a_key_set_change_under_the_same_kid(clock: FixedClock) -> None:
+    """The memo keeps only what the header decides: after the key behind a kid changes
+    (a refreshed JWKS), its old tokens fail, the new key's verify, and a kid gone or
+    now naming a key of another algorithm is refused, each every time."""
+    old, new, other = (SigningKey.generate(alg) for alg in ("EdDSA", "EdDSA", "ES256"))
+    header = {"alg": "EdDSA", "kid": "k1", "typ": "at+jwt"}
+    source = SwappableKeys(old.verifying_key)
+    verifier = verifier_for(source, clock)
+    old_token = forge(old, claims_with(), header=header)
+    new_token = forge(new, claims_with(jti="another-token"), header=header)
+    assert verifier.verify(old_token).kid == old.kid
+    assert len(verifier._headers) == 1
+    source.key = new.verifying_key
+    for _ in range(2):
+        with pytest.raises(TokenSignatureInvalid):
+            verifier.verify(old_token)
+        assert verifier.verify(new_token).kid == new.kid
+    source.key = other.verifying_key
+    for _ in range(2):
+        with pytest.raises(TokenAlgorithmRejected) as caught:
+            verifier.verify(new_token)
+        assert caught.value.context == {"alg": "EdDSA", "expected": "ES256", "kid": other.kid}
+    source.key = None
+    for _ in range(2):
+        with pytest.raises(TokenKeyUnknown):
+            verifier.verify(new_token)
+    assert inspected(verifier, new_token) == fault(lambda: verifier.verify(new_token))
+    source.key = new.verifying_key
+    assert verifier.verify(new_token).kid == new.kid
+
+
+def test_a_retired_key_is_refused_through_a_known_header(
+    keys: dict[str, SigningKey], clock: FixedClock
+) -> None:
+    """A key's validity window is checked on every token, not when its header was learnt."""
+    key = keys["EdDSA"]
+    ring = KeyRing(key, clock=clock)
+    ring.activate(SigningKey.generate("EdDSA"))
+    verifier = verifier_for(ring, clock)
+    token = forge(key, claims_with())
+    verifier.verify(token)
+    ring.retire(key.kid, not_after=T0 - timedelta(seconds=1))
+    with pytest.raises(TokenKeyUnknown):
+        verifier.verify(token)
+    ring.remove(key.kid)
+    with pytest.raises(TokenKeyUnknown):
+        verifier.verify(token)
+
+
+def test_verified_claims_set_every_field() -> None:
+    """IdentityClaims._verified gives the object the checking constructor gives."""
+    fields = {
+        "issuer": ISS,
+        "subject": SUB,
+        "audience": AUD,
+        "assurance": AssuranceLevel.HIGH,
+        "amr": ("face",),
+        "scope": ("a", "b"),
+        "issued_at": T0,
+        "not_before": T0 + timedelta(seconds=1),
+        "expires_at": T0 + TTL,
+        "token_id": "j",
+        "profile": "id",
+        "kid": "k",
+        "confirmation_jkt": "t" * 43,
+        "extra": {"department": "tax"},
+    }
+    built = IdentityClaims(**fields)  # type: ignore[arg-type]
+    fast = IdentityClaims._verified(*[built.__getattribute__(name) for name in fields])
+    assert fast == built
+    assert [getattr(fast, name) for name in fields] == [getattr(built, name) for name in fields]
+    with pytest.raises(FrozenInstanceError):
+        fast.subject = "x"  # type: ignore[misc]
+
+
+#: The letters and digits of base64url (the test adds "-", "_" and what is not base64url).
+B64URL_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+@given(
+    text=st.text(
+        st.sampled_from("_-+/=. \n\x00é" + B64URL_LETTERS),
+        max_size=12,
+    )
+)
+def test_token_parts_decode_exactly_as_b64url_decode(text: str) -> None:
+    """The token decoder (one translation of the whole token, then each part) accepts and
+    refuses what govkit._encoding.b64url_decode does, with the same reasons."""
+    try:
+        expected: object = b64url_decode(text, what="payload")
+    except EncodingError as exc:
+        expected = f"token part is not strict base64url: {exc.message}"
+    try:
+        part = text.encode("ascii")
+    except UnicodeEncodeError:
+        return  # a token that is not ASCII never gets here (token.malformed before)
+    try:
+        got: object = _decode_part(part.translate(_B64URL_STRICT), "payload")
+    except MalformedToken as exc:
+        got = exc.message
+    assert got == expected
+
+
+# --- revocation and binding, said exactly ----------------------------------------------
+#
+# verify() asks the store and checks the binding only when there is something to ask or
+# bind; each refusal keeps its message and context, through verify() and inspect().
+
+
+def test_revocation_refusals_say_what_was_revoked(key: SigningKey, clock: FixedClock) -> None:
+    ring = KeyRing(key, clock=clock)
+    token = forge(key, claims_with(jti="r"))
+    by_id = verifier_for(ring, clock, store=FakeRevocations(revoked=frozenset({"r"})))
+    with pytest.raises(TokenRevoked) as caught:
+        by_id.verify(token)
+    assert (caught.value.message, caught.value.context) == (
+        "the token has been revoked",
+        {"claim": "jti"},
+    )
+    assert inspected(by_id, token) == ("token.revoked", "the token has been revoked")
+    cutoff = T0 + timedelta(seconds=1)
+    by_subject = verifier_for(ring, clock, store=FakeRevocations(cutoff=cutoff))
+    with pytest.raises(TokenRevoked) as caught:
+        by_subject.verify(token)
+    assert (caught.value.message, caught.value.context) == (
+        "the subject's tokens issued before a cutoff are revoked",
+        {},
+    )
+    report = verifier_for(ring, clock, store=FakeRevocations()).inspect(token)
+    assert (report.checks[-2].name, report.checks[-2].ok, report.checks[-2].detail) == (
+        "revocation",
+        True,
+        "not revoked",
+    )
+
+
+def test_a_store_with_a_naive_cutoff_is_named_in_the_error(
+    key: SigningKey, clock: FixedClock
+) -> None:
+    naive = datetime(2026, 11, 28, 9, 0, 1)
+    verifier = verifier_for(KeyRing(key, clock=clock), clock, store=FakeRevocations(cutoff=naive))
+    with pytest.raises(NaiveDatetimeError) as caught:
+        verifier.verify(forge(key, claims_with()))
+    assert caught.value.context == {"argument": "subject_not_before"}
+    assert "'subject_not_before'" in caught.value.message
+
+
+def test_binding_refusals_say_what_is_wrong(key: SigningKey, clock: FixedClock) -> None:
+    """Each DPoP binding refusal, with its message, through verify() and inspect()."""
+    ring = KeyRing(key, clock=clock)
+    bound = issuer_for(key, clock).issue(SUB, AUD, AssuranceLevel.HIGH, TTL, confirmation_jkt=JKT)
+    bearer = issuer_for(key, clock).issue(SUB, AUD, AssuranceLevel.HIGH, TTL)
+    with_dpop = verifier_for(ring, clock, dpop=FakeDPoP())
+    without_dpop = verifier_for(ring, clock)
+    cases: list[tuple[TokenVerifier, str, dict[str, Any], str]] = [
+        (
+            with_dpop,
+            bearer,
+            {"dpop_proof": f"proof-by-{JKT}", "htm": "GET", "htu": HTU},
+            "a DPoP proof was sent with a token not bound to a key",
+        ),
+        (with_dpop, bound, {}, "the token is bound to a DPoP key but was sent as a bearer token"),
+        (
+            with_dpop,
+            bound,
+            {"dpop_proof": "proof-by-another", "htm": "GET", "htu": HTU},
+            "the DPoP proof key is not the key the token is bound to",
+        ),
+    ]
+    for verifier, token, kwargs, message in cases:
+        with pytest.raises(DPoPBindingMismatch) as caught:
+            verifier.verify(token, **kwargs)
+        assert (caught.value.message, caught.value.context) == (message, {})
+        report = verifier.inspect(token, **kwargs)
+        assert (report.checks[-1].name, report.code, report.checks[-1].detail) == (
+            "dpop",
+            "dpop.binding_mismatch",
+            message,
+        )
+    for verifier, kwargs, message in [
+        (
+            without_dpop,
+            {"dpop_proof": f"proof-by-{JKT}", "htm": "GET", "htu": HTU},
+            "a DPoP-bound token needs TokenVerifier(dpop=...)",
+        ),
+        (
+            with_dpop,
+            {"dpop_proof": f"proof-by-{JKT}"},
+            "verifying a DPoP proof needs htm= and htu=",
+        ),
+        (
+            with_dpop,
+            {"dpop_proof": f"proof-by-{JKT}", "htm": "GET"},
+            "verifying a DPoP proof needs htm= and htu=",
+        ),
+    ]:
+        with pytest.raises(ConfigurationError) as config:
+            verifier.verify(bound, **kwargs)
+        assert config.value.message == message
+    good = with_dpop.inspect(bound, dpop_proof=f"proof-by-{JKT}", htm="GET", htu=HTU)
+    assert (good.checks[-1].name, good.checks[-1].ok, good.checks[-1].detail) == (
+        "dpop",
+        True,
+        "DPoP proof key matches cnf.jkt",
+    )
+    plain = without_dpop.inspect(bearer)
+    assert (plain.checks[-1].name, plain.checks[-1].ok, plain.checks[-1].detail) == (
+        "dpop",
+        True,
+        "bearer token",
+    )
+
+
+#: Claims at the edges of what the one-pass check accepts; every one of them verifies.
+ONE_PASS_EDGES: list[dict[str, object]] = [
+    {"exp": 253402300799},  # the last NumericDate govkit accepts
+    {"iat": 0, "nbf": 0},
+    {"nbf": NOW + _LEEWAY},
+    {"iat": NOW + _LEEWAY, "nbf": DROP},
+    {"exp": NOW - _LEEWAY + 1},
+    {"jti": "j"},
+    {"jti": "j" * 256},
+    {"sub": "\u00e9"},  # visible, not ASCII
+    {"sub": " x"},  # starts with a blank, has a visible character
+    {"sub": "~"},
+    {"sub": "!"},
+    {"amr": []},
+    {"amr": ["face", "pwd"]},
+    {"scope": ""},
+    {"scope": " a  b "},
+    {"cnf": {"jkt": "t"}},
+    {"aud": [AUD]},
+    {"acr": AssuranceLevel.HIGH.acr},
+]
+
+
+@pytest.mark.parametrize("changes", ONE_PASS_EDGES, ids=repr)
+@pytest.mark.parametrize("min_assurance", [None, AssuranceLevel.SUBSTANTIAL])
+def test_the_edges_of_the_usual_claims_take_the_one_pass_check(
+    changes: dict[str, object], min_assurance: AssuranceLevel | None
+) -> None:
+    clock = FixedClock(T0)
+    ring = KeyRing(SIGNER_FOR_PROPERTIES, clock=clock)
+    verifier = verifier_for(
+        ring, clock, leeway=timedelta(seconds=_LEEWAY), min_assurance=min_assurance
+    )
+    claims = claims_with(**changes)
+    now = T0.timestamp()
+    trace = _NoTrace()
+    fast = verifier._common_claims(claims, KEY_FOR_PROPERTIES, now)
+    assert fast is not None
+    assert fast == verifier._check_claims(
+        claims, KEY_FOR_PROPERTIES, verifier._check_times(claims, now, trace), trace
+    )
+
+
+#: Claims the one-pass check leaves to the checks one by one, and the code they give
+#: (None: valid, only unusual).
+ONE_PASS_DECLINED: list[tuple[dict[str, object], str | None]] = [
+    ({"exp": 253402300800}, "token.missing_claim"),
+    ({"exp": -1}, "token.missing_claim"),
+    ({"exp": NOW - _LEEWAY}, "token.expired"),
+    ({"exp": float(NOW + 600)}, "token.missing_claim"),
+    ({"exp": True}, "token.missing_claim"),
+    ({"exp": DROP}, "token.missing_claim"),
+    ({"iat": -1}, "token.missing_claim"),
+    ({"iat": 253402300800}, "token.missing_claim"),
+    ({"iat": NOW + _LEEWAY + 1, "nbf": DROP}, "token.not_yet_valid"),
+    ({"iat": DROP}, "token.missing_claim"),
+    ({"iat": None}, "token.missing_claim"),
+    ({"nbf": NOW + _LEEWAY + 1}, "token.not_yet_valid"),
+    ({"nbf": -1}, "token.missing_claim"),
+    ({"nbf": 253402300800}, "token.missing_claim"),
+    ({"nbf": None}, "token.missing_claim"),
+    ({"nbf": "0"}, "token.missing_claim"),
+    ({"iss": ISS + "/"}, "token.wrong_issuer"),
+    ({"iss": DROP}, "token.missing_claim"),
+    ({"aud": "x"}, "token.wrong_audience"),
+    ({"aud": [AUD, AUD]}, "token.wrong_audience"),
+    ({"aud": DROP}, "token.missing_claim"),
+    ({"sub": ""}, "token.missing_claim"),
+    ({"sub": " "}, "token.missing_claim"),
+    ({"sub": "\u200b"}, "token.missing_claim"),
+    ({"sub": 1}, "token.missing_claim"),
+    ({"sub": DROP}, "token.missing_claim"),
+    ({"jti": ""}, "token.missing_claim"),
+    ({"jti": "j" * 257}, "token.missing_claim"),
+    ({"jti": 7}, "token.missing_claim"),
+    ({"acr": "high"}, None),  # a short name: valid, left to AssuranceLevel.from_acr
+    ({"acr": "http://eidas.europa.eu/LoA/unknown"}, "token.missing_claim"),
+    ({"acr": AssuranceLevel.LOW.acr}, "token.insufficient_assurance"),
+    ({"acr": 3}, "token.missing_claim"),
+    ({"acr": DROP}, "token.missing_claim"),
+    ({"amr": "face"}, "token.missing_claim"),
+    ({"amr": ["face", 1]}, "token.missing_claim"),
+    ({"amr": None}, "token.missing_claim"),
+    ({"scope": 1}, "token.missing_claim"),
+    ({"scope": None}, "token.missing_claim"),
+    ({"cnf": []}, "token.missing_claim"),
+    ({"cnf": {"jkt": ""}}, "token.missing_claim"),
+    ({"cnf": {"jkt": 1}}, "token.missing_claim"),
+    ({"cnf": None}, "token.missing_claim"),
+]
+
+
+@pytest.mark.parametrize(("changes", "code"), ONE_PASS_DECLINED, ids=repr)
+def test_claims_off_the_usual_shape_go_to_the_checks_one_by_one(
+    changes: dict[str, object], code: str | None
+) -> None:
+    clock = FixedClock(T0)
+    verifier = verifier_for(
+        KeyRing(SIGNER_FOR_PROPERTIES, clock=clock),
+        clock,
+        leeway=timedelta(seconds=_LEEWAY),
+        min_assurance=AssuranceLevel.SUBSTANTIAL,
+    )
+    claims = claims_with(**changes)
+    assert verifier._common_claims(claims, KEY_FOR_PROPERTIES, T0.timestamp()) is None
+    token = forge(SIGNER_FOR_PROPERTIES, claims)
+    found = fault(lambda: verifier.verify(token))
+    assert (found[0] if found else None) == code
+    assert found == inspected(verifier, token)

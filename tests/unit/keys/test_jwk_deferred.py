@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from govkit._encoding import b64url_encode
 from govkit.errors import InvalidKey, InvalidSignature, KeyMismatch
@@ -91,3 +92,22 @@ def test_unsafe_restore_of_a_point_off_the_curve_fails_when_used_not_silently() 
     restored = VerifyingKey.unsafe_restore("ES256", jwk["x"], broken, jwk["kid"])
     with pytest.raises(InvalidKey):
         restored.verify(bytes(64), b"x")
+
+
+def test_an_ed25519_key_from_its_raw_bytes_is_the_key_built_at_once() -> None:
+    """``VerifyingKey._ed25519`` (a selective licence's device key) is the same key as
+    ``VerifyingKey(Ed25519PublicKey.from_public_bytes(raw))``."""
+    signer = SigningKey.generate("EdDSA")
+    built = signer.verifying_key
+    raw = built.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    read = VerifyingKey._ed25519(raw)
+    assert read == built
+    assert read.alg == "EdDSA"
+    assert read.kid == built.kid == jwk_thumbprint(built.to_jwk())
+    assert read.to_jwk() == built.to_jwk()
+    assert read.to_pem() == built.to_pem()
+    read.verify(signer.sign(b"presentation"), b"presentation")
+    with pytest.raises(InvalidSignature):
+        read.verify(signer.sign(b"presentation"), b"presentatioN")
+    with pytest.raises(ValueError, match="32 bytes"):
+        VerifyingKey._ed25519(raw[:31])

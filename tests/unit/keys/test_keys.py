@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from hypothesis import given
+from hypothesis import strategies as st
 
 from govkit._encoding import b64_encode, b64url_decode, b64url_encode
 from govkit.errors import (
@@ -44,6 +46,7 @@ from govkit.keys import (
     ecdsa_der_to_raw,
     jwk_thumbprint,
 )
+from govkit.keys._keys import _p256_raw_to_der
 
 ALGS = ("EdDSA", "ES256", "PS256", "RS256")
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -894,3 +897,51 @@ def test_ps256_and_rs256_signatures_are_the_rfc7518_paddings(
     rs_public = keys["RS256"].verifying_key.public_key
     assert isinstance(rs_public, rsa.RSAPublicKey)
     rs_public.verify(keys["RS256"].sign(MESSAGE), MESSAGE, padding.PKCS1v15(), hashes.SHA256())
+
+
+# --- ES256: raw r || s to DER (issue #18) -------------------------------------------
+
+#: Integers around every edge of the conversion: zero and the group order (out of
+#: range), one byte, a leading zero byte, the high bit that needs a zero byte in DER.
+EDGE_INTEGERS = st.sampled_from([
+    0, 1, 0x7F, 0x80, 0xFF, 2**248 - 1, 2**248, 2**255 - 1, 2**255,
+    P256_ORDER - 1, P256_ORDER, P256_ORDER + 1, 2**256 - 1,
+])  # fmt: skip
+P256_INTEGERS = st.one_of(EDGE_INTEGERS, st.integers(0, 2**256 - 1), st.integers(0, 2**64))
+
+
+@given(r=P256_INTEGERS, s=P256_INTEGERS)
+def test_raw_es256_signature_becomes_exactly_cryptographys_der(r: int, s: int) -> None:
+    """The hand-built DER is encode_dss_signature's for every r and s in [1, n-1]; any
+    other value (0, n and above) is refused, as the integer check did."""
+    raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    in_range = 0 < r < P256_ORDER and 0 < s < P256_ORDER
+    assert _p256_raw_to_der(raw) == (encode_dss_signature(r, s) if in_range else None)
+
+
+@pytest.mark.parametrize("size", [0, 1, 32, 63, 65, 96, 128])
+def test_raw_es256_signature_of_the_wrong_length_is_refused(size: int) -> None:
+    assert _p256_raw_to_der(b"\x01" * size) is None
+    key = SigningKey.generate("ES256").verifying_key
+    with pytest.raises(InvalidSignature):
+        key.verify(b"\x01" * size, MESSAGE)
+
+
+def test_es256_signatures_whose_r_or_s_is_short_verify() -> None:
+    """About 1 in 256 signatures has an r (or s) with a leading zero byte, which DER
+    writes shorter: such signatures verify, and do not once changed."""
+    key = SigningKey.generate("ES256")
+    found: dict[int, tuple[bytes, bytes]] = {}
+    for n in range(20000):
+        message = n.to_bytes(4, "big")
+        signature = key.sign(message)
+        for at in (0, 32):
+            if signature[at] == 0:
+                found.setdefault(at, (signature, message))
+        if len(found) == 2:
+            break
+    assert sorted(found) == [0, 32]
+    for signature, message in found.values():
+        key.verifying_key.verify(signature, message)
+        with pytest.raises(InvalidSignature):
+            key.verifying_key.verify(signature, message + b"!")

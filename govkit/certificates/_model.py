@@ -123,6 +123,9 @@ _HOLDER_CODES: Final[dict[HolderKind, str]] = {"pseudonym": "p", "masked": "m", 
 _HOLDER_KINDS_BY_CODE: Final[dict[str, HolderKind]] = {c: k for k, c in _HOLDER_CODES.items()}
 _PSEUDONYM = re.compile(r"[A-Za-z0-9_-]{8,128}")
 _MAX_STATUS_INDEX: Final = 2**32 - 1
+#: The keys of a licence's claims map: all of the first, nothing outside the second.
+_CLAIMS_REQUIRED: Final = frozenset({"i", "h", "v", "f"})
+_CLAIMS_ALL: Final = frozenset({"i", "h", "v", "f", "s"})
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -460,10 +463,10 @@ class Licence:
             LicenceDataInvalid: anything is off (``field`` and ``reason`` in the
                 context).
         """
-        if not isinstance(claims, Mapping):
+        if type(claims) is not dict and not isinstance(claims, Mapping):  # dict: decoded
             raise invalid("claims must be a map", "claims", "kind")
-        keys = set(claims)
-        if not {"i", "h", "v", "f"} <= keys or not keys <= {"i", "h", "v", "f", "s"}:
+        keys = claims.keys() if type(claims) is dict else set(claims)
+        if not keys >= _CLAIMS_REQUIRED or not keys <= _CLAIMS_ALL:
             raise invalid(
                 "claims must have exactly the keys i h v f and optionally s", "claims", "keys"
             )
@@ -542,7 +545,7 @@ class Licence:
 def _pair(value: object, name: str, *, text_only: bool = True) -> Sequence[Any]:
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         raise invalid("expected a two-element array", name, "kind")
-    if text_only and not all(isinstance(v, str) for v in value):
+    if text_only and not (isinstance(value[0], str) and isinstance(value[1], str)):
         raise invalid("expected two text values", name, "kind")
     return value
 

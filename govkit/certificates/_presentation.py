@@ -26,7 +26,8 @@ from govkit._encoding import b45decode
 from govkit.certificates import codec
 from govkit.certificates._holder import PRESENTATION_PREFIX, _to_sign
 from govkit.certificates._identifier import parse_licence_id
-from govkit.certificates._model import LicenceRegistry
+from govkit.certificates._model import LicenceRegistry, LicenceType
+from govkit.certificates._predicates import disclosable_items
 from govkit.certificates._report import (
     STATUS_NOT_CHECKED,
     CertificateCheck,
@@ -39,6 +40,7 @@ from govkit.certificates._selective import (
     _PREDICATE_NAMES,
     _check_value,
     _disclosure_of,
+    _fixed_claims,
     _format,
     _leaf,
     _parse_selective,
@@ -47,6 +49,7 @@ from govkit.certificates._selective import (
 )
 from govkit.certificates._status import Status
 from govkit.certificates._trust import TrustedIssuer, TrustedKey, TrustList
+from govkit.certificates.codec import _read_bstr, _read_text, _read_uint
 from govkit.certificates.qr import read_qr
 from govkit.errors import (
     CertificateKeyUnknown,
@@ -60,6 +63,7 @@ from govkit.errors import (
     PresentationReplayed,
     PresentationStale,
 )
+from govkit.keys import VerifyingKey
 from govkit.stores import ReplayStore
 
 __all__ = [
@@ -77,6 +81,8 @@ _MAX_SKEW: Final = timedelta(seconds=10)
 _ONE_MICROSECOND: Final = timedelta(microseconds=1)
 _MAX_TEXT: Final = 8192
 _IMAGE_MAGIC: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+#: The most licence types a verifier remembers the disclosable items of.
+_MAX_KINDS: Final = 64
 PRESENTATION_CHECKS: Final = (
     "input",
     "format",
@@ -288,11 +294,30 @@ class PresentationRun:
         current_trust: Callable[[datetime], TrustList],
         status_of: Callable[[int | None, TrustedIssuer, datetime], Status | None],
         replay: ReplayStore,
+        memo: codec._CodecMemo | None = None,
     ) -> None:
         self._registry = registry
         self._current_trust = current_trust
         self._status_of = status_of
         self._replay = replay
+        # id(licence type) -> (the type, its disclosable items): each entry holds its
+        # type, so the id cannot be another object's while the entry lives
+        self._items: dict[int, tuple[LicenceType, tuple[str, ...]]] = {}
+        # what decoding remembers: the verifier's memo, or this run's own
+        self._memo = codec._CodecMemo() if memo is None else memo
+
+    def _items_of(self, kind: LicenceType) -> tuple[str, ...]:
+        """``disclosable_items(kind)``, worked out once per licence type object (a
+        frozen type's items never change; the registry holds the same objects), for
+        at most :data:`_MAX_KINDS` types."""
+        entry = self._items.get(id(kind))
+        if entry is not None and entry[0] is kind:
+            return entry[1]
+        items = disclosable_items(kind)
+        if len(self._items) >= _MAX_KINDS:
+            self._items.clear()
+        self._items[id(kind)] = (kind, items)
+        return items
 
     def run(
         self,
@@ -312,39 +337,41 @@ class PresentationRun:
             if isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
             else "input.presentation",
         )
-        licence_bytes, items, decoded, proof, seconds, device_signature = _parse_presentation(text)
-        message = codec.decode_cose(licence_bytes, canonical=True)
-        parsed = _parse_selective(message, self._registry)
-        trace.ok("format", "format.presentation", type=parsed.kind.name, count=len(items))
+        memo = self._memo
+        licence_bytes, items, decoded, proof, seconds, device_signature = _parse_presentation(
+            text, memo=memo
+        )
+        message = codec._decode_canonical_cose(licence_bytes, _fixed_claims, memo=memo)
+        parsed = _parse_selective(message, self._registry, self._items_of)
+        kind_name = parsed.kind.name
+        trace.ok("format", "format.presentation", type=kind_name, count=len(items))
         trust = self._current_trust(when)
         trace.ok("trust", "trust.sequence", sequence=trust.sequence)
-        if message.kid is None:
+        kid = message.kid
+        if kid is None:
             raise CertificateKeyUnknown("the licence names no key id")
-        candidates = trust.candidates(message.kid)
+        candidates = trust.candidates(kid)
         if not candidates:
-            raise CertificateKeyUnknown("no trusted key has this key id", kid=message.kid.hex())
-        key = codec.verify_signature(message, [k.key for _, k in candidates])
-        issuer, trusted = next((i, k) for i, k in candidates if k.key == key)
+            raise CertificateKeyUnknown("no trusted key has this key id", kid=kid.hex())
+        keys = [k.key for _, k in candidates]
+        # the first candidate whose key is the one that verified (list.index: ``==``)
+        issuer, trusted = candidates[keys.index(codec.verify_signature(message, keys))]
         trace.ok("signature", "signature.issuer", agency=issuer.agency.name)
         issued_at = datetime.fromtimestamp(message.claims[codec.IAT], UTC)
-        trust.check_permission(issuer, trusted, parsed.kind.name, at=issued_at)
-        trace.ok("issuer", "issuer.may_issue", agency=issuer.agency.name, type=parsed.kind.name)
+        trust.check_permission(issuer, trusted, kind_name, at=issued_at)
+        trace.ok("issuer", "issuer.may_issue", agency=issuer.agency.name, type=kind_name)
         codec.check_times(message.claims, at=when)
-        trace.ok("validity", "validity.until_exclusive", until=parsed.valid_until.isoformat())
+        if trace.recording:  # the date's text only shows in a report
+            trace.ok("validity", "validity.until_exclusive", until=parsed.valid_until.isoformat())
         status = self._status_of(parsed.status_index, issuer, when)
         if status is None:
             trace.skipped("status", "status.skipped")
         else:
             trace.ok("status", "status.checked")
         signed = _to_sign(licence_bytes, items, proof, seconds, nonce)
-        try:
-            parsed.device_key.verify(device_signature, signed)
-        except InvalidSignature:
-            raise HolderBindingInvalid(
-                "the presentation is not signed by the licence's device key"
-                + (" over this verifier's nonce" if nonce is not None else "")
-            ) from None
-        trace.ok("holder_binding", "holder_binding.device", device=parsed.device_key.kid[:12])
+        device_key = parsed.device_key
+        _check_device(device_key, device_signature, signed, nonce)
+        trace.ok("holder_binding", "holder_binding.device", device=device_key.kid[:12])
         presented_at = datetime.fromtimestamp(seconds, UTC)
         if nonce is None and not (when - window <= presented_at <= when + _MAX_SKEW):
             raise PresentationStale(
@@ -352,36 +379,69 @@ class PresentationRun:
                 window=int(window.total_seconds()),
                 age=int((when - presented_at).total_seconds()),
             )
-        # Remember what was signed, not the signature: an ECDSA signature has a second
-        # valid encoding, (r, n - s), which would otherwise replay as a "new" one. A store
-        # that fails (or a memory store that is full) raises: never "not a replay".
+        self._remember(signed, presented_at, when, window)
+        if trace.recording:  # the age only shows in a report
+            age = int((when - presented_at).total_seconds())
+            trace.ok(
+                "freshness", "freshness.age" if nonce is None else "freshness.nonce", seconds=age
+            )
+        disclosed, predicates = _read_disclosures(items, decoded, proof, parsed, issuer)
+        trace.ok("disclosures", "disclosures.match", count=len(items))
+        if profile is not None:
+            _apply_profile(profile, kind_name, disclosed.keys() | predicates.keys())
+        name = None if profile is None else profile.name
+        trace.ok("profile", "profile.none" if name is None else "profile.fits", profile=name)
+        return _verified(
+            licence_type=kind_name,
+            issuer=issuer,
+            key=trusted,
+            valid_from=parsed.valid_from,
+            valid_until=parsed.valid_until,
+            status=status,
+            disclosed=MappingProxyType(disclosed),
+            predicates=MappingProxyType(predicates),
+            presented_at=presented_at,
+            checked_at=when,
+            device_kid=device_key.kid,
+            profile=name,
+            nonce_bound=nonce is not None,
+        )
+
+    def _remember(
+        self, signed: bytes, presented_at: datetime, when: datetime, window: timedelta
+    ) -> None:
+        """Record the presentation as shown; raise if it already was.
+
+        Remember what was signed, not the signature: an ECDSA signature has a second
+        valid encoding, (r, n - s), which would otherwise replay as a "new" one. A store
+        that fails (or a memory store that is full) raises: never "not a replay".
+        """
         replay_key = _REPLAY_PREFIX + hashlib.sha256(signed).hexdigest()
         expires_at = _replay_expiry(presented_at, when, window)
         if not self._replay.check_and_remember(replay_key, now=when, expires_at=expires_at):
             raise PresentationReplayed("this presentation was already shown")
-        age = int((when - presented_at).total_seconds())
-        trace.ok("freshness", "freshness.age" if nonce is None else "freshness.nonce", seconds=age)
-        disclosed, predicates = _read_disclosures(items, decoded, proof, parsed, issuer)
-        trace.ok("disclosures", "disclosures.match", count=len(items))
-        if profile is not None:
-            _apply_profile(profile, parsed.kind.name, set(disclosed) | set(predicates))
-        name = None if profile is None else profile.name
-        trace.ok("profile", "profile.none" if name is None else "profile.fits", profile=name)
-        return VerifiedPresentation(
-            parsed.kind.name,
-            issuer,
-            trusted,
-            parsed.valid_from,
-            parsed.valid_until,
-            status,
-            MappingProxyType(disclosed),
-            MappingProxyType(predicates),
-            presented_at,
-            when,
-            parsed.device_key.kid,
-            name,
-            nonce is not None,
-        )
+
+
+def _check_device(
+    device_key: VerifyingKey, signature: bytes, signed: bytes, nonce: bytes | None
+) -> None:
+    """The holder binding: the licence's device key signed ``signed``."""
+    try:
+        device_key.verify(signature, signed)
+    except InvalidSignature:
+        raise HolderBindingInvalid(
+            "the presentation is not signed by the licence's device key"
+            + (" over this verifier's nonce" if nonce is not None else "")
+        ) from None
+
+
+def _verified(**fields: Any) -> VerifiedPresentation:
+    """``VerifiedPresentation(**fields)`` without the frozen dataclass's
+    ``object.__setattr__`` per field (as codec builds a ``CoseMessage``): the same
+    object, equal to one built so."""
+    found = object.__new__(VerifiedPresentation)
+    found.__dict__.update(fields)
+    return found
 
 
 def _read_disclosures(
@@ -463,9 +523,14 @@ def _text_of(data: str | bytes) -> str:
     return data.strip()
 
 
-def _parse_presentation(text: str) -> tuple[bytes, list[bytes], list[Any], bytes, int, bytes]:
+#: What :func:`_parse_presentation` returns.
+_Parsed = tuple[bytes, list[bytes], list[Any], bytes, int, bytes]
+
+
+def _parse_presentation(text: str, *, memo: codec._CodecMemo | None = None) -> _Parsed:
     """``[licence, disclosures, proof, time, signature]``; each disclosure both as its
-    canonical bytes (what the leaves and the device signature cover) and decoded."""
+    canonical bytes (what the leaves and the device signature cover) and decoded
+    (``memo``: the caller's memo of the canonical decoder, if any)."""
     if len(text) > _MAX_TEXT:
         raise _format("the presentation text is too long", "input")
     if not text.startswith(PRESENTATION_PREFIX):
@@ -474,7 +539,13 @@ def _parse_presentation(text: str) -> tuple[bytes, list[bytes], list[Any], bytes
         raw = b45decode(text[len(PRESENTATION_PREFIX) :])
     except EncodingError:
         raise _format("the presentation is not base45", "base45") from None
-    body = codec._parse_canonical(raw, max_depth=_MAX_DEPTH, reason="presentation")
+    return _fixed_presentation(raw) or _decoded_presentation(raw, memo)
+
+
+def _decoded_presentation(raw: bytes, memo: codec._CodecMemo | None = None) -> _Parsed:
+    """The body of :func:`_parse_presentation`, decoded by the canonical decoder (any
+    presentation :func:`_fixed_presentation` does not read, and every malformed one)."""
+    body = codec._parse_canonical(raw, max_depth=_MAX_DEPTH, reason="presentation", memo=memo)
     shape = "a presentation is [licence, disclosures, proof, time, signature]"
     if not (isinstance(body, (list, tuple)) and len(body) == 5):
         raise _format(shape)
@@ -493,6 +564,65 @@ def _parse_presentation(text: str) -> tuple[bytes, list[bytes], list[Any], bytes
     # exactly the bytes it was sent as: those are what the leaves and the device hash.
     disclosures = [cbor2.dumps(item, canonical=True) for item in items]
     return licence, disclosures, list(items), proof, seconds, signature
+
+
+def _fixed_presentation(raw: bytes) -> _Parsed | None:
+    """What :func:`_decoded_presentation` returns for ``raw`` when it is a presentation as
+    :class:`~govkit.certificates.HolderDevice` writes it whose disclosed values are all
+    text or true/false (what the common checks show), read without cbor2; else ``None``
+    (then the canonical decoder and the shape checks decide, as for any other bytes).
+
+    ``[licence, [[salt (16 bytes), index, value], ...], proof, time, signature]``,
+    every head in its shortest form, at most 23 disclosures: exactly the canonical CBOR
+    of the result, with each disclosure's canonical bytes sliced from ``raw``.
+    """
+    if raw[:1] != b"\x85":
+        return None
+    licence = _read_bstr(raw, 1)
+    if licence is None:
+        return None
+    pos = licence[1]
+    head = raw[pos : pos + 1]
+    if not head or not 0x80 <= head[0] <= 0x97:  # an array of at most 23 disclosures
+        return None
+    pos += 1
+    disclosures: list[bytes] = []
+    decoded: list[Any] = []
+    for _ in range(head[0] & 0x1F):
+        start = pos
+        if raw[pos : pos + 2] != b"\x83\x50":  # [salt: 16 bytes, ...
+            return None
+        pos += 18
+        index = _read_uint(raw, pos)
+        if index is None:
+            return None
+        pos = index[1]
+        value: Any
+        mark = raw[pos : pos + 1]
+        if mark in _BOOLEANS:
+            value = mark == b"\xf5"
+            pos += 1
+        else:
+            text = _read_text(raw, pos)
+            if text is None:
+                return None
+            value, pos = text
+        disclosures.append(raw[start:pos])
+        decoded.append([raw[start + 2 : start + 18], index[0], value])
+    proof = _read_bstr(raw, pos)
+    if proof is None:
+        return None
+    seconds = _read_uint(raw, proof[1])
+    if seconds is None or seconds[0] > _LAST_SECOND:
+        return None
+    signature = _read_bstr(raw, seconds[1])
+    if signature is None or signature[1] != len(raw):
+        return None
+    return licence[0], disclosures, decoded, proof[0], seconds[0], signature[0]
+
+
+#: CBOR false and true.
+_BOOLEANS: Final = (b"\xf4", b"\xf5")
 
 
 def resolve_profile(profile: VerifierProfile | str | None) -> VerifierProfile | None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -56,6 +56,7 @@ from govkit.certificates._model import (
     LicenceType,
 )
 from govkit.certificates._predicates import PREDICATES, disclosable_items
+from govkit.certificates.codec import _read_bstr, _read_text, _read_uint
 from govkit.clock import LAST_UNIX_SECOND
 from govkit.errors import (
     CertificateFormatError,
@@ -131,21 +132,31 @@ def _root_from_proof(count: int, known: Mapping[int, bytes], proof: bytes) -> by
         raise DisclosureInvalid("the proof is not whole nodes", reason="proof")
     nodes = [proof[k : k + _DIGEST_SIZE] for k in range(0, len(proof), _DIGEST_SIZE)]
     position = 0
-    level = dict(known)
+    # (index, digest) of the known nodes of one level, by index: a parent's children
+    # are next to each other, so each level is one walk along the one below
+    level = sorted(known.items())
     for _ in range(_width(count).bit_length() - 1):  # one pass per level up to the root
-        parents: dict[int, bytes] = {}
-        for parent in sorted({i >> 1 for i in level}):
-            left, right = level.get(2 * parent), level.get(2 * parent + 1)
-            if left is None or right is None:  # the missing child is the proof's next node
-                if position == len(nodes):
-                    raise DisclosureInvalid("the proof is too short", reason="proof")
-                left, right = left or nodes[position], right or nodes[position]
-                position += 1
-            parents[parent] = _node(left, right)
+        parents: list[tuple[int, bytes]] = []
+        size = len(level)
+        k = 0
+        while k < size:
+            index, digest = level[k]
+            if not index & 1 and k + 1 < size and level[k + 1][0] == index + 1:
+                parents.append((index >> 1, _node(digest, level[k + 1][1])))
+                k += 2
+                continue
+            # the missing child is the proof's next node
+            if position == len(nodes):
+                raise DisclosureInvalid("the proof is too short", reason="proof")
+            sibling = nodes[position]
+            position += 1
+            pair = (sibling, digest) if index & 1 else (digest, sibling)
+            parents.append((index >> 1, _node(*pair)))
+            k += 1
         level = parents
     if position != len(nodes):
         raise DisclosureInvalid("the proof has nodes left over", reason="proof")
-    return level[0]
+    return dict(level)[0]
 
 
 def _device_key_claim(key: VerifyingKey) -> bytes:
@@ -161,7 +172,7 @@ def _device_key_from_claim(raw: object) -> VerifyingKey:
     """32 bytes: an Ed25519 key; 33 bytes: a compressed P-256 point (ES256)."""
     try:
         if isinstance(raw, bytes) and len(raw) == 32:
-            return VerifyingKey(ed25519.Ed25519PublicKey.from_public_bytes(raw))  # EdDSA
+            return VerifyingKey._ed25519(raw)  # EdDSA
         if isinstance(raw, bytes) and len(raw) == 33:
             point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
             return VerifyingKey(point)  # ES256, the only algorithm of a P-256 key
@@ -215,17 +226,29 @@ class _Selective:
     items: tuple[str, ...]
 
 
-def _parse_selective(message: codec.CoseMessage, registry: LicenceRegistry) -> _Selective:
+def _parse_selective(
+    message: codec.CoseMessage,
+    registry: LicenceRegistry,
+    items_of: Callable[[LicenceType], tuple[str, ...]] = disclosable_items,
+) -> _Selective:
+    """The selective licence in ``message``'s claims; ``items_of`` gives a type's
+    disclosable items (a verifier passes its own memo of ``disclosable_items``)."""
     raw = message.claims.get(SELECTIVE_CLAIM)
     if not isinstance(raw, Mapping):
         raise _format("the licence is not a selective licence", "claims")
     keys = set(raw)
     if not {"t", "r", "c"} <= keys or not keys <= {"t", "r", "c", "s"}:
         raise _format("the selective licence has the wrong keys", "claims")
-    times = [message.claims.get(k) for k in (codec.IAT, codec.NBF, codec.EXP)]
+    claims = message.claims
+    iat, nbf, exp = claims.get(codec.IAT), claims.get(codec.NBF), claims.get(codec.EXP)
     # below _LAST_SECOND: the licence is valid until exp + 1 s, which must be a datetime
-    if not all(
-        isinstance(t, int) and not isinstance(t, bool) and 0 <= t < _LAST_SECOND for t in times
+    if not (  # exactly int (never bool)
+        type(iat) is int
+        and type(nbf) is int
+        and type(exp) is int
+        and 0 <= iat < _LAST_SECOND
+        and 0 <= nbf < _LAST_SECOND
+        and 0 <= exp < _LAST_SECOND
     ):
         raise _format("iat, nbf and exp must be integers from 1970 to 9999", "cwt")
     try:
@@ -238,11 +261,64 @@ def _parse_selective(message: codec.CoseMessage, registry: LicenceRegistry) -> _
     index = raw.get("s")
     if "s" in raw and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
         raise _format("the status index must be a non-negative int", "licence")
-    start = datetime.fromtimestamp(times[1], UTC)  # type: ignore[arg-type]
-    end = datetime.fromtimestamp(times[2] + 1, UTC)  # type: ignore[operator]
+    start = datetime.fromtimestamp(nbf, UTC)
+    end = datetime.fromtimestamp(exp + 1, UTC)
     device_key = _device_key_from_claim(raw["c"])
-    items = disclosable_items(kind)
-    return _Selective(kind, start, end, root, device_key, index, items)
+    return _Selective(kind, start, end, root, device_key, index, items_of(kind))
+
+
+#: The canonical CBOR of the selective claim's key (-65538).
+_SELECTIVE_KEY: Final = cbor2.dumps(SELECTIVE_CLAIM)
+
+
+def _fixed_claims(payload: bytes) -> dict[int | str, Any] | None:
+    """The claims when ``payload`` is exactly the canonical CBOR of what the issuer
+    writes, ``{4: exp, 5: nbf, 6: iat, -65538: {"c": bstr, "r": bstr, ("s": uint,)
+    "t": text}}``, else ``None`` (then the canonical decoder decides, as for any other
+    claims; see ``codec._parse_cose``). Every head is read in its shortest form and
+    the keys are those bytes in that (canonical) order, so these bytes decode to the
+    result and are its canonical encoding."""
+    if payload[:2] != b"\xa4\x04":
+        return None
+    exp = _read_uint(payload, 2)
+    if exp is None or payload[exp[1] : exp[1] + 1] != b"\x05":
+        return None
+    nbf = _read_uint(payload, exp[1] + 1)
+    if nbf is None or payload[nbf[1] : nbf[1] + 1] != b"\x06":
+        return None
+    iat = _read_uint(payload, nbf[1] + 1)
+    if iat is None:
+        return None
+    pos = iat[1] + len(_SELECTIVE_KEY)
+    if payload[iat[1] : pos] != _SELECTIVE_KEY or payload[pos : pos + 3] not in _MAP_AND_C:
+        return None
+    entries = payload[pos] & 0x1F
+    device = _read_bstr(payload, pos + 3)
+    if device is None or payload[device[1] : device[1] + 2] != b"\x61r":
+        return None
+    root = _read_bstr(payload, device[1] + 2)
+    if root is None:
+        return None
+    selective: dict[str, Any] = {"c": device[0], "r": root[0]}
+    pos = root[1]
+    if entries == 4:
+        if payload[pos : pos + 2] != b"\x61s":
+            return None
+        index = _read_uint(payload, pos + 2)
+        if index is None:
+            return None
+        selective["s"], pos = index
+    if payload[pos : pos + 2] != b"\x61t":
+        return None
+    name = _read_text(payload, pos + 2)
+    if name is None or name[1] != len(payload):
+        return None
+    selective["t"] = name[0]
+    return {codec.EXP: exp[0], codec.NBF: nbf[0], codec.IAT: iat[0], SELECTIVE_CLAIM: selective}
+
+
+#: A map of 3 or 4 entries and its first key, "c".
+_MAP_AND_C: Final = (b"\xa3\x61c", b"\xa4\x61c")
 
 
 def _read_disclosure(item: object, parsed: _Selective) -> tuple[int, Any]:

@@ -154,6 +154,10 @@ def _verified_fields(_: tuple[Any, ...], __: Mapping[str, Any], found: object) -
     return {}
 
 
+#: The most trusted issuers a verifier remembers the current key ids of.
+_MAX_ISSUERS = 256
+
+
 class CertificateVerifier:
     """Verifies licences offline against a trust list and the issuer's status list.
 
@@ -241,6 +245,14 @@ class CertificateVerifier:
         if replay_store is not None and not isinstance(replay_store, ReplayStore):
             raise ConfigurationError("replay_store must implement govkit.stores.ReplayStore")
         self._replay: ReplayStore = MemoryReplayStore() if replay_store is None else replay_store
+        self._presentation_run: PresentationRun | None = None
+        # id(trusted issuer) -> (the issuer, the kids of its keys not withdrawn): each
+        # entry holds its issuer (frozen), so the id cannot be another object's while
+        # the entry lives
+        self._issuer_kids: dict[int, tuple[TrustedIssuer, frozenset[str]]] = {}
+        # what decoding remembers (protected headers, key orders): this verifier's own
+        self._codec_memo = codec._CodecMemo()
+        self._no_trace = Trace(None)  # the trace of a verification that records nothing
 
     @observed("certificate.verify", "govkit.certificates", _verified_fields)
     def verify(self, data: str | bytes, *, at: datetime | None = None) -> VerifiedCertificate:
@@ -255,11 +267,12 @@ class CertificateVerifier:
         """
         when = resolve_time(self._clock, at)
         try:
-            result = self._run(data, when, Trace(None), stale_ok=self._allow_stale)
+            result = self._run(data, when, self._no_trace, stale_ok=self._allow_stale)
         except GovkitError as exc:
             self._log("unknown", "failure", exc.code)
             raise
-        self._log(result.licence.id, "success", None)
+        if self._audit is not None:
+            self._log(result.licence.id, "success", None)
         return result
 
     async def averify(
@@ -455,15 +468,20 @@ class CertificateVerifier:
         return report
 
     def _presentations(self) -> PresentationRun:
-        stale_ok = self._allow_stale
-        return PresentationRun(
-            registry=self._registry,
-            current_trust=lambda when: self._current_trust(when, stale_ok=stale_ok),
-            status_of=lambda index, issuer, when: self._status_of(
-                index, issuer, when, stale_ok=stale_ok
-            ),
-            replay=self._replay,
-        )
+        """The presentation checks over this verifier's lists and stores (made once:
+        they read the verifier's settings when they run)."""
+        run = self._presentation_run
+        if run is None:
+            run = self._presentation_run = PresentationRun(
+                registry=self._registry,
+                current_trust=lambda when: self._current_trust(when, stale_ok=self._allow_stale),
+                status_of=lambda index, issuer, when: self._status_of(
+                    index, issuer, when, stale_ok=self._allow_stale
+                ),
+                replay=self._replay,
+                memo=self._codec_memo,
+            )
+        return run
 
     def _report(
         self,
@@ -500,13 +518,15 @@ class CertificateVerifier:
         used: list[SignedStatusList] | None = None,
     ) -> VerifiedCertificate:
         text = self._text_of(data)
-        trace.ok(
-            "input",
-            "input.picture"
-            if isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
-            else "input.payload",
-        )
-        message = codec.decode(text, prefixes=("GK1:",), canonical=True)
+        recording = trace.recording  # details only a report shows are made only for one
+        if recording:
+            trace.ok(
+                "input",
+                "input.picture"
+                if isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
+                else "input.payload",
+            )
+        message = codec.decode(text, prefixes=("GK1:",), canonical=True, _memo=self._codec_memo)
         claims = message.claims
         raw = claims.get(LICENCE_CLAIM)
         if not isinstance(raw, Mapping):
@@ -526,9 +546,11 @@ class CertificateVerifier:
         issued_at = datetime.fromtimestamp(iat, UTC)
         not_before = datetime.fromtimestamp(nbf, UTC)
         expires_at = datetime.fromtimestamp(exp, UTC)
-        trace.ok("format", "format.licence", prefix=message.prefix)
+        if recording:
+            trace.ok("format", "format.licence", prefix=message.prefix)
         trust = self._current_trust(when, stale_ok=stale_ok)
-        trace.ok("trust", "trust.sequence", sequence=trust.sequence)
+        if recording:
+            trace.ok("trust", "trust.sequence", sequence=trust.sequence)
         if message.kid is None:
             raise CertificateKeyUnknown("the licence names no key id")
         candidates = trust.candidates(message.kid)
@@ -536,7 +558,7 @@ class CertificateVerifier:
             raise CertificateKeyUnknown("no trusted key has this key id", kid=message.kid.hex())
         key = codec.verify_signature(message, [k.key for _, k in candidates])
         issuer, trusted = next((i, k) for i, k in candidates if k.key == key)
-        if trace.recording:
+        if recording:
             trace.ok(
                 "signature",
                 "signature.issuer_kid",
@@ -561,28 +583,33 @@ class CertificateVerifier:
             raise IssuerNotAllowed(
                 "the licence names another issuer than the key's agency", reason="agency"
             )
-        trace.ok("issuer", "issuer.may_issue", agency=issuer.agency.name, type=licence.type)
+        if recording:
+            trace.ok("issuer", "issuer.may_issue", agency=issuer.agency.name, type=licence.type)
         codec.check_times(claims, at=when)
-        if trace.recording:  # the date's text only shows in a report
+        if recording:  # the date's text only shows in a report
             trace.ok("validity", "validity.until", until=expires_at.isoformat())
         status = self._status_of(licence.status_index, issuer, when, stale_ok=stale_ok, used=used)
         if status is None:
             trace.skipped("status", "status.skipped")
-        else:
+        elif recording:
             trace.ok("status", "status.checked")
         masked = MaskedFields(self._registry.get(licence.type), licence.fields)  # masks on use
-        return VerifiedCertificate(
-            licence,
-            issuer,
-            trusted,
-            issued_at,
-            not_before,
-            expires_at,
-            status,
-            when,
-            trust.sequence,
-            masked,
+        # VerifiedCertificate(...) without the frozen dataclass's object.__setattr__ per
+        # field: the same object, equal to the one built so (as codec does for CoseMessage)
+        verified = object.__new__(VerifiedCertificate)
+        verified.__dict__.update(
+            licence=licence,
+            issuer=issuer,
+            key=trusted,
+            issued_at=issued_at,
+            not_before=not_before,
+            expires_at=expires_at,
+            status=status,
+            checked_at=when,
+            trust_sequence=trust.sequence,
+            masked_fields=masked,
         )
+        return verified
 
     def _text_of(self, data: str | bytes) -> str:
         if isinstance(data, bytes):
@@ -598,14 +625,26 @@ class CertificateVerifier:
             raise CertificateFormatError("the input must be text or picture bytes", reason="input")
         return data.strip()
 
+    def _current_kids(self, issuer: TrustedIssuer) -> frozenset[str]:
+        """The kids of ``issuer``'s keys that are not withdrawn (its status list's
+        signers), worked out once per trusted issuer object, for at most
+        :data:`_MAX_ISSUERS` issuers."""
+        entry = self._issuer_kids.get(id(issuer))
+        if entry is not None and entry[0] is issuer:
+            return entry[1]
+        kids = frozenset(k.key.kid for k in issuer.keys if not k.withdrawn)
+        if len(self._issuer_kids) >= _MAX_ISSUERS:
+            self._issuer_kids.clear()
+        self._issuer_kids[id(issuer)] = (issuer, kids)
+        return kids
+
     def _status_list(self, issuer: TrustedIssuer, when: datetime) -> SignedStatusList:
         """The issuer's status list (stale or not); past ``max_stale`` is status_stale."""
         if self._status is None:
             raise CertificateStatusUnknown(
                 "no status list was given, so revocation cannot be checked", reason="no_list"
             )
-        issuer_kids = frozenset(k.key.kid for k in issuer.keys if not k.withdrawn)
-        status_list = self._status.signed_by(issuer_kids, when)
+        status_list = self._status.signed_by(self._current_kids(issuer), when)
         if status_list is not None:
             return status_list
         if len(self._status) == 1:

@@ -179,6 +179,7 @@ _CWT_TAG: Final = 61
 _ALLOWED_TAGS: Final = frozenset({0, 1, 2, 3, _COSE_SIGN1_TAG, _CWT_TAG})
 #: Prefixes whose payload must be compressed.
 _COMPRESSION_REQUIRED: Final = frozenset({"HC1:"})
+_INT_OR_TEXT: Final = frozenset({int, str})
 _MAX_DEPTH_LIMIT: Final = 128
 _DEFAULT_DEPTH: Final = 16
 
@@ -352,6 +353,7 @@ def decode(
     max_depth: int = 16,
     require_compression: bool | None = None,
     canonical: bool = False,
+    _memo: _CodecMemo | None = None,
 ) -> CoseMessage:
     """Decode QR text into a :class:`CoseMessage`; the signature is *not* checked here.
 
@@ -372,6 +374,7 @@ def decode(
         CertificateTooLarge: the text or the (decompressed) COSE message is too large.
         CertificateFormatError: any layer is malformed; ``context["reason"]`` names it.
     """
+    # (_memo, internal: a verifier's own memo of the canonical path, see _CodecMemo)
     if not (
         type(max_text) is int  # the usual case in one test; bools and others below
         and type(max_cose) is int
@@ -407,7 +410,7 @@ def decode(
     )
     compressed = required or _looks_like_zlib(data)
     if compressed:
-        data = decompress(data, max_size=max_cose)
+        data = _inflate(data, max_cose)  # bytes (from b45decode), a checked limit
     return _parse_cose(
         data,
         prefix=prefix,
@@ -415,6 +418,7 @@ def decode(
         max_cose=max_cose,
         max_depth=max_depth,
         parse=_parse_canonical if canonical else _parse_cbor,
+        memo=_memo,
     )
 
 
@@ -440,6 +444,24 @@ def decode_cose(
     )
 
 
+def _decode_canonical_cose(
+    data: bytes, fixed_claims: Callable[[bytes], Any], *, memo: _CodecMemo | None = None
+) -> CoseMessage:
+    """``decode_cose(data, canonical=True)`` of bytes, with the claims of the shape
+    ``fixed_claims`` reads (see :func:`_parse_cose`) read without cbor2, and the
+    caller's ``memo`` (if any) of the canonical path."""
+    return _parse_cose(
+        data,
+        prefix="",
+        compressed=False,
+        max_cose=65536,
+        max_depth=16,
+        parse=_parse_canonical,
+        fixed_claims=fixed_claims,
+        memo=memo,
+    )
+
+
 def decompress(data: bytes, *, max_size: int = 65536) -> bytes:
     """Inflate one complete zlib stream (RFC 1950) into at most ``max_size`` bytes.
 
@@ -451,6 +473,11 @@ def decompress(data: bytes, *, max_size: int = 65536) -> bytes:
     _check_limit("max_size", max_size)
     if not isinstance(data, bytes):
         raise _format_error("compressed data must be bytes", "zlib")
+    return _inflate(data, max_size)
+
+
+def _inflate(data: bytes, max_size: int) -> bytes:
+    """:func:`decompress` of bytes with a checked ``max_size``."""
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(data, max_size + 1)
@@ -489,11 +516,21 @@ def _parse_cose(
     max_cose: int,
     max_depth: int,
     parse: Callable[..., Any] | None = None,
+    fixed_claims: Callable[[bytes], Any] | None = None,
+    memo: _CodecMemo | None = None,
 ) -> CoseMessage:
+    """``fixed_claims`` (canonical path only) reads claims of one exact shape from the
+    payload bytes and returns ``None`` for any other, which :func:`_parse_canonical`
+    then decides: it may accept only bytes that are canonical CBOR, and return what
+    :func:`_parse_canonical` returns for them. ``memo`` (canonical path only) is the
+    caller's :class:`_CodecMemo`; without one nothing is remembered."""
     parse = parse or _parse_cbor
     if len(data) > max_cose:
         raise CertificateTooLarge("the COSE message is too large", limit="cose", size=len(data))
-    fixed = _fixed_sign1(data) if parse is _parse_canonical and max_depth >= 2 else None
+    canonical = parse is _parse_canonical
+    fixed = _fixed_sign1(data) if canonical and max_depth >= 2 else None
+    if canonical and memo is not None:
+        parse = memo.parse_canonical
     if fixed is not None:  # 18([bstr, {}, bstr, bstr]): every check up to the header holds
         protected_bytes, payload, signature = fixed
         unprotected: Any = {}
@@ -501,7 +538,13 @@ def _parse_cose(
         protected_bytes, unprotected, payload, signature = _sign1_elements(data, parse, max_depth)
     protected: Any = {}
     if protected_bytes:
-        known = _fixed_protected(protected_bytes) if fixed is not None else None
+        known = None
+        if fixed is not None:
+            known = (
+                _fixed_protected(protected_bytes)
+                if memo is None
+                else memo.known_protected(protected_bytes)
+            )
         protected = known or parse(protected_bytes, max_depth=max_depth, reason="cose")
         if not isinstance(protected, Mapping):
             raise _format_error("the protected header must hold a map", "cose")
@@ -514,10 +557,14 @@ def _parse_cose(
     ):
         raise _format_error("the algorithm must be an integer or text", "cose")
     alg_id = alg_value if isinstance(alg_value, int) else None
-    claims = parse(payload, max_depth=max_depth, reason="cwt")
+    claims = fixed_claims(payload) if fixed is not None and fixed_claims is not None else None
+    if claims is None:
+        claims = parse(payload, max_depth=max_depth, reason="cwt")
     if not isinstance(claims, Mapping):
         raise _format_error("the payload is not a CWT claims map", "cwt")
-    if not all(isinstance(k, (int, str)) and not isinstance(k, bool) for k in claims):
+    if not _INT_OR_TEXT.issuperset(map(type, claims)) and not all(
+        isinstance(k, (int, str)) and not isinstance(k, bool) for k in claims
+    ):  # (exactly int and str keys, the usual case, in one C-level pass)
         raise _format_error("CWT claim keys must be integers or text", "cwt")
     # CoseMessage(...) without the frozen dataclass's object.__setattr__ per field (a
     # tenth of a licence's decoding time): the same object, equal to the one built so
@@ -602,6 +649,11 @@ _ALG_HEADS: Final = MappingProxyType(
 )
 
 
+#: The most protected headers a :class:`_CodecMemo` remembers, and the longest.
+_PROTECTED_HEADERS_MAX: Final = 1024
+_PROTECTED_HEADER_BYTES: Final = 64
+
+
 def _fixed_protected(header: bytes) -> dict[int, Any] | None:
     """``{1: alg, 4: kid}`` when ``header`` is exactly its canonical encoding (what
     :func:`encode` writes without a content type), else ``None`` (then
@@ -620,13 +672,16 @@ def _fixed_protected(header: bytes) -> dict[int, Any] | None:
     return None
 
 
-def _read_bstr(data: bytes, pos: int) -> tuple[bytes, int] | None:
-    """A byte string with the shortest head at ``pos`` and the position after it, or ``None``."""
+def _read_bstr(data: bytes, pos: int, major: int = 2) -> tuple[bytes, int] | None:
+    """A byte string with the shortest head at ``pos`` and the position after it, or ``None``.
+
+    With ``major=3``, a text string's head and its (still encoded) bytes.
+    """
     if pos >= len(data):
         return None
     initial = data[pos]
     info = initial & 0x1F
-    if initial >> 5 != 2 or info > 26:
+    if initial >> 5 != major or info > 26:
         return None
     if info < 24:
         length, start = info, pos + 1
@@ -641,6 +696,38 @@ def _read_bstr(data: bytes, pos: int) -> tuple[bytes, int] | None:
     if end > len(data):
         return None
     return data[start:end], end
+
+
+def _read_text(data: bytes, pos: int) -> tuple[str, int] | None:
+    """A text string with the shortest head at ``pos`` and the position after it, or
+    ``None`` (also for bytes that are not UTF-8, which cbor2 refuses too)."""
+    found = _read_bstr(data, pos, 3)
+    if found is None:
+        return None
+    try:
+        return found[0].decode("utf-8"), found[1]
+    except UnicodeDecodeError:
+        return None
+
+
+def _read_uint(data: bytes, pos: int) -> tuple[int, int] | None:
+    """An unsigned integer with the shortest head at ``pos`` and the position after it,
+    or ``None``."""
+    if pos >= len(data):
+        return None
+    initial = data[pos]
+    if initial < 24:  # major type 0, the value in the head
+        return initial, pos + 1
+    if not 24 <= initial <= 27:
+        return None
+    size = 1 << (initial - 24)
+    end = pos + 1 + size
+    if end > len(data):
+        return None
+    value = int.from_bytes(data[pos + 1 : end])  # big-endian
+    if value < (24 if size == 1 else 1 << (4 * size)):  # not the shortest head
+        return None
+    return value, end
 
 
 # --- hardened CBOR ------------------------------------------------------------------
@@ -661,7 +748,139 @@ def _parse_cbor(data: bytes, *, max_depth: int, reason: str) -> Any:
 
 # The canonical path lets cbor2's C decoder enforce the limits instead of the Python
 # scan (_parse_cbor), which makes decoding a GK1: licence several times faster.
-def _parse_canonical(data: bytes, *, max_depth: int, reason: str) -> Any:
+def _parse_canonical(
+    data: bytes, *, max_depth: int, reason: str, memo: _CodecMemo | None = None
+) -> Any:
+    """:func:`_parse_canonical_full`, with a shortcut for CBOR without floats.
+
+    cbor2's canonical encoder sorts every map's keys again, which is most of the cost of
+    the canonical check. The shortcut checks each map's key order as it is decoded
+    (:func:`_canonical_keys`: integer and text keys only, an order known to be
+    canonical) and compares the data with cbor2's plain encoding, which writes maps
+    in their decoded order and is otherwise the canonical encoding, floats apart (plain
+    cbor2 writes every float in 8 bytes, so a shorter float in the data never matches,
+    and data with the 8-byte float head ``0xFB`` anywhere skips the shortcut). So it
+    accepts only data the full check accepts, with the same value; for anything else
+    (a refusal included) the full check decides alone, with its own errors.
+
+    With a ``memo`` (a :class:`_CodecMemo`), the key orders found canonical are
+    remembered there; without one, nothing is remembered.
+    """
+    if b"\xfb" not in data:
+        try:
+            # (indefinite lengths and repeated keys are left to the comparison: such
+            # data never encodes back to the same bytes, so the full check refuses it)
+            item = cbor2.loads(
+                data,
+                max_depth=max_depth,
+                tag_hook=_only_cose_tags,
+                object_hook=_canonical_keys if memo is None else memo.canonical_keys,
+                semantic_decoders=_SEMANTIC_DECODERS,
+            )
+            if cbor2.dumps(item) == data:
+                return item
+        except Exception:  # noqa: S110 - the full check below decides, with its errors
+            pass
+    return _parse_canonical_full(data, max_depth=max_depth, reason=reason)
+
+
+#: The most key orders a :class:`_CodecMemo` remembers, and the largest (keys, and
+#: characters of text keys).
+_KEY_ORDERS_MAX: Final = 256
+_KEY_ORDER_KEYS_MAX: Final = 32
+_KEY_ORDER_TEXT_MAX: Final = 512
+
+
+class _NotCanonicalKeys(Exception):
+    """A map the shortcut of :func:`_parse_canonical` leaves to the full check."""
+
+
+def _canonical_keys(mapping: Mapping[Any, Any], immutable: bool) -> Mapping[Any, Any]:
+    """cbor2's object hook (cbor2 6 calls it with the map and an "immutable" flag):
+    the map itself when its keys are integers and text in canonical order, else
+    raises :class:`_NotCanonicalKeys` (a map used as a key, other keys, another order).
+
+    Remembers nothing (:meth:`_CodecMemo.canonical_keys` is the same check with a memo).
+    """
+    if immutable:
+        raise _NotCanonicalKeys
+    keys = tuple(mapping)
+    _check_key_order(keys, tuple(map(type, keys)))
+    return mapping
+
+
+def _check_key_order(keys: tuple[Any, ...], types: tuple[type, ...]) -> None:
+    """Raise :class:`_NotCanonicalKeys` unless ``keys`` (of ``types``) are integers and
+    text in canonical order: cbor2's own order, the keys encoded in this order and
+    canonically must be the same bytes."""
+    if not all(kind is int or kind is str for kind in types):
+        raise _NotCanonicalKeys
+    plain = dict.fromkeys(keys)
+    if cbor2.dumps(plain, canonical=True) != cbor2.dumps(plain):
+        raise _NotCanonicalKeys
+
+
+class _CodecMemo:
+    """What the canonical path remembers for one owner (each
+    :class:`~govkit.certificates.CertificateVerifier` makes its own; nothing is kept at
+    module level): pure memos, each entry keyed by the exact input it depends on alone,
+    bounded (emptied when full, small entries only), never shared between two owners.
+
+    - protected headers that :func:`_fixed_protected` reads -> their alg id and kid
+      (an issuer key's licences all carry the same header bytes);
+    - key sequences found in canonical order -> their key types (``1`` and ``True`` are
+      equal in Python but not in CBOR, so a known order matches only with its types).
+
+    Pass it as ``memo`` to :func:`_parse_cose`, :func:`_parse_canonical` and
+    :func:`_decode_canonical_cose` (``_memo`` to :func:`decode`).
+    """
+
+    __slots__ = ("_headers", "_key_orders")
+
+    def __init__(self) -> None:
+        self._headers: dict[bytes, tuple[int, bytes]] = {}
+        self._key_orders: dict[tuple[Any, ...], tuple[type, ...]] = {}
+
+    def known_protected(self, header: bytes) -> dict[int, Any] | None:
+        """:func:`_fixed_protected`, remembered by the header's exact bytes (a new dict
+        each time, so no two messages share one)."""
+        known = self._headers.get(header)
+        if known is None:
+            found = _fixed_protected(header)
+            if found is None:
+                return None
+            known = (found[_ALG], found[_KID])
+            if len(header) <= _PROTECTED_HEADER_BYTES:  # small entries only
+                headers = self._headers
+                if len(headers) >= _PROTECTED_HEADERS_MAX:
+                    headers.clear()
+                headers[header] = known
+        return {_ALG: known[0], _KID: known[1]}
+
+    def canonical_keys(self, mapping: Mapping[Any, Any], immutable: bool) -> Mapping[Any, Any]:
+        """:func:`_canonical_keys` (cbor2's object hook), with the orders found canonical
+        remembered by their exact keys and key types."""
+        if immutable:
+            raise _NotCanonicalKeys
+        keys = tuple(mapping)
+        types = tuple(map(type, keys))
+        orders = self._key_orders
+        if orders.get(keys) == types:
+            return mapping
+        _check_key_order(keys, types)
+        text = sum(len(key) for key in keys if type(key) is str)
+        if len(keys) <= _KEY_ORDER_KEYS_MAX and text <= _KEY_ORDER_TEXT_MAX:  # small only
+            if len(orders) >= _KEY_ORDERS_MAX:
+                orders.clear()
+            orders[keys] = types
+        return mapping
+
+    def parse_canonical(self, data: bytes, *, max_depth: int, reason: str) -> Any:
+        """:func:`_parse_canonical` with this memo."""
+        return _parse_canonical(data, max_depth=max_depth, reason=reason, memo=self)
+
+
+def _parse_canonical_full(data: bytes, *, max_depth: int, reason: str) -> Any:
     """Decode with cbor2's own limits, then require the canonical encoding of the result.
 
     cbor2 refuses nesting deeper than ``max_depth``, indefinite lengths and repeated map
@@ -678,7 +897,7 @@ def _parse_canonical(data: bytes, *, max_depth: int, reason: str) -> Any:
             allow_indefinite=False,
             allow_duplicate_keys=False,
             tag_hook=_only_cose_tags,
-            semantic_decoders=_NO_SEMANTIC_TAGS,
+            semantic_decoders=_SEMANTIC_DECODERS,
         )
         again = cbor2.dumps(item, canonical=True)
     except Exception:  # every cbor2 failure (and the tag hook's) lands here
@@ -701,6 +920,9 @@ _SEMANTIC_TAGS_HIGH: Final = (258, 260, 261, 1004, 43000, 55799)
 _NO_SEMANTIC_TAGS: Final = MappingProxyType(
     dict.fromkeys(_SEMANTIC_TAGS + _SEMANTIC_TAGS_HIGH, _refuse_semantic_tag)
 )
+#: The same as the plain dict handed to cbor2 (which converts a read-only view on each
+#: call, a third of the time of decoding a licence's claims). Never changed.
+_SEMANTIC_DECODERS: Final = dict(_NO_SEMANTIC_TAGS)
 
 
 def _only_cose_tags(tag: cbor2.CBORTag, _immutable: bool) -> cbor2.CBORTag:

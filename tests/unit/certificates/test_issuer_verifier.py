@@ -13,6 +13,7 @@ error class and stable code from :meth:`CertificateVerifier.verify`, and that
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zlib
@@ -394,6 +395,19 @@ def test_round_trip_from_text_and_from_qr_picture(world: World, licence_type: st
             "valid",
         )
         assert summary["issuer"] == {"name": TRAFFIC_POLICE.name, "uscc": TRAFFIC_POLICE.uscc}
+
+
+def test_the_verified_certificate_is_the_one_its_constructor_builds(world: World) -> None:
+    # verify() fills the frozen dataclass's fields directly: a field added to the class
+    # and forgotten there would be missing here
+    verified = world.verifier().verify(world.issue().qr_payload)
+    names = [f.name for f in dataclasses.fields(VerifiedCertificate)]
+    assert list(vars(verified)) == names
+    built = VerifiedCertificate(**{name: getattr(verified, name) for name in names})
+    assert verified == built
+    assert repr(verified) == repr(built)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verified.status = None  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("alg", ["EdDSA", "PS256"])

@@ -12,11 +12,25 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
 
 import pytest
 
 from govkit._encoding import mod37_36_check_character
-from govkit.certificates import Agency, Holder, Licence, LicenceRegistry, codec, licence_id
+from govkit.certificates import (
+    Agency,
+    CertificateIssuer,
+    CertificateVerifier,
+    Holder,
+    Licence,
+    LicenceRegistry,
+    StatusList,
+    TrustedIssuer,
+    TrustedKey,
+    TrustList,
+    codec,
+    licence_id,
+)
 from govkit.certificates.codec import CoseMessage
 from govkit.errors import CertificateFormatError, ConfigurationError, LicenceDataInvalid
 from govkit.keys import SigningKey
@@ -199,3 +213,71 @@ def test_max_validity_edge_days_for_a_date_licence() -> None:
     with pytest.raises(LicenceDataInvalid) as caught:
         fund.check_licence(make(93))
     assert caught.value.context["reason"] == "max_validity"
+
+
+@pytest.mark.parametrize(
+    ("change", "drop", "reason"),
+    [
+        ({"x": 1}, None, "keys"),  # an unknown key
+        ({}, "i", "keys"),  # a missing required key
+        ({"h": ["p", 7]}, None, "kind"),  # a holder pair that is not two texts
+        ({"h": ["p"]}, None, "kind"),  # not a pair
+        ({"v": ("2026-01-01", "2026-12-31", "x")}, None, "kind"),
+    ],
+)
+def test_claims_refusals_are_the_same_for_a_dict_and_any_other_mapping(
+    change: dict[str, object], drop: str | None, reason: str
+) -> None:
+    claims: dict[str, object] = {**_claims(), **change}
+    if drop is not None:
+        del claims[drop]
+    for given in (claims, MappingProxyType(claims)):
+        with pytest.raises(LicenceDataInvalid) as caught:
+            Licence.from_claims(given, REGISTRY, agency_name=AGENCY.name, agency=AGENCY)
+        assert caught.value.context["reason"] == reason
+
+
+def test_claims_in_a_read_only_mapping_build_the_same_licence() -> None:
+    claims = _claims()
+    assert Licence.from_claims(
+        MappingProxyType(claims), REGISTRY, agency_name=AGENCY.name, agency=AGENCY
+    ) == Licence.from_claims(claims, REGISTRY, agency_name=AGENCY.name, agency=AGENCY)
+
+
+def test_two_verifiers_do_not_share_what_decoding_remembers() -> None:
+    key = SigningKey.generate("ES256")
+    today = datetime.now(UTC).date()
+    statuses = StatusList(1024, list_id="memo-test")
+    issued = CertificateIssuer(key, agency=AGENCY, status=statuses).issue(
+        "driving-licence",
+        serial="4401202600001",
+        holder=Holder("p-3f9a1c07d2", "pseudonym"),
+        fields={
+            "name": "张三丰",
+            "licence_class": "C1",
+            "first_issue_date": "2015-06-01",
+            "file_number": "440100123456",
+        },
+        valid_from=today - timedelta(days=30),
+        valid_until=date(today.year + 5, 6, 1),
+    )
+    now = datetime.now(UTC)
+    trust = TrustList(
+        (TrustedIssuer(AGENCY, (TrustedKey.for_key(key.verifying_key, {"driving-licence"}),)),),
+        1,
+        now - timedelta(hours=1),
+        now + timedelta(days=1),
+    )
+    first, second = (CertificateVerifier(trust, unsafe_skip_status=True) for _ in range(2))
+    memo, other = first._codec_memo, second._codec_memo
+    assert memo is not other
+    assert first._presentations()._memo is memo  # presentations use the verifier's own
+    assert second._presentations()._memo is other
+    verified = first.verify(issued.qr_payload, at=now)
+    assert first.verify(issued.qr_payload, at=now) == verified  # the second time from memory
+    assert verified.licence.id == issued.id
+    assert len(memo._headers) == 1
+    assert memo._key_orders  # the claims' key orders
+    assert (other._headers, other._key_orders) == ({}, {})  # the other verifier's: untouched
+    assert second.verify(issued.qr_payload, at=now) == verified
+    assert len(other._headers) == 1

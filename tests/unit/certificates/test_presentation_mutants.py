@@ -12,6 +12,7 @@ Boundaries are tested on both sides: the last accepted second and the first refu
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -20,6 +21,8 @@ from typing import Any
 
 import cbor2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from govkit._encoding import b45decode, b45encode
 from govkit.certificates import (
@@ -36,6 +39,7 @@ from govkit.certificates import (
     TrustedIssuer,
     TrustedKey,
     TrustList,
+    codec,
     disclosable_items,
     load_status_list,
     sign_status_list,
@@ -47,11 +51,15 @@ from govkit.certificates._presentation import (
     PresentationReport,
     VerifiedPresentation,
     VerifierProfile,
+    _decoded_presentation,
+    _fixed_presentation,
+    _parse_presentation,
     resolve_profile,
 )
 from govkit.certificates._report import STATUS_NOT_CHECKED
 from govkit.certificates._selective import (
     _LAST_SECOND,
+    _fixed_claims,
     _leaf,
     _levels,
     _multiproof,
@@ -1164,3 +1172,266 @@ def test_multiproof_of_every_leaf_set_of_a_small_tree_rebuilds_the_root() -> Non
         assert _root_from_proof(5, known, _multiproof(leaves, chosen)) == root
         with pytest.raises(DisclosureInvalid):
             _root_from_proof(5, known, _multiproof(leaves, chosen) + leaves[0])
+
+
+# --- the fixed-shape readers of the verifier's hot path (#18) -----------------------------
+#
+# _fixed_presentation and _fixed_claims read the usual presentation and licence claims
+# without cbor2. Each may only decline (None: the canonical decoder then decides) or
+# return exactly what the canonical decoder returns; and they must read what devices
+# and issuers write, or the verifier is slow for nothing.
+
+
+def _raw(text: str) -> bytes:
+    return b45decode(text[len("GKP1:") :])
+
+
+def _read_alike(raw: bytes) -> bool:
+    """Whether the fixed reader read ``raw``; when it did, it read what the decoder reads."""
+    fixed = _fixed_presentation(raw)
+    if fixed is None:
+        return False
+    assert fixed == _decoded_presentation(raw)
+    return True
+
+
+def _body(items: list[Any], seconds: int = 1_796_484_065, **parts: bytes) -> bytes:
+    licence, proof = parts.get("licence", b"L" * 300), parts.get("proof", b"P" * 48)
+    signature = parts.get("signature", b"S" * 64)
+    return cbor2.dumps([licence, items, proof, seconds, signature], canonical=True)
+
+
+def _salted(values: list[Any]) -> list[list[Any]]:
+    return [[bytes([i]) * 16, i, value] for i, value in enumerate(values)]
+
+
+def test_fixed_reader_reads_what_a_device_shows_of_text_and_predicates(
+    world: World, credential: SelectiveCredential
+) -> None:
+    shows = [TRAFFIC, ["licence_class_includes_C1"], ["name", "id"], [], ITEMS[:-1]]
+    for names in shows:
+        for nonce in (None, b"n" * 16):
+            assert _read_alike(_raw(world.device.present(credential, names, nonce=nonce).text))
+
+
+def test_fixed_reader_leaves_a_holder_item_to_the_decoder(
+    world: World, credential: SelectiveCredential
+) -> None:
+    raw = _raw(world.device.present(credential, ["name", "holder"]).text)
+    assert _fixed_presentation(raw) is None
+    _, items, decoded, *_ = _parse_presentation("GKP1:" + b45encode(raw))
+    assert decoded[1][2] == ["p", "p-3f9a1c07d2"]
+    assert items == [cbor2.dumps(item, canonical=True) for item in decoded]
+
+
+@given(
+    st.lists(st.text(max_size=40) | st.booleans(), max_size=23),
+    st.integers(0, _LAST_SECOND),
+    st.binary(max_size=300),
+    st.binary(max_size=80),
+)
+def test_fixed_reader_reads_every_text_or_boolean_presentation_as_the_decoder(
+    values: list[Any], seconds: int, licence: bytes, proof: bytes
+) -> None:
+    raw = _body(_salted(values), seconds, licence=licence, proof=proof, signature=proof[:64])
+    assert _read_alike(raw)
+
+
+def test_fixed_reader_bounds() -> None:
+    assert _read_alike(_body(_salted(["x"] * 23)))
+    assert _fixed_presentation(_body(_salted(["x"] * 24))) is None  # the decoder reads 24
+    assert len(_decoded_presentation(_body(_salted(["x"] * 24)))[1]) == 24
+    assert _read_alike(_body(_salted([True]), _LAST_SECOND))
+    assert _read_alike(_body(_salted([False]), 0))
+    over = _body(_salted([True]), _LAST_SECOND + 1)
+    assert _fixed_presentation(over) is None
+    with pytest.raises(CertificateFormatError) as caught:
+        _decoded_presentation(over)
+    assert (
+        caught.value.message == "a presentation is [licence, disclosures, proof, time, signature]"
+    )
+    for seconds in (23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32):
+        assert _read_alike(_body(_salted(["é"]), seconds))
+        assert _fixed_presentation(_body(_salted(["x"]), seconds))[4] == seconds  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, 7, -1, b"bytes", ["p", "x"], {"a": 1}, 1.5, cbor2.CBORTag(18, b"")],
+    ids=repr,
+)
+def test_fixed_reader_declines_values_other_than_text_and_booleans(value: Any) -> None:
+    assert _fixed_presentation(_body(_salted(["x", value]))) is None
+
+
+@pytest.mark.parametrize(
+    "item",
+    [[b"s" * 15, 0, "x"], [b"s" * 17, 0, "x"], [b"s" * 16, 0], [b"s" * 16, 0, "x", 1], b"x"],
+    ids=repr,
+)
+def test_fixed_reader_declines_disclosures_of_another_shape(item: Any) -> None:
+    assert _fixed_presentation(_body([item])) is None
+
+
+def test_fixed_reader_declines_bodies_of_another_shape() -> None:
+    good = [b"L", [], b"", 0, b"S"]
+    assert _read_alike(cbor2.dumps(good, canonical=True))
+    for body in (good[:4], [*good, b""], ["L", *good[1:]], [*good[:3], -1, b"S"]):
+        assert _fixed_presentation(cbor2.dumps(body, canonical=True)) is None
+    assert _fixed_presentation(b"") is None
+    assert _fixed_presentation(cbor2.dumps(good, canonical=True) + b"\x00") is None
+
+
+def test_fixed_reader_declines_every_longer_head_and_the_decoder_refuses_it() -> None:
+    """Each head written one size longer than it needs: never canonical."""
+    heads = [
+        (b"\x85\x41L", b"\x85\x58\x01L"),  # the licence's length
+        (b"\x81\x83", b"\x98\x01\x83"),  # the number of disclosures
+        (b"\x00\x61x", b"\x18\x00\x61x"),  # a disclosure's index
+        (b"\x61x", b"\x78\x01x"),  # a text value's length
+        (b"\x40\x00", b"\x40\x18\x00"),  # the time
+    ]
+    raw = cbor2.dumps([b"L", [[b"s" * 16, 0, "x"]], b"", 0, b"S"], canonical=True)
+    assert _read_alike(raw)
+    for short, long in heads:
+        assert raw.count(short) == 1
+        changed = raw.replace(short, long)
+        assert _fixed_presentation(changed) is None
+        with pytest.raises(CertificateFormatError) as caught:
+            _decoded_presentation(changed)
+        assert caught.value.message == "the CBOR data is not in canonical form"
+
+
+def test_fixed_reader_never_reads_a_changed_byte_otherwise_than_the_decoder(
+    world: World, credential: SelectiveCredential
+) -> None:
+    raw = _raw(world.device.present(credential, [*TRAFFIC, "licence_class_includes_C1"]).text)
+    assert _read_alike(raw)
+    for i in range(len(raw)):
+        assert _fixed_presentation(raw[:i]) is None
+        for changed in (
+            raw[:i] + raw[i + 1 :],
+            raw[:i] + b"\x00" + raw[i:],
+            raw[:i] + bytes([raw[i] ^ 0x01]) + raw[i + 1 :],
+            raw[:i] + bytes([raw[i] ^ 0x20]) + raw[i + 1 :],
+        ):
+            _read_alike(changed)  # asserts agreement whenever it reads
+
+
+def _claims(status: bool = True, changes: dict[Any, Any] | None = None) -> dict[Any, Any]:
+    selective: dict[str, Any] = {"c": b"c" * 32, "r": b"r" * 16, "s": 5, "t": "driving-licence"}
+    if not status:
+        del selective["s"]
+    claims: dict[Any, Any] = {4: 1_938_095_999, 5: 1_793_808_000, 6: 1_796_484_065}
+    claims[SELECTIVE_CLAIM] = selective
+    claims.update(changes or {})
+    return claims
+
+
+def _claims_alike(payload: bytes) -> bool:
+    fixed = _fixed_claims(payload)
+    if fixed is None:
+        return False
+    assert fixed == codec._parse_canonical(payload, max_depth=16, reason="cwt")
+    return True
+
+
+def test_fixed_claims_read_what_the_issuer_signs(credential: SelectiveCredential) -> None:
+    message = codec.decode_cose(credential.signed, canonical=True)
+    assert _claims_alike(message.payload)
+    assert _fixed_claims(message.payload) == dict(message.claims)
+    for status in (True, False):
+        assert _claims_alike(cbor2.dumps(_claims(status), canonical=True))
+
+
+@given(
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 2**64 - 1),
+    st.integers(0, 2**64 - 1),
+    st.binary(max_size=40),
+    st.binary(max_size=40),
+    st.none() | st.integers(0, 2**64 - 1),
+    st.text(max_size=30),
+)
+def test_fixed_claims_read_every_claims_of_that_shape_as_the_decoder(  # noqa: PLR0917
+    exp: int, nbf: int, iat: int, device: bytes, root: bytes, index: int | None, name: str
+) -> None:
+    selective: dict[str, Any] = {"c": device, "r": root, "t": name}
+    if index is not None:
+        selective["s"] = index
+    claims = {4: exp, 5: nbf, 6: iat, SELECTIVE_CLAIM: selective}
+    assert _claims_alike(cbor2.dumps(claims, canonical=True))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        _claims(changes={1: "CN"}),
+        _claims(changes={7: b"cti"}),
+        {k: v for k, v in _claims().items() if k != 6},
+        {**_claims(), SELECTIVE_CLAIM: {**_claims()[SELECTIVE_CLAIM], "x": 1}},
+        {**_claims(), SELECTIVE_CLAIM: {"c": b"c", "t": "x"}},
+        {**_claims(), SELECTIVE_CLAIM: {"r": b"r", "s": 1, "t": "x"}},
+        {**_claims(), SELECTIVE_CLAIM: {"c": b"c", "r": b"r", "s": -1, "t": "x"}},
+        {**_claims(), SELECTIVE_CLAIM: {"c": "c", "r": b"r", "t": "x"}},
+        {**_claims(), SELECTIVE_CLAIM: {"c": b"c", "r": "r", "t": "x"}},
+        {**_claims(), SELECTIVE_CLAIM: {"c": b"c", "r": b"r", "t": b"x"}},
+        {**_claims(), SELECTIVE_CLAIM: {"c": b"c", "r": b"r", "s": True, "t": "x"}},
+        {**_claims(), -65537: {"c": b"c", "r": b"r", "t": "x"}},
+        {**_claims(), 4: -1},
+        {**_claims(), 5: 1.5},
+        {**_claims(), 6: "now"},
+        [1, 2],
+    ],
+    ids=repr,
+)
+def test_fixed_claims_decline_claims_of_another_shape(claims: Any) -> None:
+    payload = cbor2.dumps(claims, canonical=True)
+    assert _fixed_claims(payload) is None
+    assert _fixed_claims(payload + b"\x00") is None
+
+
+def test_fixed_claims_never_read_a_changed_byte_otherwise_than_the_decoder() -> None:
+    payload = cbor2.dumps(_claims(), canonical=True)
+    for i in range(len(payload)):
+        assert _fixed_claims(payload[:i]) is None
+        for changed in (
+            payload[:i] + payload[i + 1 :],
+            payload[:i] + b"\x00" + payload[i:],
+            payload[:i] + bytes([payload[i] ^ 0x01]) + payload[i + 1 :],
+            payload[:i] + bytes([payload[i] ^ 0x20]) + payload[i + 1 :],
+        ):
+            try:
+                _claims_alike(changed)
+            except CertificateFormatError:  # the decoder refuses what the reader read
+                pytest.fail(f"the fixed reader read bytes the decoder refuses: {changed.hex()}")
+
+
+def test_fixed_claims_decline_every_longer_head() -> None:
+    payload = cbor2.dumps(_claims(), canonical=True)
+    for short, long in (
+        (b"\x61t\x6f", b"\x61t\x78\x0f"),  # the type name's length
+        (b"\x61s\x05", b"\x61s\x18\x05"),  # the status index
+        (b"\x61r\x50", b"\x61r\x58\x10"),  # the root's length
+    ):
+        assert payload.count(short) == 1
+        changed = payload.replace(short, long)
+        assert _fixed_claims(changed) is None
+        with pytest.raises(CertificateFormatError) as caught:
+            codec._parse_canonical(changed, max_depth=16, reason="cwt")
+        assert caught.value.message == "the CBOR data is not in canonical form"
+
+
+def test_disclosable_items_are_worked_out_once_per_type_in_a_bounded_memo(world: World) -> None:
+    run = world.verifier()._presentations()
+    assert world.verifier()._presentations()._items == {}  # each verifier its own memo
+    kind = LicenceRegistry.default().get("driving-licence")
+    assert run._items_of(kind) == disclosable_items(kind) == ITEMS
+    assert run._items_of(kind) is run._items_of(kind)  # the same tuple: worked out once
+    for _ in range(100):  # equal types that are other objects each get their own entry
+        other = dataclasses.replace(kind)
+        assert run._items_of(other) == ITEMS
+        assert len(run._items) <= 64
+    registry = LicenceRegistry.default()
+    for name in ("resident-id-card", "passport"):
+        assert run._items_of(registry.get(name)) == disclosable_items(registry.get(name))

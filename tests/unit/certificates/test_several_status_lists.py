@@ -11,6 +11,7 @@ assert the exact error class, code and ``reason``.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -367,3 +368,30 @@ def test_presentation_of_an_issuer_with_no_list_given_is_status_unknown(world: W
     assert caught.value.context["reason"] == "no_list_for_issuer"
     report = verifier.inspect_presentation(world.device.present(fs, TRAFFIC).text)
     assert (report.ok, report.code) == (False, "certificate.status_unknown")
+
+
+def test_status_list_signers_of_an_issuer_are_its_keys_not_withdrawn_once_per_issuer() -> None:
+    """A verifier works the kids out once per trusted issuer object, in a bounded memo."""
+    keys = [SigningKey.generate("ES256").verifying_key for _ in range(3)]
+    issuer = TrustedIssuer(
+        Agency("广东省公安厅交通管理局", "114400000069445123"),
+        (
+            TrustedKey.for_key(keys[0], {"driving-licence"}),
+            dataclasses.replace(TrustedKey.for_key(keys[1], {"driving-licence"}), withdrawn=True),
+            TrustedKey.for_key(keys[2], {"driving-licence"}),
+        ),
+    )
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    trust = TrustList((issuer,), 1, now, now + timedelta(days=1))
+    verifier = CertificateVerifier(trust)
+    kids = verifier._current_kids(issuer)
+    assert kids == {keys[0].kid, keys[2].kid}
+    assert verifier._current_kids(issuer) is kids
+    for _ in range(300):  # equal issuers that are other objects: the memo stays bounded
+        other = TrustedIssuer(issuer.agency, issuer.keys)
+        assert verifier._current_kids(other) == kids
+        assert len(verifier._issuer_kids) <= 256
+    assert (
+        CertificateVerifier(TrustList((issuer,), 1, now, now + timedelta(days=1)))._issuer_kids
+        == {}
+    )

@@ -21,6 +21,17 @@ from govkit.keys import SigningKey, VerifyingKey
 from govkit.keys._keys import _P256_P
 
 P256 = SigningKey.generate("ES256")
+
+
+def _url_alphabet_key() -> SigningKey:
+    """A P-256 key whose ``x`` has a ``-`` or ``_`` (else its standard-alphabet form is itself)."""
+    while True:
+        key = SigningKey.generate("ES256")
+        if set(key.verifying_key.to_jwk()["x"]) & {"-", "_"}:
+            return key
+
+
+URL_ALPHABET = _url_alphabet_key()
 ED25519 = SigningKey.generate("EdDSA")
 
 
@@ -71,6 +82,7 @@ def _with(jwk: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def _cases() -> dict[str, Any]:
     ec = P256.verifying_key.to_jwk()
     ed = ED25519.verifying_key.to_jwk()
+    url = URL_ALPHABET.verifying_key.to_jwk()
     x, y = _numbers()
     other = SigningKey.generate("ES256").verifying_key.to_jwk()
     flipped = ec["x"][:-1] + ("B" if ec["x"][-1] == "A" else "A")  # other trailing bits
@@ -82,7 +94,7 @@ def _cases() -> dict[str, Any]:
         "non_canonical_trailing_bits_x": _with(ec, x=flipped),
         "non_canonical_trailing_bits_ed": _with(ed, x=ed["x"][:-1] + "B"),
         "padded_x": _with(ec, x=ec["x"] + "="),
-        "standard_alphabet_x": _with(ec, x=ec["x"].replace("-", "+").replace("_", "/")),
+        "standard_alphabet_x": _with(url, x=url["x"].replace("-", "+").replace("_", "/")),
         "plus_in_kid": _with(ec, kid="+" + ec["kid"][1:]),
         "x_too_short": _with(ec, x=ec["x"][:-4]),
         "x_too_long": _with(ec, x=ec["x"] + "AAAA"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import sha256 as _sha256
+from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 from govkit._aio import offload
 from govkit._encoding import b64_decode, b64_encode
@@ -619,6 +621,12 @@ class _Walk:
     chunk) before it, which are compared with the stored nodes at the end. The
     stored tiles of a built-in store (each complete one; a tile is only used once
     the log reaches its end) are compared with the same recomputed nodes.
+
+    On a built-in store the database makes a chunk's comparisons (stored nodes and
+    tiles against the recomputed ones, row by row, returning counts), in a helper
+    thread while the next chunk is read and hashed; a range it does not confirm is
+    compared here row by row, in chunk order, so the difference reported is the one
+    a pass without the helper reports.
     """
 
     def __init__(self, store: AuditStore, sizes: Iterable[int], deep: bool) -> None:
@@ -632,26 +640,53 @@ class _Walk:
         self.high: dict[Node, bytes] = {}  # recomputed nodes of level >= _HIGH_LEVEL
 
     def run(self, progress: Callable[[int, int], None] | None) -> None:
+        if self.tiled is None:
+            self._run(progress, None)
+            return
+        # The stored nodes and tiles of a chunk are compared by the database, in one
+        # statement that a helper thread runs while the next chunk is hashed (the
+        # database works without holding the interpreter's lock; the helper never
+        # waits for a read of this thread, nor this thread for its). Its answers are
+        # taken in chunk order, and a range it does not confirm is compared here as
+        # without it, so the first difference reported is the same.
+        with ThreadPoolExecutor(1, thread_name_prefix="govkit-verify") as helper:
+            self._run(progress, helper)
+
+    def _run(
+        self, progress: Callable[[int, int], None] | None, helper: ThreadPoolExecutor | None
+    ) -> None:
         total = self.store.size()
+        queued: Callable[[], Callable[[], None]] | None = None  # hands on the last comparison
         stack: list[tuple[int, bytes]] = []  # perfect subtrees of leaves [0, start)
         late: list[tuple[int, int, bytes]] = []
         if 0 in self.wanted:
             self.roots[0] = EMPTY_ROOT
+        # node_hash, inlined (this loop is most of the work): a copy of a SHA-256 state
+        # that has taken the 0x01 prefix, given both children (cheaper than a new hash).
+        interior = _sha256(b"\x01").copy
         start = 0
         while start < total:
             end = min(start + _VERIFY_CHUNK, total)
-            levels = [self._leaves(start, end)]
+            rows = self._rows(start, end)
+            settle = queued() if queued is not None else None  # compared while we hash
+            levels = [self._leaves(start, end, rows)]
             while len(levels[-1]) > 1:
-                below = levels[-1]
-                levels.append(  # node_hash, inlined: this loop is most of the work
-                    [
-                        _sha256(b"\x01" + below[i] + below[i + 1]).digest()
-                        for i in range(0, len(below) - 1, 2)
-                    ]
-                )
-            self._compare_chunk(start, levels)
-            if self.tiled is not None:
-                self._compare_tiles(self.tiled, start, end, levels)
+                # An odd last node (of a partial chunk) has no parent here; the roots
+                # take it from its own level.
+                pairs = iter(levels[-1])
+                parents: list[bytes] = []
+                keep = parents.append
+                for left, right in zip(pairs, pairs, strict=False):
+                    state = interior()
+                    state.update(left + right)
+                    keep(state.digest())
+                levels.append(parents)
+            if settle is not None:
+                settle()
+            if self.tiled is None or helper is None:
+                self._compare_chunk(start, levels)
+            else:
+                queued = self._comparison(helper, self.tiled, start, end, levels)
             base = [digest for _, digest in stack]
             for size in sorted(s for s in self.wanted if start < s <= end):
                 inside = [
@@ -668,6 +703,8 @@ class _Walk:
             start = end
             if progress is not None:
                 progress(end, total)
+        if queued is not None:
+            queued()()
         self._compare_late(late)
         if self.tiled is not None:
             self.high.update(((level, index), digest) for level, index, digest in late)
@@ -676,20 +713,34 @@ class _Walk:
         if total % _VERIFY_CHUNK == 0:
             self.roots[total] = fold([digest for _, digest in stack]) if stack else EMPTY_ROOT
 
-    def _leaves(self, start: int, end: int) -> list[bytes]:
+    def _rows(self, start: int, end: int) -> list[tuple[Any, ...]] | list[StoredEntry]:
+        """Entries ``[start, end)``: the rows :meth:`_leaves` checks."""
+        if self.deep or not isinstance(self.store, _SqlStore):
+            return self.store.entries(start, end)
+        return self.store.leaf_rows(start, end)
+
+    def _leaves(
+        self, start: int, end: int, read: list[tuple[Any, ...]] | list[StoredEntry]
+    ) -> list[bytes]:
         """Check entries ``[start, end)``: dense, each hashing to its leaf; return the leaves."""
         if self.deep or not isinstance(self.store, _SqlStore):
-            return self._checked_leaves(start, end, self.store.entries(start, end))
-        rows = self.store.leaf_rows(start, end)
+            return self._checked_leaves(start, end, cast("list[StoredEntry]", read))
+        rows = cast("list[tuple[Any, ...]]", read)
+        leaf = _sha256(b"\x00").copy  # leaf_hash, inlined as node_hash in run()
+        leaves: list[bytes] = []
+        keep = leaves.append
         try:
-            leaves = [_sha256(b"\x00" + entry).digest() for _, _, entry in rows]
+            for _, _, entry in rows:
+                state = leaf()
+                state.update(entry)
+                keep(state.digest())
         except TypeError:  # a damaged column: report it in order
             return self._checked_leaves(start, end, self.store.entries(start, end))
         if (
             len(rows) != end - start
             or rows[0][0] != start
             or rows[-1][0] != end - 1
-            or leaves != [digest for _, digest, _ in rows]
+            or leaves != list(map(itemgetter(1), rows))
         ):
             return self._checked_leaves(start, end, self.store.entries(start, end))
         return leaves  # indexes are unique and sorted: first and last prove them dense
@@ -711,30 +762,77 @@ class _Walk:
 
     def _compare_chunk(self, start: int, levels: list[list[bytes]]) -> None:
         for level in range(1, len(levels)):
-            nodes = levels[level]
-            first = start >> level
-            expected = list(zip(range(first, first + len(nodes)), nodes, strict=True))
-            stored = self.store.node_range(level, first, first + len(nodes))
-            if stored != expected:
-                self._node_failure(level, dict(expected), dict(stored))
+            self._compare_level(start, level, levels[level])
 
-    def _compare_tiles(
-        self, store: _SqlStore, start: int, end: int, levels: list[list[bytes]]
-    ) -> None:
-        """Compare the stored tiles inside chunk ``[start, end)``; keep its high nodes."""
-        for band in range(_CHUNK_BANDS):
+    def _compare_level(self, start: int, level: int, nodes: list[bytes]) -> None:
+        first = start >> level
+        expected = list(zip(range(first, first + len(nodes)), nodes, strict=True))
+        stored = self.store.node_range(level, first, first + len(nodes))
+        if stored != expected:
+            self._node_failure(level, expected, stored)
+
+    def _comparison(
+        self,
+        helper: ThreadPoolExecutor,
+        store: _SqlStore,
+        start: int,
+        end: int,
+        levels: list[list[bytes]],
+    ) -> Callable[[], Callable[[], None]]:
+        """Chunk ``[start, end)``'s comparison: its stored nodes and tiles (those inside it)
+        against ``levels``. Keeps its high nodes; returns what hands the comparison to
+        ``helper`` and returns what waits for the answer and settles it."""
+        nodes = [
+            (level, start >> level, b"".join(levels[level])) for level in range(1, len(levels))
+        ]
+        bands = range(_CHUNK_BANDS)
+        tiles = []
+        for band in bands:
             top = (band + 1) * TILE_HEIGHT
-            for index, hashes in store.tile_range(band, start >> top, end >> top):
-                parts: list[bytes] = []
-                for level in range(band * TILE_HEIGHT, top):
-                    count = 1 << (top - level)
-                    first = index * count - (start >> level)
-                    parts.extend(levels[level][first : first + count])
-                if hashes != b"".join(parts):
-                    self._tile_failure(band, index)
+            indexes = range(start >> top, end >> top)
+            tiles.append((band, indexes.start, self._tiles_of(band, start, indexes, levels)))
         for level in range(_HIGH_LEVEL, len(levels)):
             first = start >> level
             self.high.update(((level, first + i), d) for i, d in enumerate(levels[level]))
+
+        def begin() -> Callable[[], None]:
+            answer = helper.submit(store.confirmed, nodes, tiles)
+
+            def settle() -> None:
+                answers = answer.result()
+                for (level, _, _), same in zip(nodes, answers, strict=False):
+                    if not same:
+                        self._compare_level(start, level, levels[level])
+                for band, same in zip(bands, answers[len(nodes) :], strict=True):
+                    if not same:
+                        self._compare_band(store, band, start, end, levels)
+
+            return settle
+
+        return begin
+
+    def _compare_band(
+        self, store: _SqlStore, band: int, start: int, end: int, levels: list[list[bytes]]
+    ) -> None:
+        """Compare the stored tiles of ``band`` inside chunk ``[start, end)``, one by one."""
+        top = (band + 1) * TILE_HEIGHT
+        for index, hashes in store.tile_range(band, start >> top, end >> top):
+            if hashes != self._tiles_of(band, start, (index,), levels):
+                self._tile_failure(band, index)
+
+    @staticmethod
+    def _tiles_of(
+        band: int, start: int, indexes: Iterable[int], levels: list[list[bytes]]
+    ) -> bytes:
+        """The recomputed tiles ``indexes`` of ``band`` inside the chunk from ``start``, joined."""
+        top = (band + 1) * TILE_HEIGHT
+        parts: list[bytes] = []
+        for index in indexes:
+            for level in range(band * TILE_HEIGHT, top):
+                count = 1 << (top - level)
+                first = index * count - (start >> level)
+                parts.extend(levels[level][first : first + count])
+        return b"".join(parts)
 
     def _compare_high_tiles(self, store: _SqlStore, total: int) -> None:
         """Compare the stored tiles of the bands above a chunk, complete at ``total``."""
@@ -781,9 +879,15 @@ class _Walk:
                 )
                 return
 
-    def _node_failure(self, level: int, want: dict[int, bytes], got: dict[int, bytes]) -> None:
+    def _node_failure(
+        self, level: int, expected: list[tuple[int, bytes]], stored: list[tuple[int, bytes]]
+    ) -> None:
         if self.node_error is None:
-            bad = min(i for i in want if want[i] != got.get(i))
+            want, got = dict(expected), dict(stored)
+            bad = min((i for i in want if want[i] != got.get(i)), default=None)
+            if bad is None:  # every node there, with rows beside them (at a REAL index)
+                pairs = zip(expected, stored, strict=False)
+                bad = next((e[0] for e, s in pairs if e != s), expected[-1][0])
             self.node_error = NodeMismatch(
                 "a stored Merkle node is missing or wrong", level=level, index=bad
             )

@@ -797,6 +797,62 @@ class _SqlStore:
             return rows  # already the right types (the common case: verify_log reads every node)
         return [(int(i), _blob(h)) for i, h in rows]
 
+    def confirmed(
+        self, nodes: Sequence[tuple[int, int, bytes]], tiles: Sequence[tuple[int, int, bytes]]
+    ) -> list[bool]:
+        """Whether stored nodes and tiles are exactly the given ones, in one statement.
+
+        ``nodes`` holds ``(level, start, hashes)``: the 32-byte nodes expected at
+        indexes ``start, start + 1, ...`` of ``level`` (>= 1), concatenated; such a
+        range is confirmed only when the store holds one row per index, each with an
+        integer index and that hash. ``tiles`` holds ``(band, start, hashes)``: the
+        expected tiles (``TILE_BYTES`` each) of indexes ``start, ...`` of ``band``,
+        concatenated; confirmed when every stored one equals its part (a tile the
+        store lacks is not looked for, as in :meth:`tile_range`). The database
+        compares them and returns one row of counts (one step, so a thread waiting
+        for it leaves the interpreter to others). One answer per range, nodes first;
+        False means "not confirmed": :meth:`node_range` and :meth:`tile_range` tell
+        what differs. Not part of :class:`AuditStore` (used by
+        :func:`~govkit.audit.verify_log`).
+        """
+        blob = "?::bytea" if self._db.postgres else "?"
+        # A tampered SQLite row may hold a REAL index: it never counts as a match.
+        integral = "" if self._db.postgres else "typeof(idx) = 'integer' AND "
+        # Each range: its stored rows and the matching ones, as stored * 2**32 + matching.
+        counts: list[str] = []
+        params: list[Any] = []
+        wanted: list[int | None] = []  # rows each range must have (None: those stored)
+        for level, start, hashes in nodes:
+            count, rest = divmod(len(hashes), HASH_SIZE)
+            if level < 1 or rest:
+                return [False] * (len(nodes) + len(tiles))
+            counts.append(
+                f"(SELECT count(*) * {1 << 32} + count(CASE WHEN {integral}hash = "
+                f"substr({blob}, CAST((idx - ?) * {HASH_SIZE} + 1 AS INTEGER), {HASH_SIZE}) "
+                "THEN 1 END) FROM audit_nodes WHERE level = ? AND idx >= ? AND idx < ?)"
+            )
+            params += [hashes, start, level, start, start + count]
+            wanted.append(count)
+        for band, start, hashes in tiles if self._tiles else ():  # version 1: no tiles
+            count, rest = divmod(len(hashes), TILE_BYTES)
+            if rest:
+                return [False] * (len(nodes) + len(tiles))
+            base = tile_key(band, start)
+            counts.append(
+                f"(SELECT count(*) * {1 << 32} + count(CASE WHEN hashes = "
+                f"substr({blob}, CAST((tile - ?) * {TILE_BYTES} + 1 AS INTEGER), {TILE_BYTES}) "
+                "THEN 1 END) FROM audit_tiles WHERE tile >= ? AND tile < ?)"
+            )
+            params += [hashes, base, base, base + count]
+            wanted.append(None)
+        found = self._read(f"SELECT {', '.join(counts)}", params)[0] if counts else ()
+        answers = []
+        for value, need in zip(found, wanted, strict=True):
+            stored, matching = divmod(int(value), 1 << 32)
+            answers.append(stored == matching and (need is None or stored == need))
+        answers += [True] * (len(nodes) + len(tiles) - len(wanted))  # version 1: no tiles
+        return answers
+
     def entries(self, start: int, end: int) -> list[StoredEntry]:
         rows = self._read(
             f"SELECT idx, {_ENTRY_COLUMNS} FROM audit_entries "

@@ -300,6 +300,39 @@ def test_deleted_interior_node_is_a_node_mismatch(db: Path, verifier: NoteVerifi
     assert_detected(db, verifier, NodeMismatch, "nodes")
 
 
+def test_interior_node_bytes_shifted_into_the_next_row_are_a_node_mismatch(
+    db: Path, verifier: NoteVerifier
+) -> None:
+    """The rows of level 1 still join to the same bytes: each row is compared on its own."""
+    (first,), (second,) = sql(db, "SELECT hash FROM audit_nodes WHERE level = 1 AND idx < 2")
+    sql(db, "UPDATE audit_nodes SET hash = ? WHERE level = 1 AND idx = 0", first[:31])
+    sql(db, "UPDATE audit_nodes SET hash = ? WHERE level = 1 AND idx = 1", first[31:] + second)
+    assert_detected(db, verifier, NodeMismatch, "nodes")
+
+
+def test_interior_node_moved_to_a_fractional_index_is_a_node_mismatch(
+    db: Path, verifier: NoteVerifier
+) -> None:
+    """Node (1, 2) keeps its hash at index 1.5: as many rows, but (1, 2) is gone."""
+    sql(db, "UPDATE audit_nodes SET idx = 1.5 WHERE level = 1 AND idx = 2")
+    assert sql(db, "SELECT typeof(idx) FROM audit_nodes WHERE level = 1 AND idx = 1.5") == [
+        ("real",)
+    ]
+    assert_detected(db, verifier, NodeMismatch, "nodes")
+
+
+def test_interior_node_copied_to_a_fractional_index_is_a_node_mismatch(
+    db: Path, verifier: NoteVerifier
+) -> None:
+    """Every node of level 1 is there and right; an extra row (1, 2.5) copies (1, 2)."""
+    ((copied,),) = sql(db, "SELECT hash FROM audit_nodes WHERE level = 1 AND idx = 2")
+    sql(db, "INSERT INTO audit_nodes (level, idx, hash) VALUES (1, 2.5, ?)", copied)
+    assert_detected(db, verifier, NodeMismatch, "nodes")
+    with pytest.raises(NodeMismatch) as caught:
+        verify_log(db, verifiers=[verifier])
+    assert caught.value.context == {"level": 1, "index": 3}  # where the rows part
+
+
 # --- query columns ---------------------------------------------------------------------------
 
 

@@ -229,6 +229,72 @@ def test_a_changed_tile_above_the_verification_chunk_is_caught(
     assert caught.value.context == {"band": 1, "index": 2}
 
 
+@pytest.mark.parametrize(
+    ("chunk_0", "chunk_1", "context"),
+    [
+        (("tile", 0, 100), ("node", 1, 4096 + 7), {"band": 0, "index": 100}),
+        (("node", 3, 20), ("tile", 0, 128 + 3), {"level": 3, "index": 20}),
+        (("node", 12, 1), ("node", 1, 4096), {"level": 12, "index": 1}),
+    ],
+)
+def test_the_first_difference_in_chunk_order_is_reported(
+    store: SQLiteStore,
+    chunk_0: tuple[str, int, int],
+    chunk_1: tuple[str, int, int],
+    context: dict[str, int],
+) -> None:
+    # verify_log has the database compare a chunk's stored nodes and tiles (in a helper
+    # thread) while it hashes the next chunk: what it reports is still the first
+    # difference of a pass in index order, here one in the first chunk of 8,192 leaves.
+    path = Path(store.url.removeprefix("sqlite:///"))
+    signer = NoteSigner.generate(ORIGIN)
+    log = AuditLog(store, origin=ORIGIN, signer=signer)
+    fill(store, 0, [2 * 8192 + 100])
+    log.checkpoint()
+    for kind, where, index in (chunk_1, chunk_0):
+        if kind == "tile":
+            _flip(path, where, index)
+        else:
+            sql(
+                path,
+                "UPDATE audit_nodes SET hash = ? WHERE level = ? AND idx = ?",
+                bytes(32),
+                where,
+                index,
+            )
+    with pytest.raises(NodeMismatch) as caught:
+        verify_log(log, verifiers=[signer.verifier])
+    assert caught.value.context == context
+
+
+def test_the_database_confirms_only_nodes_and_tiles_equal_row_by_row(store: SQLiteStore) -> None:
+    path = Path(store.url.removeprefix("sqlite:///"))
+    fill(store, 0, [200])
+    leaves = leaves_of(200)
+    level_1 = [node_of(leaves, 1, i) for i in range(100)]
+    tiles = b"".join(expected_tile(leaves, 0, i) for i in range(3))
+    assert store.confirmed([(1, 0, b"".join(level_1))], [(0, 0, tiles)]) == [True, True]
+    # a tile the store lacks (the fourth is not complete) is not looked for
+    assert store.confirmed([], [(0, 1, tiles[TILE_BYTES:] + bytes(TILE_BYTES))]) == [True]
+    assert store.confirmed([], [(0, 0, bytes(TILE_BYTES))]) == [False]
+    assert store.confirmed([(1, 0, b"".join(level_1) + bytes(32))], []) == [False]  # 101 rows?
+    assert store.confirmed([(1, 1, b"".join(level_1[1:]))], []) == [True]
+    assert store.confirmed([(1, 0, b"".join(level_1)[:-1])], []) == [False]  # not whole hashes
+    # the same bytes in other rows: a byte moved from one row into the next
+    sql(path, "UPDATE audit_nodes SET hash = ? WHERE level = 1 AND idx = 0", level_1[0][:31])
+    sql(
+        path,
+        "UPDATE audit_nodes SET hash = ? WHERE level = 1 AND idx = 1",
+        level_1[0][31:] + level_1[1],
+    )
+    assert store.confirmed([(1, 0, b"".join(level_1))], []) == [False]
+    assert store.confirmed([(1, 2, b"".join(level_1[2:]))], []) == [True]
+    # a node moved to a REAL index between its neighbours, hash and count unchanged
+    sql(path, "UPDATE audit_nodes SET idx = 4.5 WHERE level = 1 AND idx = 5")
+    assert store.confirmed([(1, 2, b"".join(level_1[2:]))], []) == [False]
+    assert store.confirmed([(1, 6, b"".join(level_1[6:]))], []) == [True]
+
+
 def test_proofs_use_the_node_rows_when_a_tile_is_damaged(store: SQLiteStore) -> None:
     path = Path(store.url.removeprefix("sqlite:///"))
     signer = NoteSigner.generate(ORIGIN)

@@ -70,6 +70,10 @@ NOTES = (
     f"vs joserfc {joserfc.__version__}: jwt.decode(algorithms=[alg]) + typ by hand +\n"
     "JWTClaimsRegistry(leeway=30; iss, aud, exp, iat, nbf, sub, jti essential), the key\n"
     "imported once. Equivalent and only-govkit checks as for PyJWT.\n"
+    "The same token is verified each time: govkit's verifier remembers the parsed header\n"
+    "of tokens that verified (an issuer signs with one of a few identical headers), so\n"
+    "after the first call it decodes only payload and signature; the key lookup, the\n"
+    "signature and every claim check run on every call, and nothing else is remembered.\n"
     "Targets: govkit >= 0.90 x PyJWT, >= 1.2 x joserfc, and >= 0.8 x raw (EdDSA),\n"
     ">= 0.7 x raw (ES256), >= 0.5 x raw (PS256, RS256)."
 )

@@ -349,7 +349,9 @@ def _module_containers() -> dict[str, object]:
     return {
         name: copy.deepcopy(value)
         for name, value in vars(codec).items()
-        if isinstance(value, (dict, list, set, bytearray)) and not name.startswith("__")
+        if isinstance(value, (dict, list, set, bytearray))
+        and not name.startswith("__")
+        and "mutmut" not in name  # `make mutate`'s own tables of mutants
     }
 
 

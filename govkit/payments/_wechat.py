@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from govkit._http import FetchError, SourcePolicy, check_url, fetch, settle
 from govkit._json import loads_object
-from govkit.clock import Clock, SystemClock, require_aware, resolve_time
+from govkit.clock import Clock, SystemClock, resolve_time
 from govkit.errors import (
     ConfigurationError,
     KeysError,
@@ -30,12 +30,14 @@ from govkit.errors import (
     PaymentTimestampStale,
 )
 from govkit.keys import KeyRecord, KeyRing, SigningKey, VerifyingKey
+from govkit.payments._crypto import b64decode_strict
 from govkit.payments._event import (
     Acknowledgement,
     EventKind,
     PaymentEvent,
     Provider,
     header,
+    parse_unix,
 )
 from govkit.payments._keys import (
     PUBLIC_KEY_PREFIX,
@@ -455,9 +457,7 @@ def verify_wechat_signature(
         raise PaymentMalformed("the Wechatpay-Signature-Type is not supported")
     if stamp is None:
         raise PaymentMalformed("the Wechatpay-Timestamp header is missing")
-    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:  # parse_unix, inline
-        raise PaymentMalformed("Wechatpay-Timestamp is missing or not a Unix timestamp")
-    timestamp = int(stamp)
+    timestamp = parse_unix(stamp, "Wechatpay-Timestamp")
     if not nonce or not serial or len(nonce) > 64 or len(serial) > 128:
         raise PaymentMalformed("the Wechatpay-Nonce or Wechatpay-Serial header is missing")
     if abs(now.timestamp() - timestamp) >= tolerance:
@@ -468,10 +468,7 @@ def verify_wechat_signature(
     if not isinstance(body, bytes) or len(body) > _MAX_BODY:
         raise PaymentMalformed("the body is missing or too large")
     verifies = keys._entry(serial, now)[1]  # the ring's key, its check prepared once
-    try:  # b64decode_strict, inline
-        signed = binascii.a2b_base64(signature, strict_mode=True)
-    except ValueError:
-        raise PaymentMalformed("the signature is not base64") from None
+    signed = b64decode_strict(signature, "the signature")
     # the header texts as sent (a leading zero stays), each line ending in "\n"
     if not verifies(signed, b"\n".join((stamp.encode(), nonce.encode(), body, b""))):
         raise PaymentSignatureInvalid("the WeChat Pay callback signature does not verify")
@@ -534,9 +531,7 @@ class WeChatPayV3:
             PaymentMerchantMismatch: the plaintext names another ``mchid``.
             PaymentKeyRefreshFailed: a due certificate download failed.
         """
-        now = self._clock.now() if at is None else at  # resolve_time, inline
-        if type(now) is not datetime or now.tzinfo is not UTC:
-            now = require_aware(now, "clock.now()" if at is None else "at")
+        now = resolve_time(self._clock, at)
         verify_wechat_signature(self.keys, headers, body, now, self._tolerance)
         return self._normalise(body)
 
@@ -641,42 +636,22 @@ def _transaction_event(
     if type(amount) is not dict or type(state) is not str or not state:
         raise PaymentMalformed("the resource has no amount or trade_state")
     transaction_id = get("transaction_id")
-    # _rfc3339, inline: this runs on every payment callback
-    text = get("success_time")
-    if not isinstance(text, str) or not text:
-        text = envelope.get("create_time")
-        if not isinstance(text, str):
-            raise PaymentMalformed("the callback has no time")
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise PaymentMalformed("a time is not RFC 3339") from None
-    if when.tzinfo is None:
-        raise PaymentMalformed("a time has no offset")
-    try:  # noqa: SIM105 - contextlib.suppress would cost a context manager per callback
-        when = when.astimezone(UTC)  # in UTC already, PaymentEvent keeps it as it is
-    except OverflowError:  # PaymentEvent refuses it, after checking the other fields
-        pass
-    total = amount.get
+    occurred_at = _rfc3339(get("success_time"), envelope.get("create_time"))
     # PaymentEvent checks the rest: texts non-empty without control characters,
     # amounts non-negative integers (never bool or float), the currency [A-Z]{3}.
-    # Its arguments by position, in its own order (quicker than by name):
     return PaymentEvent(
-        _WECHATPAY,  # provider
-        event_id,
-        _TRADE_KINDS.get(state, _OTHER),  # kind
-        get("out_trade_no"),  # type: ignore[arg-type]  # order_id
-        total("total"),  # type: ignore[arg-type]  # amount
-        total("currency", "CNY"),  # currency
-        when,  # occurred_at
-        None if transaction_id == "" else transaction_id,  # transaction_id
-        total("payer_total"),  # payer_amount
-        None,  # total
-        None,  # refunded_total
-        get("mchid") or get("sp_mchid") or None,  # merchant_id
-        None,  # refund_id
-        state[:64],  # status
-        envelope,  # raw
+        provider=_WECHATPAY,
+        event_id=event_id,
+        kind=_TRADE_KINDS.get(state, _OTHER),
+        order_id=get("out_trade_no"),  # type: ignore[arg-type]
+        transaction_id=None if transaction_id == "" else transaction_id,
+        amount=amount.get("total"),  # type: ignore[arg-type]
+        currency=amount.get("currency", "CNY"),
+        payer_amount=amount.get("payer_total"),
+        occurred_at=occurred_at,
+        merchant_id=get("mchid") or get("sp_mchid") or None,
+        status=state[:64],
+        raw=envelope,
     )
 
 

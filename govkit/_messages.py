@@ -1076,6 +1076,15 @@ DETAILS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "签发方标识与所有端点均使用 https，或对本机回环地址使用 http（{count} 个地址中 "
             "{loopback} 个）",
         ),
+        "fapi.https_missing": (
+            "missing, so not shown to be https: {names}",
+            "缺少以下端点，无法确认使用 https：{names}",
+        ),
+        "fapi.https_wrong": (
+            "not https (nor http to a loopback host), or carrying credentials or a "
+            "fragment: {names}",
+            "以下地址不是 https（也不是对本机回环地址的 http），或带有凭据或片段：{names}",
+        ),
         "fapi.par": (
             "pushed authorization requests are required",
             "要求使用推送授权请求（PAR）",

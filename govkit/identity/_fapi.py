@@ -173,7 +173,9 @@ def _endpoints(metadata: Mapping[str, Any]) -> Iterator[tuple[str, object]]:
 def _https(metadata: Mapping[str, Any], issuer: str) -> Check:
     missing = [name for name in _REQUIRED_ENDPOINTS if name not in metadata]
     if missing:
-        return _failed("https", f"missing, so not shown to be https: {', '.join(missing)}")
+        return Check.described(
+            "https", False, "fapi.https_missing", _NOT_FAPI, names=", ".join(missing)
+        )
     wrong: list[str] = []
     loopback = 0
     urls = [("issuer", issuer), *_endpoints(metadata)]
@@ -186,10 +188,8 @@ def _https(metadata: Mapping[str, Any], issuer: str) -> Check:
         if urlsplit(str(value)).scheme.lower() == "http":
             loopback += 1
     if wrong:
-        return _failed(
-            "https",
-            "not https (nor http to a loopback host), or carrying credentials or a "
-            f"fragment: {', '.join(sorted(wrong))}",
+        return Check.described(
+            "https", False, "fapi.https_wrong", _NOT_FAPI, names=", ".join(sorted(wrong))
         )
     if loopback:
         return Check.described(

@@ -246,6 +246,9 @@ def test_endpoint_the_fetcher_would_refuse_fails_https(value: str) -> None:
     https = next(c for c in report.checks if c.name == "https")
     assert (https.ok, https.code) == (False, "oidc.not_fapi")
     assert https.detail.endswith(": token_endpoint")
+    assert https.detail_in("zh") == (
+        "以下地址不是 https（也不是对本机回环地址的 http），或带有凭据或片段：token_endpoint"
+    )
 
 
 def test_plain_http_issuer_fails() -> None:

@@ -1085,6 +1085,77 @@ DETAILS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
             "fragment: {names}",
             "以下地址不是 https（也不是对本机回环地址的 http），或带有凭据或片段：{names}",
         ),
+        "fapi.issuer_missing": ("the document has no issuer", "文档没有签发方标识"),
+        "fapi.issuer_other": (
+            "the document names another issuer ({named}), not {issuer}",
+            "文档的签发方标识是另一个（{named}），而不是 {issuer}",
+        ),
+        "fapi.par_missing": (
+            "no pushed_authorization_request_endpoint (RFC 9126)",
+            "没有 pushed_authorization_request_endpoint（RFC 9126）",
+        ),
+        "fapi.par_optional": (
+            "require_pushed_authorization_requests is not true: requests without PAR are accepted",
+            "require_pushed_authorization_requests 不为 true：不经 PAR 的请求也会被接受",
+        ),
+        "fapi.pkce_unreadable": (
+            "code_challenge_methods_supported is missing or not a list of strings",
+            "code_challenge_methods_supported 缺失或不是字符串列表",
+        ),
+        "fapi.pkce_no_hash": (
+            "no S256 in code_challenge_methods_supported ({methods})",
+            "code_challenge_methods_supported 中没有 S256（{methods}）",
+        ),
+        "fapi.pkce_plain": (
+            "code_challenge_methods_supported also offers plain",
+            "code_challenge_methods_supported 还提供 plain 方式",
+        ),
+        "fapi.client_auth_unreadable": (
+            "token_endpoint_auth_methods_supported is missing (the default is "
+            "client_secret_basic) or not a list of strings",
+            "token_endpoint_auth_methods_supported 缺失（默认为 client_secret_basic）或不是"
+            "字符串列表",
+        ),
+        "fapi.client_auth_no_jwt": (
+            "no private_key_jwt ({methods})",
+            "不支持 private_key_jwt（{methods}）",
+        ),
+        "fapi.client_auth_other": (
+            "also offers methods FAPI 2.0 does not allow: {methods}",
+            "还提供 FAPI 2.0 不允许的认证方式：{methods}",
+        ),
+        "fapi.dpop_missing": (
+            "no dpop_signing_alg_values_supported: DPoP is not offered (mTLS-bound tokens "
+            "are not recognised by this check)",
+            "没有 dpop_signing_alg_values_supported：未提供 DPoP（本检查不识别绑定 mTLS 的令牌）",
+        ),
+        "fapi.dpop_weak": (
+            "DPoP proofs may use none or HMAC: {algs}",
+            "DPoP 证明可使用 none 或 HMAC：{algs}",
+        ),
+        "fapi.iss_parameter_missing": (
+            "authorization_response_iss_parameter_supported is not true (RFC 9207): the "
+            "client cannot tell which provider answered (mix-up)",
+            "authorization_response_iss_parameter_supported 不为 true（RFC 9207）：客户端无法"
+            "分辨是哪个提供方作答（混淆攻击）",
+        ),
+        "fapi.signing_missing": (
+            "id_token_signing_alg_values_supported is missing",
+            "缺少 id_token_signing_alg_values_supported",
+        ),
+        "fapi.signing_malformed": (
+            "not a list of strings: {names}",
+            "以下不是字符串列表：{names}",
+        ),
+        "fapi.signing_weak": ("none or HMAC offered: {weak}", "提供了 none 或 HMAC：{weak}"),
+        "fapi.algorithms_unreadable": (
+            "the signing algorithm lists cannot be read",
+            "无法读取签名算法列表",
+        ),
+        "fapi.algorithms_other": (
+            "algorithms outside PS256, ES256 and EdDSA: {other}",
+            "PS256、ES256 和 EdDSA 以外的算法：{other}",
+        ),
         "fapi.par": (
             "pushed authorization requests are required",
             "要求使用推送授权请求（PAR）",

@@ -141,8 +141,9 @@ def _string_list(metadata: Mapping[str, Any], name: str) -> list[str] | None:
     return None
 
 
-def _failed(name: str, detail: str, code: str = _NOT_FAPI) -> Check:
-    return Check.failed(name, code, detail)
+def _failed(name: str, key: str, code: str = _NOT_FAPI, /, **values: object) -> Check:
+    """The failed check ``name``: its detail is the catalogue message ``key`` (en and zh)."""
+    return Check.described(name, False, key, code, **values)
 
 
 def _issuer(metadata: Mapping[str, Any], issuer: str) -> Check:
@@ -150,11 +151,13 @@ def _issuer(metadata: Mapping[str, Any], issuer: str) -> Check:
     if named == issuer:
         return Check.described("issuer_identifier", True, "fapi.issuer", issuer=issuer)
     if named is None:
-        return _failed("issuer_identifier", "the document has no issuer", OidcDiscoveryError.code)
+        return _failed("issuer_identifier", "fapi.issuer_missing", OidcDiscoveryError.code)
     return _failed(
         "issuer_identifier",
-        f"the document names another issuer ({_shown(named)}), not {issuer}",
+        "fapi.issuer_other",
         OidcDiscoveryError.code,
+        named=_shown(named),
+        issuer=issuer,
     )
 
 
@@ -200,43 +203,32 @@ def _https(metadata: Mapping[str, Any], issuer: str) -> Check:
 
 def _par(metadata: Mapping[str, Any]) -> Check:
     if not isinstance(metadata.get("pushed_authorization_request_endpoint"), str):
-        return _failed("par", "no pushed_authorization_request_endpoint (RFC 9126)")
+        return _failed("par", "fapi.par_missing")
     if metadata.get("require_pushed_authorization_requests") is not True:
-        return _failed(
-            "par",
-            "require_pushed_authorization_requests is not true: requests without PAR are accepted",
-        )
+        return _failed("par", "fapi.par_optional")
     return Check.described("par", True, "fapi.par")
 
 
 def _pkce(metadata: Mapping[str, Any]) -> Check:
     methods = _string_list(metadata, "code_challenge_methods_supported")
     if methods is None:
-        return _failed(
-            "pkce", "code_challenge_methods_supported is missing or not a list of strings"
-        )
+        return _failed("pkce", "fapi.pkce_unreadable")
     if "S256" not in methods:
-        return _failed("pkce", f"no S256 in code_challenge_methods_supported ({_names(methods)})")
+        return _failed("pkce", "fapi.pkce_no_hash", methods=_names(methods))
     if "plain" in methods:
-        return _failed("pkce", "code_challenge_methods_supported also offers plain")
+        return _failed("pkce", "fapi.pkce_plain")
     return Check.described("pkce", True, "fapi.pkce")
 
 
 def _client_auth(metadata: Mapping[str, Any]) -> Check:
     methods = _string_list(metadata, "token_endpoint_auth_methods_supported")
     if methods is None:
-        return _failed(
-            "client_auth",
-            "token_endpoint_auth_methods_supported is missing (the default is "
-            "client_secret_basic) or not a list of strings",
-        )
+        return _failed("client_auth", "fapi.client_auth_unreadable")
     if "private_key_jwt" not in methods:
-        return _failed("client_auth", f"no private_key_jwt ({_names(methods)})")
+        return _failed("client_auth", "fapi.client_auth_no_jwt", methods=_names(methods))
     others = [m for m in methods if m not in _FAPI_CLIENT_AUTH]
     if others:
-        return _failed(
-            "client_auth", f"also offers methods FAPI 2.0 does not allow: {_names(others)}"
-        )
+        return _failed("client_auth", "fapi.client_auth_other", methods=_names(others))
     return Check.described("client_auth", True, "fapi.client_auth", methods=_names(methods))
 
 
@@ -247,24 +239,16 @@ def _weak(alg: str) -> bool:
 def _dpop(metadata: Mapping[str, Any]) -> Check:
     algs = _string_list(metadata, "dpop_signing_alg_values_supported")
     if not algs:
-        return _failed(
-            "dpop",
-            "no dpop_signing_alg_values_supported: DPoP is not offered (mTLS-bound tokens "
-            "are not recognised by this check)",
-        )
+        return _failed("dpop", "fapi.dpop_missing")
     weak = [a for a in algs if _weak(a)]
     if weak:
-        return _failed("dpop", f"DPoP proofs may use none or HMAC: {_names(weak)}")
+        return _failed("dpop", "fapi.dpop_weak", algs=_names(weak))
     return Check.described("dpop", True, "fapi.dpop", algs=_names(algs))
 
 
 def _iss_parameter(metadata: Mapping[str, Any]) -> Check:
     if metadata.get("authorization_response_iss_parameter_supported") is not True:
-        return _failed(
-            "iss_parameter",
-            "authorization_response_iss_parameter_supported is not true (RFC 9207): the "
-            "client cannot tell which provider answered (mix-up)",
-        )
+        return _failed("iss_parameter", "fapi.iss_parameter_missing")
     return Check.described("iss_parameter", True, "fapi.iss_parameter")
 
 
@@ -295,22 +279,22 @@ def _grouped(lists: Mapping[str, list[str]], wanted: Callable[[str], bool]) -> s
 def _signing_algorithms(metadata: Mapping[str, Any]) -> Check:
     lists, malformed = _signing_lists(metadata)
     if "id_token_signing_alg_values_supported" not in lists and not malformed:
-        return _failed("signing_algorithms", "id_token_signing_alg_values_supported is missing")
+        return _failed("signing_algorithms", "fapi.signing_missing")
     if malformed:
-        return _failed("signing_algorithms", f"not a list of strings: {', '.join(malformed)}")
+        return _failed("signing_algorithms", "fapi.signing_malformed", names=", ".join(malformed))
     weak = _grouped(lists, _weak)
     if weak:
-        return _failed("signing_algorithms", f"none or HMAC offered: {weak}")
+        return _failed("signing_algorithms", "fapi.signing_weak", weak=weak)
     return Check.described("signing_algorithms", True, "fapi.signing_algorithms", count=len(lists))
 
 
 def _fapi_algorithms(metadata: Mapping[str, Any]) -> Check:
     lists, malformed = _signing_lists(metadata)
     if malformed or not lists:
-        return _failed("fapi_algorithms", "the signing algorithm lists cannot be read")
+        return _failed("fapi_algorithms", "fapi.algorithms_unreadable")
     other = _grouped(lists, lambda alg: alg not in _FAPI_ALGORITHMS)
     if other:
-        return _failed("fapi_algorithms", f"algorithms outside PS256, ES256 and EdDSA: {other}")
+        return _failed("fapi_algorithms", "fapi.algorithms_other", other=other)
     return Check.described("fapi_algorithms", True, "fapi.fapi_algorithms")
 
 

@@ -251,6 +251,122 @@ def test_endpoint_the_fetcher_would_refuse_fails_https(value: str) -> None:
     )
 
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize(
+    ("change", "check", "english"),
+    [
+        (lambda d: d.pop("issuer"), "issuer_identifier", "the document has no issuer"),
+        (
+            lambda d: d.update(issuer="https://other.example"),
+            "issuer_identifier",
+            "the document names another issuer (https://other.example), not " + ISSUER,
+        ),
+        (
+            lambda d: d.pop("pushed_authorization_request_endpoint"),
+            "par",
+            "no pushed_authorization_request_endpoint (RFC 9126)",
+        ),
+        (
+            lambda d: d.update(require_pushed_authorization_requests=False),
+            "par",
+            "require_pushed_authorization_requests is not true: requests without PAR are accepted",
+        ),
+        (
+            lambda d: d.update(code_challenge_methods_supported="S256"),
+            "pkce",
+            "code_challenge_methods_supported is missing or not a list of strings",
+        ),
+        (
+            lambda d: d.update(code_challenge_methods_supported=["plain"]),
+            "pkce",
+            "no S256 in code_challenge_methods_supported (plain)",
+        ),
+        (
+            lambda d: d.update(code_challenge_methods_supported=["S256", "plain"]),
+            "pkce",
+            "code_challenge_methods_supported also offers plain",
+        ),
+        (
+            lambda d: d.pop("token_endpoint_auth_methods_supported"),
+            "client_auth",
+            "token_endpoint_auth_methods_supported is missing (the default is "
+            "client_secret_basic) or not a list of strings",
+        ),
+        (
+            lambda d: d.update(token_endpoint_auth_methods_supported=["client_secret_basic"]),
+            "client_auth",
+            "no private_key_jwt (client_secret_basic)",
+        ),
+        (
+            lambda d: d.update(
+                token_endpoint_auth_methods_supported=["private_key_jwt", "client_secret_post"]
+            ),
+            "client_auth",
+            "also offers methods FAPI 2.0 does not allow: client_secret_post",
+        ),
+        (
+            lambda d: d.pop("dpop_signing_alg_values_supported"),
+            "dpop",
+            "no dpop_signing_alg_values_supported: DPoP is not offered (mTLS-bound tokens "
+            "are not recognised by this check)",
+        ),
+        (
+            lambda d: d.update(dpop_signing_alg_values_supported=["ES256", "HS256"]),
+            "dpop",
+            "DPoP proofs may use none or HMAC: HS256",
+        ),
+        (
+            lambda d: d.pop("authorization_response_iss_parameter_supported"),
+            "iss_parameter",
+            "authorization_response_iss_parameter_supported is not true (RFC 9207): the "
+            "client cannot tell which provider answered (mix-up)",
+        ),
+        (
+            lambda d: d.pop("id_token_signing_alg_values_supported"),
+            "signing_algorithms",
+            "id_token_signing_alg_values_supported is missing",
+        ),
+        (
+            lambda d: d.update(userinfo_signing_alg_values_supported="ES256"),
+            "signing_algorithms",
+            "not a list of strings: userinfo_signing_alg_values_supported",
+        ),
+        (
+            lambda d: d.update(id_token_signing_alg_values_supported=["ES256", "none"]),
+            "signing_algorithms",
+            "none or HMAC offered: id_token_signing_alg_values_supported: none",
+        ),
+        (
+            lambda d: d.update(userinfo_signing_alg_values_supported="ES256"),
+            "fapi_algorithms",
+            "the signing algorithm lists cannot be read",
+        ),
+        (
+            lambda d: d.update(id_token_signing_alg_values_supported=["RS256", "ES256"]),
+            "fapi_algorithms",
+            "algorithms outside PS256, ES256 and EdDSA: id_token_signing_alg_values_supported: "
+            "RS256",
+        ),
+    ],
+)
+def test_each_failed_check_says_why_in_english_and_chinese(
+    change: Any, check: str, english: str
+) -> None:
+    """A clerk reading Chinese sees why a check failed, not the English text (the English
+    detail and the code are unchanged)."""
+    document = fapi_document()
+    change(document)
+    found = next(c for c in inspect_fapi2_discovery(document, ISSUER).checks if c.name == check)
+    assert found.ok is False
+    assert found.code == ("oidc.discovery" if check == "issuer_identifier" else "oidc.not_fapi")
+    assert found.detail == english
+    chinese = found.detail_in("zh")
+    assert CJK.search(chinese), chinese
+    assert chinese != english
+
+
 def test_plain_http_issuer_fails() -> None:
     issuer = "http://id.example.gov.cn"
     found = failed(fapi_document(issuer), issuer)

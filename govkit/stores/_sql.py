@@ -32,7 +32,6 @@ engines. What this module guarantees, the same for every store:
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import sqlite3
 import threading
@@ -240,8 +239,9 @@ def _postgres_error(exc: BaseException, errors: Errors, doing: str) -> GovkitErr
     return errors.failed(message, engine=POSTGRESQL, sqlstate=state)
 
 
-@functools.lru_cache(maxsize=512)
 def _pg(statement: str) -> str:
+    """``statement`` with PostgreSQL's ``%s`` placeholders (a replace costs less than a
+    memo lookup would save; house rule 5: no module-level caches)."""
     return statement.replace("?", "%s")
 
 
@@ -281,14 +281,20 @@ class Tx:
         """Rows changed by the last statement (-1 when the engine does not say)."""
         return int(self._cursor.rowcount)
 
-    def lock(self, key: int) -> None:
+    def lock(self, key: int, key2: int | None = None) -> None:
         """Take the transaction-scoped lock ``key`` (PostgreSQL advisory lock).
 
-        On SQLite every write transaction already holds the database's one write
-        lock (``BEGIN IMMEDIATE``), so this does nothing there.
+        With ``key2``, the lock of the 32-bit pair ``(key, key2)``: PostgreSQL keeps
+        pairs apart from single 64-bit keys (the two key spaces do not overlap). On
+        SQLite every write transaction already holds the database's one write lock
+        (``BEGIN IMMEDIATE``), so this does nothing there.
         """
-        if self.postgres:
+        if self.postgres and key2 is None:
             self._cursor.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+        elif self.postgres:
+            self._cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s::integer, %s::integer)", (key, key2)
+            )
 
 
 # --- databases ----------------------------------------------------------------------

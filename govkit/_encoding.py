@@ -26,20 +26,22 @@ tested against, not used on the hot path (they are about four times slower).
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
+from binascii import a2b_base64
 from operator import getitem
 from typing import Any, Final
 
 from govkit.errors import EncodingError
 
 __all__ = [
+    "B64URL_TRANSLATION",
     "b45decode",
     "b45encode",
     "b64_decode",
     "b64_encode",
     "b64url_decode",
+    "b64url_decode_translated",
     "b64url_encode",
     "canonical_json",
     "int_from_b64url",
@@ -49,13 +51,18 @@ __all__ = [
     "uscc_check_character",
 ]
 
-_B64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_B64URL_VALUE = {char: value for value, char in enumerate(_B64URL_ALPHABET)}
-_B64URL_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
-# Padding that completes a final group of 0, 2 or 3 characters, and the mask of the
-# unused low bits its last character carries (RFC 4648 section 3.5).
-_B64URL_PAD = ("", "", "==", "=")
-_B64URL_UNUSED_BITS = (0, 0, 0b1111, 0b11)
+#: base64url to standard base64 (RFC 4648 table 2 to table 1), with ``+``, ``/`` and
+#: ``=`` (which base64url does not have) made ``!``, which strict base64 refuses.
+B64URL_TRANSLATION: Final = bytes.maketrans(b"-_+/=", b"+/!!!")
+#: The padding that completes a final group of 0, 2 or 3 characters (1 is never valid).
+_B64_PAD: Final = (b"", b"", b"==", b"=")
+#: The low bits a final group of 2 or 3 characters leaves unused (RFC 4648 section 3.5),
+#: and each standard base64 byte's value (translated base64url only holds those).
+_B64_UNUSED_BITS: Final = (0, 0, 0b1111, 0b11)
+_B64_VALUE: Final = bytes(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".find(bytes([i])) % 64
+    for i in range(256)
+)
 _B64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
@@ -66,25 +73,38 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str | bytes, *, what: str = "base64url") -> bytes:
     """Strictly decode unpadded base64url; refuse padding, whitespace and stray bits."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("ascii")
-        except UnicodeDecodeError:
-            raise EncodingError(f"{what} is not ASCII") from None
-    tail = len(text) % 4
-    # The characters that become standard base64 once translated are refused here;
-    # strict_mode refuses every other character outside the alphabet (non-ASCII,
-    # white space, controls), faster than a regular expression over the whole text.
-    if tail == 1 or "+" in text or "/" in text or "=" in text:
+    if isinstance(text, str):
+        if text.isascii():
+            return b64url_decode_translated(
+                text.encode("ascii").translate(B64URL_TRANSLATION), what
+            )
         raise EncodingError(f"{what} is not valid unpadded base64url")
+    if not isinstance(text, bytes):
+        raise TypeError(f"{what} must be str or bytes")
+    if not text.isascii():
+        raise EncodingError(f"{what} is not ASCII")
+    return b64url_decode_translated(text.translate(B64URL_TRANSLATION), what)
+
+
+def b64url_decode_translated(data: bytes, what: str = "base64url") -> bytes:
+    """The strict base64url decoder, given ASCII ``data`` translated by
+    :data:`B64URL_TRANSLATION` (so a caller can translate a whole token once and
+    decode its parts from slices).
+
+    Refused, with :class:`~govkit.errors.EncodingError`: a length of 4n+1, any
+    character outside base64url (``+``, ``/`` and padding included; the translation
+    made them ``!``; strict mode refuses that and every other byte outside standard
+    base64, white space and controls included) and non-zero unused low bits in the
+    last character, so each byte string has exactly one accepted spelling.
+    """
+    tail = len(data) % 4
     try:
-        raw = binascii.a2b_base64(
-            (text + _B64URL_PAD[tail]).encode("ascii").translate(_B64URL_TO_STANDARD),
-            strict_mode=True,
-        )
-    except (binascii.Error, ValueError):  # UnicodeEncodeError is a ValueError
+        if tail == 1:
+            raise ValueError(what)
+        raw = a2b_base64(data + _B64_PAD[tail], strict_mode=True)
+    except ValueError:  # binascii.Error is one
         raise EncodingError(f"{what} is not valid unpadded base64url") from None
-    if tail and _B64URL_VALUE[text[-1]] & _B64URL_UNUSED_BITS[tail]:
+    if tail and _B64_VALUE[data[-1]] & _B64_UNUSED_BITS[tail]:
         raise EncodingError(f"{what} has non-canonical trailing bits")
     return raw
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -141,26 +141,28 @@ class IdentityClaims:
     ) -> IdentityClaims:
         """Claims from :class:`~govkit.identity.TokenVerifier`, which has checked every field.
 
-        Skips :meth:`__post_init__`'s re-validation (it costs about 3 us per token) and
-        sets the slots directly; ``extra`` must already be a read-only mapping and times
-        aware UTC datetimes.
+        Skips :meth:`__post_init__`'s re-validation (it costs about 3 us per token):
+        the slots are filled on an :class:`_UnfrozenClaims` (no frozen
+        ``__setattr__``), which then becomes an ``IdentityClaims``. ``extra`` must
+        already be a read-only mapping and times aware UTC datetimes.
         """
-        claims: IdentityClaims = object.__new__(cls)
-        _SET_ISSUER(claims, issuer)
-        _SET_SUBJECT(claims, subject)
-        _SET_AUDIENCE(claims, audience)
-        _SET_ASSURANCE(claims, assurance)
-        _SET_AMR(claims, amr)
-        _SET_SCOPE(claims, scope)
-        _SET_ISSUED_AT(claims, issued_at)
-        _SET_NOT_BEFORE(claims, not_before)
-        _SET_EXPIRES_AT(claims, expires_at)
-        _SET_TOKEN_ID(claims, token_id)
-        _SET_PROFILE(claims, profile)
-        _SET_KID(claims, kid)
-        _SET_CONFIRMATION_JKT(claims, confirmation_jkt)
-        _SET_EXTRA(claims, extra)
-        return claims
+        claims: Any = object.__new__(_UnfrozenClaims)
+        claims.issuer = issuer
+        claims.subject = subject
+        claims.audience = audience
+        claims.assurance = assurance
+        claims.amr = amr
+        claims.scope = scope
+        claims.issued_at = issued_at
+        claims.not_before = not_before
+        claims.expires_at = expires_at
+        claims.token_id = token_id
+        claims.profile = profile
+        claims.kid = kid
+        claims.confirmation_jkt = confirmation_jkt
+        claims.extra = extra
+        claims.__class__ = cls
+        return claims  # type: ignore[no-any-return]
 
     def has_scope(self, *scopes: str) -> bool:
         """Whether the token grants every one of ``scopes``."""
@@ -186,24 +188,12 @@ class IdentityClaims:
         }
 
 
-def _slot_setter(name: str) -> Callable[[IdentityClaims, Any], None]:
-    """The setter of ``IdentityClaims``' slot ``name`` (its ``__setattr__`` refuses: frozen)."""
-    setter: Callable[[IdentityClaims, Any], None] = vars(IdentityClaims)[name].__set__
-    return setter
+class _UnfrozenClaims:
+    """:class:`IdentityClaims`' slots without its frozen ``__setattr__``, for
+    :meth:`IdentityClaims._verified`: plain attribute stores fill one, then its
+    ``__class__`` becomes ``IdentityClaims``. CPython allows that assignment exactly
+    when the two classes have the same slots over the same base (the same memory
+    layout), which this class has by construction.
+    """
 
-
-# For IdentityClaims._verified.
-_SET_ISSUER: Final = _slot_setter("issuer")
-_SET_SUBJECT: Final = _slot_setter("subject")
-_SET_AUDIENCE: Final = _slot_setter("audience")
-_SET_ASSURANCE: Final = _slot_setter("assurance")
-_SET_AMR: Final = _slot_setter("amr")
-_SET_SCOPE: Final = _slot_setter("scope")
-_SET_ISSUED_AT: Final = _slot_setter("issued_at")
-_SET_NOT_BEFORE: Final = _slot_setter("not_before")
-_SET_EXPIRES_AT: Final = _slot_setter("expires_at")
-_SET_TOKEN_ID: Final = _slot_setter("token_id")
-_SET_PROFILE: Final = _slot_setter("profile")
-_SET_KID: Final = _slot_setter("kid")
-_SET_CONFIRMATION_JKT: Final = _slot_setter("confirmation_jkt")
-_SET_EXTRA: Final = _slot_setter("extra")
+    __slots__ = IdentityClaims.__slots__

@@ -8,7 +8,6 @@ its own govkit error and nothing in a token can choose a key or an algorithm.
 
 from __future__ import annotations
 
-import binascii
 import functools
 import hashlib
 import hmac
@@ -19,6 +18,7 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -26,7 +26,13 @@ import jwt
 import jwt.algorithms
 
 from govkit._aio import offload
-from govkit._encoding import b64url_decode, b64url_encode, canonical_json
+from govkit._encoding import (
+    B64URL_TRANSLATION,
+    b64url_decode,
+    b64url_decode_translated,
+    b64url_encode,
+    canonical_json,
+)
 from govkit._json import loads_object
 from govkit._messages import DETAILS
 from govkit.audit import AuditEvent, AuditLog
@@ -105,6 +111,8 @@ _MAX_JTI: Final = 256
 _MAX_CLAIM_DEPTH: Final = 16  # TokenVerifier refuses deeper JSON; never issue it
 _MAX_NUMERIC_DATE: Final = LAST_UNIX_SECOND  # 9999-12-31T23:59:59Z, the last datetime
 _MAX_LEEWAY: Final = timedelta(minutes=5)
+#: The claims TokenVerifier requires, read at once (KeyError: one is missing).
+_REQUIRED_CLAIMS: Final = itemgetter("exp", "iat", "iss", "aud", "sub", "jti", "acr")
 #: Distinct headers a TokenVerifier remembers (an issuer uses one per signing key).
 _HEADER_MEMO: Final = 16
 _PAIRWISE_CONTEXT: Final = b"govkit.identity.pairwise-subject/v1"
@@ -536,40 +544,22 @@ class _Jws:
 #: which passed the type, header and ``kid`` checks, its ``kid`` and its ``alg`` member.
 _KnownHeader = tuple[dict[str, Any], str, object]
 
-#: base64url to standard base64 (RFC 4648 table 2 to table 1), with ``+``, ``/`` and
-#: ``=`` (which base64url does not have) made ``!``, which strict base64 refuses.
-_B64URL_STRICT: Final = bytes.maketrans(b"-_+/=", b"+/!!!")
-#: The padding that completes a final group of 0, 2 or 3 characters (1 is never valid).
-_B64_PAD: Final = (b"", b"", b"==", b"=")
-#: The low bits a final group of 2 or 3 characters leaves unused (RFC 4648 section 3.5),
-#: and each standard base64 byte's value (translated base64url only holds those).
-_B64_UNUSED_BITS: Final = (0, 0, 0b1111, 0b11)
-_B64_VALUE: Final = bytes(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".find(bytes([i])) % 64
-    for i in range(256)
-)
+#: base64url to standard base64, with ``+``, ``/`` and ``=`` made ``!`` (refused): a
+#: token is translated once, and its parts decoded from slices of the result.
+_B64URL_STRICT: Final = B64URL_TRANSLATION
 
 
 def _decode_part(part: bytes, what: str) -> bytes:
     """One token part, ASCII already translated by :data:`_B64URL_STRICT`, decoded strictly.
 
-    The refusals (and messages) of :func:`govkit._encoding.b64url_decode`: a length of
-    4n+1, a character outside base64url (padding included), non-zero unused bits.
+    :func:`govkit._encoding.b64url_decode_translated` (the one strict base64url
+    decoder, so the refusals and messages of :func:`~govkit._encoding.b64url_decode`),
+    its :class:`~govkit.errors.EncodingError` made ``token.malformed``.
     """
-    tail = len(part) % 4
     try:
-        if tail == 1:
-            raise ValueError(what)
-        raw = binascii.a2b_base64(part + _B64_PAD[tail], strict_mode=True)
-    except (binascii.Error, ValueError):
-        raise MalformedToken(
-            f"token part is not strict base64url: {what} is not valid unpadded base64url"
-        ) from None
-    if tail and _B64_VALUE[part[-1]] & _B64_UNUSED_BITS[tail]:
-        raise MalformedToken(
-            f"token part is not strict base64url: {what} has non-canonical trailing bits"
-        )
-    return raw
+        return b64url_decode_translated(part, what)
+    except EncodingError as exc:
+        raise MalformedToken(f"token part is not strict base64url: {exc.message}") from None
 
 
 def _check_size(token: object, max_bytes: int) -> None:
@@ -1128,22 +1118,33 @@ class TokenVerifier:
         (same order, same errors); any other token goes through :meth:`_check_jws`.
         """
         if type(token) is str and len(token) <= self._max_bytes:
-            encoded_header, _, rest = token.partition(".")
-            entry = self._headers.get(encoded_header)
-            cut = rest.find(".")
-            # A known header is base64url: no "{", no dot. One dot in the rest: 3 parts.
-            if entry is not None and cut >= 0 and rest.find(".", cut + 1) < 0 and rest.isascii():
-                # payload "." signature, as standard base64
-                standard = rest.encode("ascii").translate(_B64URL_STRICT)
-                payload = _decode_part(standard[:cut], "payload")
-                signature = _decode_part(standard[cut + 1 :], "signature")
-                _, kid, alg = entry
-                key = self._key(kid, when)
-                if alg != key.alg or self._algorithms is not None:
-                    self._check_key_alg(alg, key)
-                signing_input = token[: len(encoded_header) + 1 + cut].encode("ascii")
-                _check_signature(signature, signing_input, key)
-                return payload, key, token
+            first = token.find(".")
+            second = token.find(".", first + 1)
+            # A known header is base64url: no "{", no dot. Two dots: three parts.
+            if 0 < first < second and token.find(".", second + 1) < 0 and token.isascii():
+                entry = self._headers.get(token[:first])
+                if entry is not None:
+                    signing_input = token.encode("ascii")
+                    standard = signing_input.translate(_B64URL_STRICT)  # standard base64
+                    signing_input = signing_input[:second]
+                    try:
+                        payload = b64url_decode_translated(standard[first + 1 : second], "payload")
+                        signature = b64url_decode_translated(standard[second + 1 :], "signature")
+                    except EncodingError as exc:
+                        raise MalformedToken(
+                            f"token part is not strict base64url: {exc.message}"
+                        ) from None
+                    _, kid, alg = entry
+                    key = self._key(kid, when)
+                    if alg != key.alg or self._algorithms is not None:
+                        self._check_key_alg(alg, key)
+                    try:
+                        key.verify(signature, signing_input)
+                    except InvalidSignature:
+                        raise TokenSignatureInvalid(
+                            "token signature does not verify", kid=key.kid
+                        ) from None
+                    return payload, key, token
         jws, key = self._check_jws(token, when, _NoTrace())
         return jws.payload, key, jws.text
 
@@ -1271,10 +1272,13 @@ class TokenVerifier:
         name): then they run and raise the error of the first check that fails. Every
         condition below implies theirs, so nothing is accepted here that they refuse.
         """
+        try:
+            exp, iat, iss, aud, sub, jti, acr = _REQUIRED_CLAIMS(claims)
+        except KeyError:
+            return None
         get = claims.get
-        leeway = self._leeway
-        exp, iat = get("exp"), get("iat")
         nbf = get("nbf", iat)  # no nbf: the same checks as iat's
+        limit = now + self._leeway
         if not (
             type(exp) is int
             and type(iat) is int
@@ -1282,22 +1286,17 @@ class TokenVerifier:
             and 0 <= exp <= _MAX_NUMERIC_DATE
             and 0 <= iat <= _MAX_NUMERIC_DATE
             and 0 <= nbf <= _MAX_NUMERIC_DATE
-            and now < exp + leeway
-            and nbf <= now + leeway
-            and iat <= now + leeway
-        ):
-            return None
-        sub, jti, acr = get("sub"), get("jti"), get("acr")
-        aud = get("aud")
-        if (
-            get("iss") != self._issuer
-            or aud not in (self._audience, [self._audience])
-            or type(sub) is not str
-            or not sub
-            or not ("!" <= sub[0] <= "~" or has_visible_character(sub))
-            or type(jti) is not str
-            or not 0 < len(jti) <= _MAX_JTI
-            or type(acr) is not str
+            and now < exp + self._leeway
+            and nbf <= limit
+            and iat <= limit
+            and iss == self._issuer
+            and aud in (self._audience, [self._audience])
+            and type(sub) is str
+            and sub
+            and ("!" <= sub[0] <= "~" or has_visible_character(sub))
+            and type(jti) is str
+            and 0 < len(jti) <= _MAX_JTI
+            and type(acr) is str
         ):
             return None
         level = _LEVEL_OF_ACR.get(acr)
@@ -1337,7 +1336,7 @@ class TokenVerifier:
             key.kid,
             jkt,
             _NO_EXTRA
-            if claims.keys() <= RESERVED_CLAIMS
+            if RESERVED_CLAIMS.issuperset(claims)  # claims.keys() <= RESERVED_CLAIMS, quicker
             else MappingProxyType({k: v for k, v in claims.items() if k not in RESERVED_CLAIMS}),
         )
 

@@ -5,14 +5,20 @@ The base64 vectors are RFC 4648 section 10.
 
 from __future__ import annotations
 
+import base64
 import math
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from govkit._encoding import (
+    B64URL_TRANSLATION,
     b64_decode,
     b64_encode,
     b64url_decode,
+    b64url_decode_translated,
     b64url_encode,
     canonical_json,
     int_from_b64url,
@@ -110,6 +116,64 @@ def test_decoders_refuse_non_ascii_bytes() -> None:
         b64url_decode(b"Zm9v\xff")
     with pytest.raises(EncodingError):
         b64_decode(b"Zm9v\xff")
+
+
+def _reference_b64url_decode(text: str | bytes, what: str) -> bytes:
+    """The strict unpadded base64url decoder written out plainly (a regular expression
+    and the standard library), the oracle of the fast one."""
+    if isinstance(text, bytes):
+        if not text.isascii():
+            raise EncodingError(f"{what} is not ASCII")
+        text = text.decode("ascii")
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text) or len(text) % 4 == 1:
+        raise EncodingError(f"{what} is not valid unpadded base64url")
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url_encode(raw) != text:
+        raise EncodingError(f"{what} has non-canonical trailing bits")
+    return raw
+
+
+#: Every base64url character, the standard ones, padding, white space, a dot, a NUL,
+#: a control, a non-ASCII letter and a lone surrogate.
+B64URL_MIXED = st.text(
+    st.sampled_from(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=. \n\t\x00\x7fé\ud800"
+    ),
+    max_size=14,
+)
+
+
+def _outcome(decode: object, text: str | bytes) -> object:
+    assert callable(decode)
+    try:
+        return decode(text, what="JWK x")
+    except EncodingError as exc:
+        return (exc.code, exc.message)
+
+
+@given(
+    text=B64URL_MIXED
+    | st.binary(max_size=14)
+    | B64URL_MIXED.map(lambda t: t.encode("utf-8", "surrogatepass"))
+)
+def test_b64url_decode_accepts_and_refuses_exactly_as_the_plain_reference(
+    text: str | bytes,
+) -> None:
+    """Same bytes or same code and message as the reference, for text and bytes."""
+    assert _outcome(b64url_decode, text) == _outcome(_reference_b64url_decode, text)
+
+
+@given(text=B64URL_MIXED.filter(str.isascii))
+def test_the_translated_decoder_is_the_decoder_on_translated_ascii(text: str) -> None:
+    """What token parsing calls on slices of a translated token is b64url_decode."""
+    translated = text.encode("ascii").translate(B64URL_TRANSLATION)
+    assert _outcome(b64url_decode, text) == _outcome(b64url_decode_translated, translated)
+
+
+@pytest.mark.parametrize("value", [None, 12, bytearray(b"Zm9v"), ["Zm9v"]])
+def test_b64url_decode_of_what_is_neither_text_nor_bytes_is_a_type_error(value: object) -> None:
+    with pytest.raises(TypeError):
+        b64url_decode(value)  # type: ignore[arg-type]
 
 
 def test_decoding_failure_names_what_was_decoded() -> None:

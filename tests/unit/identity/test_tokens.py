@@ -15,6 +15,7 @@ the attacks proper.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import FrozenInstanceError, dataclass, field, replace
@@ -67,6 +68,7 @@ from govkit.identity import (
     create_dpop_proof,
     pairwise_subject,
 )
+from govkit.identity._claims import _UnfrozenClaims
 from govkit.identity._tokens import _B64URL_STRICT, _decode_part, _NoTrace
 from govkit.keys import KeyRing, SigningKey, VerifyingKey, ecdsa_der_to_raw
 from govkit.testing import FixedClock
@@ -1805,6 +1807,19 @@ def test_verified_claims_set_every_field() -> None:
     assert [getattr(fast, name) for name in fields] == [getattr(built, name) for name in fields]
     with pytest.raises(FrozenInstanceError):
         fast.subject = "x"  # type: ignore[misc]
+    # Filled as an _UnfrozenClaims, it is an IdentityClaims through and through.
+    assert type(fast) is IdentityClaims
+    assert not hasattr(fast, "__dict__")
+    assert replace(fast, token_id="k2") == replace(built, token_id="k2")
+    assert copy.copy(fast) == built
+    with pytest.raises(FrozenInstanceError):
+        object.__getattribute__(fast, "__setattr__")("kid", "x")
+
+
+def test_the_unfrozen_twin_has_exactly_the_slots_of_identity_claims() -> None:
+    """The __class__ assignment in IdentityClaims._verified needs the same layout."""
+    assert _UnfrozenClaims.__slots__ == IdentityClaims.__slots__
+    assert _UnfrozenClaims.__bases__ == IdentityClaims.__bases__ == (object,)
 
 
 #: The letters and digits of base64url (the test adds "-", "_" and what is not base64url).

@@ -272,6 +272,17 @@ class _Pending:
 #: At most this many rows go into one group commit (one call's rows are never split).
 GROUP_MAX_ROWS: Final = 10_000
 
+#: Small appends first: a group commit of more rows than this first takes the batch
+#: gate, a second lock that only such large appends take (SQLite: a ``flock`` of
+#: ``<database>-lock-gate``; PostgreSQL: the advisory lock :func:`batch_gate_key`),
+#: and holds it until its transaction ends. So at most one large append at a time
+#: waits for (or holds) the writers' lock, and a small one never waits behind more
+#: than one large one: the writers' lock is roughly fair, and without the gate a
+#: one-event append waited behind every batch queued before it. Large appends pay
+#: by queuing among themselves at the gate. The value was measured: up to this many
+#: rows hold the writers' lock hardly longer than one row does.
+SMALL_APPEND_ROWS: Final = 4
+
 
 class _GroupCommit:
     """A per-store queue of appends; whoever finds no commit under way commits the queue.
@@ -351,33 +362,56 @@ def _copy_error(exc: BaseException) -> BaseException:
     )
 
 
-# The tree size and its border nodes (perfect_nodes(0, size)) in one statement: bit
-# ``l`` of the size set means node (l, (size >> l) - 1). A row with a NULL level
-# (only) when the log is empty.
+# The tree size, its border nodes (perfect_nodes(0, size)) and the older nodes of the
+# tiles the append completes, in one statement (one round trip under the lock).
+# Rows ``(size, is_border, level, index, hash)``. Border: bit ``l`` of the size set
+# means node (l, (size >> l) - 1); a row with a NULL level (only) when the log is
+# empty. Tiles: the parameter is the number of rows appended, ``k``; a tile of band
+# ``t`` (``w = 6 (t + 1)`` levels of leaves) that began before the size and ends by
+# ``size + k`` is completed by this append, and its nodes from earlier appends are
+# those of its levels wholly before the size (``_SqlStore._tile_rows`` reads any it
+# still lacks, and refuses a log missing them, as before). The ``OFFSET 0`` keeps
+# the lookups of each level a range scan of the primary key (joined, the planner
+# picks a hash join over every node row once the table has statistics).
 _PG_HEAD: Final = (
     "WITH s AS (SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM audit_entries), "
     "b AS (SELECT l AS level, (s.n >> l) - 1 AS idx FROM s, generate_series(0, 62) AS l "
-    "WHERE ((s.n >> l) & 1) = 1) "
-    "SELECT s.n, b.level, b.idx, CASE WHEN b.level = 0 "
+    "WHERE ((s.n >> l) & 1) = 1), "
+    f"r AS (SELECT t.w - {TILE_HEIGHT} + g.rel AS level, "
+    f"((s.n >> t.w) << t.w) >> (t.w - {TILE_HEIGHT} + g.rel) AS lo, "
+    f"s.n >> (t.w - {TILE_HEIGHT} + g.rel) AS hi "
+    f"FROM s, (SELECT {TILE_HEIGHT} * (band + 1) AS w FROM generate_series(0, 9) AS band) t, "
+    f"generate_series(0, {TILE_HEIGHT - 1}) AS g(rel) "
+    "WHERE s.n & ((1::bigint << t.w) - 1) <> 0 "
+    "AND ((s.n >> t.w) + 1) << t.w <= s.n + ?::bigint) "
+    "SELECT s.n, true, b.level, b.idx, CASE WHEN b.level = 0 "
     "THEN (SELECT e.leaf_hash FROM audit_entries e WHERE e.idx = b.idx) "
     "ELSE (SELECT d.hash FROM audit_nodes d WHERE d.level = b.level AND d.idx = b.idx) END "
-    "FROM s LEFT JOIN b ON true"
+    "FROM s LEFT JOIN b ON true "
+    "UNION ALL SELECT s.n, false, r.level, x.idx, x.hash FROM s, r, LATERAL ("
+    "SELECT e.idx, e.leaf_hash AS hash FROM audit_entries e "
+    "WHERE r.level = 0 AND e.idx >= r.lo AND e.idx < r.hi "
+    "UNION ALL SELECT d.idx, d.hash FROM audit_nodes d "
+    "WHERE r.level > 0 AND d.level = r.level AND d.idx >= r.lo AND d.idx < r.hi "
+    "OFFSET 0) x"
 )
 # Entries (indexes from the first one), the nodes and tiles they complete and the
-# clear values (never one of an erased person) in one statement.
+# clear values (never one of an erased person) in one statement. Its parameters go
+# in binary (``%b``): the client prepares them while holding the lock, and dumping
+# 17 arrays as text (bytea as hex) took several ms of that.
 _PG_INSERT: Final = (
     "WITH e AS (INSERT INTO audit_entries (idx, leaf_hash, entry, time_us, actor_id, "
     "actor_type, action, resource_type, resource_id, correlation_id, outcome) "
-    "SELECT ?::bigint + t.o - 1, t.h, t.e, t.tu, t.ai, t.at, t.ac, t.rt, t.ri, t.ci, t.oc "
-    "FROM unnest(?::bytea[], ?::bytea[], ?::bigint[], ?::text[], ?::text[], ?::text[], "
-    "?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY "
+    "SELECT %b::bigint + t.o - 1, t.h, t.e, t.tu, t.ai, t.at, t.ac, t.rt, t.ri, t.ci, t.oc "
+    "FROM unnest(%b::bytea[], %b::bytea[], %b::bigint[], %b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::text[], %b::text[], %b::text[]) WITH ORDINALITY "
     "AS t(h, e, tu, ai, at, ac, rt, ri, ci, oc, o)), "
     "n AS (INSERT INTO audit_nodes (level, idx, hash) "
-    "SELECT * FROM unnest(?::integer[], ?::bigint[], ?::bytea[])), "
-    "k AS (INSERT INTO audit_tiles (tile, hashes) SELECT * FROM unnest(?::bigint[], ?::bytea[]) "
+    "SELECT * FROM unnest(%b::integer[], %b::bigint[], %b::bytea[])), "
+    "k AS (INSERT INTO audit_tiles (tile, hashes) SELECT * FROM unnest(%b::bigint[], %b::bytea[]) "
     "ON CONFLICT (tile) DO UPDATE SET hashes = EXCLUDED.hashes) "
     "INSERT INTO audit_personal (pseudonym, value) SELECT t.p, t.v FROM "
-    "unnest(?::text[], ?::text[]) AS t(p, v) WHERE NOT EXISTS "
+    "unnest(%b::text[], %b::text[]) AS t(p, v) WHERE NOT EXISTS "
     "(SELECT 1 FROM audit_erasures x WHERE x.pseudonym = t.p) ON CONFLICT DO NOTHING"
 )
 
@@ -426,8 +460,9 @@ class _SqlStore:
                 tx.many(statement, rows)
         self._after_write()
 
-    def _writer_lock(self) -> contextlib.AbstractContextManager[object]:
-        """Held around every write transaction (SQLite: the writers' file lock)."""
+    def _writer_lock(self, rows: int = 1) -> contextlib.AbstractContextManager[object]:
+        """Held around every write transaction of ``rows`` rows (SQLite: the writers'
+        file lock, after the batch gate for more than :data:`SMALL_APPEND_ROWS`)."""
         return contextlib.nullcontext()
 
     def _locked_append(self, groups: Sequence[_Pending]) -> list[int]:
@@ -447,7 +482,7 @@ class _SqlStore:
         if self._db.postgres:
             first = self._postgres_append(rows, personal)
         else:
-            with self._writer_lock(), self._db.transaction(deferred_sync=True) as tx:
+            with self._writer_lock(len(rows)), self._db.transaction(deferred_sync=True) as tx:
                 first = int(tx.run("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")[0][0])
                 border = self._border(first, tx.run)
                 for statement, values in self._append_statements(
@@ -465,10 +500,13 @@ class _SqlStore:
         """The PostgreSQL append: three short statements under the lock, then the flush.
 
         Everything that does not depend on the tree size is prepared before the lock;
-        under it run one statement reading the size and the border nodes, one
-        inserting entries, nodes and clear values (arrays, ``unnest``), and the
-        COMMIT, which does not wait for the disk; in the same pipeline, once the lock
-        is gone, a statement waits for the WAL flush (``deferred_sync``).
+        under it run one statement reading the size, the border nodes and the older
+        nodes of the tiles the append completes, one inserting entries, nodes, tiles
+        and clear values (arrays, ``unnest``, sent in binary), and the COMMIT, which
+        does not wait for the disk; in the same pipeline, once the lock is gone, a
+        statement waits for the WAL flush (``deferred_sync``). An append of more than
+        :data:`SMALL_APPEND_ROWS` rows first takes the batch gate, in the same
+        pipeline (:func:`batch_gate_key`).
         """
         columns = (
             [r.leaf_hash for r in rows],
@@ -487,17 +525,23 @@ class _SqlStore:
         # insert, COMMIT and the wait for the WAL flush: one client round trip while
         # the lock is held, which COMMIT releases without waiting for the disk.
         with self._db.transaction(pipeline=True, deferred_sync=True) as tx:
+            if len(rows) > SMALL_APPEND_ROWS:  # small appends first: see SMALL_APPEND_ROWS
+                tx.lock(*batch_gate_key(self._lock_id))
             tx.lock(self._lock_id)
-            head = tx.fetch(_PG_HEAD)
+            head = tx.fetch(_PG_HEAD, (len(leaves),))
             first = int(head[0][0])
-            border = {(int(lvl), int(i)): _blob(h) for _, lvl, i, h in head if h is not None}
+            border: dict[Node, bytes] = {}
+            older: dict[Node, bytes] = {}
+            for _, is_border, lvl, i, h in head:
+                if h is not None:
+                    (border if is_border else older)[(int(lvl), int(i))] = _blob(h)
             if len(border) != first.bit_count():
                 raise AuditStoreError(
                     "the store lacks Merkle nodes it should have (damaged or tampered)",
                     missing=first.bit_count() - len(border),
                 )
             created = integrate(first, border, leaves)
-            tiles = self._tile_rows(first, leaves, created, tx.fetch)
+            tiles = self._tile_rows(first, leaves, created, tx.fetch, older)
             tx.run(
                 _PG_INSERT,
                 (
@@ -629,17 +673,20 @@ class _SqlStore:
         leaves: Sequence[bytes],
         created: Sequence[tuple[int, int, bytes]],
         read: Any,
+        older: Mapping[Node, bytes] | None = None,
     ) -> list[tuple[int, bytes]]:
         """``(key, hashes)`` of every tile that appending ``leaves`` at ``first`` completes.
 
         The tile's nodes come from the new leaves and ``created``; those of earlier
-        appends (a tile the append only finishes) are read from the node rows.
+        appends (a tile the append only finishes) from ``older`` (read in the same
+        transaction) or else from the node rows.
         """
         done = completed_tiles(created)
         if not done or not self._tiles:
             return []
         wanted = [(tile_key(band, index), tile_nodes(band, index)) for band, index in done]
-        known: dict[Node, bytes] = {(lvl, i): h for lvl, i, h in created}
+        known: dict[Node, bytes] = dict(older or {})
+        known.update({(lvl, i): h for lvl, i, h in created})
         missing = []
         for _, nodes in wanted:
             for node in nodes:
@@ -1019,11 +1066,14 @@ class _WriterFileLock:
         self._mutex = threading.Lock()  # one thread of this store at a time
 
     @classmethod
-    def for_database(cls, database: Path, timeout: float) -> _WriterFileLock | None:
-        """The lock beside ``database``; ``None`` where it cannot be had (no flock, no room)."""
+    def for_database(
+        cls, database: Path, timeout: float, suffix: str = "-lock"
+    ) -> _WriterFileLock | None:
+        """The lock file ``<database><suffix>`` (``-lock``: the writers' lock,
+        ``-lock-gate``: the batch gate); ``None`` where there can be no flock."""
         if fcntl is None:  # pragma: no cover - not POSIX
             return None
-        return cls(database.with_name(database.name + "-lock"), timeout)
+        return cls(database.with_name(database.name + suffix), timeout)
 
     def _open(self) -> int:
         return os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
@@ -1037,11 +1087,15 @@ class _WriterFileLock:
         return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
     @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self, timeout: float | None = None) -> Iterator[None]:
         """Hold the lock (created on first use); where the file cannot be created,
-        e.g. in a folder this process may not write, ``BEGIN IMMEDIATE`` alone."""
+        e.g. in a folder this process may not write, ``BEGIN IMMEDIATE`` alone.
+
+        ``timeout`` is what is left of the writer's ``busy_timeout`` (default: all of
+        it) when it already waited for another lock of the same append (the gate).
+        """
         with self._mutex:
-            fd = self._acquire()
+            fd = self._acquire(self._timeout if timeout is None else timeout)
             try:
                 yield
             finally:
@@ -1079,7 +1133,7 @@ class _WriterFileLock:
                 return fd
             os.close(fd)  # a closing writer unlinked it: lock the new file instead
 
-    def _acquire(self) -> int | None:
+    def _acquire(self, timeout: float) -> int | None:
         """The locked file; ``None`` when there can be no lock file (see :meth:`held`)."""
         try:
             fd = self._lock(fcntl.LOCK_NB)
@@ -1109,7 +1163,7 @@ class _WriterFileLock:
             ready.set()
 
         threading.Thread(target=wait, name="govkit-audit-writer-lock", daemon=True).start()
-        ready.wait(self._timeout)
+        ready.wait(timeout)
         with guard:
             if got:
                 return got[0]
@@ -1133,15 +1187,18 @@ class SQLiteStore(_SqlStore):
     """The embedded store: one SQLite file in WAL mode.
 
     Appends are durable and serialised by ``BEGIN IMMEDIATE``; many processes may
-    append to the same file. Writers line up on a ``flock`` of ``<path>-lock``
-    (removed by the last writer to close). An append commits without waiting for the
+    append to the same file. Writers line up on a ``flock`` of ``<path>-lock``;
+    appends of more than ``SMALL_APPEND_ROWS`` (4) rows first take a ``flock`` of
+    ``<path>-lock-gate`` (small appends first; both files are removed by the last
+    writer to close). An append commits without waiting for the
     disk and, after releasing the lock, fdatasyncs the WAL before it returns (the
     connection stays ``synchronous=FULL`` for every other write); writers checkpoint
     the WAL themselves after releasing the lock, every 64 commits and on close.
 
     Args:
         path: the database file (created if missing, unless ``read_only``).
-        busy_timeout: seconds a writer waits for the lock before
+        busy_timeout: seconds a writer waits for the lock (a large append: for the
+            batch gate and the lock together) before
             :class:`~govkit.errors.AuditStoreLocked`.
         durable: ``False`` trades the fsync per commit for speed (``synchronous=NORMAL``).
         read_only: open with ``mode=ro`` and write nothing (also on read-only media,
@@ -1172,8 +1229,14 @@ class SQLiteStore(_SqlStore):
                 busy_timeout=busy_timeout,
             )
         )
+        self._busy_timeout = busy_timeout
         self._file_lock = (
             None if read_only else _WriterFileLock.for_database(self._path, busy_timeout)
+        )
+        self._gate = (
+            None
+            if self._file_lock is None
+            else _WriterFileLock.for_database(self._path, busy_timeout, "-lock-gate")
         )
         self._commits = 0
         self._checkpointing = threading.Lock()
@@ -1194,22 +1257,53 @@ class SQLiteStore(_SqlStore):
         finally:
             self._checkpointing.release()
 
-    def _writer_lock(self) -> contextlib.AbstractContextManager[object]:
+    def _writer_lock(self, rows: int = 1) -> contextlib.AbstractContextManager[object]:
         if self._file_lock is None:
             return contextlib.nullcontext()
-        return self._file_lock.held()
+        if self._gate is None or rows <= SMALL_APPEND_ROWS:
+            return self._file_lock.held()
+        return self._gated(self._file_lock, self._gate)
+
+    @contextlib.contextmanager
+    def _gated(self, lock: _WriterFileLock, gate: _WriterFileLock) -> Iterator[None]:
+        """The batch gate, then the writers' lock: both waits within one ``busy_timeout``.
+
+        The gate is let go after the writers' lock (so the next large append only
+        starts waiting for it once this one is done). A folder that cannot hold the
+        gate's file means no gate (the writers' lock alone, as for a small append).
+        """
+        started = time.monotonic()  # a wait budget, never a timestamp
+        with gate.held():
+            left = max(0.0, self._busy_timeout - (time.monotonic() - started))
+            with lock.held(left):
+                yield
 
     def close(self) -> None:
-        """Close the connection; remove the writers' lock file if no writer holds it."""
+        """Close the connection; remove the lock files (lock, gate) no writer holds."""
         if self._file_lock is not None and self._commits % _CHECKPOINT_EVERY:
             with contextlib.suppress(AuditStoreError):  # what this writer left in the WAL
                 self._db.read("PRAGMA wal_checkpoint(PASSIVE)")
         super().close()
         if self._file_lock is not None:
             self._file_lock.remove()
+        if self._gate is not None:
+            self._gate.remove()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"
+
+
+def batch_gate_key(lock_id: int) -> tuple[int, int]:
+    """The PostgreSQL batch gate of the writers' lock ``lock_id``: a 32-bit key pair.
+
+    The high and low halves of the 64-bit ``lock_id`` as signed 32-bit numbers, so
+    two stores have the same gate only if they have the same lock. PostgreSQL keeps
+    locks keyed by a pair apart from those keyed by one 64-bit number (the two key
+    spaces do not overlap), which govkit uses everywhere else (the writers' lock, the
+    schema lock ``SCHEMA_LOCK``): the gate can meet neither.
+    """
+    low = lock_id & 0xFFFF_FFFF
+    return lock_id >> 32, low - (1 << 32) if low >= 1 << 31 else low
 
 
 class PostgresStore(_SqlStore):
@@ -1217,7 +1311,9 @@ class PostgresStore(_SqlStore):
 
     Appends from any number of processes and hosts are serialised by
     ``pg_advisory_xact_lock`` taken before the tree size is read, inside the
-    transaction that inserts the batch; it commits without waiting for the disk and
+    transaction that inserts the batch (appends of more than ``SMALL_APPEND_ROWS``
+    (4) rows first take the batch gate, a second advisory lock keyed by the pair of
+    the two halves of ``lock_id``: small appends first); it commits without waiting for the disk and
     the append then waits for the WAL flush (``pg_logical_emit_message``), so the
     lock is never held through an fsync. A connection broken by a server restart is
     replaced on the next call.

@@ -8,7 +8,6 @@ its own govkit error and nothing in a token can choose a key or an algorithm.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import math
@@ -753,9 +752,9 @@ class _NoTrace(_Trace):
         """Do nothing: :meth:`TokenVerifier.verify` reports by raising."""
 
 
-@functools.cache
 def _placeholders(key: str) -> tuple[str, ...]:
-    """The placeholders of the detail ``key``'s English message, in order."""
+    """The placeholders of the detail ``key``'s English message, in order (worked out
+    each time: only :meth:`TokenVerifier.inspect` records details; house rule 5)."""
     return tuple(n for _, n, _, _ in string.Formatter().parse(DETAILS[key][0]) if n)
 
 

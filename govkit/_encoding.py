@@ -47,6 +47,7 @@ __all__ = [
     "int_from_b64url",
     "int_to_b64url",
     "mod37_36_check_character",
+    "mod37_36_state",
     "organisation_code_check_character",
     "uscc_check_character",
 ]
@@ -296,11 +297,21 @@ def mod37_36_check_character(text: str) -> str | None:
     character has the value ``(37 - p) mod 36``. ``None`` when ``text`` holds a
     character outside ``0-9A-Z``.
     """
-    p = 36
+    p = mod37_36_state(text)
+    return None if p is None else ALNUM_ALPHABET[(37 - p) % 36]
+
+
+def mod37_36_state(text: str, p: int = 36) -> int | None:
+    """The running value ``p`` of ISO/IEC 7064 MOD 37,36 after ``text``, from ``p``.
+
+    ``mod37_36_state(a + b) == mod37_36_state(b, mod37_36_state(a))``, so a prefix
+    shared by many texts is worked out once; ``ALNUM_ALPHABET[(37 - p) % 36]`` is the
+    check character. ``None`` when ``text`` holds a character outside ``0-9A-Z``.
+    """
     step = _MOD37_36_STEP
     try:
         for char in text:
             p = step[char][p]
     except KeyError:
         return None
-    return ALNUM_ALPHABET[(37 - p) % 36]
+    return p

@@ -97,6 +97,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/certificates/test_several_status_lists.py",
             "tests/unit/certificates/test_verifier_faults.py",
             "tests/unit/certificates/test_async.py",
+            "tests/unit/certificates/test_verifier_fast_paths.py",
         ],
     ),
     "licence-codec": (
@@ -109,6 +110,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "tests/unit/certificates/test_cbor_scanner.py",
             # the fixed-shape readers of presentations and selective claims (codec helpers)
             "tests/unit/certificates/test_presentation_mutants.py",
+            # the licence verifier's claims reader (decode's _fixed_claims)
+            "tests/unit/certificates/test_verifier_fast_paths.py",
         ],
     ),
     "tokens": (

@@ -37,7 +37,12 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import Final
 
-from govkit._encoding import ALNUM_ALPHABET, mod37_36_check_character, uscc_check_character
+from govkit._encoding import (
+    ALNUM_ALPHABET,
+    mod37_36_check_character,
+    mod37_36_state,
+    uscc_check_character,
+)
 from govkit.errors import LicenceDataInvalid
 
 __all__ = ["ROOT_OID", "LicenceId", "licence_id", "mod37_36_check", "parse_licence_id"]
@@ -47,6 +52,7 @@ ROOT_OID: Final = "1.2.156.3005.2"
 
 _SERIAL = re.compile(r"[0-9A-Z]{1,64}")
 _VERSION = re.compile(r"[0-9]{3}")
+_DIGITS: Final = "0123456789"
 _TYPE_SUFFIX = re.compile(r"[0-9]{3}")
 #: Longest possible identifier: root, 21 + 18 + 64 + 3 + 1 characters and 5 dots.
 MAX_LENGTH: Final = len(ROOT_OID) + 21 + 18 + 64 + 3 + 1 + 5
@@ -202,8 +208,40 @@ def parse_licence_id(s: object) -> LicenceId:
     return LicenceId(type_code, issuer_code, serial, int(version), check)
 
 
+#: The most (type code, issuer code) pairs an :class:`_IdMemo` remembers.
+_ID_MEMO_MAX: Final = 256
+
+
+class _IdMemo:
+    """What the licence verifier remembers of identifiers, for one verifier (each
+    :class:`~govkit.certificates.CertificateVerifier` makes its own; nothing is kept
+    at module level): the MOD 37,36 running value after a type code and an issuer
+    code, keyed by exactly those two (checked) codes, at most :data:`_ID_MEMO_MAX`
+    pairs (emptied when full). An issuer's licences of one type all start so."""
+
+    __slots__ = ("_states",)
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[str, str], int | None] = {}
+
+    def state(self, type_code: str, issuer_code: str) -> int | None:
+        """``mod37_36_state(type_code + issuer_code)``, remembered."""
+        key = (type_code, issuer_code)
+        states = self._states
+        if key in states:
+            return states[key]
+        found = mod37_36_state(type_code + issuer_code)
+        if len(states) >= _ID_MEMO_MAX:
+            states.clear()
+        states[key] = found
+        return found
+
+
 def _known_id_codes(
-    s: object, known_type_codes: Container[str], known_uscc: str | None
+    s: object,
+    known_type_codes: Container[str],
+    known_uscc: str | None,
+    memo: _IdMemo | None = None,
 ) -> tuple[str, str]:
     """The type code and issuer code of identifier ``s``, for the licence verifier.
 
@@ -212,7 +250,8 @@ def _known_id_codes(
     when its :class:`LicenceType` was built) and an issuer code equal to
     ``known_uscc`` (a trusted :class:`Agency`'s, checked when it was built) are not
     checked again; every other part is checked as :meth:`LicenceId.__post_init__`
-    checks it.
+    checks it. ``memo`` (the verifier's) remembers the check character's running value
+    after the type and issuer codes.
     """
     if not isinstance(s, str) or not 0 < len(s) <= MAX_LENGTH or not s.startswith(_ROOT_DOT):
         return _codes(parse_licence_id(s))  # (it refuses s)
@@ -220,17 +259,29 @@ def _known_id_codes(
     if len(parts) != 5:
         return _codes(parse_licence_id(s))
     type_code, issuer_code, serial, version, check = parts
-    if not _VERSION.fullmatch(version) or len(check) != 1 or check not in ALNUM_ALPHABET:
+    # _VERSION and _SERIAL by str methods (strip leaves nothing when every character
+    # is of the set): no regular expression on the verify path
+    if (
+        len(version) != 3
+        or version.strip(_DIGITS)
+        or len(check) != 1
+        or check not in ALNUM_ALPHABET
+    ):
         return _codes(parse_licence_id(s))
     if type_code not in known_type_codes and not is_type_code(type_code):
         raise _invalid("the type code is not a USCC followed by 3 digits", "type_code")
     if issuer_code != known_uscc and not is_uscc(issuer_code):
         raise _invalid("the issuer code is not a valid USCC", "issuer_code")
-    if not _SERIAL.fullmatch(serial):
+    if not 0 < len(serial) <= 64 or serial.strip(ALNUM_ALPHABET):
         raise _invalid("the serial must be 1-64 digits or upper-case letters", "serial")
     # 3 digits: an int from 0 to 999. Every part is 0-9A-Z by now (the codes are
     # USCCs, the registry's or checked above), so the check character is never None.
-    if check != mod37_36_check_character(f"{type_code}{issuer_code}{serial}{version}"):
+    if memo is None:
+        p = mod37_36_state(f"{type_code}{issuer_code}{serial}{version}")
+    else:
+        start = memo.state(type_code, issuer_code)
+        p = None if start is None else mod37_36_state(serial + version, start)
+    if p is None or check != ALNUM_ALPHABET[(37 - p) % 36]:
         raise _invalid("the check character does not match", "check")
     return type_code, issuer_code
 

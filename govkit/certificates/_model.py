@@ -67,7 +67,6 @@ always allowed.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -76,6 +75,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
 from govkit.certificates._identifier import (
     ROOT_OID,
+    _IdMemo,
     _known_id_codes,
     is_uscc,
     parse_licence_id,
@@ -121,7 +121,8 @@ _HOLDER_KINDS: Final = frozenset(get_args(HolderKind))
 # One-letter holder kinds on the wire (the QR is small): p, m, r.
 _HOLDER_CODES: Final[dict[HolderKind, str]] = {"pseudonym": "p", "masked": "m", "raw-id": "r"}
 _HOLDER_KINDS_BY_CODE: Final[dict[str, HolderKind]] = {c: k for k, c in _HOLDER_CODES.items()}
-_PSEUDONYM = re.compile(r"[A-Za-z0-9_-]{8,128}")
+#: The characters of a pseudonym (8 to 128 of them).
+_PSEUDONYM_CHARS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 _MAX_STATUS_INDEX: Final = 2**32 - 1
 #: The keys of a licence's claims map: all of the first, nothing outside the second.
 _CLAIMS_REQUIRED: Final = frozenset({"i", "h", "v", "f"})
@@ -281,7 +282,9 @@ class Holder:
         if not isinstance(ref, str):
             raise invalid("the holder reference must be text", "holder", "format")
         if self.kind == "pseudonym":
-            ok = bool(_PSEUDONYM.fullmatch(ref))
+            # [A-Za-z0-9_-]{8,128} by str methods: strip leaves nothing when every
+            # character is of the set (no regular expression on the verify path)
+            ok = 8 <= len(ref) <= 128 and not ref.strip(_PSEUDONYM_CHARS)
         elif self.kind == "masked":
             ok = is_clean_text(ref, 64) and "*" in ref
         else:
@@ -446,6 +449,7 @@ class Licence:
         *,
         agency_name: str,
         agency: Agency | None = None,
+        _memo: _IdMemo | None = None,
     ) -> Licence:
         """Rebuild a licence from its claims map, strictly, and check it against its type.
 
@@ -463,6 +467,7 @@ class Licence:
             LicenceDataInvalid: anything is off (``field`` and ``reason`` in the
                 context).
         """
+        # (_memo, internal: the verifier's own memo of identifier prefixes, see _IdMemo)
         if type(claims) is not dict and not isinstance(claims, Mapping):  # dict: decoded
             raise invalid("claims must be a map", "claims", "kind")
         keys = claims.keys() if type(claims) is dict else set(claims)
@@ -476,7 +481,7 @@ class Licence:
         ident = f"{ROOT_OID}.{short_id}"
         # the registry's type codes and a trusted agency's USCC were checked when built
         known_uscc = agency.uscc if isinstance(agency, Agency) else None
-        type_code, issuer_code = _known_id_codes(ident, registry._by_code, known_uscc)
+        type_code, issuer_code = _known_id_codes(ident, registry._by_code, known_uscc, _memo)
         licence_type = registry.by_type_code(type_code)
         holder = _pair(claims["h"], "holder")
         validity = _pair(claims["v"], "valid_until", text_only=False)
@@ -497,7 +502,10 @@ class Licence:
         kind = _HOLDER_KINDS_BY_CODE.get(holder[0])
         if kind is None:
             raise invalid("the holder kind is not p, m or r", "holder", "kind")
-        holder_value = Holder(holder[1], kind)
+        holder_value = object.__new__(Holder)  # Holder(holder[1], kind), with its checks
+        _HOLDER_REFERENCE.__set__(holder_value, holder[1])
+        _HOLDER_KIND.__set__(holder_value, kind)
+        holder_value.__post_init__()
         if agency is None or agency.name != agency_name or agency.uscc != issuer_code:
             agency = Agency(agency_name, issuer_code)
         # One pass: of the constructor's checks only these can still fail. The rest hold
@@ -510,17 +518,22 @@ class Licence:
                 "status_index must be an int from 0 to 2**32 - 1", "status_index", "range"
             )
         licence = object.__new__(cls)
-        for name, value in (
-            ("type", licence_type.name),
-            ("id", ident),
-            ("holder", holder_value),
-            ("issuer", agency),
-            ("valid_from", start),
-            ("valid_until", end),
-            ("fields", MappingProxyType(fields)),
-            ("status_index", index),
+        # each slot set through its descriptor (what object.__setattr__ finds by name)
+        for slot, value in zip(
+            _LICENCE_SLOTS,
+            (
+                licence_type.name,
+                ident,
+                holder_value,
+                agency,
+                start,
+                end,
+                MappingProxyType(fields),
+                index,
+            ),
+            strict=True,
         ):
-            object.__setattr__(licence, name, value)
+            slot.__set__(licence, value)
         # check_licence without its first two checks, which hold by construction: the
         # type is the one of the identifier's type code
         licence_type._check_contents(licence, fields, allow_raw_id=True)
@@ -540,6 +553,27 @@ class Licence:
 
     def __repr__(self) -> str:
         return f"Licence(type={self.type!r}, id={self.id!r})"
+
+
+#: The slots of a :class:`Licence` in :meth:`Licence.from_claims`'s order (the class's
+#: own member descriptors, read-only).
+_LICENCE_SLOTS: Final = tuple(
+    Licence.__dict__[name]
+    for name in (
+        "type",
+        "id",
+        "holder",
+        "issuer",
+        "valid_from",
+        "valid_until",
+        "fields",
+        "status_index",
+    )
+)
+
+
+_HOLDER_REFERENCE: Final = Holder.__dict__["reference"]
+_HOLDER_KIND: Final = Holder.__dict__["kind"]
 
 
 def _pair(value: object, name: str, *, text_only: bool = True) -> Sequence[Any]:

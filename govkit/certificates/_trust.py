@@ -558,29 +558,35 @@ class TrustList:
             NaiveDatetimeError: ``at`` has no timezone.
         """
         at = require_aware(at)
-        kid = key.kid.hex() if isinstance(key, TrustedKey) else None
+        # (the key id's text is made only for a refusal)
         listed = self._by_key.get(key.key) if isinstance(key, TrustedKey) else None
         if listed is None or not (
             (listed[0] is issuer or listed[0] == issuer) and (listed[1] is key or listed[1] == key)
         ):
-            raise IssuerNotAllowed("the key is not on the trust list", reason="unknown", kid=kid)
+            raise IssuerNotAllowed(
+                "the key is not on the trust list",
+                reason="unknown",
+                kid=key.kid.hex() if isinstance(key, TrustedKey) else None,
+            )
         if key.withdrawn:
-            raise IssuerNotAllowed("the key was withdrawn", reason="withdrawn", kid=kid)
+            raise IssuerNotAllowed("the key was withdrawn", reason="withdrawn", kid=key.kid.hex())
         if licence_type not in key.licence_types:
-            raise IssuerNotAllowed("the key may not sign this licence type", reason="type", kid=kid)
+            raise IssuerNotAllowed(
+                "the key may not sign this licence type", reason="type", kid=key.kid.hex()
+            )
         if issuer.required_algorithms and key.key.alg not in issuer.required_algorithms:
             raise IssuerNotAllowed(
                 "the issuer must sign with "
                 f"{' or '.join(sorted(issuer.required_algorithms))}, not {key.key.alg}",
                 reason="algorithm",
-                kid=kid,
+                kid=key.kid.hex(),
                 alg=key.key.alg,
             )
         if not key.covers(at):
             raise IssuerNotAllowed(
                 "the licence was issued outside the key's validity window",
                 reason="window",
-                kid=kid,
+                kid=key.kid.hex(),
             )
 
     def is_stale(self, at: datetime) -> bool:

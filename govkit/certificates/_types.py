@@ -66,7 +66,7 @@ _FIELD_KINDS: Final = frozenset(get_args(FieldKind))
 #: A field name; a licence type name.
 FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 TYPE_NAME: Final = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+){0,7}")
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATE_CHARS: Final = "0123456789-"
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
 _ONE_DAY: Final = timedelta(days=1)
 #: Largest magnitude of an int field: exact in JSON numbers and in CBOR.
@@ -117,7 +117,14 @@ def iso_date(value: object) -> str | None:
 
 def parse_iso_date(value: str) -> date | None:
     """The date of ``YYYY-MM-DD`` text (exactly that form), or ``None``."""
-    if not _ISO_DATE.fullmatch(value):
+    # [0-9]{4}-[0-9]{2}-[0-9]{2} by str methods (strip leaves nothing when every
+    # character is a digit or "-"; two "-", at 4 and 7): no regular expression here
+    if not (
+        len(value) == 10
+        and value[4] == value[7] == "-"
+        and value.count("-") == 2
+        and not value.strip(_ISO_DATE_CHARS)
+    ):
         return None
     try:
         return date.fromisoformat(value)

@@ -6,11 +6,13 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from govkit._aio import offload
 from govkit.audit import AuditEvent, AuditLog
 from govkit.certificates import codec
+from govkit.certificates._identifier import _IdMemo
 from govkit.certificates._issuer import LICENCE_CLAIM
 from govkit.certificates._model import Licence, LicenceRegistry
 from govkit.certificates._presentation import (
@@ -157,6 +159,131 @@ def _verified_fields(_: tuple[Any, ...], __: Mapping[str, Any], found: object) -
 #: The most trusted issuers a verifier remembers the current key ids of.
 _MAX_ISSUERS = 256
 
+#: The canonical CBOR of the licence claim's key (-65537), and the simple values.
+_LICENCE_KEY: Final = b"\x3a\x00\x01\x00\x00"
+_SIMPLE: Final[Mapping[int, bool | None]] = MappingProxyType({0xF4: False, 0xF5: True, 0xF6: None})
+
+
+def _fixed_uint(payload: bytes, pos: int) -> tuple[int, int]:
+    """The unsigned integer at ``pos`` in its shortest form and the position after it;
+    ``ValueError`` or ``IndexError`` for anything else."""
+    initial = payload[pos]
+    if initial < 24:
+        return initial, pos + 1
+    if initial == 0x1A:  # 4 bytes: a NumericDate of this century
+        end = pos + 5
+        value = int.from_bytes(payload[pos + 1 : end])  # big-endian
+        if value < 0x10000 or end > len(payload):  # not the shortest head, or cut short
+            raise ValueError
+        return value, end
+    found = codec._read_uint(payload, pos)
+    if found is None:
+        raise ValueError
+    return found
+
+
+def _fixed_text(payload: bytes, pos: int) -> tuple[str, int]:
+    """The text of fewer than 256 bytes at ``pos`` with the shortest head, and the
+    position after it; ``ValueError`` (``UnicodeDecodeError`` for bytes that are not
+    UTF-8) or ``IndexError`` for anything else."""
+    initial = payload[pos]
+    if 0x60 <= initial < 0x78:
+        start, end = pos + 1, pos + 1 + initial - 0x60
+    elif initial == 0x78 and payload[pos + 1] >= 24:
+        start = pos + 2
+        end = start + payload[pos + 1]
+    else:
+        raise ValueError
+    if end > len(payload):
+        raise ValueError
+    return payload[start:end].decode("utf-8"), end
+
+
+def _fixed_value(payload: bytes, pos: int) -> tuple[Any, int]:
+    """A text (as :func:`_fixed_text`), unsigned integer, bool or null at ``pos``."""
+    initial = payload[pos]
+    if initial < 0x20:
+        return _fixed_uint(payload, pos)
+    if initial in _SIMPLE:
+        return _SIMPLE[initial], pos + 1
+    return _fixed_text(payload, pos)
+
+
+def _fixed_licence_claims(payload: bytes) -> dict[int | str, Any] | None:
+    """The claims when ``payload`` is exactly the canonical CBOR of what the issuer
+    writes, ``{4: exp, 5: nbf, 6: iat, -65537: {"f": [value, ...], "h": [text, text],
+    "i": text, ("s": uint,) "v": [moment, moment]}}`` (values text, unsigned integers,
+    bools or null, fewer than 24 of them; texts under 256 bytes; moments text or
+    unsigned integers), else ``None``: then the canonical decoder decides, as for any
+    other claims (see ``codec._parse_cose``). Every head is read in its shortest form
+    and the keys are these bytes in this (canonical) order, so the bytes decode to the
+    result and are its canonical encoding: no cbor2 decoding and re-encoding."""
+    try:
+        if payload[:2] != b"\xa4\x04":
+            return None
+        exp, pos = _fixed_uint(payload, 2)
+        if payload[pos] != 0x05:
+            return None
+        nbf, pos = _fixed_uint(payload, pos + 1)
+        if payload[pos] != 0x06:
+            return None
+        iat, pos = _fixed_uint(payload, pos + 1)
+        pos += len(_LICENCE_KEY)
+        entries = payload[pos]
+        count = payload[pos + 3]
+        if (
+            payload[pos - len(_LICENCE_KEY) : pos] != _LICENCE_KEY
+            or entries not in (0xA4, 0xA5)
+            or payload[pos + 1 : pos + 3] != b"\x61f"
+            or not 0x80 <= count < 0x98
+        ):
+            return None
+        values: list[Any] = []
+        pos += 4
+        for _ in range(count - 0x80):
+            if 0x60 <= payload[pos] < 0x80:  # text, the usual value
+                value, pos = _fixed_text(payload, pos)
+            else:
+                value, pos = _fixed_value(payload, pos)
+            values.append(value)
+        if payload[pos : pos + 3] != b"\x61h\x82":
+            return None
+        kind, pos = _fixed_text(payload, pos + 3)
+        reference, pos = _fixed_text(payload, pos)
+        if payload[pos : pos + 2] != b"\x61i":
+            return None
+        ident, pos = _fixed_text(payload, pos + 2)
+        licence: dict[str, Any] = {"f": values, "h": [kind, reference], "i": ident}
+        if entries == 0xA5:
+            if payload[pos : pos + 2] != b"\x61s":
+                return None
+            licence["s"], pos = _fixed_uint(payload, pos + 2)
+        if payload[pos : pos + 3] != b"\x61v\x82":
+            return None
+        start, pos = _fixed_value(payload, pos + 3)
+        end, pos = _fixed_value(payload, pos)
+        if pos != len(payload):
+            return None
+        licence["v"] = [start, end]
+    except (ValueError, IndexError):  # not this shape: the canonical decoder decides
+        return None
+    return {codec.EXP: exp, codec.NBF: nbf, codec.IAT: iat, LICENCE_CLAIM: licence}
+
+
+def _signer(message: codec.CoseMessage, trust: TrustList) -> tuple[TrustedIssuer, TrustedKey]:
+    """The trusted issuer and key whose signature ``message`` carries (kid, then
+    signature: ``certificate.key_unknown``, ``certificate.signature_invalid``, ...)."""
+    if message.kid is None:
+        raise CertificateKeyUnknown("the licence names no key id")
+    candidates = trust.candidates(message.kid)
+    if not candidates:
+        raise CertificateKeyUnknown("no trusted key has this key id", kid=message.kid.hex())
+    if len(candidates) == 1:  # the usual case: one trusted key has the kid
+        codec.verify_signature(message, (candidates[0][1].key,))
+        return candidates[0]
+    key = codec.verify_signature(message, [k.key for _, k in candidates])
+    return next((i, k) for i, k in candidates if k.key == key)
+
 
 class CertificateVerifier:
     """Verifies licences offline against a trust list and the issuer's status list.
@@ -250,8 +377,13 @@ class CertificateVerifier:
         # entry holds its issuer (frozen), so the id cannot be another object's while
         # the entry lives
         self._issuer_kids: dict[int, tuple[TrustedIssuer, frozenset[str]]] = {}
+        # id(trusted issuer) -> (the issuer, its status list or None), only while every
+        # status list was given loaded (nothing to reload): then which list is the
+        # issuer's depends on the issuer's kids alone; kept as _issuer_kids is
+        self._issuer_lists: dict[int, tuple[TrustedIssuer, SignedStatusList | None]] = {}
         # what decoding remembers (protected headers, key orders): this verifier's own
         self._codec_memo = codec._CodecMemo()
+        self._id_memo = _IdMemo()  # and what reading identifiers does
         self._no_trace = Trace(None)  # the trace of a verification that records nothing
 
     @observed("certificate.verify", "govkit.certificates", _verified_fields)
@@ -526,7 +658,13 @@ class CertificateVerifier:
                 if isinstance(data, bytes) and data.startswith(_IMAGE_MAGIC)
                 else "input.payload",
             )
-        message = codec.decode(text, prefixes=("GK1:",), canonical=True, _memo=self._codec_memo)
+        message = codec.decode(
+            text,
+            prefixes=("GK1:",),
+            canonical=True,
+            _memo=self._codec_memo,
+            _fixed_claims=_fixed_licence_claims,
+        )
         claims = message.claims
         raw = claims.get(LICENCE_CLAIM)
         if not isinstance(raw, Mapping):
@@ -551,23 +689,21 @@ class CertificateVerifier:
         trust = self._current_trust(when, stale_ok=stale_ok)
         if recording:
             trace.ok("trust", "trust.sequence", sequence=trust.sequence)
-        if message.kid is None:
-            raise CertificateKeyUnknown("the licence names no key id")
-        candidates = trust.candidates(message.kid)
-        if not candidates:
-            raise CertificateKeyUnknown("no trusted key has this key id", kid=message.kid.hex())
-        key = codec.verify_signature(message, [k.key for _, k in candidates])
-        issuer, trusted = next((i, k) for i, k in candidates if k.key == key)
+        issuer, trusted = _signer(message, trust)
         if recording:
             trace.ok(
                 "signature",
                 "signature.issuer_kid",
                 agency=issuer.agency.name,
-                kid=message.kid.hex(),
+                kid=trusted.kid.hex(),  # the message's own (the key was found by it)
             )
         try:
             licence = Licence.from_claims(
-                raw, self._registry, agency_name=issuer.agency.name, agency=issuer.agency
+                raw,
+                self._registry,
+                agency_name=issuer.agency.name,
+                agency=issuer.agency,
+                _memo=self._id_memo,
             )
         except LicenceDataInvalid as exc:
             # field_label / TYPE_NAME keep the field an identifier, never a value
@@ -585,7 +721,9 @@ class CertificateVerifier:
             )
         if recording:
             trace.ok("issuer", "issuer.may_issue", agency=issuer.agency.name, type=licence.type)
-        codec.check_times(claims, at=when)
+        moment = when.timestamp()
+        if moment < iat or moment < nbf or moment > exp:  # check_times raises, with its error
+            codec.check_times(claims, at=when)
         if recording:  # the date's text only shows in a report
             trace.ok("validity", "validity.until", until=expires_at.isoformat())
         status = self._status_of(licence.status_index, issuer, when, stale_ok=stale_ok, used=used)
@@ -638,13 +776,30 @@ class CertificateVerifier:
         self._issuer_kids[id(issuer)] = (issuer, kids)
         return kids
 
+    def _signed_list(
+        self, lists: StatusLists, issuer: TrustedIssuer, when: datetime
+    ) -> SignedStatusList | None:
+        """``lists.signed_by`` the issuer's current kids, found once per trusted issuer
+        object (for at most :data:`_MAX_ISSUERS` issuers) when every list was given
+        loaded; with a source among them, on every call (a source reloads)."""
+        if not lists.loaded_only:
+            return lists.signed_by(self._current_kids(issuer), when)
+        entry = self._issuer_lists.get(id(issuer))
+        if entry is not None and entry[0] is issuer:
+            return entry[1]
+        found = lists.signed_by(self._current_kids(issuer), when)  # a refusal: not kept
+        if len(self._issuer_lists) >= _MAX_ISSUERS:
+            self._issuer_lists.clear()
+        self._issuer_lists[id(issuer)] = (issuer, found)
+        return found
+
     def _status_list(self, issuer: TrustedIssuer, when: datetime) -> SignedStatusList:
         """The issuer's status list (stale or not); past ``max_stale`` is status_stale."""
         if self._status is None:
             raise CertificateStatusUnknown(
                 "no status list was given, so revocation cannot be checked", reason="no_list"
             )
-        status_list = self._status.signed_by(self._current_kids(issuer), when)
+        status_list = self._signed_list(self._status, issuer, when)
         if status_list is not None:
             return status_list
         if len(self._status) == 1:

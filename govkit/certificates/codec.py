@@ -354,6 +354,7 @@ def decode(
     require_compression: bool | None = None,
     canonical: bool = False,
     _memo: _CodecMemo | None = None,
+    _fixed_claims: Callable[[bytes], Any] | None = None,
 ) -> CoseMessage:
     """Decode QR text into a :class:`CoseMessage`; the signature is *not* checked here.
 
@@ -374,7 +375,8 @@ def decode(
         CertificateTooLarge: the text or the (decompressed) COSE message is too large.
         CertificateFormatError: any layer is malformed; ``context["reason"]`` names it.
     """
-    # (_memo, internal: a verifier's own memo of the canonical path, see _CodecMemo)
+    # (_memo, internal: a verifier's own memo of the canonical path, see _CodecMemo;
+    # _fixed_claims, internal: a reader of claims of one exact shape, see _parse_cose)
     if not (
         type(max_text) is int  # the usual case in one test; bools and others below
         and type(max_cose) is int
@@ -418,6 +420,7 @@ def decode(
         max_cose=max_cose,
         max_depth=max_depth,
         parse=_parse_canonical if canonical else _parse_cbor,
+        fixed_claims=_fixed_claims if max_depth >= 3 else None,  # (its claims nest 3 deep)
         memo=_memo,
     )
 

@@ -16,7 +16,13 @@ A second row puts it beside an **envelope-only verifier** built from the same li
 (strict base45, zlib, cbor2, ``cryptography``): it decodes the COSE message, the
 protected header and the claims, builds the ``Sig_structure`` and checks the signature,
 and checks nothing else (no canonical form, no limits, no licence, trust, time or
-status). pycose is not a dependency, so there is no pycose row.
+status). A third row puts it beside **pycose** (a COSE library, test dependency only):
+base45 and zlib as above, then pycose's ``Sign1Message`` reads the headers and checks
+the ES256 signature (with the pure-Python ``ecdsa`` package, as pycose does) and cbor2
+decodes the claims; nothing of the licence is checked. pycose 1.1 expects cbor2 5's
+mutable arrays and maps, which cbor2 6 decodes as tuples and frozen maps, so the
+reference decodes the tagged message with cbor2 and hands its four members to
+``Sign1Message.from_cose_obj``, the step ``Sign1Message.decode`` would take.
 
 **(b) issue with a QR picture.** ``issuer.issue(...)`` then ``issued.qr_png()``
 (zxing-cpp symbol, 8 px a module, 1-bit PNG). Beside it, the same ``issue`` followed by
@@ -77,6 +83,7 @@ NOTES = (
     "permission, times, status, masking); raw = cryptography ECDSA P-256 verify of the\n"
     "same signature over the same Sig_structure (DER made once). Target >= 0.40.\n"
     "(a) vs envelope-only: base45 + zlib + cbor2 + cryptography, no model checks (>= 0.70).\n"
+    "(a) vs pycose: base45 + zlib + pycose Sign1Message (pure-Python ecdsa) + cbor2 (>= 8).\n"
     "(a) what the verifier remembers between calls: protected headers by their bytes, each\n"
     "trusted issuer's status list (lists given loaded), the check-character state of each\n"
     "(type code, issuer) pair; nothing of one licence (every other check runs each call).\n"
@@ -89,6 +96,7 @@ NOTES = (
 
 VERIFY_TARGET = 0.40
 ENVELOPE_TARGET = 0.70
+PYCOSE_TARGET = 8.0
 QR_TARGET = 20.0
 AGENCY = Agency("广东省公安厅交通管理局", "114400000069445123")
 FIELDS = {
@@ -167,6 +175,36 @@ def _envelope_verify(key: SigningKey, payload: str) -> Callable[[], Any]:
     return verify
 
 
+def _pycose_verify(key: SigningKey, payload: str) -> Callable[[], Any]:
+    """pycose's COSE_Sign1 verification of the payload (after base45 and zlib).
+
+    The message is decoded by cbor2 and its members handed to
+    ``Sign1Message.from_cose_obj`` (pycose 1.1's ``decode`` refuses cbor2 6's tuples);
+    pycose checks the signature; cbor2 decodes the claims. No licence check.
+    """
+    from pycose.keys import EC2Key  # noqa: PLC0415 - a test dependency only
+    from pycose.keys.curves import P256  # noqa: PLC0415
+    from pycose.messages import Sign1Message  # noqa: PLC0415
+
+    public = key.verifying_key.public_key
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    numbers = public.public_numbers()
+    cose_key = EC2Key(crv=P256, x=numbers.x.to_bytes(32, "big"), y=numbers.y.to_bytes(32, "big"))
+    text = payload.removeprefix("GK1:")
+
+    def verify() -> Any:
+        tagged = cbor2.loads(zlib.decompress(b45decode(text)))
+        assert tagged.tag == Sign1Message.cbor_tag
+        protected, unprotected, body, signature = tagged.value
+        message = Sign1Message.from_cose_obj([protected, dict(unprotected), body, signature], True)
+        message.key = cose_key
+        if not message.verify_signature():
+            raise AssertionError("pycose refused the licence's signature")
+        return cbor2.loads(message.payload)
+
+    return verify
+
+
 def _raw_sign(key: SigningKey, payload: str) -> Callable[[], bytes]:
     """cryptography's ECDSA sign of a Sig_structure as long as the payload's."""
     private = key.private_key
@@ -240,6 +278,8 @@ def run(quick: bool) -> list[Comparison]:
     raw_verify()
     envelope_verify = _envelope_verify(key, payload)
     assert envelope_verify() == codec.decode(payload).claims
+    pycose_verify = _pycose_verify(key, payload)
+    assert pycose_verify() == codec.decode(payload).claims
     results.append(
         compare(
             "(a) verify payload vs raw ECDSA",
@@ -260,6 +300,17 @@ def run(quick: bool) -> list[Comparison]:
             rounds=rounds,
             target=ENVELOPE_TARGET,
             note="base45 + zlib + cbor2 + cryptography",
+        )
+    )
+    results.append(
+        compare(
+            "(a) verify payload vs pycose",
+            govkit_verify,
+            pycose_verify,
+            number=max(1, 10 // shrink),
+            rounds=max(5, rounds // 4),
+            target=PYCOSE_TARGET,
+            note="pycose 1.1 Sign1Message + cbor2",
         )
     )
 

@@ -46,6 +46,7 @@ from govkit.certificates import (
 from govkit.certificates._holder import _to_sign
 from govkit.certificates._presentation import _parse_presentation
 from govkit.keys import SigningKey, VerifyingKey
+from govkit.testing import FixedClock
 
 #: Printed under the table.
 NOTES = (
@@ -81,7 +82,9 @@ def run(quick: bool) -> list[Comparison]:
     start = datetime.now(UTC).replace(microsecond=0)
     key = SigningKey.generate("ES256")
     statuses = StatusList(131072, list_id="benchmark")
-    issuer = CertificateIssuer(key, agency=AGENCY, status=statuses)
+    # issued at ``start`` exactly: with the system clock a second that ticks over
+    # between ``start`` and the issue made iat later than the first verification time
+    issuer = CertificateIssuer(key, agency=AGENCY, status=statuses, clock=FixedClock(start))
     trust = TrustList(
         (TrustedIssuer(AGENCY, (TrustedKey.for_key(key.verifying_key, {"driving-licence"}),)),),
         1,

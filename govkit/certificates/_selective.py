@@ -56,7 +56,7 @@ from govkit.certificates._model import (
     LicenceType,
 )
 from govkit.certificates._predicates import PREDICATES, disclosable_items
-from govkit.certificates.codec import _read_bstr, _read_text, _read_uint
+from govkit.certificates.codec import _read_bstr, _read_text, _read_times, _read_uint
 from govkit.clock import LAST_UNIX_SECOND
 from govkit.errors import (
     CertificateFormatError,
@@ -278,19 +278,12 @@ def _fixed_claims(payload: bytes) -> dict[int | str, Any] | None:
     claims; see ``codec._parse_cose``). Every head is read in its shortest form and
     the keys are those bytes in that (canonical) order, so these bytes decode to the
     result and are its canonical encoding."""
-    if payload[:2] != b"\xa4\x04":
+    times = _read_times(payload)
+    if times is None:
         return None
-    exp = _read_uint(payload, 2)
-    if exp is None or payload[exp[1] : exp[1] + 1] != b"\x05":
-        return None
-    nbf = _read_uint(payload, exp[1] + 1)
-    if nbf is None or payload[nbf[1] : nbf[1] + 1] != b"\x06":
-        return None
-    iat = _read_uint(payload, nbf[1] + 1)
-    if iat is None:
-        return None
-    pos = iat[1] + len(_SELECTIVE_KEY)
-    if payload[iat[1] : pos] != _SELECTIVE_KEY or payload[pos : pos + 3] not in _MAP_AND_C:
+    exp, nbf, iat, after = times
+    pos = after + len(_SELECTIVE_KEY)
+    if payload[after:pos] != _SELECTIVE_KEY or payload[pos : pos + 3] not in _MAP_AND_C:
         return None
     entries = payload[pos] & 0x1F
     device = _read_bstr(payload, pos + 3)
@@ -314,7 +307,7 @@ def _fixed_claims(payload: bytes) -> dict[int | str, Any] | None:
     if name is None or name[1] != len(payload):
         return None
     selective["t"] = name[0]
-    return {codec.EXP: exp[0], codec.NBF: nbf[0], codec.IAT: iat[0], SELECTIVE_CLAIM: selective}
+    return {codec.EXP: exp, codec.NBF: nbf, codec.IAT: iat, SELECTIVE_CLAIM: selective}
 
 
 #: A map of 3 or 4 entries and its first key, "c".

@@ -166,17 +166,8 @@ _SIMPLE: Final[Mapping[int, bool | None]] = MappingProxyType({0xF4: False, 0xF5:
 
 def _fixed_uint(payload: bytes, pos: int) -> tuple[int, int]:
     """The unsigned integer at ``pos`` in its shortest form and the position after it;
-    ``ValueError`` or ``IndexError`` for anything else."""
-    initial = payload[pos]
-    if initial < 24:
-        return initial, pos + 1
-    if initial == 0x1A:  # 4 bytes: a NumericDate of this century
-        end = pos + 5
-        value = int.from_bytes(payload[pos + 1 : end])  # big-endian
-        if value < 0x10000 or end > len(payload):  # not the shortest head, or cut short
-            raise ValueError
-        return value, end
-    found = codec._read_uint(payload, pos)
+    ``ValueError`` for anything else."""
+    found = codec._read_time(payload, pos)
     if found is None:
         raise ValueError
     return found
@@ -219,15 +210,10 @@ def _fixed_licence_claims(payload: bytes) -> dict[int | str, Any] | None:
     and the keys are these bytes in this (canonical) order, so the bytes decode to the
     result and are its canonical encoding: no cbor2 decoding and re-encoding."""
     try:
-        if payload[:2] != b"\xa4\x04":
+        times = codec._read_times(payload)
+        if times is None:
             return None
-        exp, pos = _fixed_uint(payload, 2)
-        if payload[pos] != 0x05:
-            return None
-        nbf, pos = _fixed_uint(payload, pos + 1)
-        if payload[pos] != 0x06:
-            return None
-        iat, pos = _fixed_uint(payload, pos + 1)
+        exp, nbf, iat, pos = times
         pos += len(_LICENCE_KEY)
         entries = payload[pos]
         count = payload[pos + 3]

@@ -713,6 +713,36 @@ def _read_text(data: bytes, pos: int) -> tuple[str, int] | None:
         return None
 
 
+def _read_times(payload: bytes) -> tuple[int, int, int, int] | None:
+    """``(exp, nbf, iat, position after them)`` when ``payload`` is a map of four
+    entries that begins ``4: exp, 5: nbf, 6: iat`` (unsigned integers, shortest
+    heads, canonical order), as every govkit issuer writes its claims; else ``None``.
+    For the fixed-shape claim readers of licences and selective licences."""
+    if payload[:2] != b"\xa4\x04":
+        return None
+    exp = _read_time(payload, 2)
+    if exp is None or payload[exp[1] : exp[1] + 1] != b"\x05":
+        return None
+    nbf = _read_time(payload, exp[1] + 1)
+    if nbf is None or payload[nbf[1] : nbf[1] + 1] != b"\x06":
+        return None
+    iat = _read_time(payload, nbf[1] + 1)
+    if iat is None:
+        return None
+    return exp[0], nbf[0], iat[0], iat[1]
+
+
+def _read_time(data: bytes, pos: int) -> tuple[int, int] | None:
+    """:func:`_read_uint`, first trying the 4-byte head of a NumericDate of this century."""
+    if data[pos : pos + 1] == b"\x1a":
+        end = pos + 5
+        value = int.from_bytes(data[pos + 1 : end])  # big-endian
+        if value < 0x10000 or end > len(data):  # not the shortest head, or cut short
+            return None
+        return value, end
+    return _read_uint(data, pos)
+
+
 def _read_uint(data: bytes, pos: int) -> tuple[int, int] | None:
     """An unsigned integer with the shortest head at ``pos`` and the position after it,
     or ``None``."""

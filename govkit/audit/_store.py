@@ -37,6 +37,7 @@ from govkit.audit._tree import (
     HASH_SIZE,
     TILE_BAND,
     TILE_BYTES,
+    TILE_HASHES,
     TILE_HEIGHT,
     Node,
     completed_tiles,
@@ -415,6 +416,91 @@ _PG_INSERT: Final = (
     "(SELECT 1 FROM audit_erasures x WHERE x.pseudonym = t.p) ON CONFLICT DO NOTHING"
 )
 
+# Small appends on PostgreSQL (at most SMALL_APPEND_ROWS rows) run on the server: a
+# session-local function (``pg_temp``: created per connection, visible to no other
+# session, no schema change) takes the writers' lock, checks the border, inserts the
+# entries, hashes each new leaf up its chain of nodes (SHA-256(0x01 || left || right),
+# as :func:`~govkit.audit._tree.node_hash`), writes every tile a new node tops and the
+# clear values. The client sends it with BEGIN and COMMIT in one pipeline, so the
+# lock is never held across a client round trip.
+#: The SQLSTATE the server-side append raises when the store lacks Merkle nodes.
+_PG_MISSING_NODES: Final = "GK001"
+_UNDEFINED_FUNCTION: Final = "42883"
+_PG_APPEND_FUNCTION: Final = rf"""
+CREATE OR REPLACE FUNCTION pg_temp.govkit_audit_append(
+    p_lock bigint, p_leaves bytea[], p_entries bytea[], p_times bigint[], p_actor_ids text[],
+    p_actor_types text[], p_actions text[], p_resource_types text[], p_resource_ids text[],
+    p_correlation_ids text[], p_outcomes text[], p_pseudonyms text[], p_clear text[]
+) RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_first bigint; v_pos bigint; v_lvl integer; v_cur bytea; v_left bytea; v_tile bytea;
+    v_missing integer; v_count integer;
+BEGIN
+    PERFORM pg_advisory_xact_lock(p_lock);
+    SELECT COALESCE(MAX(idx) + 1, 0) INTO v_first FROM audit_entries;
+    SELECT count(*) FILTER (WHERE b.h IS NULL) INTO v_missing FROM (
+        SELECT CASE WHEN l = 0
+            THEN (SELECT e.leaf_hash FROM audit_entries e WHERE e.idx = (v_first >> l) - 1)
+            ELSE (SELECT d.hash FROM audit_nodes d WHERE d.level = l AND d.idx = (v_first >> l) - 1)
+            END AS h
+        FROM generate_series(0, 62) AS l WHERE ((v_first >> l) & 1) = 1) b;
+    IF v_missing > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = '{_PG_MISSING_NODES}', MESSAGE = v_missing::text;
+    END IF;
+    INSERT INTO audit_entries (idx, {_ENTRY_COLUMNS})
+        SELECT v_first + t.o - 1, t.h, t.e, t.tu, t.ai, t.at, t.ac, t.rt, t.ri, t.ci, t.oc
+        FROM unnest(p_leaves, p_entries, p_times, p_actor_ids, p_actor_types, p_actions,
+                    p_resource_types, p_resource_ids, p_correlation_ids, p_outcomes)
+            WITH ORDINALITY
+            AS t(h, e, tu, ai, at, ac, rt, ri, ci, oc, o);
+    FOR k IN 1 .. cardinality(p_leaves) LOOP
+        v_pos := v_first + k - 1; v_lvl := 0; v_cur := p_leaves[k];
+        WHILE (v_pos & 1) = 1 LOOP
+            IF v_lvl = 0 THEN
+                SELECT e.leaf_hash INTO v_left FROM audit_entries e WHERE e.idx = v_pos - 1;
+            ELSE
+                SELECT d.hash INTO v_left FROM audit_nodes d
+                WHERE d.level = v_lvl AND d.idx = v_pos - 1;
+            END IF;
+            v_cur := sha256('\x01'::bytea || v_left || v_cur);
+            v_lvl := v_lvl + 1;
+            v_pos := v_pos >> 1;
+            INSERT INTO audit_nodes (level, idx, hash) VALUES (v_lvl, v_pos, v_cur);
+            IF mod(v_lvl, {TILE_HEIGHT}) = 0 THEN
+                SELECT string_agg(x.hash, ''::bytea ORDER BY x.level, x.idx), count(*)
+                INTO v_tile, v_count FROM (
+                    SELECT 0 AS level, e.idx, e.leaf_hash AS hash FROM audit_entries e
+                    WHERE v_lvl = {TILE_HEIGHT} AND e.idx >= v_pos << {TILE_HEIGHT}
+                        AND e.idx < (v_pos + 1) << {TILE_HEIGHT}
+                    UNION ALL SELECT n.level, n.idx, n.hash
+                    FROM generate_series(greatest(v_lvl - {TILE_HEIGHT}, 1), v_lvl - 1) AS g(l),
+                    LATERAL (SELECT d.level, d.idx, d.hash FROM audit_nodes d
+                        WHERE d.level = g.l AND d.idx >= v_pos << (v_lvl - g.l)
+                            AND d.idx < (v_pos + 1) << (v_lvl - g.l) OFFSET 0) n) x;
+                IF v_count <> {TILE_HASHES} THEN
+                    RAISE EXCEPTION USING ERRCODE = '{_PG_MISSING_NODES}',
+                        MESSAGE = ({TILE_HASHES} - v_count)::text;
+                END IF;
+                INSERT INTO audit_tiles (tile, hashes)
+                    VALUES (((v_lvl / {TILE_HEIGHT} - 1)::bigint * {TILE_BAND}) + v_pos, v_tile)
+                    ON CONFLICT (tile) DO UPDATE SET hashes = EXCLUDED.hashes;
+            END IF;
+        END LOOP;
+    END LOOP;
+    INSERT INTO audit_personal (pseudonym, value)
+        SELECT t.p, t.v FROM unnest(p_pseudonyms, p_clear) AS t(p, v)
+        WHERE NOT EXISTS (SELECT 1 FROM audit_erasures x WHERE x.pseudonym = t.p)
+        ON CONFLICT DO NOTHING;
+    RETURN v_first;
+END
+$fn$
+"""
+_PG_APPEND_CALL: Final = (
+    "SELECT pg_temp.govkit_audit_append("
+    "%b::bigint, %b::bytea[], %b::bytea[], %b::bigint[], %b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])"
+)
+
 
 class _SqlStore:
     """The SQL shared by both backends, on one :class:`~govkit.stores._sql.Database`."""
@@ -425,6 +511,10 @@ class _SqlStore:
     def _use(self, db: Database) -> None:
         self._db = db
         self._queue = _GroupCommit()
+        # PostgreSQL: the connection (Database.generation) that has the server-side
+        # append; False once the server refused to create it (then the client appends).
+        self._server_appends: bool = db.postgres
+        self._function_generation = 0
         if db.postgres:
             self._insert_ignore = "INSERT INTO"
             self._conflict_tail = " ON CONFLICT DO NOTHING"
@@ -520,6 +610,27 @@ class _SqlStore:
             [r.correlation_id for r in rows],
             [r.outcome for r in rows],
         )
+        if len(rows) <= SMALL_APPEND_ROWS and self._tiles and self._server_ready():
+            try:
+                with self._db.transaction(pipeline=True, deferred_sync=True) as tx:
+                    result = tx.later(
+                        _PG_APPEND_CALL,
+                        (self._lock_id, *columns, list(personal), list(personal.values())),
+                    )
+                return int(result()[0][0])
+            except AuditStoreError as exc:
+                state = exc.context.get("sqlstate")
+                if state == _PG_MISSING_NODES:
+                    count = exc.message.rsplit(": ", 1)[-1]
+                    raise AuditStoreError(
+                        "the store lacks Merkle nodes it should have (damaged or tampered)",
+                        **({"missing": int(count)} if count.isdigit() else {}),
+                    ) from None
+                if state != _UNDEFINED_FUNCTION:
+                    raise
+                # The session lost the function (a pooler's DISCARD ALL): nothing was
+                # written; append from the client and create it again next time.
+                self._function_generation = 0
         leaves = columns[0]
         # Pipelined: BEGIN, SET, the lock and the head read go out together, then the
         # insert, COMMIT and the wait for the WAL flush: one client round trip while
@@ -557,6 +668,29 @@ class _SqlStore:
                 ),
             )
         return first
+
+    def _server_ready(self) -> bool:
+        """Whether the connection has the server-side append, creating it if needed.
+
+        It is a ``pg_temp`` function: each connection creates its own, and a role that
+        may not create temporary objects (or a server without PL/pgSQL) appends from
+        the client instead.
+        """
+        if not self._server_appends:
+            return False
+        if self._function_generation and self._function_generation == self._db.generation:
+            return True
+        try:
+            with self._db.transaction() as tx:
+                tx.run(_PG_APPEND_FUNCTION)
+        except AuditStoreError as exc:
+            state = str(exc.context.get("sqlstate") or "")
+            if not state.startswith("42") and state != "0A000":
+                raise
+            self._server_appends = False  # not allowed here: the client path appends
+            return False
+        self._function_generation = self._db.generation
+        return True
 
     def close(self) -> None:
         """Close the connection."""
@@ -1315,8 +1449,12 @@ class PostgresStore(_SqlStore):
     (4) rows first take the batch gate, a second advisory lock keyed by the pair of
     the two halves of ``lock_id``: small appends first); it commits without waiting for the disk and
     the append then waits for the WAL flush (``pg_logical_emit_message``), so the
-    lock is never held through an fsync. A connection broken by a server restart is
-    replaced on the next call.
+    lock is never held through an fsync. Appends of up to ``SMALL_APPEND_ROWS`` rows
+    run whole on the server, in a session-local PL/pgSQL function
+    (``pg_temp.govkit_audit_append``), so the lock is never held across a client
+    round trip either; where the role may not create temporary objects they append
+    from the client. A connection broken by a server restart is replaced on the
+    next call.
 
     Args:
         url: a ``postgresql://`` connection URL.

@@ -36,7 +36,7 @@ import os
 import sqlite3
 import threading
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,6 +276,23 @@ class Tx:
         """Run one statement once per row of parameters."""
         self._cursor.executemany(_pg(statement) if self.postgres else statement, rows)
 
+    def later(
+        self, statement: str, params: Sequence[Any] = ()
+    ) -> Callable[[], list[tuple[Any, ...]]]:
+        """Send one statement that returns rows; read them once the transaction ends.
+
+        In a pipeline (PostgreSQL) the statement goes out with the rest of the
+        transaction and its COMMIT, so the client waits for nothing in between; the
+        returned function gives its rows after the ``with`` block. Elsewhere the rows
+        are read at once.
+        """
+        cursor = self._cursor.connection.cursor() if self.postgres else self._cursor
+        cursor.execute(_pg(statement) if self.postgres else statement, tuple(params))
+        if not self.postgres:
+            rows = list(cursor.fetchall())
+            return lambda: rows
+        return lambda: list(cursor.fetchall())
+
     @property
     def rowcount(self) -> int:
         """Rows changed by the last statement (-1 when the engine does not say)."""
@@ -310,6 +327,8 @@ class Database:
     #: Whether the connection refuses writes.
     read_only: bool
     errors: Errors
+    #: How many connections have been opened (PostgreSQL: a new one has fresh session state).
+    generation: int = 0
 
     @property
     def postgres(self) -> bool:
@@ -592,6 +611,7 @@ class _Postgres(Database):
         self._lock = threading.RLock()
         self._conn: Any = None
         self._closed = False
+        self.generation = 0
         with self._lock:
             self._connection()  # fail early when the server is unreachable
 
@@ -610,6 +630,7 @@ class _Postgres(Database):
         except self._psycopg.Error as exc:
             raise _postgres_error(exc, self.errors, "is unreachable") from None
         self._conn = conn
+        self.generation += 1
         if self.read_only:
             try:
                 conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")

@@ -403,7 +403,8 @@ def test_postgres_append_reads_once_under_the_lock_even_when_it_finishes_tiles(
         for size in sizes:
             reads.clear()
             assert log.append_many(_events(appended, size))[0] == appended
-            assert len(reads) == 1, (size, appended)  # the head query only
+            # the head query only; a small append reads nothing (it runs on the server)
+            assert len(reads) == (size > SMALL_APPEND_ROWS), (size, appended)
             appended += size
         tiles = log.store._db.read("SELECT count(*) FROM audit_tiles")[0][0]  # type: ignore[attr-defined]
         assert tiles == appended // 64 + appended // 4096

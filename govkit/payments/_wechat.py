@@ -639,19 +639,24 @@ def _transaction_event(
     occurred_at = _rfc3339(get("success_time"), envelope.get("create_time"))
     # PaymentEvent checks the rest: texts non-empty without control characters,
     # amounts non-negative integers (never bool or float), the currency [A-Z]{3}.
+    # Positional, in the constructor's field order: a class call with keywords
+    # builds a dict of them first, a fifth of the constructor's cost.
     return PaymentEvent(
-        provider=_WECHATPAY,
-        event_id=event_id,
-        kind=_TRADE_KINDS.get(state, _OTHER),
-        order_id=get("out_trade_no"),  # type: ignore[arg-type]
-        transaction_id=None if transaction_id == "" else transaction_id,
-        amount=amount.get("total"),  # type: ignore[arg-type]
-        currency=amount.get("currency", "CNY"),
-        payer_amount=amount.get("payer_total"),
-        occurred_at=occurred_at,
-        merchant_id=get("mchid") or get("sp_mchid") or None,
-        status=state[:64],
-        raw=envelope,
+        _WECHATPAY,  # provider
+        event_id,
+        _TRADE_KINDS.get(state, _OTHER),  # kind
+        get("out_trade_no"),  # type: ignore[arg-type]  # order_id
+        amount.get("total"),  # type: ignore[arg-type]  # amount
+        amount.get("currency", "CNY"),  # currency
+        occurred_at,
+        None if transaction_id == "" else transaction_id,  # transaction_id
+        amount.get("payer_total"),  # payer_amount
+        None,  # total
+        None,  # refunded_total
+        get("mchid") or get("sp_mchid") or None,  # merchant_id
+        None,  # refund_id
+        state[:64],  # status
+        envelope,  # raw
     )
 
 

@@ -33,6 +33,7 @@ from govkit.payments._event import (
     _no_control,
 )
 from govkit.payments._keys import ProviderKeys
+from govkit.payments._wechat import _transaction_event
 
 CST = timezone(timedelta(hours=8))
 NOW_UTC = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -331,3 +332,62 @@ def test_provider_key_refuses_a_signature_with_its_leading_zero_byte_dropped(
     assert public.recover_data_from_signature(short, padding.PKCS1v15(), None)  # OpenSSL: yes
     assert _provider_verdict(keys, short, message, sha1=False) is False
     assert _cryptography_verdict(public, short, message, hashes.SHA256()) is False
+
+
+# --- WeChat Pay: the event built positionally on the callback path ---------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"transaction_id": "", "mchid": None, "sp_mchid": "1230000109"},
+        {"transaction_id": None, "mchid": "", "amount": {"total": 5}},
+        {"trade_state": "S" * 100, "amount": {"total": 1, "payer_total": 0, "currency": "USD"}},
+        {"out_trade_no": None},
+        {"amount": {"total": -1}},
+        {"amount": {"total": 1, "currency": "cny"}},
+    ],
+)
+def test_wechat_transaction_event_is_the_keyword_built_event(changes: dict[str, Any]) -> None:
+    """The positional constructor call gives the event (or the refusal) that the same
+    fields given by name give."""
+    plain: dict[str, Any] = {
+        "mchid": "1900000109",
+        "out_trade_no": "GOV-1",
+        "transaction_id": "4200000001",
+        "trade_state": "SUCCESS",
+        "success_time": "2026-05-01T15:59:00+08:00",
+        "amount": {"total": 100, "payer_total": 90, "currency": "CNY"},
+        **changes,
+    }
+    envelope = {"id": "EV-1", "create_time": "2026-05-01T16:00:00+08:00", "resource": plain}
+    amount = plain["amount"]
+
+    def by_name() -> PaymentEvent:
+        return PaymentEvent(
+            provider=Provider.WECHATPAY,
+            event_id="EV-1",
+            kind=EventKind.PAID if plain["trade_state"] == "SUCCESS" else EventKind.OTHER,
+            order_id=plain["out_trade_no"],
+            transaction_id=plain["transaction_id"] or None,
+            amount=amount["total"],
+            currency=amount.get("currency", "CNY"),
+            payer_amount=amount.get("payer_total"),
+            occurred_at=datetime(2026, 5, 1, 7, 59, tzinfo=UTC),
+            merchant_id=plain.get("mchid") or plain.get("sp_mchid") or None,
+            status=plain["trade_state"][:64],
+            raw=envelope,
+        )
+
+    def positional() -> PaymentEvent:
+        return _transaction_event("EV-1", plain, envelope)
+
+    expected, got = outcome(by_name), outcome(positional)
+    assert got[0] == expected[0]
+    if got[0] == "error":
+        assert got == expected
+    else:
+        fields = [n for n in NAMES if n != "raw"]
+        assert [getattr(got[1], n) for n in fields] == [getattr(expected[1], n) for n in fields]
+        assert dict(got[1].raw) == envelope

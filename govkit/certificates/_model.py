@@ -130,6 +130,21 @@ _CLAIMS_ALL: Final = frozenset({"i", "h", "v", "f", "s"})
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class _ReadClaims(dict[str, Any]):
+    """Internal: a licence's claims map as the verifier's fixed-shape reader
+    (``_verifier._fixed_licence_claims``) reads it, and only it makes one.
+
+    Read from canonical CBOR of exactly the shape :meth:`Licence.to_claims` writes, so
+    it holds the keys ``f h i v`` and optionally ``s`` and nothing else; ``i`` is text,
+    ``h`` a list of two texts, ``v`` a list of two values, ``f`` a list of texts,
+    unsigned integers, bools and nulls, ``s`` an unsigned integer. Equal to the plain
+    dict the canonical decoder gives for the same bytes. :meth:`Licence.from_claims`
+    leaves out the checks of that shape for it (and none other).
+    """
+
+    __slots__ = ()
+
+
 class LicenceRegistry:
     """An immutable mapping of licence type name -> :class:`LicenceType`.
 
@@ -467,38 +482,39 @@ class Licence:
             LicenceDataInvalid: anything is off (``field`` and ``reason`` in the
                 context).
         """
-        # (_memo, internal: the verifier's own memo of identifier prefixes, see _IdMemo)
-        if type(claims) is not dict and not isinstance(claims, Mapping):  # dict: decoded
-            raise invalid("claims must be a map", "claims", "kind")
-        keys = claims.keys() if type(claims) is dict else set(claims)
-        if not keys >= _CLAIMS_REQUIRED or not keys <= _CLAIMS_ALL:
-            raise invalid(
-                "claims must have exactly the keys i h v f and optionally s", "claims", "keys"
-            )
+        # (_memo, internal: the verifier's own memo of identifier prefixes, see _IdMemo.
+        # A _ReadClaims, internal: claims the verifier's reader read from bytes of the
+        # exact shape to_claims writes; only the shape checks that reading guarantees
+        # are left out, every other check runs, in the same order.)
+        read = type(claims) is _ReadClaims
+        if not read:
+            _check_claims_keys(claims)
         short_id = claims["i"]
-        if not isinstance(short_id, str):
+        if not read and not isinstance(short_id, str):
             raise invalid("the identifier must be text", "id", "kind")
         ident = f"{ROOT_OID}.{short_id}"
         # the registry's type codes and a trusted agency's USCC were checked when built
         known_uscc = agency.uscc if isinstance(agency, Agency) else None
         type_code, issuer_code = _known_id_codes(ident, registry._by_code, known_uscc, _memo)
         licence_type = registry.by_type_code(type_code)
-        holder = _pair(claims["h"], "holder")
-        validity = _pair(claims["v"], "valid_until", text_only=False)
+        if read:  # two texts; two values
+            holder, validity = claims["h"], claims["v"]
+        else:
+            holder = _pair(claims["h"], "holder")
+            validity = _pair(claims["v"], "valid_until", text_only=False)
         start = _decode_moment(validity[0], "valid_from")
         end = _decode_moment(validity[1], "valid_until")
         values = claims["f"]
-        if not isinstance(values, list) or len(values) != len(licence_type.fields):
+        specs = licence_type.fields
+        if not isinstance(values, list) or len(values) != len(specs):
             raise invalid("fields must be a list in the type's field order", "fields", "kind")
-        fields = {
-            f.name: v for f, v in zip(licence_type.fields, values, strict=True) if v is not None
-        }
-        for name, value in fields.items():
-            if not isinstance(value, (str, int, bool)):
-                raise invalid("field values are text, int or bool", field_label(name), "kind")
+        fields: dict[str, Any] = {}
+        for spec, value in zip(specs, values, strict=True):  # (a loop: no comprehension frame)
+            if value is not None:
+                fields[spec.name] = value
         index = claims.get("s")
-        if "s" in claims and (isinstance(index, bool) or not isinstance(index, int)):
-            raise invalid("the status index must be an int", "status_index", "kind")
+        if not read:  # (read: text, unsigned integers and bools; an unsigned integer)
+            _check_value_kinds(fields, "s" in claims, index)
         kind = _HOLDER_KINDS_BY_CODE.get(holder[0])
         if kind is None:
             raise invalid("the holder kind is not p, m or r", "holder", "kind")
@@ -519,21 +535,14 @@ class Licence:
             )
         licence = object.__new__(cls)
         # each slot set through its descriptor (what object.__setattr__ finds by name)
-        for slot, value in zip(
-            _LICENCE_SLOTS,
-            (
-                licence_type.name,
-                ident,
-                holder_value,
-                agency,
-                start,
-                end,
-                MappingProxyType(fields),
-                index,
-            ),
-            strict=True,
-        ):
-            slot.__set__(licence, value)
+        _SLOT_TYPE.__set__(licence, licence_type.name)
+        _SLOT_ID.__set__(licence, ident)
+        _SLOT_HOLDER.__set__(licence, holder_value)
+        _SLOT_ISSUER.__set__(licence, agency)
+        _SLOT_VALID_FROM.__set__(licence, start)
+        _SLOT_VALID_UNTIL.__set__(licence, end)
+        _SLOT_FIELDS.__set__(licence, MappingProxyType(fields))
+        _SLOT_STATUS_INDEX.__set__(licence, index)
         # check_licence without its first two checks, which hold by construction: the
         # type is the one of the identifier's type code
         licence_type._check_contents(licence, fields, allow_raw_id=True)
@@ -555,25 +564,40 @@ class Licence:
         return f"Licence(type={self.type!r}, id={self.id!r})"
 
 
-#: The slots of a :class:`Licence` in :meth:`Licence.from_claims`'s order (the class's
-#: own member descriptors, read-only).
-_LICENCE_SLOTS: Final = tuple(
-    Licence.__dict__[name]
-    for name in (
-        "type",
-        "id",
-        "holder",
-        "issuer",
-        "valid_from",
-        "valid_until",
-        "fields",
-        "status_index",
-    )
-)
+#: The slots of a :class:`Licence` (the class's own member descriptors, which
+#: :meth:`Licence.from_claims` sets as ``object.__setattr__`` would).
+_SLOT_TYPE: Final = Licence.__dict__["type"]
+_SLOT_ID: Final = Licence.__dict__["id"]
+_SLOT_HOLDER: Final = Licence.__dict__["holder"]
+_SLOT_ISSUER: Final = Licence.__dict__["issuer"]
+_SLOT_VALID_FROM: Final = Licence.__dict__["valid_from"]
+_SLOT_VALID_UNTIL: Final = Licence.__dict__["valid_until"]
+_SLOT_FIELDS: Final = Licence.__dict__["fields"]
+_SLOT_STATUS_INDEX: Final = Licence.__dict__["status_index"]
 
 
 _HOLDER_REFERENCE: Final = Holder.__dict__["reference"]
 _HOLDER_KIND: Final = Holder.__dict__["kind"]
+
+
+def _check_claims_keys(claims: object) -> None:
+    """A map with exactly the keys ``i h v f`` and optionally ``s``."""
+    if type(claims) is not dict and not isinstance(claims, Mapping):  # dict: decoded
+        raise invalid("claims must be a map", "claims", "kind")
+    keys = claims.keys() if type(claims) is dict else set(claims)
+    if not keys >= _CLAIMS_REQUIRED or not keys <= _CLAIMS_ALL:
+        raise invalid(
+            "claims must have exactly the keys i h v f and optionally s", "claims", "keys"
+        )
+
+
+def _check_value_kinds(fields: Mapping[str, object], has_index: bool, index: object) -> None:
+    """Field values text, int or bool; a status index (when there is one) an int."""
+    for name, value in fields.items():
+        if not isinstance(value, (str, int, bool)):
+            raise invalid("field values are text, int or bool", field_label(name), "kind")
+    if has_index and (isinstance(index, bool) or not isinstance(index, int)):
+        raise invalid("the status index must be an int", "status_index", "kind")
 
 
 def _pair(value: object, name: str, *, text_only: bool = True) -> Sequence[Any]:

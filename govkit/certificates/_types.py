@@ -74,6 +74,8 @@ _MAX_INT: Final = 2**53 - 1
 _MAX_LABEL: Final = 64
 #: Characters kept as they are when a personal text field is masked.
 _MASK_KEEP: Final = frozenset(" -'\u00b7\u2019\u2022\u2027\u30fb")
+#: What a field absent from a mapping reads as (no value is this object).
+_ABSENT: Final = object()
 
 
 def invalid(message: str, field: str, reason: str, **context: Any) -> LicenceDataInvalid:
@@ -391,6 +393,41 @@ class LicenceType:
             result[spec.name] = spec.normalise(fields[spec.name])
         return result
 
+    def _plainly_normalised(self, fields: Mapping[str, FieldValue]) -> bool:
+        """Whether ``self._normalised(fields) == fields`` plainly holds, so that
+        :meth:`_normalised` would neither raise nor change a value (``fields`` holding
+        names of this type's fields only): every required field is there and every
+        value is exactly of its kind's type and passes its kind's check as
+        :meth:`FieldSpec.normalise` makes it. ``False`` leaves the decision, and the
+        refusal, to :meth:`_normalised`."""
+        for spec in self.fields:
+            value = fields.get(spec.name, _ABSENT)
+            if value is _ABSENT:
+                if spec.required:
+                    return False
+                continue
+            kind = spec.kind
+            if kind == "text":  # is_clean_text, when the text is printable
+                if not (
+                    type(value) is str
+                    and 0 < len(value) <= spec.max_length
+                    and value.isprintable()
+                    and value == value.strip()
+                ):
+                    return False
+            elif kind == "enum":
+                if type(value) is not str or value not in spec.choices:
+                    return False
+            elif kind == "date":
+                if type(value) is not str or parse_iso_date(value) is None:
+                    return False
+            elif kind == "int":
+                if type(value) is not int or not -_MAX_INT <= value <= _MAX_INT:
+                    return False
+            elif type(value) is not bool:
+                return False
+        return True
+
     def check_licence(self, licence: Licence, *, allow_raw_id: bool = False) -> None:
         """Check that ``licence`` is a valid licence of this type.
 
@@ -420,7 +457,7 @@ class LicenceType:
         the fields (a plain dict equal to ``licence.fields``, whose names are all this
         type's), the holder and the validity. :meth:`Licence.from_claims` calls it for
         a licence it built of this type, with field names taken from the type."""
-        if self._normalised(fields) != fields:
+        if not self._plainly_normalised(fields) and self._normalised(fields) != fields:
             raise invalid("licence fields are not in normalised form", "fields", "normalised")
         holder = licence.holder
         if holder.kind == "raw-id":

@@ -14,7 +14,7 @@ from govkit.audit import AuditEvent, AuditLog
 from govkit.certificates import codec
 from govkit.certificates._identifier import _IdMemo
 from govkit.certificates._issuer import LICENCE_CLAIM
-from govkit.certificates._model import Licence, LicenceRegistry
+from govkit.certificates._model import Licence, LicenceRegistry, _ReadClaims
 from govkit.certificates._presentation import (
     DEFAULT_WINDOW,
     PRESENTATION_CHECKS,
@@ -200,6 +200,25 @@ def _fixed_value(payload: bytes, pos: int) -> tuple[Any, int]:
     return _fixed_text(payload, pos)
 
 
+def _fixed_values(payload: bytes, pos: int, count: int) -> tuple[list[Any], int]:
+    """``count`` values (each as :func:`_fixed_value`) from ``pos``, and the position
+    after them; texts of fewer than 24 bytes, the usual values, read here."""
+    values: list[Any] = []
+    size = len(payload)
+    for _ in range(count):
+        initial = payload[pos]
+        if 0x60 <= initial < 0x78:
+            after = pos + initial - 0x5F
+            if after > size:
+                raise ValueError
+            values.append(payload[pos + 1 : after].decode("utf-8"))
+            pos = after
+        else:
+            value, pos = _fixed_value(payload, pos)
+            values.append(value)
+    return values, pos
+
+
 def _fixed_licence_claims(payload: bytes) -> dict[int | str, Any] | None:
     """The claims when ``payload`` is exactly the canonical CBOR of what the issuer
     writes, ``{4: exp, 5: nbf, 6: iat, -65537: {"f": [value, ...], "h": [text, text],
@@ -208,7 +227,9 @@ def _fixed_licence_claims(payload: bytes) -> dict[int | str, Any] | None:
     unsigned integers), else ``None``: then the canonical decoder decides, as for any
     other claims (see ``codec._parse_cose``). Every head is read in its shortest form
     and the keys are these bytes in this (canonical) order, so the bytes decode to the
-    result and are its canonical encoding: no cbor2 decoding and re-encoding."""
+    result and are its canonical encoding: no cbor2 decoding and re-encoding. The
+    licence's map is a ``_ReadClaims`` (a dict, equal to the decoder's), whose shape
+    :meth:`Licence.from_claims` then need not check again."""
     try:
         times = codec._read_times(payload)
         if times is None:
@@ -224,33 +245,32 @@ def _fixed_licence_claims(payload: bytes) -> dict[int | str, Any] | None:
             or not 0x80 <= count < 0x98
         ):
             return None
-        values: list[Any] = []
-        pos += 4
-        for _ in range(count - 0x80):
-            if 0x60 <= payload[pos] < 0x80:  # text, the usual value
-                value, pos = _fixed_text(payload, pos)
-            else:
-                value, pos = _fixed_value(payload, pos)
-            values.append(value)
+        values, pos = _fixed_values(payload, pos + 4, count - 0x80)
         if payload[pos : pos + 3] != b"\x61h\x82":
             return None
-        kind, pos = _fixed_text(payload, pos + 3)
-        reference, pos = _fixed_text(payload, pos)
+        holder, pos = _fixed_values(payload, pos + 3, 2)
+        if type(holder[0]) is not str or type(holder[1]) is not str:
+            return None
         if payload[pos : pos + 2] != b"\x61i":
             return None
         ident, pos = _fixed_text(payload, pos + 2)
-        licence: dict[str, Any] = {"f": values, "h": [kind, reference], "i": ident}
+        licence = _ReadClaims()  # the shape just read, for Licence.from_claims
+        licence["f"] = values
+        licence["h"] = holder
+        licence["i"] = ident
         if entries == 0xA5:
             if payload[pos : pos + 2] != b"\x61s":
                 return None
-            licence["s"], pos = _fixed_uint(payload, pos + 2)
+            if payload[pos + 2] < 24:  # an index below 24, in the head
+                licence["s"] = payload[pos + 2]
+                pos += 3
+            else:
+                licence["s"], pos = _fixed_uint(payload, pos + 2)
         if payload[pos : pos + 3] != b"\x61v\x82":
             return None
-        start, pos = _fixed_value(payload, pos + 3)
-        end, pos = _fixed_value(payload, pos)
+        licence["v"], pos = _fixed_values(payload, pos + 3, 2)
         if pos != len(payload):
             return None
-        licence["v"] = [start, end]
     except (ValueError, IndexError):  # not this shape: the canonical decoder decides
         return None
     return {codec.EXP: exp, codec.NBF: nbf, codec.IAT: iat, LICENCE_CLAIM: licence}
@@ -653,7 +673,7 @@ class CertificateVerifier:
         )
         claims = message.claims
         raw = claims.get(LICENCE_CLAIM)
-        if not isinstance(raw, Mapping):
+        if type(raw) is not _ReadClaims and not isinstance(raw, Mapping):  # (read: no ABC)
             raise CertificateFormatError("the payload holds no govkit licence", reason="claims")
         iat, nbf, exp = claims.get(codec.IAT), claims.get(codec.NBF), claims.get(codec.EXP)
         if not (  # exactly int (never bool), each from 1970 to 9999

@@ -91,6 +91,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -549,7 +550,7 @@ def _parse_cose(
                 else memo.known_protected(protected_bytes)
             )
         protected = known or parse(protected_bytes, max_depth=max_depth, reason="cose")
-        if not isinstance(protected, Mapping):
+        if type(protected) is not dict and not isinstance(protected, Mapping):  # (dict: no ABC)
             raise _format_error("the protected header must hold a map", "cose")
     kid = protected.get(_KID, unprotected.get(_KID))
     if kid is not None and not isinstance(kid, bytes):
@@ -563,7 +564,7 @@ def _parse_cose(
     claims = fixed_claims(payload) if fixed is not None and fixed_claims is not None else None
     if claims is None:
         claims = parse(payload, max_depth=max_depth, reason="cwt")
-    if not isinstance(claims, Mapping):
+    if type(claims) is not dict and not isinstance(claims, Mapping):  # (dict: no ABC check)
         raise _format_error("the payload is not a CWT claims map", "cwt")
     if not _INT_OR_TEXT.issuperset(map(type, claims)) and not all(
         isinstance(k, (int, str)) and not isinstance(k, bool) for k in claims
@@ -572,17 +573,19 @@ def _parse_cose(
     # CoseMessage(...) without the frozen dataclass's object.__setattr__ per field (a
     # tenth of a licence's decoding time): the same object, equal to the one built so
     message = object.__new__(CoseMessage)
+    # the maps in read-only views: each was decoded by this call (both parsers return
+    # plain dicts, which nothing else holds), so a view needs no copy
     message.__dict__.update(
         prefix=prefix,
         compressed=compressed,
-        protected=_read_only(protected),
-        unprotected=_read_only(unprotected),
+        protected=MappingProxyType(protected),
+        unprotected=MappingProxyType(unprotected),
         payload=payload,
         signature=signature,
         alg=COSE_ALGORITHM_NAMES.get(alg_id) if alg_id is not None else None,
         alg_id=alg_id,
         kid=kid,
-        claims=_read_only(claims),
+        claims=MappingProxyType(claims),
         to_be_signed=_sig_structure(protected_bytes, payload),
     )
     return message
@@ -618,12 +621,6 @@ def _sign1_elements(
     return protected_bytes, unprotected, payload, signature
 
 
-def _read_only(fresh: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    """A read-only view of a map decoded by this call (both parsers return plain dicts,
-    which nothing else holds, so the view needs no copy)."""
-    return MappingProxyType(fresh)
-
-
 def _fixed_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     """(protected, payload, signature) when ``data`` is exactly what :func:`encode` writes.
 
@@ -634,6 +631,23 @@ def _fixed_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
     """
     if data[:2] != b"\xd2\x84":
         return None
+    size = len(data)
+    if size > 70 and 0x40 <= data[2] < 0x58 and data[size - 66 : size - 64] == b"\x58\x40":
+        # the usual layout, read in place: a protected header of under 24 bytes, {}, a
+        # payload of 24 to 65,535 bytes (a 1- or 2-byte length, the shortest) and a
+        # 64-byte signature ending the data; else the reads below decide
+        after = data[2] - 0x3D  # the header's end (3 + its length)
+        if data[after] == 0xA0:
+            sign = size - 66  # where the signature's head starts
+            initial = data[after + 1]
+            if initial == 0x58:
+                start, shortest = after + 3, data[after + 2] >= 24
+            elif initial == 0x59:
+                start, shortest = after + 4, data[after + 2] > 0  # 256 or more
+            else:
+                start, shortest = 0, False
+            if shortest and start + int.from_bytes(data[start - (initial - 0x57) : start]) == sign:
+                return data[3:after], data[start:sign], data[sign + 2 :]
     protected = _read_bstr(data, 2)
     if protected is None or data[protected[1] : protected[1] + 1] != b"\xa0":
         return None
@@ -713,11 +727,24 @@ def _read_text(data: bytes, pos: int) -> tuple[str, int] | None:
         return None
 
 
+#: ``a4 04 1a <exp> 05 1a <nbf> 06 1a <iat>``: the three claims' 4-byte values.
+_FOUR_BYTE_TIMES: Final = struct.Struct(">3xI2xI2xI")
+
+
 def _read_times(payload: bytes) -> tuple[int, int, int, int] | None:
     """``(exp, nbf, iat, position after them)`` when ``payload`` is a map of four
     entries that begins ``4: exp, 5: nbf, 6: iat`` (unsigned integers, shortest
     heads, canonical order), as every govkit issuer writes its claims; else ``None``.
     For the fixed-shape claim readers of licences and selective licences."""
+    if (  # the three as 4-byte NumericDates of this century, the usual case: one unpack
+        payload[:3] == b"\xa4\x04\x1a"
+        and payload[7:9] == b"\x05\x1a"
+        and payload[13:15] == b"\x06\x1a"
+        and len(payload) >= _FOUR_BYTE_TIMES.size
+    ):
+        expires, starts, issued = _FOUR_BYTE_TIMES.unpack_from(payload)
+        if expires >= 0x10000 and starts >= 0x10000 and issued >= 0x10000:  # shortest heads
+            return expires, starts, issued, _FOUR_BYTE_TIMES.size
     if payload[:2] != b"\xa4\x04":
         return None
     exp = _read_time(payload, 2)
@@ -1165,7 +1192,11 @@ def verify_signature(
             "the licence names no algorithm govkit accepts in its protected header",
             alg=str(alg_id)[:16] if alg_id is not None else None,
         )
-    usable = [key for key in candidates if isinstance(key, VerifyingKey) and key.alg == alg]
+    if type(candidates) is tuple and len(candidates) == 1:  # the licence verifier's one key
+        only = candidates[0]
+        usable = [only] if isinstance(only, VerifyingKey) and only.alg == alg else []
+    else:
+        usable = [key for key in candidates if isinstance(key, VerifyingKey) and key.alg == alg]
     if not usable:
         raise CertificateAlgorithmRejected(
             "no trusted key with this key id is bound to the licence's algorithm", alg=alg

@@ -927,7 +927,10 @@ class TokenVerifier:
         """
         # _run's checks in _run's order, with the same errors: the JWS through the header
         # memo when it can, the claims in one pass when they have the common shape.
-        when = resolve_time(self._clock, at)  # the one clock read of this verification
+        # resolve_time(self._clock, at), written out: the one clock read of this verification
+        when = self._clock.now() if at is None else at
+        if type(when) is not datetime or when.tzinfo is not UTC:  # not already aware UTC
+            when = require_aware(when, "at" if at is not None else "clock.now()")
         payload, key, text = self._verified_jws(token, when)
         claims = loads_object(
             payload, what="claims", error=MalformedToken, allow_floats=True, max_depth=16
@@ -1134,7 +1137,12 @@ class TokenVerifier:
                             f"token part is not strict base64url: {exc.message}"
                         ) from None
                     _, kid, alg = entry
-                    key = self._key(kid, when)
+                    try:  # self._key(kid, when), written out
+                        key = self._keys.get(kid, at=when)
+                    except (UnknownKey, KeyNotValidAt):
+                        raise TokenKeyUnknown(
+                            "no trusted key with the token's kid", kid=kid
+                        ) from None
                     if alg != key.alg or self._algorithms is not None:
                         self._check_key_alg(alg, key)
                     try:
@@ -1277,7 +1285,9 @@ class TokenVerifier:
             return None
         get = claims.get
         nbf = get("nbf", iat)  # no nbf: the same checks as iat's
-        limit = now + self._leeway
+        leeway = self._leeway
+        limit = now + leeway
+        audience = self._audience
         if not (
             type(exp) is int
             and type(iat) is int
@@ -1285,11 +1295,11 @@ class TokenVerifier:
             and 0 <= exp <= _MAX_NUMERIC_DATE
             and 0 <= iat <= _MAX_NUMERIC_DATE
             and 0 <= nbf <= _MAX_NUMERIC_DATE
-            and now < exp + self._leeway
+            and now < exp + leeway
             and nbf <= limit
             and iat <= limit
             and iss == self._issuer
-            and aud in (self._audience, [self._audience])
+            and aud in (audience, [audience])
             and type(sub) is str
             and sub
             and ("!" <= sub[0] <= "~" or has_visible_character(sub))

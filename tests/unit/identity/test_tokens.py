@@ -19,7 +19,7 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import FrozenInstanceError, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -677,6 +677,33 @@ def test_the_clock_is_read_once_per_verification(key: SigningKey) -> None:
     assert counting.reads == 2
     verifier.verify(token, at=T0)
     assert counting.reads == 2
+
+
+def test_a_clock_or_at_outside_utc_is_read_as_inspect_reads_it(key: SigningKey) -> None:
+    # verify() resolves the time itself (resolve_time written out): a naive time is
+    # refused naming the same argument as inspect(), and a time in another zone is the
+    # same instant (read once), whether it comes from at= or from the clock.
+    ring = KeyRing(key, clock=FixedClock(T0))
+    token = forge(key, claims_with())
+    plus_eight = timezone(timedelta(hours=8))
+    for clock, at, argument in (
+        (CountingClock(T0.replace(tzinfo=None)), None, "clock.now()"),
+        (CountingClock(T0), T0.replace(tzinfo=None), "at"),
+    ):
+        verifier = TokenVerifier(ring, issuer=ISS, audience=AUD, clock=clock)
+        for check in (verifier.verify, verifier.inspect):
+            with pytest.raises(NaiveDatetimeError) as caught:
+                check(token, at=at)
+            assert caught.value.context == {"argument": argument}
+    for clock, at in (
+        (CountingClock(T0.astimezone(plus_eight)), None),
+        (CountingClock(T0), T0.astimezone(plus_eight)),
+    ):
+        verifier = TokenVerifier(ring, issuer=ISS, audience=AUD, clock=clock)
+        claims = verifier.verify(token, at=at)
+        assert claims == TokenVerifier(ring, issuer=ISS, audience=AUD).verify(token, at=T0)
+        assert clock.reads == (1 if at is None else 0)
+        assert verifier.inspect(token, at=at).valid
 
 
 # --- inspect --------------------------------------------------------------------

@@ -278,6 +278,26 @@ def test_key_record_window_is_half_open() -> None:
     assert not record.valid_at(T0 + DAY)
 
 
+def test_get_decides_the_window_exactly_as_the_key_record_does(clock: FixedClock) -> None:
+    # KeyRing.get writes KeyRecord.valid_at out; both must agree at every boundary, with
+    # the key named by its thumbprint or by an alias, and in any zone.
+    key = ed()
+    ring = KeyRing(ed(), clock=clock)
+    ring.add(key, not_before=T0, not_after=T0 + DAY, kid="legacy-1")
+    record = ring.record(key.kid)
+    tick = timedelta(microseconds=1)
+    plus_two = timezone(timedelta(hours=2))
+    for at in (T0 - tick, T0, T0 + DAY - tick, T0 + DAY, (T0 + DAY).astimezone(plus_two)):
+        for kid in (key.kid, "legacy-1"):
+            if record.valid_at(at):
+                assert ring.get(kid, at=at) is key.verifying_key
+            else:
+                with pytest.raises(KeyNotValidAt) as exc:
+                    ring.get(kid, at=at)
+                assert exc.value.code == "key.not_valid_at"
+                assert exc.value.context["kid"] == key.kid
+
+
 def test_key_record_refuses_naive_bounds() -> None:
     with pytest.raises(NaiveDatetimeError):
         KeyRecord(ed().verifying_key, not_before=datetime(2026, 1, 1))

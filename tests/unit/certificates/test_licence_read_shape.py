@@ -16,6 +16,7 @@ the same refusal (error class, code, message and context, so ``field`` and ``rea
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -43,8 +44,8 @@ from govkit.certificates import (
     sign_status_list,
 )
 from govkit.certificates import _verifier as verifier_module
-from govkit.certificates._model import _ReadClaims
-from govkit.certificates._types import standard_types
+from govkit.certificates._model import _check_value_kinds, _ReadClaims
+from govkit.certificates._types import FieldSpec, parse_iso_date, standard_types
 from govkit.errors import GovkitError, LicenceDataInvalid
 from govkit.keys import SigningKey
 from govkit.testing import FixedClock
@@ -522,3 +523,228 @@ def test_a_time_claim_in_a_4_byte_head_below_65536_misses_the_shortcut(which: in
     payload = b"\xa4\x04" + values[0] + b"\x05" + values[1] + b"\x06" + values[2] + b"\x07\x00"
     assert codec._read_times(payload) is None
     assert _generic_times(payload) is None
+
+
+# --- the plain claims' value checks (mutation survivors of Licence.from_claims) ----------
+
+
+def _plain_licence(**changes: Any) -> dict[str, Any]:
+    licence: dict[str, Any] = {
+        "f": ["张三丰", "C1", None, "2015-06-01", "440100123456"],
+        "h": ["p", "p-3f9a1c07d2"],
+        "i": _GOOD_ID,
+        "s": 1,
+        "v": ["2021-06-01", "2031-06-01"],
+    }
+    licence.update(changes)
+    return licence
+
+
+@pytest.mark.parametrize(
+    ("at", "value", "field"),
+    [(0, 1.5, "name"), (4, [1], "file_number"), (1, b"C1", "licence_class")],
+)
+def test_licence_with_a_field_value_of_no_wire_kind_is_refused_with_its_field(
+    at: int, value: Any, field: str
+) -> None:
+    values: list[Any] = ["张三丰", "C1", None, "2015-06-01", "440100123456"]
+    values[at] = value
+    with pytest.raises(LicenceDataInvalid) as caught:
+        Licence.from_claims(
+            _plain_licence(f=values), REGISTRY, agency_name=POLICE.name, agency=POLICE
+        )
+    assert caught.value.code == "certificate.data_invalid"
+    assert caught.value.message == "field values are text, int or bool"
+    assert caught.value.context == {"field": field, "reason": "kind"}
+
+
+def test_value_kind_refusal_names_no_field_that_is_not_a_field_name() -> None:
+    with pytest.raises(LicenceDataInvalid) as caught:
+        _check_value_kinds({"A b": {}}, False, None)
+    assert caught.value.context == {"field": "?", "reason": "kind"}
+
+
+@pytest.mark.parametrize("index", [True, False, "1", 1.0, None])
+def test_licence_with_a_status_index_not_an_int_is_refused(index: Any) -> None:
+    with pytest.raises(LicenceDataInvalid) as caught:
+        Licence.from_claims(
+            _plain_licence(s=index), REGISTRY, agency_name=POLICE.name, agency=POLICE
+        )
+    assert caught.value.code == "certificate.data_invalid"
+    assert caught.value.message == "the status index must be an int"
+    assert caught.value.context == {"field": "status_index", "reason": "kind"}
+
+
+@pytest.mark.parametrize("name", ["张\u3000三", "Ann\u00a0Lee", "a\u202fb"])
+def test_licence_with_clean_text_not_plainly_normalised_is_still_built(name: str) -> None:
+    """The general check decides what the shortcut leaves: clean text that is not
+    printable (a space other than U+0020 inside) is in normal form, so it is accepted."""
+    fields = {**FIELDS, "name": name}
+    assert not DRIVING._plainly_normalised(fields)
+    assert DRIVING._normalised(fields) == fields
+    values = [name, "C1", None, "2015-06-01", "440100123456"]
+    for claims in (_plain_licence(f=values), _ReadClaims(_plain_licence(f=values))):
+        licence = Licence.from_claims(claims, REGISTRY, agency_name=POLICE.name, agency=POLICE)
+        assert licence.fields["name"] == name
+
+
+@pytest.mark.parametrize(("size", "ok"), [(7, False), (8, True), (128, True), (129, False)])
+def test_pseudonym_length_bounds_are_8_and_128(size: int, ok: bool) -> None:
+    reference = ("p-3f9a1c07d2_" * 10)[:size]
+    if ok:
+        assert Holder(reference, "pseudonym").reference == reference
+        return
+    with pytest.raises(LicenceDataInvalid) as caught:
+        Holder(reference, "pseudonym")
+    assert caught.value.code == "certificate.data_invalid"
+    assert caught.value.message == "the holder reference does not fit its kind"
+    assert caught.value.context == {"field": "holder", "reason": "format"}
+
+
+# --- what the shortcuts must still refuse (mutation survivors of this work) --------------
+
+
+@pytest.mark.parametrize(
+    ("claims", "message", "field", "reason"),
+    [
+        (["i", "h", "v", "f"], "claims must be a map", "claims", "kind"),
+        ({k: v for k, v in _plain_licence().items() if k != "v"}, "keys", "claims", "keys"),
+        ({**_plain_licence(), "x": 1}, "keys", "claims", "keys"),
+        ({**_plain_licence(), "i": 5}, "the identifier must be text", "id", "kind"),
+    ],
+)
+def test_plain_claims_of_the_wrong_shape_are_refused_with_field_and_reason(
+    claims: Any, message: str, field: str, reason: str
+) -> None:
+    with pytest.raises(LicenceDataInvalid) as caught:
+        Licence.from_claims(claims, REGISTRY, agency_name=POLICE.name, agency=POLICE)
+    assert caught.value.code == "certificate.data_invalid"
+    if message == "keys":
+        message = "claims must have exactly the keys i h v f and optionally s"
+    assert caught.value.message == message
+    assert caught.value.context == {"field": field, "reason": reason}
+
+
+@pytest.mark.parametrize("text", ["20150601", "2015-W01-1", "2015W011", "2015-06-01 ", "--"])
+def test_iso_date_in_another_iso_form_is_not_a_date(text: str) -> None:
+    assert parse_iso_date(text) is None  # date.fromisoformat alone takes some of these
+
+
+@pytest.mark.parametrize("capital", [2**53, -(2**53), 2**60])
+def test_int_field_out_of_range_is_not_plainly_normalised_and_is_refused(capital: int) -> None:
+    business = REGISTRY.get("business-licence")
+    fields = {
+        "company_name": "某某科技有限公司",
+        "entity_type": "有限责任公司",
+        "legal_representative": "张三",
+        "registered_capital": 2**53 - 1,
+        "established": "2015-06-01",
+        "business_scope": "软件开发",
+    }
+    assert business._plainly_normalised(fields)  # the edge itself: in range
+    fields["registered_capital"] = capital
+    assert not business._plainly_normalised(fields)
+    with pytest.raises(LicenceDataInvalid) as caught:
+        business._normalised(fields)
+    assert caught.value.context == {"field": "registered_capital", "reason": "range"}
+
+
+@pytest.mark.parametrize("value", [1, 0, "true", None])
+def test_bool_field_of_another_type_is_not_plainly_normalised(value: Any) -> None:
+    donor = FieldSpec("organ_donor", "器官捐献", "Organ donor", "bool")
+    flagged = dataclasses.replace(DRIVING, fields=(*DRIVING.fields, donor))
+    fields = {**FIELDS, "organ_donor": True}
+    assert flagged._plainly_normalised(fields)
+    fields["organ_donor"] = value
+    assert not flagged._plainly_normalised(fields)
+
+
+_FIVE = ["张三丰", "C1", None, "2015-06-01", "440100123456"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message", "field", "reason", "readable"),
+    [
+        ({"v": "2021-06-01"}, "expected a two-element array", "valid_until", "kind", False),
+        (
+            {"v": ["2021-02-30", "2031-06-01"]},
+            "not a valid YYYY-MM-DD date",
+            "valid_from",
+            "date",
+            True,
+        ),
+        (
+            {"v": ["2021-06-01", True]},
+            "validity is YYYY-MM-DD text or integer seconds",
+            "valid_until",
+            "kind",
+            True,
+        ),
+        ({"v": ["2021-06-01", 2**62]}, "the time is out of range", "valid_until", "range", True),
+        (
+            {"f": _FIVE[:4]},
+            "fields must be a list in the type's field order",
+            "fields",
+            "kind",
+            True,
+        ),
+        (
+            {"f": "张三丰"},
+            "fields must be a list in the type's field order",
+            "fields",
+            "kind",
+            False,
+        ),
+        ({"h": ["x", "p-3f9a1c07d2"]}, "the holder kind is not p, m or r", "holder", "kind", True),
+    ],
+)
+def test_licence_claims_refusals_keep_their_message_field_and_reason(
+    changes: dict[str, Any], message: str, field: str, reason: str, readable: bool
+) -> None:
+    plain = _plain_licence(**changes)
+    for claims in (plain, _ReadClaims(plain)) if readable else (plain,):
+        with pytest.raises(LicenceDataInvalid) as caught:
+            Licence.from_claims(claims, REGISTRY, agency_name=POLICE.name, agency=POLICE)
+        assert caught.value.code == "certificate.data_invalid"
+        assert caught.value.message == message
+        assert caught.value.context == {"field": field, "reason": reason}
+
+
+@pytest.mark.parametrize("read", [False, True])
+def test_status_index_bounds_are_0_and_2_to_the_32_minus_1(read: bool) -> None:
+    def build(index: int) -> Licence:
+        plain = _plain_licence(s=index)
+        claims = _ReadClaims(plain) if read else plain
+        return Licence.from_claims(claims, REGISTRY, agency_name=POLICE.name, agency=POLICE)
+
+    assert build(0).status_index == 0
+    assert build(2**32 - 1).status_index == 2**32 - 1
+    with pytest.raises(LicenceDataInvalid) as caught:
+        build(2**32)
+    assert caught.value.code == "certificate.data_invalid"
+    assert caught.value.message == "status_index must be an int from 0 to 2**32 - 1"
+    assert caught.value.context == {"field": "status_index", "reason": "range"}
+
+
+@pytest.mark.parametrize(
+    ("reference", "kind", "message", "reason"),
+    [
+        ("p-3f9a1c07d2", "nope", "holder kind must be pseudonym, masked or raw-id", "kind"),
+        (5, "pseudonym", "the holder reference must be text", "format"),
+        ("张三", "masked", "the holder reference does not fit its kind", "format"),
+        ("*" * 65, "masked", "the holder reference does not fit its kind", "format"),
+    ],
+)
+def test_holder_refusals_keep_their_message_and_reason(
+    reference: Any, kind: Any, message: str, reason: str
+) -> None:
+    with pytest.raises(LicenceDataInvalid) as caught:
+        Holder(reference, kind)
+    assert caught.value.code == "certificate.data_invalid"
+    assert caught.value.message == message
+    assert caught.value.context == {"field": "holder", "reason": reason}
+
+
+@pytest.mark.parametrize("reference", ["张*", "*" * 64])
+def test_masked_holder_with_a_star_in_clean_text_is_accepted(reference: str) -> None:
+    assert Holder(reference, "masked").kind == "masked"

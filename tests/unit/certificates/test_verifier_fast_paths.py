@@ -565,3 +565,89 @@ def test_fixed_claims_reader_is_not_used_below_its_depth() -> None:
     with pytest.raises(CertificateFormatError) as caught:  # the claims nest 3 deep
         codec.decode(text, canonical=True, max_depth=2, _fixed_claims=_fixed_licence_claims)
     assert caught.value.context["reason"] == "cwt"
+
+
+# --- the reader's own refusals (mutation survivors of the fast paths) --------------------
+
+
+def _issued_claims() -> dict[Any, Any]:
+    return dict(cbor2.loads(_payload_claims(_issue().qr_payload)))
+
+
+def _verify_claims(claims: dict[Any, Any]) -> CertificateFormatError:
+    text = codec.encode(claims, KEY, kid=codec.cose_kid(KEY.verifying_key))
+    verifier = CertificateVerifier(
+        _trust(KEY), status=_published(StatusList(64, list_id="x")), clock=FixedClock(T0)
+    )
+    with pytest.raises(CertificateFormatError) as caught:
+        verifier.verify(text)
+    return caught.value
+
+
+def test_licence_under_another_claim_key_is_refused_as_no_licence() -> None:
+    claims = _issued_claims()
+    claims[LICENCE_CLAIM - 1] = claims.pop(LICENCE_CLAIM)  # -65538: the key's last byte
+    payload = cbor2.dumps(claims, canonical=True)
+    assert b"\x3a\x00\x01\x00\x01\xa5\x61f" in payload  # all else the issuer's shape
+    assert _fixed_licence_claims(payload) is None
+    error = _verify_claims(claims)
+    assert error.code == "certificate.format"
+    assert error.context["reason"] == "claims"
+
+
+@pytest.mark.parametrize("at", [0, 1])
+def test_licence_with_a_holder_that_is_not_text_is_refused_as_malformed(at: int) -> None:
+    claims = _issued_claims()
+    holder = list(claims[LICENCE_CLAIM]["h"])
+    holder[at] = 5
+    claims[LICENCE_CLAIM]["h"] = holder
+    assert _fixed_licence_claims(cbor2.dumps(claims, canonical=True)) is None
+    error = _verify_claims(claims)
+    assert error.code == "certificate.format"
+    assert error.context["reason"] == "licence"
+    assert error.context["field"] == "holder"
+    assert error.context["detail"] == "certificate.data_invalid"
+    assert "expected two text values" in error.message
+
+
+@pytest.mark.parametrize("index", [0, 23, 24, 25, 255, 256, 0xFFFF, 0x10000, 2**32 - 1])
+def test_fixed_claims_reader_reads_every_shortest_status_index_head(index: int) -> None:
+    claims = _issued_claims()
+    claims[LICENCE_CLAIM]["s"] = index
+    payload = cbor2.dumps(claims, canonical=True)
+    read = _fixed_licence_claims(payload)
+    assert read is not None
+    assert read == claims
+
+
+@pytest.mark.parametrize("first", [True, False, None, ""])
+def test_fixed_claims_reader_leaves_24_field_values_to_the_canonical_decoder(
+    first: Any,
+) -> None:
+    # 24 values take an array head of two bytes (98 18): the reader reads fewer than 24
+    claims = _issued_claims()
+    claims[LICENCE_CLAIM]["f"] = [first, *["x"] * 23]
+    payload = cbor2.dumps(claims, canonical=True)
+    assert b"\x61f\x98\x18" in payload
+    assert _fixed_licence_claims(payload) is None
+    assert _canonical(payload) == ("ok", claims)
+    claims[LICENCE_CLAIM]["f"] = [first, *["x"] * 22]  # 23: read here
+    assert _fixed_licence_claims(cbor2.dumps(claims, canonical=True)) == claims
+
+
+@pytest.mark.parametrize("size", [23, 24, 25, 255])
+def test_fixed_claims_reader_reads_texts_of_every_head_size(size: int) -> None:
+    claims = _issued_claims()
+    claims[LICENCE_CLAIM]["i"] = "x" * size
+    claims[LICENCE_CLAIM]["f"][0] = "y" * size
+    read = _fixed_licence_claims(cbor2.dumps(claims, canonical=True))
+    assert read is not None
+    assert read == claims
+
+
+def test_fixed_claims_reader_reads_the_index_after_any_identifier() -> None:
+    claims = _issued_claims()
+    claims[LICENCE_CLAIM]["i"] = "x\x01x"  # bytes below 24 just before the index
+    for index in (5, 300):
+        claims[LICENCE_CLAIM]["s"] = index
+        assert _fixed_licence_claims(cbor2.dumps(claims, canonical=True)) == claims

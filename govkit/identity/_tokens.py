@@ -927,10 +927,7 @@ class TokenVerifier:
         """
         # _run's checks in _run's order, with the same errors: the JWS through the header
         # memo when it can, the claims in one pass when they have the common shape.
-        # resolve_time(self._clock, at), written out: the one clock read of this verification
-        when = self._clock.now() if at is None else at
-        if type(when) is not datetime or when.tzinfo is not UTC:  # not already aware UTC
-            when = require_aware(when, "at" if at is not None else "clock.now()")
+        when = resolve_time(self._clock, at)  # the one clock read of this verification
         payload, key, text = self._verified_jws(token, when)
         claims = loads_object(
             payload, what="claims", error=MalformedToken, allow_floats=True, max_depth=16
@@ -1137,12 +1134,7 @@ class TokenVerifier:
                             f"token part is not strict base64url: {exc.message}"
                         ) from None
                     _, kid, alg = entry
-                    try:  # self._key(kid, when), written out
-                        key = self._keys.get(kid, at=when)
-                    except (UnknownKey, KeyNotValidAt):
-                        raise TokenKeyUnknown(
-                            "no trusted key with the token's kid", kid=kid
-                        ) from None
+                    key = self._key(kid, when)
                     if alg != key.alg or self._algorithms is not None:
                         self._check_key_alg(alg, key)
                     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from govkit.clock import Clock, SystemClock, require_aware, resolve_time
@@ -220,12 +220,7 @@ class KeyRing:
         record = self._records.get(kid) if type(kid) is str else None
         if record is None:
             record = self._lookup(kid)
-        # resolve_time(self._clock, at), without its calls when at is already aware UTC
-        when = at if type(at) is datetime and at.tzinfo is UTC else resolve_time(self._clock, at)
-        not_before, not_after = record.not_before, record.not_after
-        if (not_before is not None and when < not_before) or (
-            not_after is not None and when >= not_after
-        ):  # record.valid_at(when), with when already aware UTC
+        if not record.valid_at(resolve_time(self._clock, at)):
             raise KeyNotValidAt("key is outside its validity window", kid=record.key.kid)
         return record.key
 

@@ -421,8 +421,9 @@ _PG_INSERT: Final = (
 # session, no schema change) takes the writers' lock, checks the border, inserts the
 # entries, hashes each new leaf up its chain of nodes (SHA-256(0x01 || left || right),
 # as :func:`~govkit.audit._tree.node_hash`), writes every tile a new node tops and the
-# clear values. The client sends it with BEGIN and COMMIT in one pipeline, so the
-# lock is never held across a client round trip.
+# clear values. The client sends the call with BEGIN, COMMIT and the wait for the WAL
+# flush as one message (:meth:`Database.call`): one round trip in all, and the lock is
+# never held across one.
 #: The SQLSTATE the server-side append raises when the store lacks Merkle nodes.
 _PG_MISSING_NODES: Final = "GK001"
 _UNDEFINED_FUNCTION: Final = "42883"
@@ -495,10 +496,11 @@ BEGIN
 END
 $fn$
 """
+# Sent with :meth:`Database.call`: one message, parameters as literals.
 _PG_APPEND_CALL: Final = (
     "SELECT pg_temp.govkit_audit_append("
-    "%b::bigint, %b::bytea[], %b::bytea[], %b::bigint[], %b::text[], %b::text[], %b::text[], "
-    "%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[])"
+    "?::bigint, ?::bytea[], ?::bytea[], ?::bigint[], ?::text[], ?::text[], ?::text[], "
+    "?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
 )
 
 
@@ -612,12 +614,11 @@ class _SqlStore:
         )
         if len(rows) <= SMALL_APPEND_ROWS and self._tiles and self._server_ready():
             try:
-                with self._db.transaction(pipeline=True, deferred_sync=True) as tx:
-                    result = tx.later(
-                        _PG_APPEND_CALL,
-                        (self._lock_id, *columns, list(personal), list(personal.values())),
-                    )
-                return int(result()[0][0])
+                result = self._db.call(
+                    _PG_APPEND_CALL,
+                    (self._lock_id, *columns, list(personal), list(personal.values())),
+                )
+                return int(result[0][0])
             except AuditStoreError as exc:
                 state = exc.context.get("sqlstate")
                 if state == _PG_MISSING_NODES:

@@ -36,7 +36,7 @@ import os
 import sqlite3
 import threading
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,23 +276,6 @@ class Tx:
         """Run one statement once per row of parameters."""
         self._cursor.executemany(_pg(statement) if self.postgres else statement, rows)
 
-    def later(
-        self, statement: str, params: Sequence[Any] = ()
-    ) -> Callable[[], list[tuple[Any, ...]]]:
-        """Send one statement that returns rows; read them once the transaction ends.
-
-        In a pipeline (PostgreSQL) the statement goes out with the rest of the
-        transaction and its COMMIT, so the client waits for nothing in between; the
-        returned function gives its rows after the ``with`` block. Elsewhere the rows
-        are read at once.
-        """
-        cursor = self._cursor.connection.cursor() if self.postgres else self._cursor
-        cursor.execute(_pg(statement) if self.postgres else statement, tuple(params))
-        if not self.postgres:
-            rows = list(cursor.fetchall())
-            return lambda: rows
-        return lambda: list(cursor.fetchall())
-
     @property
     def rowcount(self) -> int:
         """Rows changed by the last statement (-1 when the engine does not say)."""
@@ -355,6 +338,21 @@ class Database:
         WAL flush before the transaction returns (``_WAIT_FLUSH``).
         """
         raise NotImplementedError
+
+    def call(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement in a write transaction of its own; return its rows once durable.
+
+        The same as ``transaction(deferred_sync=True)`` around one :meth:`Tx.fetch`
+        followed by :meth:`sync`. PostgreSQL sends all of it as one message (simple
+        query protocol, the parameters bound as literals by psycopg): ``BEGIN``, the
+        asynchronous-commit setting, the statement, ``COMMIT`` and the wait for the WAL
+        flush, one client round trip in all. Meant for small statements whose work is
+        on the server (a function call): their parameters go as text.
+        """
+        with self.transaction(deferred_sync=True) as tx:
+            rows: list[tuple[Any, ...]] = tx.fetch(statement, params)
+        self.sync()
+        return rows
 
     def sync(self) -> None:
         """Return once every commit of this connection is durable (see ``deferred_sync``)."""
@@ -590,6 +588,12 @@ class _SQLite(Database):
 #: the same moment share one fsync (PostgreSQL's own group commit). WAL is replayed
 #: in order, so a crash that loses an unflushed commit loses every later one too.
 _WAIT_FLUSH: Final = "SELECT pg_logical_emit_message(true, 'govkit.sync', '')"
+#: :meth:`Database.call` on PostgreSQL: one simple-protocol message (the server runs
+#: its statements in order and stops at the first error, leaving the transaction
+#: aborted: the client then rolls it back). ``{}`` is the statement.
+_ONE_ROUND: Final = (
+    "BEGIN; SELECT set_config('synchronous_commit', 'off', true); {}; COMMIT; " + _WAIT_FLUSH
+)
 
 
 class _Postgres(Database):
@@ -685,6 +689,26 @@ class _Postgres(Database):
                         conn.execute(_WAIT_FLUSH)  # in the same pipeline as the COMMIT
             except self._psycopg.Error as exc:
                 raise self._failed(exc, conn) from None
+
+    def call(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            conn = self._connection()
+            cursor = self._psycopg.ClientCursor(conn)
+            try:
+                cursor.execute(_ONE_ROUND.format(_pg(statement)), tuple(params))
+                cursor.nextset()  # past BEGIN and the setting to the statement's rows
+                cursor.nextset()
+                rows = list(cursor.fetchall()) if cursor.description is not None else []
+                while cursor.nextset():  # COMMIT and the flush: read, or an error raises
+                    pass
+                return rows
+            except self._psycopg.Error as exc:
+                if conn.info.transaction_status == self._psycopg.pq.TransactionStatus.INERROR:
+                    with contextlib.suppress(self._psycopg.Error):
+                        conn.execute("ROLLBACK")
+                raise self._failed(exc, conn) from None
+            finally:
+                cursor.close()
 
     def sync(self) -> None:
         """Nothing to do: every transaction returned only once durable (see ``_WAIT_FLUSH``)."""

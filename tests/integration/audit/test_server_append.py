@@ -1,10 +1,10 @@
 """Small appends on PostgreSQL run on the server, with no client round trip under the lock.
 
 An append of at most ``SMALL_APPEND_ROWS`` rows calls a session-local PL/pgSQL
-function (``pg_temp.govkit_audit_append``), sent in one pipeline with BEGIN and
-COMMIT: it takes the writers' lock, checks the border, inserts the entries, hashes
-each new leaf up its chain of nodes and writes the tiles the new nodes top. These
-tests pin:
+function (``pg_temp.govkit_audit_append``), sent as one message with BEGIN, COMMIT
+and the wait for the WAL flush (``Database.call``): it takes the writers' lock,
+checks the border, inserts the entries, hashes each new leaf up its chain of nodes
+and writes the tiles the new nodes top. These tests pin:
 
 * the nodes and tiles it writes are exactly those govkit's Python tree code
   computes from the leaves (through both bands of tiles, mixed with batches that
@@ -12,6 +12,9 @@ tests pin:
 * a store that lacks a node the append needs is refused as the client path refuses
   it (``audit.store``, "lacks Merkle nodes", the number missing), and
   nothing is written;
+* every value reaches the tables byte for byte as the client path's binary
+  parameters put it (quotes, backslashes, braces, SQL), and an error inside the
+  one-message transaction leaves the connection usable;
 * a session that lost the function (a pooler's ``DISCARD``) appends from the client
   once and then creates it again; a role that may not create temporary objects
   appends from the client.
@@ -35,7 +38,7 @@ from govkit.audit._tree import (
     tile_nodes,
 )
 from govkit.errors import AuditStoreError
-from govkit.stores._sql import Tx
+from govkit.stores._sql import Tx, _Postgres
 
 ORIGIN = "example.gov/audit-test"
 PSEUDONYM_KEY = b"integration-test-pseudonym-key!!"
@@ -60,23 +63,23 @@ def _events(start: int, count: int) -> list[AuditEvent]:
 
 
 class _Calls:
-    """Counts the statements appends send: ``fetch`` (client path) and ``later``."""
+    """Counts the statements appends send: ``fetch`` (client), ``Database.call`` (server)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.fetch = 0
         self.later = 0
-        real_fetch, real_later = Tx.fetch, Tx.later
+        real_fetch, real_call = Tx.fetch, _Postgres.call
 
         def fetch(tx: Tx, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
             self.fetch += 1
             return real_fetch(tx, statement, params)
 
-        def later(tx: Tx, statement: str, params: Any = ()) -> Any:
+        def call(db: _Postgres, statement: str, params: Any = ()) -> Any:
             self.later += 1
-            return real_later(tx, statement, params)
+            return real_call(db, statement, params)
 
         monkeypatch.setattr(Tx, "fetch", fetch)
-        monkeypatch.setattr(Tx, "later", later)
+        monkeypatch.setattr(_Postgres, "call", call)
 
     def reset(self) -> None:
         self.fetch = self.later = 0
@@ -219,3 +222,93 @@ def test_a_role_that_may_not_create_temporary_objects_appends_from_the_client(
     finally:
         _sql(url, f'DROP OWNED BY "{role}"')
         _sql(url, f'DROP ROLE "{role}"')
+
+
+_HOSTILE = [
+    "it's",
+    "back\\slash\\\\x00",
+    '"quoted", {braces}, NULL',
+    "'); DROP TABLE audit_entries; --",
+    "$fn$ %s %(name)s ? $1",
+    "粤省事 officer 张三 «€» \u00e9",
+    "E'\\\\'",
+    "{}",
+    "NULL",
+]
+
+
+def _hostile_events(start: int) -> list[AuditEvent]:
+    return [
+        AuditEvent(
+            occurred_at=T0 + timedelta(microseconds=start + n),
+            actor_id=text,
+            actor_type="officer",
+            action="licence.issue",
+            resource_type="driving_licence",
+            resource_id=text,
+            correlation_id=text,
+            reason=text,
+            details={"note": text},
+            personal=frozenset({"actor_id"}),
+        )
+        for n, text in enumerate(_HOSTILE)
+    ]
+
+
+def _rows(url: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    return (
+        _sql(url, "SELECT * FROM audit_entries ORDER BY idx"),
+        _sql(url, "SELECT * FROM audit_nodes ORDER BY level, idx"),
+        _sql(url, "SELECT * FROM audit_personal ORDER BY pseudonym"),
+    )
+
+
+def test_quotes_backslashes_and_sql_in_values_are_stored_as_the_client_path_stores_them(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server path binds its parameters as literals in one message: every value
+    must reach the tables byte for byte as the client path (binary parameters) puts it."""
+    calls = _Calls(monkeypatch)
+    events = _hostile_events(0)
+    with AuditLog(url, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
+        for n, event in enumerate(events):
+            assert log.append(event) == n
+        assert (calls.later, calls.fetch) == (len(events), 0)
+        assert log.append_many(_hostile_events(len(events))[:SMALL_APPEND_ROWS]) == list(
+            range(len(events), len(events) + SMALL_APPEND_ROWS)
+        )
+    server = _rows(url)
+    _sql(url, "TRUNCATE audit_entries, audit_nodes, audit_tiles, audit_personal")
+    calls.reset()
+    with AuditLog(url, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
+        log.store._server_appends = False  # type: ignore[attr-defined]
+        for event in events:
+            log.append(event)
+        log.append_many(_hostile_events(len(events))[:SMALL_APPEND_ROWS])
+        assert calls.later == 0
+    assert _rows(url) == server
+    entries, _, personal = server
+    assert len(entries) == len(events) + SMALL_APPEND_ROWS
+    assert {value for _, value in personal} == set(_HOSTILE)
+    stored = {row[8] for row in entries}  # resource_id
+    assert stored == set(_HOSTILE)
+
+
+def test_a_refused_server_append_leaves_the_connection_usable(url: str) -> None:
+    """An error inside the one-message transaction aborts it; the client rolls it back,
+    so the same connection appends again once the store is repaired."""
+    with AuditLog(url, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
+        log.append_many(_events(0, 7))
+        saved = _sql(url, "SELECT hash FROM audit_nodes WHERE level = 1 AND idx = 2")[0][0]
+        _sql(url, "DELETE FROM audit_nodes WHERE level = 1 AND idx = 2")
+        generation = log.store._db.generation  # type: ignore[attr-defined]
+        with pytest.raises(AuditStoreError, match="lacks Merkle nodes"):
+            log.append(_events(7, 1)[0])
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("INSERT INTO audit_nodes VALUES (1, 2, %s)", (saved,))
+        assert log.append(_events(7, 1)[0]) == 7
+        assert log.store._db.generation == generation  # type: ignore[attr-defined]
+        assert log.store._db._conn.info.transaction_status == 0  # type: ignore[attr-defined]
+    assert _sql(url, "SELECT count(*) FROM audit_entries")[0][0] == 8

@@ -182,3 +182,38 @@ def test_unreachable_server_is_a_typed_store_error_without_the_password() -> Non
     assert "s3cret-pw" not in json.dumps(caught.value.to_dict())
     with pytest.raises(PaymentStoreError):
         PaymentInbox(url)
+
+
+def test_call_runs_one_statement_in_one_message_and_an_error_leaves_nothing_behind(
+    pg_store_url: str,
+) -> None:
+    """``Database.call`` sends BEGIN, the statement, COMMIT and the flush wait as one
+    simple-protocol message with literal parameters: values with quotes and
+    backslashes arrive unchanged, a failing statement writes nothing and raises the
+    usual typed error (sqlstate, no DETAIL), and the connection works afterwards."""
+    db = open_database(pg_store_url, schema=THINGS, errors=ERRORS)
+    tricky = "it's \\x00 '); DROP TABLE things; -- %s {a,b} 粤"
+    idle = psycopg.pq.TransactionStatus.IDLE
+    try:
+        db.read(
+            "CREATE FUNCTION raise_locked() RETURNS int LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'busy' USING ERRCODE = '55P03'; END $$"
+        )
+        rows = db.call("INSERT INTO things VALUES (?, ?) RETURNING id, name", (1, tricky))
+        assert rows == [(1, tricky)]
+        assert db.read("SELECT name FROM things") == [(tricky,)]
+        with pytest.raises(AuditStoreError) as caught:
+            db.call("INSERT INTO things (id, name) VALUES (?, ?) RETURNING id", (2, tricky))
+        assert caught.value.context["sqlstate"] == "23505"
+        assert tricky not in str(caught.value)
+        assert db._conn.info.transaction_status == idle  # type: ignore[attr-defined]
+        with pytest.raises(AuditStoreLocked) as locked:
+            db.call("INSERT INTO things (id, name) VALUES (?, 'x') RETURNING raise_locked()", (3,))
+        assert locked.value.context["sqlstate"] == "55P03"
+        assert db._conn.info.transaction_status == idle  # type: ignore[attr-defined]
+        assert db.read("SELECT id FROM things") == [(1,)]  # neither failed call wrote
+        # a statement without rows: committed, no rows
+        assert db.call("UPDATE things SET name = ? WHERE id = 1", ("renamed",)) == []
+        assert db.read("SELECT name FROM things") == [("renamed",)]
+    finally:
+        db.close()

@@ -382,3 +382,21 @@ def test_threads_share_one_database_safely(tmp_path: Path) -> None:
     assert errors == []
     assert log.size() == 80
     log.close()
+
+
+def test_call_commits_one_statement_and_returns_its_rows_on_sqlite(tmp_path: Path) -> None:
+    """SQLite's ``Database.call``: a write transaction of its own, synced before it returns;
+    a failing statement writes nothing and raises the component's store error."""
+    path = tmp_path / "s.db"
+    db = open_database(path, schema=schema(1), errors=ERRORS)
+    try:
+        assert db.call("INSERT INTO things (id, name) VALUES (?, ?) RETURNING id", (7, "it's")) == [
+            (7,)
+        ]
+        with closing(sqlite3.connect(path)) as conn:  # committed: another connection sees it
+            assert conn.execute("SELECT id, name FROM things").fetchall() == [(7, "it's")]
+        with pytest.raises(AuditStoreError):
+            db.call("INSERT INTO things (id, name) VALUES (?, NULL) RETURNING id", (8,))
+        assert db.read("SELECT id FROM things") == [(7,)]
+    finally:
+        db.close()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import threading
 import time
 import zlib
@@ -1199,6 +1200,10 @@ class _WriterFileLock:
         self._path = path
         self._timeout = timeout
         self._mutex = threading.Lock()  # one thread of this store at a time
+        # The thread that waits in the kernel for a contended lock (started on the
+        # first wait, once per process: a child after fork starts its own).
+        self._requests: queue.SimpleQueue[_LockRequest | None] = queue.SimpleQueue()
+        self._waiter_pid = 0
 
     @classmethod
     def for_database(
@@ -1276,40 +1281,65 @@ class _WriterFileLock:
             return None
         if fd is not None:
             return fd
-        # Contended: wait in the kernel (woken at once on release), bounded by the timeout.
-        got: list[int] = []
-        failed: list[BaseException] = []
-        guard = threading.Lock()
-        ready = threading.Event()
-        abandoned = False
-
-        def wait() -> None:
-            try:
-                locked = self._lock(0)
-            except BaseException as exc:  # handed to the waiting caller
-                failed.append(exc)
-                ready.set()
-                return
-            with guard:
-                if abandoned and locked is not None:
-                    os.close(locked)
-                elif locked is not None:
-                    got.append(locked)
-            ready.set()
-
-        threading.Thread(target=wait, name="govkit-audit-writer-lock", daemon=True).start()
-        ready.wait(timeout)
-        with guard:
-            if got:
-                return got[0]
-            abandoned = True
-        if failed and isinstance(failed[0], OSError):  # gone meanwhile and not creatable
+        # Contended: the waiter thread waits in the kernel (woken at once on release);
+        # this thread waits for it, bounded by the timeout. One long-lived thread: a
+        # thread started per wait cost more CPU than the append it waited for.
+        if self._waiter_pid != os.getpid():
+            self._waiter_pid = os.getpid()
+            self._requests = queue.SimpleQueue()  # nothing of a parent's queue
+            threading.Thread(
+                target=self._serve, name="govkit-audit-writer-lock", daemon=True
+            ).start()
+        request = _LockRequest()
+        self._requests.put(request)
+        request.ready.wait(timeout)
+        with request.guard:
+            if request.fd is not None:
+                return request.fd
+            request.abandoned = True
+        if isinstance(request.failed, OSError):  # gone meanwhile and not creatable
             return None
-        if failed:
-            raise failed[0]
+        if request.failed is not None:
+            raise request.failed
         raise AuditStoreLocked(
             "the audit store stayed locked by another writer", engine="sqlite", waited=self._timeout
         )
+
+    def _serve(self) -> None:
+        """The waiter thread: take the lock for each request; give it back if abandoned."""
+        while (request := self._requests.get()) is not None:
+            try:
+                locked = self._lock(0)
+            except BaseException as exc:  # handed to the waiting caller
+                with request.guard:
+                    request.failed = exc
+                request.ready.set()
+                continue
+            with request.guard:
+                if request.abandoned and locked is not None:
+                    os.close(locked)  # the caller gave up: let the next writer have it
+                else:
+                    request.fd = locked
+            request.ready.set()
+
+    def stop(self) -> None:
+        """End the waiter thread (after its current wait) when the store closes."""
+        if self._waiter_pid == os.getpid():
+            self._requests.put(None)
+            self._waiter_pid = 0
+
+
+class _LockRequest:
+    """One wait of :class:`_WriterFileLock`'s waiter thread for the lock."""
+
+    __slots__ = ("abandoned", "failed", "fd", "guard", "ready")
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.ready = threading.Event()
+        self.fd: int | None = None
+        self.failed: BaseException | None = None
+        self.abandoned = False
 
 
 #: A SQLite writer checkpoints the WAL (PASSIVE) after every this many of its commits.
@@ -1423,6 +1453,9 @@ class SQLiteStore(_SqlStore):
             self._file_lock.remove()
         if self._gate is not None:
             self._gate.remove()
+        for lock in (self._file_lock, self._gate):
+            if lock is not None:
+                lock.stop()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self._path)!r})"

@@ -295,3 +295,82 @@ def test_sqlite_writer_waiting_for_the_lock_goes_in_as_soon_as_it_is_released(
         # It waited for the lock (nothing else held it up) and went in once released.
         assert 0.45 <= waited < 1.0, waited
         assert log.append(_event(2)) == 2
+
+
+def _waiter_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "govkit-audit-writer-lock"]
+
+
+def _hold_then_release(path: Path, seconds: float) -> threading.Timer:
+    fd = os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    timer = threading.Timer(seconds, os.close, (fd,))
+    timer.start()
+    return timer
+
+
+def test_sqlite_contended_waits_share_one_waiter_thread_that_ends_on_close(
+    tmp_path: Path,
+) -> None:
+    """Each contended wait is served by one long-lived thread per lock (starting a thread
+    per wait cost more CPU than the append); closing the store ends it."""
+    path = tmp_path / "audit.db"
+    before = set(_waiter_threads())  # other stores' (ending) threads
+    with AuditLog(path, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
+        log.append(_event(0))
+        seen: set[threading.Thread] = set()  # the objects: an ident may be reused
+        for n in range(1, 4):
+            timer = _hold_then_release(path, 0.1)
+            assert log.append(_event(n)) == n  # waited, then went in
+            timer.join()
+            seen.update(t for t in _waiter_threads() if t not in before)
+        assert len(seen) == 1  # one thread served all three waits
+    deadline = time.monotonic() + 5
+    while any(t.is_alive() for t in seen) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(t.is_alive() for t in seen)  # it ended with the store
+
+
+def test_sqlite_wait_abandoned_at_busy_timeout_lets_the_next_writer_in(tmp_path: Path) -> None:
+    """A wait that gave up (audit.store_locked) must not keep the lock once the waiter
+    thread gets it: it is released at once, and the next append of the same store
+    waits for it normally."""
+    path = tmp_path / "audit.db"
+    store = SQLiteStore(path, busy_timeout=0.2)
+    with AuditLog(store, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
+        timer = _hold_then_release(path, 0.5)
+        with pytest.raises(AuditStoreLocked):
+            log.append(_event(0))  # gives up after 0.2 s; the holder lets go at 0.5 s
+        timer.join()
+        time.sleep(0.1)  # the waiter thread took the lock at 0.5 s and gave it back
+        probe = os.open(f"{path}-lock", os.O_RDWR)
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: nobody kept it
+        finally:
+            os.close(probe)
+        assert log.append(_event(1)) == 0
+        assert log.size() == 1
+
+
+def test_sqlite_forked_child_waits_with_its_own_waiter_thread(tmp_path: Path) -> None:
+    """A child forked after the parent's waiter thread started has no such thread (fork
+    copies one thread): its contended appends must start their own, not hang."""
+    path = tmp_path / "audit.db"
+    with AuditLog(path, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
+        log.append(_event(0))
+        timer = _hold_then_release(path, 0.1)
+        log.append(_event(1))  # starts the parent's waiter thread
+        timer.join()
+        pid = os.fork()
+        if pid == 0:  # the child: exit code 0 only if its contended append went in
+            code = 1
+            try:
+                fd = os.open(f"{path}-lock", os.O_RDWR)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                threading.Timer(0.2, os.close, (fd,)).start()
+                code = 0 if log.append(_event(2)) == 2 else 3
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert log.size() == 3

@@ -78,4 +78,6 @@ def resolve_time(clock: Clock, at: datetime | None) -> datetime:
         if type(now) is datetime and now.tzinfo is UTC:  # what SystemClock gives
             return now
         return require_aware(now, "clock.now()")
+    if type(at) is datetime and at.tzinfo is UTC:  # a time resolved before, passed on
+        return at
     return require_aware(at)

@@ -1291,7 +1291,7 @@ class TokenVerifier:
             and nbf <= limit
             and iat <= limit
             and iss == self._issuer
-            and aud in (audience, [audience])
+            and (aud == audience or aud == [audience])  # noqa: PLR1714 - no list unless needed
             and type(sub) is str
             and sub
             and ("!" <= sub[0] <= "~" or has_visible_character(sub))

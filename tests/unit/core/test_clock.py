@@ -111,6 +111,50 @@ def test_resolve_time_refuses_a_naive_at() -> None:
     assert exc.value.context["argument"] == "at"
 
 
+class Instant(datetime):
+    """A datetime subclass in UTC: not the exact type the passed-on shortcut takes."""
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        T0,
+        T0.astimezone(timezone(timedelta(hours=8))),
+        T0.astimezone(timezone(-timedelta(hours=5, minutes=30))),
+        Instant(2026, 1, 1, 12, 0, tzinfo=UTC),
+        datetime.min.replace(tzinfo=UTC),
+        datetime.max.replace(tzinfo=UTC),
+    ],
+)
+def test_resolve_time_gives_what_require_aware_gives_for_an_aware_at(at: datetime) -> None:
+    # resolve_time passes a UTC datetime (one resolved before) on untouched, without
+    # require_aware: the value, type and zone must be what require_aware gives.
+    clock = CountingClock(T0 + timedelta(days=9))
+    resolved = resolve_time(clock, at)
+    expected = require_aware(at)
+    assert resolved == expected
+    assert type(resolved) is type(expected)
+    assert resolved.tzinfo is UTC
+    assert clock.reads == 0
+    if type(at) is datetime and at.tzinfo is UTC:
+        assert resolved is at
+
+
+@pytest.mark.parametrize("at", [datetime(2026, 1, 1), datetime(2026, 1, 1, tzinfo=NoOffset())])
+def test_resolve_time_refuses_an_at_that_is_effectively_naive(at: datetime) -> None:
+    with pytest.raises(NaiveDatetimeError) as exc:
+        resolve_time(FixedClock(T0), at)
+    assert exc.value.code == require_aware_error_code(at)
+    assert exc.value.context["argument"] == "at"
+
+
+def require_aware_error_code(at: datetime) -> str:
+    """The code require_aware's refusal of ``at`` carries."""
+    with pytest.raises(NaiveDatetimeError) as exc:
+        require_aware(at)
+    return exc.value.code
+
+
 def test_resolve_time_refuses_a_clock_that_returns_naive_time() -> None:
     naive_clock = CountingClock(datetime(2026, 1, 1))
     with pytest.raises(NaiveDatetimeError) as exc:

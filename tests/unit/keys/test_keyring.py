@@ -184,6 +184,44 @@ def test_naive_verification_time_is_refused(clock: FixedClock) -> None:
         ring.verify(key.kid, key.sign(DATA), DATA, at=datetime(2026, 1, 1))
 
 
+class NaiveClock:
+    """A misconfigured clock: it reads naive local time."""
+
+    def now(self) -> datetime:
+        return datetime(2026, 1, 1)
+
+
+def test_a_key_without_a_window_still_refuses_a_naive_time(clock: FixedClock) -> None:
+    # a key open at both ends has no window to compare with, yet the time (given, or
+    # read from the clock) must still be aware.
+    key = ed()
+    ring = KeyRing(key, clock=clock)
+    record = ring.record(key.kid)
+    assert record.not_before is None
+    assert record.not_after is None
+    with pytest.raises(NaiveDatetimeError) as exc:
+        ring.get(key.kid, at=datetime(2026, 1, 1))
+    assert exc.value.context["argument"] == "at"
+    with pytest.raises(NaiveDatetimeError) as exc:
+        KeyRing(key, clock=NaiveClock()).get(key.kid)
+    assert exc.value.context["argument"] == "clock.now()"
+
+
+def test_a_key_without_a_window_is_valid_at_any_aware_time(clock: FixedClock) -> None:
+    key = ed()
+    ring = KeyRing(key, clock=clock)
+    record = ring.record(key.kid)
+    plus_eight = timezone(timedelta(hours=8))
+    for at in (
+        datetime.min.replace(tzinfo=UTC),
+        T0.astimezone(plus_eight),
+        datetime.max.replace(tzinfo=UTC),
+        None,
+    ):
+        assert at is None or record.valid_at(at)
+        assert ring.get(key.kid, at=at) is key.verifying_key
+
+
 def test_verification_time_in_another_zone_is_compared_in_utc(clock: FixedClock) -> None:
     old, new = ed(), ed()
     ring = KeyRing(old, clock=clock)

@@ -633,6 +633,17 @@ class _Postgres(Database):
             )
         except self._psycopg.Error as exc:
             raise _postgres_error(exc, self.errors, "is unreachable") from None
+        try:
+            # govkit's statements are short (an append, a proof, a lookup): once the
+            # tables are large the planner's cost estimates pass jit_above_cost and
+            # compiling a statement (20+ ms) took far longer than running it (< 1 ms).
+            conn.execute("SET jit = off")
+        except self._psycopg.errors.UndefinedObject:  # pragma: no cover - before PostgreSQL 11
+            pass
+        except self._psycopg.Error as exc:
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise _postgres_error(exc, self.errors, "failed") from None
         self._conn = conn
         self.generation += 1
         if self.read_only:

@@ -1210,7 +1210,8 @@ class _WriterFileLock:
         cls, database: Path, timeout: float, suffix: str = "-lock"
     ) -> _WriterFileLock | None:
         """The lock file ``<database><suffix>`` (``-lock``: the writers' lock,
-        ``-lock-gate``: the batch gate); ``None`` where there can be no flock."""
+        ``-lock-gate``: the batch gate, ``-lock-small``: small appends waiting);
+        ``None`` where there can be no flock."""
         if fcntl is None:  # pragma: no cover - not POSIX
             return None
         return cls(database.with_name(database.name + suffix), timeout)
@@ -1253,7 +1254,33 @@ class _WriterFileLock:
             finally:
                 os.close(fd)
 
-    def _lock(self, flags: int) -> int | None:
+    def mark(self) -> int | None:
+        """A shared ``flock`` of the file, if it can be had at once (else ``None``).
+
+        Small appends hold one while they wait for the writers' lock, so that a large
+        append can see that some are waiting (:meth:`clear`).
+        """
+        try:
+            return self._lock(fcntl.LOCK_NB, shared=True)
+        except OSError:
+            return None
+
+    def clear(self, most: float) -> None:
+        """Wait up to ``most`` seconds until no process holds a :meth:`mark`."""
+        started = time.monotonic()  # a wait budget, never a timestamp
+        while True:
+            try:
+                fd = self._lock(fcntl.LOCK_NB)
+            except OSError:
+                return
+            if fd is not None:
+                os.close(fd)
+                return
+            if time.monotonic() - started >= most:
+                return
+            time.sleep(_CLEAR_POLL)
+
+    def _lock(self, flags: int, *, shared: bool = False) -> int | None:
         """Open and lock the current file; ``None`` if ``LOCK_NB`` found it taken.
 
         Raises:
@@ -1262,7 +1289,7 @@ class _WriterFileLock:
         while True:
             fd = self._open()
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | flags)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | flags)
             except BlockingIOError:
                 os.close(fd)
                 return None
@@ -1342,6 +1369,13 @@ class _LockRequest:
         self.abandoned = False
 
 
+#: A large SQLite append, holding the batch gate, waits at most this long (seconds)
+#: for small appends that are waiting for the writers' lock to go first.
+#: Measured with 4 one-event and 4 50-event writers: one-event writers 167-173 -> 219-241
+#: appends/s each, all writers 9,245-9,628 -> 7,614-8,163 events/s.
+_BATCH_YIELD: Final = 0.003
+#: How often (seconds) it looks again meanwhile.
+_CLEAR_POLL: Final = 0.0002
 #: A SQLite writer checkpoints the WAL (PASSIVE) after every this many of its commits.
 _CHECKPOINT_EVERY: Final = 64
 #: SQLite's own automatic checkpoint, a safety net: pages (of 4 KiB) in the WAL.
@@ -1354,9 +1388,11 @@ class SQLiteStore(_SqlStore):
     Appends are durable and serialised by ``BEGIN IMMEDIATE``; many processes may
     append to the same file. Writers line up on a ``flock`` of ``<path>-lock``;
     appends of more than ``SMALL_APPEND_ROWS`` (4) rows first take a ``flock`` of
-    ``<path>-lock-gate`` (small appends first; both files are removed by the last
-    writer to close). An append commits without waiting for the
-    disk and, after releasing the lock, fdatasyncs the WAL before it returns (the
+    ``<path>-lock-gate`` and then let small appends that are waiting (a shared
+    ``flock`` of ``<path>-lock-small`` each) go first, for up to 3 ms (small appends
+    first; the files are removed by the last writer to close). An append commits
+    without waiting for the disk and, after releasing the lock, fdatasyncs the WAL
+    before it returns (the
     connection stays ``synchronous=FULL`` for every other write); writers checkpoint
     the WAL themselves after releasing the lock, every 64 commits and on close.
 
@@ -1403,6 +1439,11 @@ class SQLiteStore(_SqlStore):
             if self._file_lock is None
             else _WriterFileLock.for_database(self._path, busy_timeout, "-lock-gate")
         )
+        self._waiting = (
+            None
+            if self._gate is None
+            else _WriterFileLock.for_database(self._path, busy_timeout, "-lock-small")
+        )
         self._commits = 0
         self._checkpointing = threading.Lock()
         if not read_only:
@@ -1425,9 +1466,34 @@ class SQLiteStore(_SqlStore):
     def _writer_lock(self, rows: int = 1) -> contextlib.AbstractContextManager[object]:
         if self._file_lock is None:
             return contextlib.nullcontext()
-        if self._gate is None or rows <= SMALL_APPEND_ROWS:
+        if self._gate is None:
             return self._file_lock.held()
+        if rows <= SMALL_APPEND_ROWS:
+            return self._marked(self._file_lock, self._waiting)
         return self._gated(self._file_lock, self._gate)
+
+    @contextlib.contextmanager
+    def _marked(self, lock: _WriterFileLock, waiting: _WriterFileLock | None) -> Iterator[None]:
+        """The writers' lock for a small append, marked as waiting while it waits.
+
+        The mark is a shared ``flock`` of ``<path>-lock-small``, taken only if it can
+        be had at once and let go as soon as the writers' lock is held (the kernel
+        drops it if the process dies). A large append, holding the batch gate, waits
+        up to :data:`_BATCH_YIELD` for every mark to go before it waits for the
+        writers' lock itself: ``flock`` wakes every waiter on release and the first
+        to run wins, so without it a batch took the lock from waiting small appends
+        about as often as any one of them did.
+        """
+        mark = None if waiting is None else waiting.mark()
+        try:
+            with lock.held():
+                if mark is not None:
+                    os.close(mark)
+                    mark = None
+                yield
+        finally:
+            if mark is not None:
+                os.close(mark)
 
     @contextlib.contextmanager
     def _gated(self, lock: _WriterFileLock, gate: _WriterFileLock) -> Iterator[None]:
@@ -1439,12 +1505,14 @@ class SQLiteStore(_SqlStore):
         """
         started = time.monotonic()  # a wait budget, never a timestamp
         with gate.held():
+            if self._waiting is not None:  # small appends waiting go first, briefly
+                self._waiting.clear(_BATCH_YIELD)
             left = max(0.0, self._busy_timeout - (time.monotonic() - started))
             with lock.held(left):
                 yield
 
     def close(self) -> None:
-        """Close the connection; remove the lock files (lock, gate) no writer holds."""
+        """Close the connection; remove the lock files (lock, gate, small) no writer holds."""
         if self._file_lock is not None and self._commits % _CHECKPOINT_EVERY:
             with contextlib.suppress(AuditStoreError):  # what this writer left in the WAL
                 self._db.read("PRAGMA wal_checkpoint(PASSIVE)")
@@ -1453,7 +1521,9 @@ class SQLiteStore(_SqlStore):
             self._file_lock.remove()
         if self._gate is not None:
             self._gate.remove()
-        for lock in (self._file_lock, self._gate):
+        if self._waiting is not None:
+            self._waiting.remove()
+        for lock in (self._file_lock, self._gate, self._waiting):
             if lock is not None:
                 lock.stop()
 

@@ -11,6 +11,10 @@ at most one large append waits for the writers' lock at a time. These tests pin:
   after which the append raises ``audit.store_locked`` and writes nothing;
 * a writer killed with SIGKILL while it holds the gate blocks nobody (the kernel
   drops its ``flock``; PostgreSQL ends its session and its locks);
+* on SQLite a small append marks itself waiting (a shared ``flock`` of
+  ``-lock-small``) only while it waits; a large append holding the gate lets the
+  small appends that were waiting go first, yet waits for their marks for at most
+  ``_BATCH_YIELD``;
 * the gate's file goes when the last writer closes, as the writers' lock file does,
   and a folder where it cannot be created means no gate (appends still go in);
 * on PostgreSQL the gate is a lock of the two-key space, which can never be the
@@ -277,6 +281,104 @@ def test_sqlite_gate_file_that_cannot_be_created_means_no_gate(db: Path) -> None
         assert log.append_many(_events(0, LARGE))[0] == 0
         assert log.append(_events(LARGE, 1)[0]) == LARGE
     assert Path(f"{db}-lock-gate").is_dir()
+
+
+def _shared(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def test_sqlite_small_append_marks_itself_waiting_only_while_it_waits(db: Path) -> None:
+    """A small append holds a shared flock of ``-lock-small`` while it waits for the
+    writers' lock and lets it go as soon as it has the lock (a large append holding
+    the gate watches that file)."""
+    small = Path(f"{db}-lock-small")
+    with AuditLog(db, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
+        log.append(_events(0, 1)[0])
+        lock = _flock(Path(f"{db}-lock"))
+        try:
+            waiting = _Background(lambda: log.append(_events(1, 1)[0]))
+            _wait(lambda: _is_locked(small), "the waiting small append set no mark")
+        finally:
+            os.close(lock)
+        assert waiting.join() == 1
+        assert not _is_locked(small)  # gone once it had the lock (and the append is done)
+
+
+def test_sqlite_large_append_lets_waiting_small_appends_go_first_for_a_bounded_time(
+    db: Path,
+) -> None:
+    """While a small append's mark is held a large append waits, then goes in anyway after
+    ``_BATCH_YIELD``: small appends are preferred, large ones never starved."""
+    from govkit.audit._store import _BATCH_YIELD  # noqa: PLC0415
+
+    small = Path(f"{db}-lock-small")
+    with AuditLog(db, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
+        log.append(_events(0, 1)[0])
+        mark = _shared(small)  # a small append waiting, for ever
+        try:
+            started = time.monotonic()
+            assert log.append_many(_events(1, LARGE))[0] == 1
+            assert time.monotonic() - started >= _BATCH_YIELD
+        finally:
+            os.close(mark)
+        # The mark goes while the large append waits: it goes in at once after that.
+        mark = _shared(small)
+        release = threading.Timer(0.001, os.close, (mark,))
+        release.start()
+        assert log.append_many(_events(1 + LARGE, LARGE))[0] == 1 + LARGE
+        release.join()
+        assert log.size() == 1 + 2 * LARGE
+
+
+def test_sqlite_large_append_goes_after_the_small_appends_that_were_waiting(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small appends waiting for the writers' lock when a large one arrives go in before
+    it once the lock is free (without the mark the large append raced them for it).
+    The bound is raised so that the order does not depend on timing."""
+    from govkit.audit import _store  # noqa: PLC0415
+
+    monkeypatch.setattr(_store, "_BATCH_YIELD", PATIENCE)
+    with AuditLog(db, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
+        log.append(_events(0, 1)[0])
+    logs = [AuditLog(db, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) for _ in range(3)]
+    batcher = AuditLog(db, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY)
+    try:
+        lock = _flock(Path(f"{db}-lock"))
+        try:
+            smalls = [
+                _Background(lambda lg=lg, n=n: lg.append(_events(1 + n, 1)[0]))
+                for n, lg in enumerate(logs)
+            ]
+            _wait(lambda: _is_locked(Path(f"{db}-lock-small")), "no small append waited")
+            time.sleep(0.2)  # every small append is waiting now
+            large = _Background(lambda: batcher.append_many(_events(10, LARGE)))
+            _wait(lambda: _is_locked(Path(f"{db}-lock-gate")), "the large append never came")
+            time.sleep(0.1)  # it holds the gate and waits for the marks to go
+        finally:
+            os.close(lock)
+        assert sorted(b.join() for b in smalls) == [1, 2, 3]
+        assert large.join()[0] == 4  # after every small append that was waiting
+    finally:
+        for lg in (*logs, batcher):
+            lg.close()
+
+
+def test_sqlite_small_waiting_file_goes_on_close(db: Path) -> None:
+    small = Path(f"{db}-lock-small")
+    log = AuditLog(db, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY)
+    log.append(_events(0, 1)[0])
+    lock = _flock(Path(f"{db}-lock"))
+    try:
+        waiting = _Background(lambda: log.append(_events(1, 1)[0]))
+        _wait(small.exists, "the waiting small append made no mark file")
+    finally:
+        os.close(lock)
+    waiting.join()
+    log.close()
+    assert not small.exists()
 
 
 # --- PostgreSQL -----------------------------------------------------------------------

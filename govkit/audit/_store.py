@@ -1392,9 +1392,9 @@ class SQLiteStore(_SqlStore):
     ``flock`` of ``<path>-lock-small`` each) go first, for up to 3 ms (small appends
     first; the files are removed by the last writer to close). An append commits
     without waiting for the disk and, after releasing the lock, fdatasyncs the WAL
-    before it returns (the
-    connection stays ``synchronous=FULL`` for every other write); writers checkpoint
-    the WAL themselves after releasing the lock, every 64 commits and on close.
+    before it returns (the connection stays ``synchronous=FULL`` for every other
+    write); writers checkpoint the WAL themselves after releasing the lock, every 64
+    commits and on close.
 
     Args:
         path: the database file (created if missing, unless ``read_only``).
@@ -1466,14 +1466,14 @@ class SQLiteStore(_SqlStore):
     def _writer_lock(self, rows: int = 1) -> contextlib.AbstractContextManager[object]:
         if self._file_lock is None:
             return contextlib.nullcontext()
-        if self._gate is None:
+        if self._gate is None or self._waiting is None:
             return self._file_lock.held()
         if rows <= SMALL_APPEND_ROWS:
             return self._marked(self._file_lock, self._waiting)
-        return self._gated(self._file_lock, self._gate)
+        return self._gated(self._file_lock, self._gate, self._waiting)
 
     @contextlib.contextmanager
-    def _marked(self, lock: _WriterFileLock, waiting: _WriterFileLock | None) -> Iterator[None]:
+    def _marked(self, lock: _WriterFileLock, waiting: _WriterFileLock) -> Iterator[None]:
         """The writers' lock for a small append, marked as waiting while it waits.
 
         The mark is a shared ``flock`` of ``<path>-lock-small``, taken only if it can
@@ -1484,7 +1484,7 @@ class SQLiteStore(_SqlStore):
         to run wins, so without it a batch took the lock from waiting small appends
         about as often as any one of them did.
         """
-        mark = None if waiting is None else waiting.mark()
+        mark = waiting.mark()
         try:
             with lock.held():
                 if mark is not None:
@@ -1496,7 +1496,9 @@ class SQLiteStore(_SqlStore):
                 os.close(mark)
 
     @contextlib.contextmanager
-    def _gated(self, lock: _WriterFileLock, gate: _WriterFileLock) -> Iterator[None]:
+    def _gated(
+        self, lock: _WriterFileLock, gate: _WriterFileLock, waiting: _WriterFileLock
+    ) -> Iterator[None]:
         """The batch gate, then the writers' lock: both waits within one ``busy_timeout``.
 
         The gate is let go after the writers' lock (so the next large append only
@@ -1505,8 +1507,7 @@ class SQLiteStore(_SqlStore):
         """
         started = time.monotonic()  # a wait budget, never a timestamp
         with gate.held():
-            if self._waiting is not None:  # small appends waiting go first, briefly
-                self._waiting.clear(_BATCH_YIELD)
+            waiting.clear(_BATCH_YIELD)  # small appends waiting go first, briefly
             left = max(0.0, self._busy_timeout - (time.monotonic() - started))
             with lock.held(left):
                 yield
@@ -1517,14 +1518,9 @@ class SQLiteStore(_SqlStore):
             with contextlib.suppress(AuditStoreError):  # what this writer left in the WAL
                 self._db.read("PRAGMA wal_checkpoint(PASSIVE)")
         super().close()
-        if self._file_lock is not None:
-            self._file_lock.remove()
-        if self._gate is not None:
-            self._gate.remove()
-        if self._waiting is not None:
-            self._waiting.remove()
         for lock in (self._file_lock, self._gate, self._waiting):
             if lock is not None:
+                lock.remove()
                 lock.stop()
 
     def __repr__(self) -> str:

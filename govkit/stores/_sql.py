@@ -633,25 +633,19 @@ class _Postgres(Database):
             )
         except self._psycopg.Error as exc:
             raise _postgres_error(exc, self.errors, "is unreachable") from None
+        self._conn = conn
+        self.generation += 1
         try:
             # govkit's statements are short (an append, a proof, a lookup): once the
             # tables are large the planner's cost estimates pass jit_above_cost and
             # compiling a statement (20+ ms) took far longer than running it (< 1 ms).
-            conn.execute("SET jit = off")
-        except self._psycopg.errors.UndefinedObject:  # pragma: no cover - before PostgreSQL 11
-            pass
-        except self._psycopg.Error as exc:
-            with contextlib.suppress(Exception):
-                conn.close()
-            raise _postgres_error(exc, self.errors, "failed") from None
-        self._conn = conn
-        self.generation += 1
-        if self.read_only:
-            try:
+            with contextlib.suppress(self._psycopg.errors.UndefinedObject):  # before PG 11
+                conn.execute("SET jit = off")
+            if self.read_only:
                 conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-            except self._psycopg.Error as exc:
-                self._drop()
-                raise _postgres_error(exc, self.errors, "failed") from None
+        except self._psycopg.Error as exc:
+            self._drop()
+            raise _postgres_error(exc, self.errors, "failed") from None
         return conn
 
     def _drop(self) -> None:

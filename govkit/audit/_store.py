@@ -31,6 +31,7 @@ import time
 import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
 
@@ -285,6 +286,11 @@ GROUP_MAX_ROWS: Final = 10_000
 #: rows hold the writers' lock hardly longer than one row does.
 SMALL_APPEND_ROWS: Final = 4
 
+#: A large PostgreSQL append, holding the batch gate, waits at most this long (ms)
+#: while small appends wait for the writers' lock, then queues for it anyway (the
+#: SQLite stores' ``_BATCH_YIELD``). The server polls ``pg_locks`` once a millisecond.
+PG_BATCH_YIELD_MS: Final = 3
+
 
 class _GroupCommit:
     """A per-store queue of appends; whoever finds no commit under way commits the queue.
@@ -417,14 +423,19 @@ _PG_INSERT: Final = (
     "(SELECT 1 FROM audit_erasures x WHERE x.pseudonym = t.p) ON CONFLICT DO NOTHING"
 )
 
-# Small appends on PostgreSQL (at most SMALL_APPEND_ROWS rows) run on the server: a
-# session-local function (``pg_temp``: created per connection, visible to no other
-# session, no schema change) takes the writers' lock, checks the border, inserts the
-# entries, hashes each new leaf up its chain of nodes (SHA-256(0x01 || left || right),
-# as :func:`~govkit.audit._tree.node_hash`), writes every tile a new node tops and the
-# clear values. The client sends the call with BEGIN, COMMIT and the wait for the WAL
-# flush as one message (:meth:`Database.call`): one round trip in all, and the lock is
-# never held across one.
+# Appends on PostgreSQL run on the server: a session-local function (``pg_temp``:
+# created per connection, visible to no other session, no schema change) takes the
+# batch gate (more than SMALL_APPEND_ROWS rows; then it first waits, at most
+# PG_BATCH_YIELD_MS, while small appends wait for the writers' lock), takes the
+# writers' lock, reads the border once (and refuses a store lacking any of it),
+# hashes each new leaf up its chain of nodes in memory (SHA-256(0x01 || left ||
+# right), as :func:`~govkit.audit._tree.integrate`), inserts the entries and nodes
+# (one statement each), writes every tile a new node tops and the clear values. The
+# client sends the call with BEGIN, COMMIT and the wait for the WAL flush at once
+# (:meth:`Database.call`: one message for a small append, one pipeline with binary
+# arrays for a batch): one round trip in all, and the lock is never held across one.
+# The client path (_PG_HEAD, _PG_INSERT) remains for a role that may not create the
+# function and for a session that lost it.
 #: The SQLSTATE the server-side append raises when the store lacks Merkle nodes.
 _PG_MISSING_NODES: Final = "GK001"
 _UNDEFINED_FUNCTION: Final = "42883"
@@ -432,63 +443,99 @@ _PG_APPEND_FUNCTION: Final = rf"""
 CREATE OR REPLACE FUNCTION pg_temp.govkit_audit_append(
     p_lock bigint, p_leaves bytea[], p_entries bytea[], p_times bigint[], p_actor_ids text[],
     p_actor_types text[], p_actions text[], p_resource_types text[], p_resource_ids text[],
-    p_correlation_ids text[], p_outcomes text[], p_pseudonyms text[], p_clear text[]
+    p_correlation_ids text[], p_outcomes text[], p_pseudonyms text[], p_clear text[],
+    p_gate_hi integer, p_gate_lo integer, p_yield_ms integer
 ) RETURNS bigint LANGUAGE plpgsql AS $fn$
 DECLARE
-    v_first bigint; v_pos bigint; v_lvl integer; v_cur bytea; v_left bytea; v_tile bytea;
-    v_missing integer; v_count integer;
+    v_first bigint; v_pos bigint; v_lvl integer; v_cur bytea; v_tile bytea;
+    v_missing integer; v_count integer; v_border bytea[]; v_levels integer[];
+    v_indexes bigint[]; v_hashes bytea[]; v_top integer; v_until timestamptz;
 BEGIN
+    IF p_gate_hi IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(p_gate_hi, p_gate_lo);
+        -- Small appends first: while one waits for the writers' lock (a 64-bit
+        -- advisory key shows as classid, objid and objsubid 1), wait for at most
+        -- p_yield_ms; then queue for the lock anyway.
+        v_until := clock_timestamp() + make_interval(secs => p_yield_ms / 1000.0);
+        WHILE clock_timestamp() < v_until AND EXISTS (SELECT 1 FROM pg_locks
+            WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND classid = ((p_lock >> 32) & 4294967295)::oid
+            AND objid = (p_lock & 4294967295)::oid) LOOP
+            PERFORM pg_sleep(0.001);
+        END LOOP;
+    END IF;
     PERFORM pg_advisory_xact_lock(p_lock);
     SELECT COALESCE(MAX(idx) + 1, 0) INTO v_first FROM audit_entries;
-    SELECT count(*) FILTER (WHERE b.h IS NULL) INTO v_missing FROM (
-        SELECT CASE WHEN l = 0
-            THEN (SELECT e.leaf_hash FROM audit_entries e WHERE e.idx = (v_first >> l) - 1)
+    -- The border: node (l, (size >> l) - 1) for each bit l of the size, at v_border[l + 1].
+    v_border := array_fill(NULL::bytea, ARRAY[64]);
+    v_missing := 0;
+    FOR v_lvl, v_cur IN
+        SELECT l, CASE WHEN l = 0
+            THEN (SELECT e.leaf_hash FROM audit_entries e WHERE e.idx = v_first - 1)
             ELSE (SELECT d.hash FROM audit_nodes d WHERE d.level = l AND d.idx = (v_first >> l) - 1)
-            END AS h
-        FROM generate_series(0, 62) AS l WHERE ((v_first >> l) & 1) = 1) b;
+            END
+        FROM generate_series(0, 62) AS l WHERE ((v_first >> l) & 1) = 1
+    LOOP
+        IF v_cur IS NULL THEN
+            v_missing := v_missing + 1;
+        END IF;
+        v_border[v_lvl + 1] := v_cur;
+    END LOOP;
     IF v_missing > 0 THEN
         RAISE EXCEPTION USING ERRCODE = '{_PG_MISSING_NODES}', MESSAGE = v_missing::text;
     END IF;
+    -- Each new leaf merges with the border nodes below its first unset bit, as
+    -- integrate() does: SHA-256(0x01 || left || right) per node, all in memory.
+    v_levels := '{{}}'; v_indexes := '{{}}'; v_hashes := '{{}}'; v_top := 0;
+    FOR k IN 1 .. cardinality(p_leaves) LOOP
+        v_pos := v_first + k - 1; v_lvl := 0; v_cur := p_leaves[k];
+        WHILE (v_pos & 1) = 1 LOOP
+            v_cur := sha256('\x01'::bytea || v_border[v_lvl + 1] || v_cur);
+            v_lvl := v_lvl + 1;
+            v_pos := v_pos >> 1;
+            v_levels := v_levels || v_lvl; v_indexes := v_indexes || v_pos;
+            v_hashes := v_hashes || v_cur;
+            IF v_lvl > v_top AND mod(v_lvl, {TILE_HEIGHT}) = 0 THEN
+                v_top := v_lvl;
+            END IF;
+        END LOOP;
+        v_border[v_lvl + 1] := v_cur;
+    END LOOP;
     INSERT INTO audit_entries (idx, {_ENTRY_COLUMNS})
         SELECT v_first + t.o - 1, t.h, t.e, t.tu, t.ai, t.at, t.ac, t.rt, t.ri, t.ci, t.oc
         FROM unnest(p_leaves, p_entries, p_times, p_actor_ids, p_actor_types, p_actions,
                     p_resource_types, p_resource_ids, p_correlation_ids, p_outcomes)
             WITH ORDINALITY
             AS t(h, e, tu, ai, at, ac, rt, ri, ci, oc, o);
-    FOR k IN 1 .. cardinality(p_leaves) LOOP
-        v_pos := v_first + k - 1; v_lvl := 0; v_cur := p_leaves[k];
-        WHILE (v_pos & 1) = 1 LOOP
-            IF v_lvl = 0 THEN
-                SELECT e.leaf_hash INTO v_left FROM audit_entries e WHERE e.idx = v_pos - 1;
-            ELSE
-                SELECT d.hash INTO v_left FROM audit_nodes d
-                WHERE d.level = v_lvl AND d.idx = v_pos - 1;
+    INSERT INTO audit_nodes (level, idx, hash)
+        SELECT * FROM unnest(v_levels, v_indexes, v_hashes);
+    -- Every tile a new node tops (a node at a level that is a multiple of the tile
+    -- height), from the stored rows, now that this append's are among them.
+    IF v_top > 0 THEN
+        FOR k IN 1 .. cardinality(v_levels) LOOP
+            v_lvl := v_levels[k];
+            CONTINUE WHEN mod(v_lvl, {TILE_HEIGHT}) <> 0;
+            v_pos := v_indexes[k];
+            SELECT string_agg(x.hash, ''::bytea ORDER BY x.level, x.idx), count(*)
+            INTO v_tile, v_count FROM (
+                SELECT 0 AS level, e.idx, e.leaf_hash AS hash FROM audit_entries e
+                WHERE v_lvl = {TILE_HEIGHT} AND e.idx >= v_pos << {TILE_HEIGHT}
+                    AND e.idx < (v_pos + 1) << {TILE_HEIGHT}
+                UNION ALL SELECT n.level, n.idx, n.hash
+                FROM generate_series(greatest(v_lvl - {TILE_HEIGHT}, 1), v_lvl - 1) AS g(l),
+                LATERAL (SELECT d.level, d.idx, d.hash FROM audit_nodes d
+                    WHERE d.level = g.l AND d.idx >= v_pos << (v_lvl - g.l)
+                        AND d.idx < (v_pos + 1) << (v_lvl - g.l) OFFSET 0) n) x;
+            IF v_count <> {TILE_HASHES} THEN
+                RAISE EXCEPTION USING ERRCODE = '{_PG_MISSING_NODES}',
+                    MESSAGE = ({TILE_HASHES} - v_count)::text;
             END IF;
-            v_cur := sha256('\x01'::bytea || v_left || v_cur);
-            v_lvl := v_lvl + 1;
-            v_pos := v_pos >> 1;
-            INSERT INTO audit_nodes (level, idx, hash) VALUES (v_lvl, v_pos, v_cur);
-            IF mod(v_lvl, {TILE_HEIGHT}) = 0 THEN
-                SELECT string_agg(x.hash, ''::bytea ORDER BY x.level, x.idx), count(*)
-                INTO v_tile, v_count FROM (
-                    SELECT 0 AS level, e.idx, e.leaf_hash AS hash FROM audit_entries e
-                    WHERE v_lvl = {TILE_HEIGHT} AND e.idx >= v_pos << {TILE_HEIGHT}
-                        AND e.idx < (v_pos + 1) << {TILE_HEIGHT}
-                    UNION ALL SELECT n.level, n.idx, n.hash
-                    FROM generate_series(greatest(v_lvl - {TILE_HEIGHT}, 1), v_lvl - 1) AS g(l),
-                    LATERAL (SELECT d.level, d.idx, d.hash FROM audit_nodes d
-                        WHERE d.level = g.l AND d.idx >= v_pos << (v_lvl - g.l)
-                            AND d.idx < (v_pos + 1) << (v_lvl - g.l) OFFSET 0) n) x;
-                IF v_count <> {TILE_HASHES} THEN
-                    RAISE EXCEPTION USING ERRCODE = '{_PG_MISSING_NODES}',
-                        MESSAGE = ({TILE_HASHES} - v_count)::text;
-                END IF;
-                INSERT INTO audit_tiles (tile, hashes)
-                    VALUES (((v_lvl / {TILE_HEIGHT} - 1)::bigint * {TILE_BAND}) + v_pos, v_tile)
-                    ON CONFLICT (tile) DO UPDATE SET hashes = EXCLUDED.hashes;
-            END IF;
+            INSERT INTO audit_tiles (tile, hashes)
+                VALUES (((v_lvl / {TILE_HEIGHT} - 1)::bigint * {TILE_BAND}) + v_pos, v_tile)
+                ON CONFLICT (tile) DO UPDATE SET hashes = EXCLUDED.hashes;
         END LOOP;
-    END LOOP;
+    END IF;
     INSERT INTO audit_personal (pseudonym, value)
         SELECT t.p, t.v FROM unnest(p_pseudonyms, p_clear) AS t(p, v)
         WHERE NOT EXISTS (SELECT 1 FROM audit_erasures x WHERE x.pseudonym = t.p)
@@ -497,12 +544,29 @@ BEGIN
 END
 $fn$
 """
-# Sent with :meth:`Database.call`: one message, parameters as literals.
+# A batch's call, sent with ``Database.call(binary=True)``: the arrays in binary.
 _PG_APPEND_CALL: Final = (
     "SELECT pg_temp.govkit_audit_append("
     "?::bigint, ?::bytea[], ?::bytea[], ?::bigint[], ?::text[], ?::text[], ?::text[], "
-    "?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
+    "?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::integer, ?::integer, "
+    "?::integer)"
 )
+#: The types of the function's array parameters, in order.
+_PG_APPEND_ARRAYS: Final = ("bytea", "bytea", "bigint", *["text"] * 9)
+
+
+def _pg_small_call(rows: int, personal: int) -> str:
+    """A small append's call for ``rows`` rows and ``personal`` clear values.
+
+    Sent as literals (one simple-protocol message), each array is spelled
+    ``ARRAY[?, ...]`` so that psycopg quotes plain values: its array literals cost
+    about 60 us of client time per append, the values one by one about 10 us.
+    """
+    arrays = [
+        f"ARRAY[{', '.join(['?'] * (personal if i >= 10 else rows))}]::{kind}[]"
+        for i, kind in enumerate(_PG_APPEND_ARRAYS)
+    ]
+    return f"SELECT pg_temp.govkit_audit_append(?::bigint, {', '.join(arrays)}, NULL, NULL, NULL)"
 
 
 class _SqlStore:
@@ -590,16 +654,18 @@ class _SqlStore:
         return firsts
 
     def _postgres_append(self, rows: Sequence[EntryRow], personal: Mapping[str, str]) -> int:
-        """The PostgreSQL append: three short statements under the lock, then the flush.
+        """The PostgreSQL append: one call of the server-side function, then the flush.
 
-        Everything that does not depend on the tree size is prepared before the lock;
-        under it run one statement reading the size, the border nodes and the older
-        nodes of the tiles the append completes, one inserting entries, nodes, tiles
-        and clear values (arrays, ``unnest``, sent in binary), and the COMMIT, which
-        does not wait for the disk; in the same pipeline, once the lock is gone, a
-        statement waits for the WAL flush (``deferred_sync``). An append of more than
-        :data:`SMALL_APPEND_ROWS` rows first takes the batch gate, in the same
-        pipeline (:func:`batch_gate_key`).
+        Everything that does not depend on the tree size (entries, leaf hashes) is
+        prepared before; the function does the rest under the lock (see
+        ``_PG_APPEND_FUNCTION``). Where the connection has no function, the client
+        path: under the lock one statement reading the size, the border nodes and the
+        older nodes of the tiles the append completes, one inserting entries, nodes,
+        tiles and clear values (arrays, ``unnest``, sent in binary), and the COMMIT,
+        which does not wait for the disk; in the same pipeline, once the lock is gone,
+        a statement waits for the WAL flush (``deferred_sync``). An append of more
+        than :data:`SMALL_APPEND_ROWS` rows first takes the batch gate
+        (:func:`batch_gate_key`) on either path.
         """
         columns = (
             [r.leaf_hash for r in rows],
@@ -613,12 +679,26 @@ class _SqlStore:
             [r.correlation_id for r in rows],
             [r.outcome for r in rows],
         )
-        if len(rows) <= SMALL_APPEND_ROWS and self._tiles and self._server_ready():
+        if self._tiles and self._server_ready():
             try:
-                result = self._db.call(
-                    _PG_APPEND_CALL,
-                    (self._lock_id, *columns, list(personal), list(personal.values())),
-                )
+                if len(rows) <= SMALL_APPEND_ROWS:
+                    result = self._db.call(
+                        _pg_small_call(len(rows), len(personal)),
+                        (self._lock_id, *chain(*columns, personal, personal.values())),
+                    )
+                else:  # small appends first: a batch takes the gate (SMALL_APPEND_ROWS)
+                    result = self._db.call(
+                        _PG_APPEND_CALL,
+                        (
+                            self._lock_id,
+                            *columns,
+                            list(personal),
+                            list(personal.values()),
+                            *batch_gate_key(self._lock_id),
+                            PG_BATCH_YIELD_MS,
+                        ),
+                        binary=True,
+                    )
                 return int(result[0][0])
             except AuditStoreError as exc:
                 state = exc.context.get("sqlstate")
@@ -1547,14 +1627,15 @@ class PostgresStore(_SqlStore):
     ``pg_advisory_xact_lock`` taken before the tree size is read, inside the
     transaction that inserts the batch (appends of more than ``SMALL_APPEND_ROWS``
     (4) rows first take the batch gate, a second advisory lock keyed by the pair of
-    the two halves of ``lock_id``: small appends first); it commits without waiting for the disk and
-    the append then waits for the WAL flush (``pg_logical_emit_message``), so the
-    lock is never held through an fsync. Appends of up to ``SMALL_APPEND_ROWS`` rows
-    run whole on the server, in a session-local PL/pgSQL function
+    the two halves of ``lock_id``: small appends first); it commits without waiting
+    for the disk and the append then waits for the WAL flush
+    (``pg_logical_emit_message``), so the lock is never held through an fsync.
+    Appends run whole on the server, in a session-local PL/pgSQL function
     (``pg_temp.govkit_audit_append``), so the lock is never held across a client
-    round trip either; where the role may not create temporary objects they append
-    from the client. A connection broken by a server restart is replaced on the
-    next call.
+    round trip either (a batch holding the gate first waits, at most
+    ``PG_BATCH_YIELD_MS``, while small appends wait for the lock); where the role
+    may not create temporary objects they append from the client. A connection
+    broken by a server restart is replaced on the next call.
 
     Args:
         url: a ``postgresql://`` connection URL.

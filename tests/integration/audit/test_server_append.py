@@ -22,6 +22,8 @@ and writes the tiles the new nodes top. These tests pin:
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -29,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from govkit.audit import AuditEvent, AuditLog, NoteSigner, verify_log
-from govkit.audit._store import SMALL_APPEND_ROWS
+from govkit.audit._store import SMALL_APPEND_ROWS, batch_gate_key
 from govkit.audit._tree import (
     TILE_BAND,
     TILE_HEIGHT,
@@ -68,21 +70,23 @@ class _Calls:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.fetch = 0
         self.later = 0
+        self.binary = 0
         real_fetch, real_call = Tx.fetch, _Postgres.call
 
         def fetch(tx: Tx, statement: str, params: Any = ()) -> list[tuple[Any, ...]]:
             self.fetch += 1
             return real_fetch(tx, statement, params)
 
-        def call(db: _Postgres, statement: str, params: Any = ()) -> Any:
+        def call(db: _Postgres, statement: str, params: Any = (), *, binary: bool = False) -> Any:
             self.later += 1
-            return real_call(db, statement, params)
+            self.binary += binary
+            return real_call(db, statement, params, binary=binary)
 
         monkeypatch.setattr(Tx, "fetch", fetch)
         monkeypatch.setattr(_Postgres, "call", call)
 
     def reset(self) -> None:
-        self.fetch = self.later = 0
+        self.fetch = self.later = self.binary = 0
 
 
 @pytest.fixture
@@ -130,9 +134,10 @@ def test_small_appends_on_the_server_write_the_nodes_and_tiles_python_computes(
         for size in sizes:
             calls.reset()
             assert log.append_many(_events(appended, size))[0] == appended
-            server = size <= SMALL_APPEND_ROWS
-            # the server path reads nothing back while the lock is held
-            assert (calls.later, calls.fetch) == ((1, 0) if server else (0, 1)), size
+            # every append is one call, which reads nothing back while the lock is
+            # held; a batch sends its arrays in binary
+            assert (calls.later, calls.fetch) == (1, 0), size
+            assert calls.binary == (size > SMALL_APPEND_ROWS), size
             appended += size
         assert appended > 1 << (2 * TILE_HEIGHT)  # a tile of band 1 is complete
         log.checkpoint()
@@ -277,6 +282,9 @@ def test_quotes_backslashes_and_sql_in_values_are_stored_as_the_client_path_stor
         assert log.append_many(_hostile_events(len(events))[:SMALL_APPEND_ROWS]) == list(
             range(len(events), len(events) + SMALL_APPEND_ROWS)
         )
+        # a batch: the same function, its arrays in binary in one pipeline
+        assert log.append_many(_hostile_events(100))[0] == len(events) + SMALL_APPEND_ROWS
+        assert calls.binary == 1
     server = _rows(url)
     _sql(url, "TRUNCATE audit_entries, audit_nodes, audit_tiles, audit_personal")
     calls.reset()
@@ -285,30 +293,100 @@ def test_quotes_backslashes_and_sql_in_values_are_stored_as_the_client_path_stor
         for event in events:
             log.append(event)
         log.append_many(_hostile_events(len(events))[:SMALL_APPEND_ROWS])
+        log.append_many(_hostile_events(100))
         assert calls.later == 0
     assert _rows(url) == server
     entries, _, personal = server
-    assert len(entries) == len(events) + SMALL_APPEND_ROWS
+    assert len(entries) == 2 * len(events) + SMALL_APPEND_ROWS
     assert {value for _, value in personal} == set(_HOSTILE)
     stored = {row[8] for row in entries}  # resource_id
     assert stored == set(_HOSTILE)
 
 
-def test_a_refused_server_append_leaves_the_connection_usable(url: str) -> None:
-    """An error inside the one-message transaction aborts it; the client rolls it back,
-    so the same connection appends again once the store is repaired."""
+@pytest.mark.parametrize("size", [1, SMALL_APPEND_ROWS + 1])
+def test_a_refused_server_append_leaves_the_connection_usable(url: str, size: int) -> None:
+    """An error inside the call's transaction (one message, or a batch's pipeline)
+    aborts it; the client rolls it back, so the same connection appends again once
+    the store is repaired."""
     with AuditLog(url, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY) as log:
         log.append_many(_events(0, 7))
         saved = _sql(url, "SELECT hash FROM audit_nodes WHERE level = 1 AND idx = 2")[0][0]
         _sql(url, "DELETE FROM audit_nodes WHERE level = 1 AND idx = 2")
         generation = log.store._db.generation  # type: ignore[attr-defined]
         with pytest.raises(AuditStoreError, match="lacks Merkle nodes"):
-            log.append(_events(7, 1)[0])
+            log.append_many(_events(7, size))
+        assert log.store._db._conn.info.transaction_status == 0  # type: ignore[attr-defined]
         import psycopg  # noqa: PLC0415
 
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("INSERT INTO audit_nodes VALUES (1, 2, %s)", (saved,))
-        assert log.append(_events(7, 1)[0]) == 7
+        assert log.append_many(_events(7, size))[0] == 7
         assert log.store._db.generation == generation  # type: ignore[attr-defined]
         assert log.store._db._conn.info.transaction_status == 0  # type: ignore[attr-defined]
-    assert _sql(url, "SELECT count(*) FROM audit_entries")[0][0] == 8
+    assert _sql(url, "SELECT count(*) FROM audit_entries")[0][0] == 7 + size
+
+
+def _advisory(url: str, pid: int, key: tuple[int, int], subid: int) -> list[bool]:
+    """``granted`` of each advisory lock ``pid`` holds or awaits on ``key`` (pg_locks)."""
+    return [
+        bool(granted)
+        for (granted,) in _sql(
+            url,
+            "SELECT granted FROM pg_locks WHERE locktype = 'advisory' "  # noqa: S608 - ints
+            f"AND pid = {pid} AND classid = {key[0] & 0xFFFF_FFFF} "
+            f"AND objid = {key[1] & 0xFFFF_FFFF} AND objsubid = {subid}",
+        )
+    ]
+
+
+def _until(check: Any, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("bound_ms", [60_000, 200])
+def test_a_batch_waits_while_a_small_append_waits_for_the_lock_but_never_past_the_bound(
+    url: str, monkeypatch: pytest.MonkeyPatch, bound_ms: int
+) -> None:
+    """Small appends first: a batch holding the gate waits (on the server) while a small
+    append waits for the writers' lock, for at most ``PG_BATCH_YIELD_MS``, then queues."""
+    import psycopg  # noqa: PLC0415
+
+    from govkit.audit import _store  # noqa: PLC0415
+
+    monkeypatch.setattr(_store, "PG_BATCH_YIELD_MS", bound_ms)
+    small = AuditLog(url, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY)
+    large = AuditLog(url, origin=ORIGIN, pseudonym_key=PSEUDONYM_KEY)
+    small.append(_events(0, 1)[0])  # each connection has its function now
+    large.append(_events(1, 1)[0])
+    lock_id = small.store._lock_id  # type: ignore[attr-defined]
+    writers = (lock_id >> 32, lock_id)
+    small_pid = small.store._db._conn.info.backend_pid  # type: ignore[attr-defined]
+    large_pid = large.store._db._conn.info.backend_pid  # type: ignore[attr-defined]
+    results: dict[str, int] = {}
+    with psycopg.connect(url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
+        one = threading.Thread(
+            target=lambda: results.setdefault("small", small.append(_events(2, 1)[0]))
+        )
+        one.start()
+        _until(lambda: _advisory(url, small_pid, writers, 1) == [False])  # it waits
+        batch = threading.Thread(
+            target=lambda: results.setdefault("large", large.append_many(_events(3, 5))[0])
+        )
+        batch.start()
+        _until(lambda: _advisory(url, large_pid, batch_gate_key(lock_id), 2) == [True])
+        if bound_ms > 1000:
+            time.sleep(0.5)  # holding the gate, yielding: not queued for the writers' lock
+            assert _advisory(url, large_pid, writers, 1) == []
+        else:  # past the bound it queues although the small append still waits
+            _until(lambda: _advisory(url, large_pid, writers, 1) == [False])
+            assert _advisory(url, small_pid, writers, 1) == [False]
+        holder.execute("SELECT pg_advisory_unlock(%s)", (lock_id,))
+    one.join(30)
+    batch.join(30)
+    small.close()
+    large.close()
+    assert results == {"small": 2, "large": 3}  # the small append first, then the batch

@@ -5,6 +5,7 @@ Runs against the session's throwaway PostgreSQL server (a fresh database per tes
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime
 
@@ -184,14 +185,17 @@ def test_unreachable_server_is_a_typed_store_error_without_the_password() -> Non
         PaymentInbox(url)
 
 
+@pytest.mark.parametrize("binary", [False, True])
 def test_call_runs_one_statement_in_one_message_and_an_error_leaves_nothing_behind(
-    pg_store_url: str,
+    pg_store_url: str, binary: bool
 ) -> None:
-    """``Database.call`` sends BEGIN, the statement, COMMIT and the flush wait as one
-    simple-protocol message with literal parameters: values with quotes and
-    backslashes arrive unchanged, a failing statement writes nothing and raises the
-    usual typed error (sqlstate, no DETAIL), and the connection works afterwards."""
+    """``Database.call`` sends BEGIN, the statement, COMMIT and the flush wait at once:
+    one simple-protocol message with literal parameters, or (``binary``) one pipeline
+    with binary parameters. Values with quotes and backslashes arrive unchanged, a
+    failing statement writes nothing and raises the usual typed error (sqlstate, no
+    DETAIL), and the connection works afterwards."""
     db = open_database(pg_store_url, schema=THINGS, errors=ERRORS)
+    call = functools.partial(db.call, binary=binary)
     tricky = "it's \\x00 '); DROP TABLE things; -- %s {a,b} 粤"
     idle = psycopg.pq.TransactionStatus.IDLE
     try:
@@ -199,21 +203,21 @@ def test_call_runs_one_statement_in_one_message_and_an_error_leaves_nothing_behi
             "CREATE FUNCTION raise_locked() RETURNS int LANGUAGE plpgsql AS "
             "$$ BEGIN RAISE EXCEPTION 'busy' USING ERRCODE = '55P03'; END $$"
         )
-        rows = db.call("INSERT INTO things VALUES (?, ?) RETURNING id, name", (1, tricky))
+        rows = call("INSERT INTO things VALUES (?, ?) RETURNING id, name", (1, tricky))
         assert rows == [(1, tricky)]
         assert db.read("SELECT name FROM things") == [(tricky,)]
         with pytest.raises(AuditStoreError) as caught:
-            db.call("INSERT INTO things (id, name) VALUES (?, ?) RETURNING id", (2, tricky))
+            call("INSERT INTO things (id, name) VALUES (?, ?) RETURNING id", (2, tricky))
         assert caught.value.context["sqlstate"] == "23505"
         assert tricky not in str(caught.value)
         assert db._conn.info.transaction_status == idle  # type: ignore[attr-defined]
         with pytest.raises(AuditStoreLocked) as locked:
-            db.call("INSERT INTO things (id, name) VALUES (?, 'x') RETURNING raise_locked()", (3,))
+            call("INSERT INTO things (id, name) VALUES (?, 'x') RETURNING raise_locked()", (3,))
         assert locked.value.context["sqlstate"] == "55P03"
         assert db._conn.info.transaction_status == idle  # type: ignore[attr-defined]
         assert db.read("SELECT id FROM things") == [(1,)]  # neither failed call wrote
         # a statement without rows: committed, no rows
-        assert db.call("UPDATE things SET name = ? WHERE id = 1", ("renamed",)) == []
+        assert call("UPDATE things SET name = ? WHERE id = 1", ("renamed",)) == []
         assert db.read("SELECT name FROM things") == [("renamed",)]
     finally:
         db.close()

@@ -31,7 +31,8 @@ so a refusal surfaces with the component's own code (``token.malformed``,
 
 # Implementation: the standard library's C scanner does the parsing; the hooks that make
 # it strict run only where they have something to look at (one call per JSON object for
-# duplicates, one per fraction or exponent number, one per NaN/Infinity), and the tree is
+# duplicates, none for a document of one object whose bytes prove that no member name
+# repeats, one per fraction or exponent number, one per NaN/Infinity), and the tree is
 # walked only when the text holds a surrogate escape, or more brackets than the depth
 # limit allows and a backslash or a string holding a bracket (otherwise the depth is
 # read from the bytes, see _nesting_within).
@@ -58,6 +59,7 @@ ErrorFactory = Callable[[str], Exception]
 
 #: RFC 8259 section 2: the only whitespace allowed around and inside a JSON text.
 _SPACE: Final = " \t\n\r"
+_SPACE_BYTES: Final = _SPACE.encode()
 #: A ``\\u`` escape of a UTF-16 surrogate (high D800-DBFF or low DC00-DFFF).
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 #: The bytes the quick checks look for, as ints (``int in bytes`` is a bare memchr).
@@ -97,9 +99,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _scanner(parse_float: Callable[[str], Any]) -> Callable[[str, int], tuple[Any, int]]:
+def _scanner(
+    parse_float: Callable[[str], Any], *, unique: bool = True
+) -> Callable[[str, int], tuple[Any, int]]:
     decoder: Any = json.JSONDecoder(  # typeshed does not declare scan_once
-        object_pairs_hook=_unique, parse_constant=_no_constant, parse_float=parse_float
+        object_pairs_hook=_unique if unique else None,
+        parse_constant=_no_constant,
+        parse_float=parse_float,
     )
     return decoder.scan_once  # type: ignore[no-any-return]
 
@@ -108,6 +114,9 @@ def _scanner(parse_float: Callable[[str], Any]) -> Callable[[str, int], tuple[An
 # names that it clears after every call (and that is a cache, never a result).
 _INTEGERS_ONLY: Final = _scanner(_no_float)
 _NUMBERS: Final = _scanner(_finite_float)
+# The same without the duplicate hook, for loads_object's one-object documents only.
+_INTEGERS_ONLY_ANY_NAMES: Final = _scanner(_no_float, unique=False)
+_NUMBERS_ANY_NAMES: Final = _scanner(_finite_float, unique=False)
 
 
 def _check_tree(value: dict[str, Any], max_depth: int, strings: bool) -> None:
@@ -246,12 +255,47 @@ def loads_object(
     else:
         text = _text(data, what, error, max_bytes)
         raw = text.encode()
-    scan = _NUMBERS if allow_floats else _INTEGERS_ONLY
-    try:
+    # A document that is one flat object (most signed claims) is parsed without the
+    # duplicate hook, and kept only when a count of its bytes proves that no member
+    # name repeats; otherwise (a duplicate or not, any failure) it is parsed again
+    # with the hook, so that every refusal is the hook scanner's own. Why the proof
+    # holds: raw starts with its only "{" (the last one is at 0), and every object
+    # has a "{" of its own that no escape stands for, so the result is that object,
+    # whose M members each hold one structural "," after them but the last, and one
+    # name whose closing quote is followed by ":" once JSON whitespace is deleted
+    # (distinct names, distinct quotes). Strings can only add to either count, so
+    # M <= commas + 1 and M <= the count of '":', and the dict keeps one entry per
+    # distinct name: len(value) <= M, equal to either count only if no name repeats.
+    # The hook would have built the same dict from the pairs. (The comma count, a
+    # single byte, is the cheaper and decides flat objects whose arrays and strings
+    # hold no comma; the other decides the rest.)
+    parsed: tuple[Any, int] | None = None
+    objects = 0  # not counted yet
+    if raw.rfind(_OPEN_OBJECT) == 0:  # the only "{" is the first byte
+        objects = 1
         try:
-            value, end = scan(text, 0)
-        except StopIteration:  # leading white space (or no JSON value at all)
-            value, end = scan(text, len(text) - len(text.lstrip(_SPACE)))
+            value, end = (_NUMBERS_ANY_NAMES if allow_floats else _INTEGERS_ONLY_ANY_NAMES)(text, 0)
+        except Exception:  # noqa: S110 - any failure: the hook scanner says why
+            pass
+        else:
+            if type(value) is dict and (
+                len(value) == raw.count(b",") + 1
+                or len(value)
+                == (
+                    raw.translate(None, _SPACE_BYTES)
+                    if 32 in raw or 9 in raw or 10 in raw or 13 in raw
+                    else raw
+                ).count(b'":')
+            ):
+                parsed = value, end
+    try:
+        if parsed is None:
+            scan = _NUMBERS if allow_floats else _INTEGERS_ONLY
+            try:
+                parsed = scan(text, 0)
+            except StopIteration:  # leading white space (or no JSON value at all)
+                parsed = scan(text, len(text) - len(text.lstrip(_SPACE)))
+        value, end = parsed
         if end != len(text) and text[end:].strip(_SPACE):
             raise _Refused("is not valid JSON: data follows the object")
         if type(value) is not dict:
@@ -262,7 +306,8 @@ def loads_object(
         # a call); the others get the precise checks. (An int operand makes ``in`` a
         # bare memchr, four times quicker than a bytes operand.)
         if _BACKSLASH in raw or (
-            raw.count(_OPEN_OBJECT) + (raw.count(_OPEN_ARRAY) if _OPEN_ARRAY in raw else 0)
+            (objects or raw.count(_OPEN_OBJECT))
+            + (raw.count(_OPEN_ARRAY) if _OPEN_ARRAY in raw else 0)
             > max_depth
         ):
             _check(value, raw, max_depth)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from govkit.clock import Clock, SystemClock, require_aware, resolve_time
@@ -220,7 +220,13 @@ class KeyRing:
         record = self._records.get(kid) if type(kid) is str else None
         if record is None:
             record = self._lookup(kid)
-        if not record.valid_at(resolve_time(self._clock, at)):
+        if type(at) is not datetime or at.tzinfo is not UTC:  # else resolve_time returns it
+            at = resolve_time(self._clock, at)
+        # The ring builds its records (exact KeyRecords): an open window holds any time,
+        # and ``at`` is aware UTC by now, which is all valid_at would check of it.
+        if (record.not_before is not None or record.not_after is not None) and not (
+            record.valid_at(at)
+        ):
             raise KeyNotValidAt("key is outside its validity window", kid=record.key.kid)
         return record.key
 

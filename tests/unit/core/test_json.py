@@ -15,11 +15,13 @@ import json
 import math
 from functools import partial
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from govkit import _json
 from govkit._json import DEFAULT_MAX_DEPTH, loads_object, loads_object_at
 from govkit.errors import EncodingError, GovkitError, PaymentMalformed, TrustListInvalid
 
@@ -428,3 +430,151 @@ def test_brackets_in_the_strings_of_a_large_document_are_not_depth() -> None:
         assert loads_object(text, max_depth=6) == json.loads(text)
         with pytest.raises(EncodingError, match="nests deeper than 5 levels"):
             loads_object(text, max_depth=5)
+
+
+# The one-object fast path: a flat object is parsed without the duplicate hook and kept
+# only when a count of its bytes proves no member name repeats (see loads_object). The
+# evidence: with the fast path's scanners swapped for the hook scanners (so whatever it
+# parses goes through the hook and every duplicate is refused there), every document
+# gives the same dict or the same error, message included; and duplicates hidden among
+# counted look-alikes (":, commas, whitespace around colons) are still refused.
+
+
+def _outcome(data: bytes | str, allow_floats: bool) -> tuple[str, object]:
+    try:
+        return "value", loads_object(data, allow_floats=allow_floats, max_depth=4)
+    except EncodingError as exc:
+        return "refused", exc.message
+
+
+def _without_fast_path(data: bytes | str, allow_floats: bool) -> tuple[str, object]:
+    with (
+        mock.patch.object(_json, "_INTEGERS_ONLY_ANY_NAMES", _json._INTEGERS_ONLY),
+        mock.patch.object(_json, "_NUMBERS_ANY_NAMES", _json._NUMBERS),
+    ):
+        return _outcome(data, allow_floats)
+
+
+#: Few distinct names, so that duplicates are frequent; values that hold what the
+#: counts count (quotes before colons, commas, braces, whitespace) or refuse (NaN).
+_NAMES = st.sampled_from(["a", "b", ":", "a:", ",", '"', "{", " ", "\\", "é"])
+_FLAT_VALUES = st.one_of(
+    st.sampled_from(['":', ":", '":"', ",", "{", "}", "[", " : ", "\t", "\\u0022:"]),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.lists(st.integers(0, 3) | st.sampled_from([",", '":']), max_size=3),
+    st.lists(st.lists(st.integers(0, 3), max_size=2), max_size=2),
+    st.none(),
+)
+_SPACES = st.sampled_from(["", " ", "\t", "\n", "\r", " \n "])
+
+
+@st.composite
+def _flat_documents(draw: st.DrawFn) -> str:
+    """A flat object written by hand: duplicates allowed, JSON whitespace anywhere."""
+    members = draw(st.lists(st.tuples(_NAMES, _FLAT_VALUES), max_size=6))
+    parts = []
+    for name, value in members:
+        text = json.dumps(value, allow_nan=True)
+        parts.append(draw(_SPACES) + json.dumps(name) + draw(_SPACES) + ":" + draw(_SPACES) + text)
+    return draw(_SPACES) + "{" + ",".join(parts) + draw(_SPACES) + "}" + draw(_SPACES)
+
+
+@settings(max_examples=1000)
+@given(
+    text=_flat_documents()
+    | st.text(alphabet='{}[]":, \t\n\\abu0N1.e', max_size=40)
+    | st.binary(max_size=60),
+    allow_floats=st.booleans(),
+    as_text=st.booleans(),
+)
+def test_the_one_object_fast_path_agrees_with_the_hook_scanner(
+    text: str | bytes, allow_floats: bool, as_text: bool
+) -> None:
+    data = text.encode() if isinstance(text, str) and not as_text else text
+    outcome = _outcome(data, allow_floats)
+    assert outcome == _without_fast_path(data, allow_floats)
+    if outcome[0] == "value":
+        assert outcome[1] == json.loads(data)
+
+
+@settings(max_examples=500)
+@given(members=st.lists(st.tuples(_NAMES, _FLAT_VALUES), min_size=2, max_size=6))
+def test_a_repeated_name_in_a_flat_object_is_refused_whatever_the_counts_see(
+    members: list[tuple[str, Any]],
+) -> None:
+    members = [*members, members[0]]  # the first name again, at the end
+    for sep in (":", " :", ":\n", "\t:\t"):
+        text = "{" + ",".join(json.dumps(n) + sep + json.dumps(v) for n, v in members) + "}"
+        with pytest.raises(EncodingError) as caught:
+            loads_object(text.encode(), allow_floats=True, max_depth=4)
+        assert caught.value.code == "encoding.malformed"
+        finite = all(
+            not isinstance(v, float) or math.isfinite(v) for _, v in members
+        )  # else NaN or Infinity is met (and refused) before the object ends
+        if finite:
+            assert caught.value.message == "the JSON text has a duplicate member name"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # M <= commas + 1 and M <= count of '":' must both fail: a string value starting
+        # with ":" adds a '":' and a comma in a string adds a comma, covering the repeat.
+        (b'{"a":1,"a":":,"}', "duplicate member name"),
+        (b'{"a" :1,"a" : ":x", "b":","}', "duplicate member name"),
+        (b'{"a":[1,2],"a":3}', "duplicate member name"),
+        (b'{"a":1,"a":2} ,', "duplicate member name"),  # met before what follows
+        (b'{"a":1,"a":NaN}', "NaN or Infinity"),
+        (b'{"a":1,"a":1e999}', "too large for a float"),
+    ],
+)
+def test_duplicates_beside_look_alikes_of_the_counted_bytes_are_refused(
+    text: bytes, reason: str
+) -> None:
+    with pytest.raises(EncodingError, match=reason):
+        loads_object(text, allow_floats=True)
+    assert _outcome(text, True) == _without_fast_path(text, True)
+
+
+def test_a_flat_object_without_duplicates_is_parsed_without_the_hook() -> None:
+    """The fast path is taken (else the evidence above would compare a path with itself)."""
+    text = (
+        b'{"iss":"https://login.example","aud":"https://a.example","exp":1796529787,'
+        b'"amr":["face"],"scope":"a b"}'
+    )
+    spy = mock.Mock(wraps=_json._NUMBERS)
+    with mock.patch.object(_json, "_NUMBERS", spy):
+        assert loads_object(text, allow_floats=True) == json.loads(text)
+        assert spy.call_count == 0
+        pretty = json.dumps(json.loads(text), indent=2).encode()  # counted without spaces
+        assert loads_object(pretty, allow_floats=True) == json.loads(text)
+        assert spy.call_count == 0
+        loads_object(b'{"a":{"b":1}}', allow_floats=True)  # two objects: the hook path
+        assert spy.call_count == 1
+
+
+#: Arrays only, inside one object (the one "{" whose depth is read from the span between
+#: the first "[" and the last "]"), with strings that hold brackets to stretch the span.
+_ARRAYS = st.recursive(
+    st.integers(0, 9) | st.sampled_from(["[", "]", "][", "a"]),
+    lambda inner: st.lists(inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=1000)
+@given(
+    value=st.dictionaries(st.sampled_from(["a", "[", "]", "b"]), _ARRAYS, max_size=4),
+    max_depth=st.integers(-1, 6),
+    indent=st.sampled_from([None, 1]),
+)
+def test_one_object_of_arrays_is_refused_for_depth_exactly_when_it_nests_past_the_limit(
+    value: dict[str, Any], max_depth: int, indent: int | None
+) -> None:
+    text = json.dumps(value, indent=indent).encode()
+    if depth(value) > max_depth:
+        with pytest.raises(EncodingError, match="nests deeper"):
+            loads_object(text, max_depth=max_depth)
+    else:
+        assert loads_object(text, max_depth=max_depth) == value

@@ -69,7 +69,7 @@ from govkit.identity import (
     pairwise_subject,
 )
 from govkit.identity._claims import _UnfrozenClaims
-from govkit.identity._tokens import _B64URL_STRICT, _decode_part, _NoTrace
+from govkit.identity._tokens import _B64URL_STRICT, RESERVED_CLAIMS, _decode_part, _NoTrace
 from govkit.keys import KeyRing, SigningKey, VerifyingKey, ecdsa_der_to_raw
 from govkit.testing import FixedClock
 
@@ -1631,6 +1631,8 @@ def test_one_pass_claims_check_agrees_with_the_checks_one_by_one(
         {"amr": ["face", "pwd"], "scope": "a b", "cnf": {"jkt": "t" * 43}},
         {"scope": ""},
         {"department": "tax"},
+        {"nbf": DROP, "department": "tax"},
+        {"amr": [], "scope": "", "cnf": {"jkt": "t" * 43}, "nbf": DROP, "x": None},
         {"exp": NOW - _LEEWAY + 1, "iat": NOW + _LEEWAY, "nbf": NOW + _LEEWAY},
     ],
 )
@@ -1650,6 +1652,8 @@ def test_usual_claims_take_the_one_pass_check(changes: dict[str, object]) -> Non
     assert fast == verifier._check_claims(
         claims, key, verifier._check_times(claims, now, trace), trace
     )
+    # extra: exactly the unreserved claims (the one pass counts the reserved ones)
+    assert dict(fast.extra) == {k: v for k, v in claims.items() if k not in RESERVED_CLAIMS}
 
 
 @settings(max_examples=150)

@@ -287,8 +287,9 @@ GROUP_MAX_ROWS: Final = 10_000
 SMALL_APPEND_ROWS: Final = 4
 
 #: A large PostgreSQL append, holding the batch gate, waits at most this long (ms)
-#: while small appends wait for the writers' lock, then queues for it anyway (the
-#: SQLite stores' ``_BATCH_YIELD``). The server polls ``pg_locks`` once a millisecond.
+#: while other sessions (small appends) hold or wait for the writers' lock, then
+#: queues for it anyway (the SQLite stores' ``_BATCH_YIELD``). The server polls
+#: ``pg_locks`` once a millisecond.
 PG_BATCH_YIELD_MS: Final = 3
 
 
@@ -426,7 +427,7 @@ _PG_INSERT: Final = (
 # Appends on PostgreSQL run on the server: a session-local function (``pg_temp``:
 # created per connection, visible to no other session, no schema change) takes the
 # batch gate (more than SMALL_APPEND_ROWS rows; then it first waits, at most
-# PG_BATCH_YIELD_MS, while small appends wait for the writers' lock), takes the
+# PG_BATCH_YIELD_MS, while small appends hold or wait for the writers' lock), takes the
 # writers' lock, reads the border once (and refuses a store lacking any of it),
 # hashes each new leaf up its chain of nodes in memory (SHA-256(0x01 || left ||
 # right), as :func:`~govkit.audit._tree.integrate`), inserts the entries and nodes
@@ -453,12 +454,13 @@ DECLARE
 BEGIN
     IF p_gate_hi IS NOT NULL THEN
         PERFORM pg_advisory_xact_lock(p_gate_hi, p_gate_lo);
-        -- Small appends first: while one waits for the writers' lock (a 64-bit
-        -- advisory key shows as classid, objid and objsubid 1), wait for at most
-        -- p_yield_ms; then queue for the lock anyway.
+        -- Small appends first: while another session holds or waits for the writers'
+        -- lock (a 64-bit advisory key shows as classid, objid and objsubid 1; behind
+        -- the gate those are small appends), wait for at most p_yield_ms; then queue
+        -- for the lock anyway.
         v_until := clock_timestamp() + make_interval(secs => p_yield_ms / 1000.0);
         WHILE clock_timestamp() < v_until AND EXISTS (SELECT 1 FROM pg_locks
-            WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+            WHERE locktype = 'advisory' AND objsubid = 1
             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
             AND classid = ((p_lock >> 32) & 4294967295)::oid
             AND objid = (p_lock & 4294967295)::oid) LOOP
@@ -1633,7 +1635,7 @@ class PostgresStore(_SqlStore):
     Appends run whole on the server, in a session-local PL/pgSQL function
     (``pg_temp.govkit_audit_append``), so the lock is never held across a client
     round trip either (a batch holding the gate first waits, at most
-    ``PG_BATCH_YIELD_MS``, while small appends wait for the lock); where the role
+    ``PG_BATCH_YIELD_MS``, while small appends hold or wait for the lock); where the role
     may not create temporary objects they append from the client. A connection
     broken by a server restart is replaced on the next call.
 

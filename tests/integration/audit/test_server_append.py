@@ -350,8 +350,9 @@ def _until(check: Any, seconds: float = 10.0) -> None:
 def test_a_batch_waits_while_a_small_append_waits_for_the_lock_but_never_past_the_bound(
     url: str, monkeypatch: pytest.MonkeyPatch, bound_ms: int
 ) -> None:
-    """Small appends first: a batch holding the gate waits (on the server) while a small
-    append waits for the writers' lock, for at most ``PG_BATCH_YIELD_MS``, then queues."""
+    """Small appends first: a batch holding the gate waits (on the server) while other
+    sessions hold or wait for the writers' lock, for at most ``PG_BATCH_YIELD_MS``,
+    then queues."""
     import psycopg  # noqa: PLC0415
 
     from govkit.audit import _store  # noqa: PLC0415

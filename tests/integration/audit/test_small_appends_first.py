@@ -460,9 +460,15 @@ def test_postgres_writer_killed_holding_the_gate_blocks_nobody(pg: tuple[str, An
             "the child never took the gate",
         )
         # The gate is a lock of the two-key space; the writers' lock the child waits
-        # for, and the schema lock, are single 64-bit keys: they can never meet.
-        waiting = _advisory(conn, pair=False, granted=False)
-        assert (_unsigned(lock_id >> 32), _unsigned(lock_id)) in waiting
+        # for (once its yield to the lock's holder, this test, is over), and the
+        # schema lock, are single 64-bit keys: they can never meet.
+        _wait(
+            lambda: (
+                (_unsigned(lock_id >> 32), _unsigned(lock_id))
+                in _advisory(conn, pair=False, granted=False)
+            ),
+            "the child never waited for the writers' lock",
+        )
         assert (_unsigned(SCHEMA_LOCK >> 32), _unsigned(SCHEMA_LOCK)) != held
         child.kill()
         assert child.wait(PATIENCE) == -signal.SIGKILL

@@ -927,47 +927,8 @@ class TokenVerifier:
         """
         # _run's checks in _run's order, with the same errors: the JWS through the header
         # memo when it can, the claims in one pass when they have the common shape.
-        # The one clock read of this verification (resolve_time, its usual case first).
-        when = self._clock.now() if at is None else at
-        if type(when) is not datetime or when.tzinfo is not UTC:
-            when = require_aware(when, "clock.now()" if at is None else "at")
-        # _verified_jws written out (a call and a tuple less per token): a known header's
-        # token has its payload and signature decoded, its key looked up, its algorithm
-        # and its signature checked; any other token goes through _check_jws.
-        entry = None
-        if type(token) is str and len(token) <= self._max_bytes:
-            text = token
-            signed, _, encoded_signature = token.rpartition(".")
-            header, dot, encoded_payload = signed.partition(".")
-            # Two dots, three parts (a known header is base64url: no "{", no dot).
-            if dot and header and "." not in encoded_payload and token.isascii():
-                entry = self._headers.get(header)
-        if entry is not None:
-            try:  # each part translated to standard base64, then strictly decoded
-                payload = b64url_decode_translated(
-                    encoded_payload.encode("ascii").translate(_B64URL_STRICT), "payload"
-                )
-                signature = b64url_decode_translated(
-                    encoded_signature.encode("ascii").translate(_B64URL_STRICT), "signature"
-                )
-            except EncodingError as exc:
-                raise MalformedToken(f"token part is not strict base64url: {exc.message}") from None
-            _, kid, alg = entry
-            try:  # self._key, written out
-                key = self._keys.get(kid, at=when)
-            except (UnknownKey, KeyNotValidAt):
-                raise TokenKeyUnknown("no trusted key with the token's kid", kid=kid) from None
-            if alg != key.alg or self._algorithms is not None:
-                self._check_key_alg(alg, key)
-            try:
-                key.verify(signature, signed.encode("ascii"))
-            except InvalidSignature:
-                raise TokenSignatureInvalid(
-                    "token signature does not verify", kid=key.kid
-                ) from None
-        else:
-            jws, key = self._check_jws(token, when, _NoTrace())
-            payload, text = jws.payload, jws.text
+        when = resolve_time(self._clock, at)  # the one clock read of this verification
+        payload, key, text = self._verified_jws(token, when)
         claims = loads_object(
             payload, what="claims", error=MalformedToken, allow_floats=True, max_depth=16
         )
@@ -1148,13 +1109,12 @@ class TokenVerifier:
             )
 
     def _verified_jws(self, token: object, when: datetime) -> tuple[bytes, VerifyingKey, str]:
-        """:meth:`_check_jws` for :meth:`verify_jwt`: the payload, the key and the token text.
+        """:meth:`_check_jws` for :meth:`verify`: the payload, the key and the token text.
 
         A text token within the size limit whose header this verifier has verified
         before (the memo) has only its payload and signature decoded, then its key
         looked up, its algorithm and its signature checked, as :meth:`_check_jws` does
         (same order, same errors); any other token goes through :meth:`_check_jws`.
-        :meth:`verify` has the same steps written out (a call and a tuple less).
         """
         if type(token) is str and len(token) <= self._max_bytes:
             signed, _, encoded_signature = token.rpartition(".")

@@ -546,15 +546,17 @@ BEGIN
 END
 $fn$
 """
-# A batch's call, sent with ``Database.call(binary=True)``: the arrays in binary.
-_PG_APPEND_CALL: Final = (
-    "SELECT pg_temp.govkit_audit_append("
-    "?::bigint, ?::bytea[], ?::bytea[], ?::bigint[], ?::text[], ?::text[], ?::text[], "
-    "?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::integer, ?::integer, "
-    "?::integer)"
-)
-#: The types of the function's array parameters, in order.
+#: The types of the function's array parameters, in order: the ten entry columns,
+#: then the pseudonyms and their clear values.
 _PG_APPEND_ARRAYS: Final = ("bytea", "bytea", "bigint", *["text"] * 9)
+_PG_ENTRY_ARRAYS: Final = len(_PG_APPEND_ARRAYS) - 2
+# A batch's call, sent with ``Database.call(binary=True)``: the arrays in binary, then
+# the gate's two keys and the yield bound.
+_PG_APPEND_CALL: Final = (
+    "SELECT pg_temp.govkit_audit_append(?::bigint, "
+    + ", ".join(f"?::{kind}[]" for kind in _PG_APPEND_ARRAYS)
+    + ", ?::integer, ?::integer, ?::integer)"
+)
 
 
 def _pg_small_call(rows: int, personal: int) -> str:
@@ -565,7 +567,7 @@ def _pg_small_call(rows: int, personal: int) -> str:
     about 60 us of client time per append, the values one by one about 10 us.
     """
     arrays = [
-        f"ARRAY[{', '.join(['?'] * (personal if i >= 10 else rows))}]::{kind}[]"
+        f"ARRAY[{', '.join(['?'] * (personal if i >= _PG_ENTRY_ARRAYS else rows))}]::{kind}[]"
         for i, kind in enumerate(_PG_APPEND_ARRAYS)
     ]
     return f"SELECT pg_temp.govkit_audit_append(?::bigint, {', '.join(arrays)}, NULL, NULL, NULL)"

@@ -36,6 +36,7 @@ from govkit.audit._store import (
     EntryRow,
     Query,
     StoredEntry,
+    _DropBehind,
     _SqlStore,
     now_us,
     open_store,
@@ -649,8 +650,19 @@ class _Walk:
         # waits for a read of this thread, nor this thread for its). Its answers are
         # taken in chunk order, and a range it does not confirm is compared here as
         # without it, so the first difference reported is the same.
-        with ThreadPoolExecutor(1, thread_name_prefix="govkit-verify") as helper:
-            self._run(progress, helper)
+        # The pages the scan has passed are let go as it goes (see _DropBehind).
+        pages = _DropBehind(self.tiled._scanned_file())
+
+        def passed(done: int, total: int) -> None:
+            pages.passed(done, total)
+            if progress is not None:
+                progress(done, total)
+
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="govkit-verify") as helper:
+                self._run(passed, helper)
+        finally:
+            pages.close()
 
     def _run(
         self, progress: Callable[[int, int], None] | None, helper: ThreadPoolExecutor | None

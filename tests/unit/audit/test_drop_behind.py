@@ -18,30 +18,15 @@ from pathlib import Path
 import pytest
 
 import govkit.audit._store as store_module
-from govkit.audit import EntryRow, SQLiteStore, verify_log
-from govkit.audit import merkle as mk
+from govkit.audit import SQLiteStore, verify_log
 from govkit.audit._log import _VERIFY_CHUNK
 from govkit.audit._store import _DropBehind
 from govkit.errors import LeafMismatch
 
+from .test_tiles import row
+
 #: Four chunks of the walk and a partial one.
 ENTRIES = 4 * _VERIFY_CHUNK + 1000
-
-
-def row(i: int) -> EntryRow:
-    entry = f'{{"entry":{i},"pad":"{"x" * 200}"}}'.encode()
-    return EntryRow(
-        leaf_hash=mk.leaf_hash(entry),
-        entry=entry,
-        time_us=i,
-        actor_id="officer-1",
-        actor_type="officer",
-        action="licence.issue",
-        resource_type="driving_licence",
-        resource_id=None,
-        correlation_id=None,
-        outcome="success",
-    )
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,8 @@ first size is the baseline the others are compared with, in the same run:
   cache, as entries/s (wall clock; CPU time per entry in the note); the first size is
   verified before and after the others and their mean is the reference. Target: time
   per entry at most 1.2 x the first size's (ratio >= 1/1.2). ``verify_log`` lets go of
-  the file's cached pages behind its position (see the audit guide), so a 10 M-entry
-  log's 11 GB do not fill the page cache as they are read.
+  the pages behind its position that the kernel had not cached before (see the audit
+  guide), so a 10 M-entry log's 11 GB do not fill the page cache as they are read.
 * **Export memory.** A child process runs ``AuditLog.export_to`` of the first
   100,000 entries (each with its inclusion proof) into ``/dev/null`` and reports its
   peak RSS (``ru_maxrss``); the reference is the same child opening the log and

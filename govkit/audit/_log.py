@@ -31,12 +31,12 @@ from govkit.audit._note import (
     sign_checkpoint,
     verify_checkpoint,
 )
+from govkit.audit._pages import DropBehind
 from govkit.audit._store import (
     AuditStore,
     EntryRow,
     Query,
     StoredEntry,
-    _DropBehind,
     _SqlStore,
     now_us,
     open_store,
@@ -650,8 +650,8 @@ class _Walk:
         # waits for a read of this thread, nor this thread for its). Its answers are
         # taken in chunk order, and a range it does not confirm is compared here as
         # without it, so the first difference reported is the same.
-        # The pages the scan has passed are let go as it goes (see _DropBehind).
-        pages = _DropBehind(self.tiled._scanned_file())
+        # The pages the scan has passed are let go as it goes (see DropBehind).
+        pages = DropBehind(self.tiled._scanned_file())
 
         def passed(done: int, total: int) -> None:
             pages.passed(done, total)

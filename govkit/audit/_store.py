@@ -580,7 +580,7 @@ class _SqlStore:
     _lock_id: int = 0
 
     def _scanned_file(self) -> Path | None:
-        """The file a full scan reads (for :class:`_DropBehind`); none on a server."""
+        """The file a full scan reads (for ``DropBehind``); none on a server."""
         return None
 
     def _use(self, db: Database) -> None:
@@ -1266,62 +1266,6 @@ def _runs(numbers: Sequence[int], most: int) -> Iterator[list[int]]:
         run.append(n)
     if run:
         yield run
-
-
-#: A scan advises the kernel to drop the file's cached pages this far behind its
-#: position (its share of the file), and in steps of at least _DROP_STEP.
-_DROP_BEHIND: Final = 128 << 20
-_DROP_STEP: Final = 32 << 20
-
-
-class _DropBehind:
-    """Tell the kernel which cached pages of a database file a full scan has passed.
-
-    :func:`~govkit.audit.verify_log` reads a SQLite log once, from its first entry to
-    its last; the rows of each table lie in the file roughly in the order they were
-    appended, so after ``done`` of ``total`` entries the scan has read about that share
-    of the file. :meth:`passed` then advises the kernel (``posix_fadvise``,
-    ``POSIX_FADV_DONTNEED``) that the file's cached pages up to that share, less
-    :data:`_DROP_BEHIND`, are not needed. Verifying a log larger than the memory does
-    not push the rest of the machine's page cache out, and reading it costs less
-    (the kernel reuses the pages it just freed: on virtual machines whose host takes
-    freed memory back, a page never used before costs several times more to fill).
-
-    Only advice: nothing is read or written, a page someone needs again is read
-    again, dirty pages are left for the kernel to write first, and every error is
-    ignored. Pages of the file that other processes had cached may be dropped too.
-    A no-op where ``posix_fadvise`` is missing (not Linux or BSD) or the file cannot
-    be opened (an in-memory database).
-    """
-
-    def __init__(self, path: Path | None) -> None:
-        self._fd: int | None = None
-        self._size = 0
-        self._dropped = 0  # bytes [0, _dropped) advised so far
-        if path is None or not hasattr(os, "posix_fadvise"):
-            return
-        try:
-            self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            self._size = os.fstat(self._fd).st_size
-        except OSError:
-            self.close()
-
-    def passed(self, done: int, total: int) -> None:
-        """The scan has read ``done`` of the ``total`` entries."""
-        if self._fd is None or total <= 0:
-            return
-        upto = self._size * min(done, total) // total - _DROP_BEHIND
-        if upto - self._dropped < _DROP_STEP:
-            return
-        with contextlib.suppress(OSError):
-            os.posix_fadvise(self._fd, self._dropped, upto - self._dropped, os.POSIX_FADV_DONTNEED)
-        self._dropped = upto
-
-    def close(self) -> None:
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            with contextlib.suppress(OSError):
-                os.close(fd)
 
 
 class _WriterFileLock:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import mmap
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 __all__ = ["DropBehind", "cached_pages"]
 
@@ -51,6 +52,26 @@ def cached_pages(fd: int, size: int) -> bytes | None:
     euid = os.geteuid()
     if euid not in {0, owner} and not _writable(fd):
         return None
+    calls = _libc_calls()
+    if calls is None:
+        return None
+    map_file, mincore, unmap = calls
+    address = map_file(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+    if address is None or address == ctypes.c_void_p(-1).value:  # MAP_FAILED
+        return None
+    try:
+        pages = (size + _PAGE - 1) // _PAGE
+        vector = ctypes.create_string_buffer(pages)
+        if mincore(address, size, vector) != 0:
+            return None
+        return vector.raw[:pages].translate(_LOW_BIT)
+    finally:
+        unmap(address, size)
+
+
+@functools.cache
+def _libc_calls() -> tuple[Any, Any, Any] | None:
+    """libc's ``mmap``, ``mincore`` and ``munmap`` with their C types, looked up once."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         map_file, mincore, unmap = libc.mmap, libc.mincore, libc.munmap
@@ -69,17 +90,7 @@ def cached_pages(fd: int, size: int) -> bytes | None:
     mincore.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p)
     unmap.restype = ctypes.c_int
     unmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
-    address = map_file(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
-    if address is None or address == ctypes.c_void_p(-1).value:  # MAP_FAILED
-        return None
-    try:
-        pages = (size + _PAGE - 1) // _PAGE
-        vector = ctypes.create_string_buffer(pages)
-        if mincore(address, size, vector) != 0:
-            return None
-        return vector.raw[:pages].translate(_LOW_BIT)
-    finally:
-        unmap(address, size)
+    return map_file, mincore, unmap
 
 
 def _writable(fd: int) -> bool:

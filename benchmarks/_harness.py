@@ -97,7 +97,12 @@ def compare(
 
     Both functions are called once first (warm-up, and so a broken one fails before
     timing starts). The garbage collector is paused during each batch, as
-    :mod:`timeit` does, and run between rounds.
+    :mod:`timeit` does, and run before each batch. The objects that exist when the
+    rounds begin (the process's modules, the peer libraries, the data sets) are
+    collected once and then frozen (:func:`gc.freeze`) until the comparison ends, so
+    each collection walks only what the rounds made: microseconds, where a walk of
+    every object of a process with the peer libraries imported takes 35-60 ms here,
+    and a full run makes about 4,600 collections. What is timed is unchanged.
     """
     if number < 1 or rounds < 1:
         raise ValueError("number and rounds must be at least 1")
@@ -106,6 +111,8 @@ def compare(
     govkit_times: list[float] = []
     reference_times: list[float] = []
     gc_was_enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
     try:
         for round_index in range(rounds):
             order = [(govkit_fn, govkit_times), (reference_fn, reference_times)]
@@ -120,6 +127,7 @@ def compare(
                     if gc_was_enabled:
                         gc.enable()
     finally:
+        gc.unfreeze()
         if gc_was_enabled:
             gc.enable()
     return Comparison(

@@ -7,6 +7,7 @@ per-round paired ratios; fewer than MIN_ROUNDS rounds is flagged, never hidden.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -237,6 +238,36 @@ def test_ratio_is_the_median_of_paired_rounds_run_alternately(
     assert comparison.reference_ops == 1 / 2.0
     assert comparison.rounds == 5
     assert comparison.meets_target is True
+
+
+def test_batches_run_with_the_older_objects_frozen_and_nothing_stays_frozen() -> None:
+    seen: list[tuple[int, bool]] = []
+
+    def batch() -> None:
+        seen.append((gc.get_freeze_count(), gc.isenabled()))
+
+    assert gc.get_freeze_count() == 0
+    compare("frozen", batch, batch, number=2, rounds=3)
+    # the two warm-up calls see nothing frozen; every timed call sees the process's
+    # objects frozen (so each collection between batches walks only new ones), gc off
+    assert seen[0][0] == seen[1][0] == 0
+    assert len(seen) == 2 + 2 * 2 * 3
+    assert all(count > 1000 and not enabled for count, enabled in seen[2:])
+    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
+
+
+def test_a_failing_round_leaves_nothing_frozen() -> None:
+    calls = iter(range(100))
+
+    def fails_in_the_second_round() -> None:
+        if next(calls) == 3:
+            raise RuntimeError("broken")
+
+    with pytest.raises(RuntimeError, match="broken"):
+        compare("x", fails_in_the_second_round, lambda: None, number=1, rounds=5)
+    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
 
 
 def test_compare_refuses_zero_rounds() -> None:
